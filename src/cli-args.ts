@@ -1,0 +1,123 @@
+// Command-line arguments → LuasfuConfig. Pure apart from reading the --config file, so the
+// precedence (defaults < config file < flags) is testable.
+
+import { resolve } from 'node:path';
+import { parseArgs } from 'node:util';
+import {
+  ConfigError,
+  DEFAULT_SCRIPT,
+  defaultConfig,
+  loadConfigFile,
+  readScript,
+  type LuasfuConfig,
+} from './config';
+import { isLogLevel } from './log';
+
+export const USAGE = `Usage: luasfu [options]
+
+A Janus-compatible SFU: Janus API clients, Lua/JavaScript plugin scripts, mediasoup media.
+
+Options:
+  --script <path>         Lua (.lua) or JavaScript (.js) plugin script; repeat for several
+                          (default: lua/echotest.lua from the luasfu package)
+  --modules-path <dir>    extra module folder for the scripts (Janus's "path")
+  --script-config <text>  string passed to the scripts' init(config)
+  --config <file>         JSON config file (see README "Configuration"); flags override it
+  --listen-ip <ip>        interface for the Janus and Admin API listeners (default 0.0.0.0)
+  --http-port <port>      Janus API over HTTP (default 8088, path /janus)
+  --ws-port <port>        Janus API over WebSocket (default 8188)
+  --admin-http-port <p>   Admin API over HTTP (default 7088, path /admin)
+  --admin-ws-port <port>  Admin API over WebSocket (default 7188)
+  --admin-secret <text>   Admin API secret (default janusoverlord)
+  --rtc-ip <ip>           interface the media (ICE) sockets bind to (default 127.0.0.1)
+  --announced-ip <ip>     address put in ICE candidates (public IP behind NAT)
+  --workers <n>           mediasoup workers (default: one per core)
+  --log-level <level>     fatal, error, warn, info, debug or trace (default info)
+  --log-format <fmt>      json or pretty (default json)
+  -h, --help              show this help
+  -v, --version           show the version
+`;
+
+export type CliCommand = { kind: 'help' } | { kind: 'version' } | { kind: 'run'; config: LuasfuConfig };
+
+function port(value: string, flag: string): number {
+  const n = Number(value);
+  if (!/^\d+$/.test(value) || n < 0 || n > 65535) throw new ConfigError(flag, 'must be a port number from 0 to 65535');
+  return n;
+}
+
+/**
+ * Parses argv (without node and script). `packageDir` locates the default script.
+ * Throws ConfigError for bad flags or config.
+ */
+export function parseCli(argv: readonly string[], packageDir: string): CliCommand {
+  let parsed;
+  try {
+    parsed = parseArgs({
+      args: [...argv],
+      strict: true,
+      allowPositionals: false,
+      options: {
+        script: { type: 'string', multiple: true },
+        'modules-path': { type: 'string' },
+        'script-config': { type: 'string' },
+        config: { type: 'string' },
+        'listen-ip': { type: 'string' },
+        'http-port': { type: 'string' },
+        'ws-port': { type: 'string' },
+        'admin-http-port': { type: 'string' },
+        'admin-ws-port': { type: 'string' },
+        'admin-secret': { type: 'string' },
+        'rtc-ip': { type: 'string' },
+        'announced-ip': { type: 'string' },
+        workers: { type: 'string' },
+        'log-level': { type: 'string' },
+        'log-format': { type: 'string' },
+        help: { type: 'boolean', short: 'h' },
+        version: { type: 'boolean', short: 'v' },
+      },
+    });
+  } catch (error) {
+    throw new ConfigError('arguments', `are invalid: ${(error as Error).message}`);
+  }
+  const flags = parsed.values;
+  if (flags.help) return { kind: 'help' };
+  if (flags.version) return { kind: 'version' };
+
+  const config = flags.config ? loadConfigFile(flags.config) : defaultConfig();
+  if (flags.script && flags.script.length > 0) {
+    config.scripts = flags.script.map((path, index) => readScript({ path }, `--script[${index}]`));
+  }
+  if (config.scripts.length === 0) {
+    config.scripts = [readScript({ path: resolve(packageDir, DEFAULT_SCRIPT) }, 'scripts[0]')];
+  }
+  for (const script of config.scripts) {
+    if (flags['modules-path'] !== undefined) script.modulesPath = flags['modules-path'];
+    if (flags['script-config'] !== undefined) script.config = flags['script-config'];
+  }
+  if (flags['listen-ip'] !== undefined) config.listenIp = flags['listen-ip'];
+  if (flags['http-port'] !== undefined) config.http.port = port(flags['http-port'], '--http-port');
+  if (flags['ws-port'] !== undefined) config.websocket.port = port(flags['ws-port'], '--ws-port');
+  if (flags['admin-http-port'] !== undefined) config.adminHttp.port = port(flags['admin-http-port'], '--admin-http-port');
+  if (flags['admin-ws-port'] !== undefined) config.adminWebsocket.port = port(flags['admin-ws-port'], '--admin-ws-port');
+  if (flags['admin-secret'] !== undefined) config.adminSecret = flags['admin-secret'];
+  if (flags['rtc-ip'] !== undefined) config.media.listenIp = flags['rtc-ip'];
+  if (flags['announced-ip'] !== undefined) config.media.announcedIp = flags['announced-ip'];
+  if (flags.workers !== undefined) {
+    const n = Number(flags.workers);
+    if (!Number.isInteger(n) || n < 0 || n > 256) throw new ConfigError('--workers', 'must be an integer from 0 to 256');
+    config.media.workers = n;
+  }
+  if (flags['log-level'] !== undefined) {
+    if (!isLogLevel(flags['log-level'])) {
+      throw new ConfigError('--log-level', 'must be one of fatal, error, warn, info, debug, trace');
+    }
+    config.log.level = flags['log-level'];
+  }
+  if (flags['log-format'] !== undefined) {
+    const format = flags['log-format'];
+    if (format !== 'json' && format !== 'pretty') throw new ConfigError('--log-format', 'must be json or pretty');
+    config.log.format = format;
+  }
+  return { kind: 'run', config };
+}
