@@ -1,0 +1,161 @@
+// A lenient SDP parser and writer. It keeps every line in order (session lines, then one
+// section per m-line) so rewriting an SDP changes only what a rule says to change; it splits
+// a= lines at the first ':' like Janus's parser and janus-sdp.lua do. Output always uses CRLF.
+
+import { JanusError, JanusErrorCode } from '../../janus/errors';
+
+/** One `x=value` line. For `a=` lines, `value` is everything after `a=` (name[:value]). */
+export interface SdpLine {
+  type: string;
+  value: string;
+}
+
+/** One m= section: the parsed m-line and the lines under it, in order. */
+export interface SdpMediaSection {
+  /** `audio`, `video`, `application`, or whatever the SDP says. */
+  kind: string;
+  port: number;
+  proto: string;
+  /** Formats as written: payload types for RTP, `webrtc-datachannel` or `5000` for SCTP. */
+  formats: string[];
+  lines: SdpLine[];
+}
+
+export interface Sdp {
+  /** Session-level lines (v=, o=, s=, t=, c=, a=, ...) in order. */
+  session: SdpLine[];
+  media: SdpMediaSection[];
+}
+
+const LINE = /^([a-zA-Z])=(.*)$/;
+
+function invalid(reason: string): JanusError {
+  return new JanusError(JanusErrorCode.JSEP_INVALID_SDP, `JSEP error: invalid SDP (${reason})`);
+}
+
+/**
+ * Parse SDP text. Accepts LF or CRLF and ignores blank lines. Throws JanusError 465 when the
+ * text is not SDP: it must start with v=, every line must be `x=...`, there must be at least
+ * one m= line and each m-line needs `<kind> <port> <proto>`.
+ */
+export function parseSdp(text: string): Sdp {
+  if (typeof text !== 'string') throw invalid('not a string');
+  const raw = text.split(/\r?\n/).map((l) => l.replace(/\r$/, '')).filter((l) => l.trim() !== '');
+  if (raw.length === 0 || !raw[0].startsWith('v=')) throw invalid('no v= line');
+  const sdp: Sdp = { session: [], media: [] };
+  let current: SdpMediaSection | undefined;
+  for (const line of raw) {
+    const m = LINE.exec(line);
+    if (!m) throw invalid(`bad line "${line.slice(0, 40)}"`);
+    const type = m[1];
+    const value = m[2];
+    if (type === 'm') {
+      current = parseMLine(value);
+      sdp.media.push(current);
+    } else if (current) {
+      current.lines.push({ type, value });
+    } else {
+      sdp.session.push({ type, value });
+    }
+  }
+  if (sdp.media.length === 0) throw invalid('no m= line');
+  return sdp;
+}
+
+function parseMLine(value: string): SdpMediaSection {
+  const parts = value.trim().split(/\s+/);
+  if (parts.length < 3) throw invalid(`bad m-line "${value}"`);
+  // Ports may carry "/<count>" (RFC 4566); only the port matters here.
+  const port = Number(parts[1].split('/')[0]);
+  if (!Number.isInteger(port) || port < 0 || port > 65535) throw invalid(`bad port in m-line "${value}"`);
+  return { kind: parts[0], port, proto: parts[2], formats: parts.slice(3), lines: [] };
+}
+
+export function writeMLine(m: SdpMediaSection): string {
+  return ['m=' + m.kind, String(m.port), m.proto, ...m.formats].join(' ');
+}
+
+/** Render with CRLF after every line (the JS janus-sdp parser requires CRLF). */
+export function writeSdp(sdp: Sdp): string {
+  const out: string[] = [];
+  for (const l of sdp.session) out.push(`${l.type}=${l.value}`);
+  for (const m of sdp.media) {
+    out.push(writeMLine(m));
+    for (const l of m.lines) out.push(`${l.type}=${l.value}`);
+  }
+  return out.join('\r\n') + '\r\n';
+}
+
+/** Deep copy, so rewriting functions stay pure. */
+export function cloneSdp(sdp: Sdp): Sdp {
+  return {
+    session: sdp.session.map((l) => ({ ...l })),
+    media: sdp.media.map((m) => ({ ...m, formats: [...m.formats], lines: m.lines.map((l) => ({ ...l })) })),
+  };
+}
+
+/** An `a=` line. */
+export function attr(name: string, value?: string): SdpLine {
+  return { type: 'a', value: value === undefined ? name : `${name}:${value}` };
+}
+
+/** Name of an a= line (text before the first ':'); undefined for other line types. */
+export function attrName(line: SdpLine): string | undefined {
+  if (line.type !== 'a') return undefined;
+  const i = line.value.indexOf(':');
+  return i < 0 ? line.value : line.value.slice(0, i);
+}
+
+/** Value of an a= line (text after the first ':'); undefined when it has none. */
+export function attrValue(line: SdpLine): string | undefined {
+  if (line.type !== 'a') return undefined;
+  const i = line.value.indexOf(':');
+  return i < 0 ? undefined : line.value.slice(i + 1);
+}
+
+/** Values of every `a=<name>:...` line (case-insensitive name), in order. */
+export function attrValues(lines: readonly SdpLine[], name: string): string[] {
+  const lower = name.toLowerCase();
+  const out: string[] = [];
+  for (const l of lines) {
+    if (attrName(l)?.toLowerCase() === lower) out.push(attrValue(l) ?? '');
+  }
+  return out;
+}
+
+/** First value of `a=<name>`; '' for a value-less attribute; undefined when absent. */
+export function attrFirst(lines: readonly SdpLine[], name: string): string | undefined {
+  return attrValues(lines, name)[0];
+}
+
+export function hasAttr(lines: readonly SdpLine[], name: string): boolean {
+  return attrFirst(lines, name) !== undefined;
+}
+
+export type Direction = 'sendrecv' | 'sendonly' | 'recvonly' | 'inactive';
+
+const DIRECTIONS: readonly string[] = ['sendrecv', 'sendonly', 'recvonly', 'inactive'];
+
+export function isDirection(name: string | undefined): name is Direction {
+  return name !== undefined && DIRECTIONS.includes(name.toLowerCase());
+}
+
+/** The media direction written in a section (the last direction attribute wins); default sendrecv. */
+export function directionOf(lines: readonly SdpLine[]): Direction {
+  let dir: Direction = 'sendrecv';
+  for (const l of lines) {
+    const n = attrName(l);
+    if (isDirection(n)) dir = n.toLowerCase() as Direction;
+  }
+  return dir;
+}
+
+/** The direction as the other side sees it. */
+export function reverseDirection(d: Direction): Direction {
+  return d === 'sendonly' ? 'recvonly' : d === 'recvonly' ? 'sendonly' : d;
+}
+
+/** `a=mid` of a section, if any. */
+export function midOf(m: SdpMediaSection): string | undefined {
+  return attrFirst(m.lines, 'mid');
+}
