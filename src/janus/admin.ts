@@ -1,0 +1,248 @@
+// The Admin API (janus-contract §5.4): its own dispatch over the same core. Admin requests
+// never refresh session activity. Every request but info/ping needs admin_secret when set.
+
+import type { Logger } from '../log';
+import type { JsonObject } from '../plugin/json';
+import { isJsonObject } from '../plugin/json';
+import type { ReplySink, TransportConnection } from './connection';
+import { type JanusCore, secretMatches } from './core';
+import { JanusError, JanusErrorCode } from './errors';
+import type { Handle } from './handle';
+import { parseJsonDocuments } from './json-documents';
+import { ADMIN_REQUEST_RULES, baseMessage, errorReply, janusError, requestIds, validateFields } from './protocol';
+import { monotonicMicros } from './serial-queue';
+
+export interface AdminApiOptions {
+  core: JanusCore;
+  /** admin_secret; empty = none. */
+  adminSecret: string;
+  logger: Logger;
+}
+
+interface Context {
+  sessionId: number;
+  transaction: string | undefined;
+}
+
+export class AdminApi {
+  private readonly log: Logger;
+
+  constructor(private readonly options: AdminApiOptions) {
+    this.log = options.logger.child({ component: 'janus-admin' });
+  }
+
+  /** One admin request; the reply goes to `reply` (default: the connection) and is returned. */
+  async handleRequest(connection: TransportConnection, request: unknown, reply?: ReplySink): Promise<JsonObject> {
+    const context: Context = { sessionId: 0, transaction: undefined };
+    let response: JsonObject;
+    try {
+      response = await this.dispatch(request, context);
+    } catch (error) {
+      if (error instanceof JanusError) {
+        response = errorReply(context.sessionId, context.transaction, error.code, error.reason);
+      } else {
+        this.log.error('admin request failed', { error: error as Error });
+        response = errorReply(context.sessionId, context.transaction, JanusErrorCode.UNKNOWN, 'Unknown error');
+      }
+    }
+    try {
+      (reply ?? ((message: JsonObject) => connection.send(message)))(response);
+    } catch (error) {
+      this.log.warn('admin reply delivery failed', { error: error as Error });
+    }
+    return response;
+  }
+
+  handleText(connection: TransportConnection, text: string, reply?: ReplySink): Promise<JsonObject[]> {
+    const replies: Array<Promise<JsonObject>> = [];
+    for (const document of parseJsonDocuments(text)) {
+      if (!document.ok) {
+        const response = errorReply(0, undefined, JanusErrorCode.INVALID_JSON, `JSON error: ${document.error}`);
+        (reply ?? ((message: JsonObject) => connection.send(message)))(response);
+        replies.push(Promise.resolve(response));
+        break;
+      }
+      replies.push(this.handleRequest(connection, document.value, reply));
+    }
+    return Promise.all(replies);
+  }
+
+  private checkSecret(request: JsonObject): void {
+    const secret = this.options.adminSecret;
+    if (secret && !secretMatches(request.admin_secret, secret)) throw janusError(JanusErrorCode.UNAUTHORIZED);
+  }
+
+  private async dispatch(request: unknown, context: Context): Promise<JsonObject> {
+    if (!isJsonObject(request)) throw janusError(JanusErrorCode.INVALID_JSON_OBJECT, 'JSON error: not an object');
+    const ids = requestIds(request);
+    if (ids.sessionId > 0) context.sessionId = ids.sessionId;
+    validateFields(request, ADMIN_REQUEST_RULES);
+    const transaction = request.transaction as string;
+    context.transaction = transaction;
+    const verbText = request.janus as string;
+    const verb = verbText.toLowerCase();
+    const core = this.options.core;
+    const wrongPath = (): JanusError => janusError(JanusErrorCode.INVALID_REQUEST_PATH, `Unhandled request '${verbText}' at this path`);
+
+    if (ids.sessionId === 0 && ids.handleId === 0) {
+      if (verb === 'info') return core.serverInfo(transaction);
+      if (verb === 'ping') return baseMessage('pong', 0, transaction);
+      this.checkSecret(request);
+      switch (verb) {
+        case 'list_sessions': {
+          const reply = baseMessage('success', 0, transaction);
+          reply.sessions = core.sessionIds();
+          return reply;
+        }
+        case 'get_status': {
+          const reply = baseMessage('success', 0, transaction);
+          reply.status = {
+            token_auth: false,
+            api_secret: false,
+            session_timeout: core.sessionTimeout,
+            reclaim_session_timeout: core.reclaimSessionTimeout,
+            accepting_new_sessions: core.acceptingNewSessions,
+          };
+          return reply;
+        }
+        case 'accept_new_sessions': {
+          if (typeof request.accept !== 'boolean') {
+            throw janusError(
+              request.accept === undefined ? JanusErrorCode.MISSING_MANDATORY_ELEMENT : JanusErrorCode.INVALID_ELEMENT_TYPE,
+              request.accept === undefined ? 'Missing mandatory element (accept)' : 'Invalid element type (accept should be a boolean)',
+            );
+          }
+          core.acceptingNewSessions = request.accept;
+          const reply = baseMessage('success', 0, transaction);
+          reply.accept = request.accept;
+          return reply;
+        }
+        case 'set_session_timeout': {
+          const timeout = this.readTimeout(request);
+          core.sessionTimeout = timeout;
+          const reply = baseMessage('success', 0, transaction);
+          reply.timeout = timeout;
+          return reply;
+        }
+        case 'message_plugin':
+          return this.messagePlugin(request, transaction);
+        default:
+          throw wrongPath();
+      }
+    }
+    if (ids.sessionId < 1) throw janusError(JanusErrorCode.SESSION_NOT_FOUND);
+    // Admin: a non-positive handle_id with a session is 458, not 459 (janus-contract §5.4).
+    if (ids.handlePresent && ids.handleId < 1) throw janusError(JanusErrorCode.SESSION_NOT_FOUND);
+    this.checkSecret(request);
+    const session = core.getSession(ids.sessionId);
+    if (!session) throw janusError(JanusErrorCode.SESSION_NOT_FOUND, `No such session ${ids.sessionId}`);
+    if (ids.handleId === 0) {
+      switch (verb) {
+        case 'list_handles': {
+          const reply = baseMessage('success', session.id, transaction);
+          reply.handles = [...session.handles.keys()];
+          return reply;
+        }
+        case 'destroy_session':
+          void core.destroySession(session, 'admin');
+          return baseMessage('success', session.id, transaction);
+        case 'set_session_timeout': {
+          const timeout = this.readTimeout(request, true);
+          session.timeout = timeout;
+          const reply = baseMessage('success', session.id, transaction);
+          reply.timeout = timeout;
+          return reply;
+        }
+        default:
+          throw wrongPath();
+      }
+    }
+    const handle = session.handles.get(ids.handleId);
+    if (!handle) throw janusError(JanusErrorCode.HANDLE_NOT_FOUND, `No such handle ${ids.handleId} in session ${session.id}`);
+    switch (verb) {
+      case 'handle_info': {
+        if (request.plugin_only !== undefined && typeof request.plugin_only !== 'boolean') {
+          throw janusError(JanusErrorCode.INVALID_ELEMENT_TYPE, 'Invalid element type (plugin_only should be a boolean)');
+        }
+        const reply = baseMessage('success', session.id, transaction);
+        reply.handle_id = handle.id;
+        reply.info = await this.handleInfo(handle, request.plugin_only === true);
+        return reply;
+      }
+      case 'detach_handle':
+        void core.detachHandle(handle);
+        return baseMessage('success', session.id, transaction);
+      case 'hangup_webrtc':
+        handle.hangup('Admin API');
+        return baseMessage('success', session.id, transaction);
+      default:
+        throw wrongPath();
+    }
+  }
+
+  private readTimeout(request: JsonObject, allowDefault = false): number {
+    const value = request.timeout;
+    if (value === undefined) throw janusError(JanusErrorCode.MISSING_MANDATORY_ELEMENT, 'Missing mandatory element (timeout)');
+    const min = allowDefault ? -1 : 0;
+    if (typeof value !== 'number' || !Number.isInteger(value) || value < min) {
+      throw janusError(JanusErrorCode.INVALID_ELEMENT_TYPE, 'Invalid element type (timeout should be a positive integer)');
+    }
+    return value;
+  }
+
+  private async messagePlugin(request: JsonObject, transaction: string): Promise<JsonObject> {
+    validateFields(request, [
+      { name: 'plugin', type: 'string', required: true },
+      { name: 'request', type: 'object' },
+    ]);
+    const registered = this.options.core.getPlugin(request.plugin as string);
+    if (!registered) throw janusError(JanusErrorCode.PLUGIN_NOT_FOUND, 'Invalid plugin');
+    let response: JsonObject | unknown = {};
+    try {
+      response = await registered.plugin.handleAdminMessage(request.request);
+    } catch (error) {
+      this.log.error('plugin handleAdminMessage failed', { plugin: registered.info.package, error: error as Error });
+      response = {};
+    }
+    const reply = baseMessage('success', 0, transaction);
+    reply.response = isJsonObject(response) || Array.isArray(response) ? response : {};
+    return reply;
+  }
+
+  /** handle_info `info` (janus_admin_handle_info-like); stops after plugin_specific with pluginOnly. */
+  private async handleInfo(handle: Handle, pluginOnly: boolean): Promise<JsonObject> {
+    const core = this.options.core;
+    const session = handle.session;
+    const info: JsonObject = {
+      session_id: session.id,
+      session_last_activity: Math.round(session.lastActivity * 1000),
+      session_timeout: core.effectiveTimeout(session),
+      session_transport: session.connection?.transport ?? 'none',
+      handle_id: handle.id,
+    };
+    if (handle.opaqueId !== undefined) info.opaque_id = handle.opaqueId;
+    info['loop-running'] = true;
+    info.created = handle.createdMicros;
+    info.current_time = monotonicMicros();
+    info.plugin = handle.packageName;
+    try {
+      const specific = await handle.plugin.querySession(handle.pluginHandle);
+      if (isJsonObject(specific)) info.plugin_specific = specific;
+    } catch (error) {
+      this.log.warn('plugin querySession failed', { plugin: handle.packageName, error: error as Error });
+    }
+    if (pluginOnly) return info;
+    const peer = handle.peerInfo();
+    const peerFlags = isJsonObject(peer.flags) ? peer.flags : {};
+    info.flags = { ...handle.coreFlags(), ...peerFlags };
+    info['agent-created'] = peer['agent-created'] ?? handle.createdMicros;
+    info['ice-mode'] = peer['ice-mode'] ?? 'full';
+    info['ice-role'] = peer['ice-role'] ?? 'controlled';
+    info.sdps = peer.sdps ?? { profile: 'UDP/TLS/RTP/SAVPF' };
+    for (const [key, value] of Object.entries(peer)) {
+      if (!(key in info)) info[key] = value;
+    }
+    if (!('webrtc' in info)) info.webrtc = {};
+    return info;
+  }
+}

@@ -1,0 +1,52 @@
+// What the core needs from a transport: somewhere to deliver one JSON document, plus the
+// Janus transport callbacks for the sessions bound to it (session_created / session_over /
+// session_claimed). Transports (and embedding applications) implement this.
+
+import type { JsonObject } from '../plugin/json';
+
+/** Janus's transport plugin description, shown in `info` under `transports`. */
+export interface TransportInfo {
+  package: string;
+  name: string;
+  description: string;
+  author: string;
+  version: number;
+  versionString: string;
+}
+
+export interface TransportConnection {
+  /** Unique among live connections; for logs. */
+  readonly id: string;
+  /** Package of the transport, e.g. `janus.transport.websockets` (admin handle_info `session_transport`). */
+  readonly transport: string;
+  /** Deliver a reply or an event for a session bound to this connection. */
+  send(message: JsonObject): void;
+  /** A session was created on (bound to) this connection. */
+  sessionCreated?(sessionId: number): void;
+  /**
+   * A session bound here is over: destroyed, timed out, or claimed by another connection.
+   * Called after any final event (`timeout`) has been sent.
+   */
+  sessionOver?(sessionId: number, reason: 'destroyed' | 'timeout' | 'claimed'): void;
+}
+
+/** Where the reply to one request goes (defaults to the connection itself). */
+export type ReplySink = (reply: JsonObject) => void;
+
+export const WEBSOCKETS_TRANSPORT: TransportInfo = {
+  package: 'janus.transport.websockets',
+  name: 'JANUS WebSockets transport plugin',
+  description: 'This transport plugin adds WebSockets support to the Janus API via libwebsockets.',
+  author: 'Meetecho s.r.l.',
+  version: 1,
+  versionString: '0.0.1',
+};
+
+export const HTTP_TRANSPORT: TransportInfo = {
+  package: 'janus.transport.http',
+  name: 'JANUS REST (HTTP/HTTPS) transport plugin',
+  description: 'This transport plugin adds REST (HTTP/HTTPS) support to the Janus API via libmicrohttpd.',
+  author: 'Meetecho s.r.l.',
+  version: 2,
+  versionString: '0.0.2',
+};

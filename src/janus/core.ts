@@ -1,0 +1,525 @@
+// The transport-agnostic Janus API core (janus-contract §5.1): sessions, handles, request
+// dispatch with Janus's exact replies and error codes, the session-timeout watchdog and the
+// plugin registry. Transports (or an embedding application) call handleRequest / handleText
+// with a TransportConnection; replies and events go back through it.
+
+import { timingSafeEqual } from 'node:crypto';
+import type { Logger } from '../log';
+import type { ClientJsep, MediaPlane } from '../media/media-plane';
+import type { JsonObject, JsonValue } from '../plugin/json';
+import { isJsonObject } from '../plugin/json';
+import type { Plugin, PluginInfo, PluginResult } from '../plugin/plugin';
+import type { ReplySink, TransportConnection, TransportInfo } from './connection';
+import { JanusError, JanusErrorCode } from './errors';
+import { Handle, type RegisteredPlugin } from './handle';
+import { buildServerInfo } from './info';
+import { parseJsonDocuments } from './json-documents';
+import { CorePluginHost } from './plugin-host';
+import {
+  ATTACH_RULES, BODY_RULES, JSEP_RULES, REQUEST_RULES, baseMessage, errorReply, janusError, requestIds,
+  uniqueId, validateFields,
+} from './protocol';
+import { monotonicMs } from './serial-queue';
+import { Session } from './session';
+import { parseTrickleRequest } from './trickle';
+
+export interface JanusCoreOptions {
+  logger: Logger;
+  mediaPlane: MediaPlane;
+  /** Seconds of inactivity before a session times out; 0 = never (Janus default 60). */
+  sessionTimeout?: number;
+  /** Seconds a session outlives its closed connection waiting for `claim`; 0 = none. */
+  reclaimSessionTimeout?: number;
+  /** Janus API secret (`apisecret`); empty = none. */
+  apiSecret?: string;
+  eventHandlers?: boolean;
+  /** Watchdog period (Janus: 2 s). Tests shorten it. */
+  watchdogIntervalMs?: number;
+  serverName?: string;
+  localIp?: string;
+}
+
+/** Mutable per-request context: what an error reply may echo. */
+interface RequestContext {
+  sessionId: number;
+  transaction: string | undefined;
+}
+
+export type SessionEndReason = 'destroyed' | 'timeout' | 'transport' | 'stopping' | 'admin';
+
+export function secretMatches(given: JsonValue | undefined, expected: string): boolean {
+  if (typeof given !== 'string') return false;
+  const a = Buffer.from(given);
+  const b = Buffer.from(expected);
+  return a.length === b.length && timingSafeEqual(a, b);
+}
+
+export class JanusCore {
+  private readonly sessions = new Map<number, Session>();
+  /** Every live handle by id (handle ids are unique across sessions). */
+  private readonly handles = new Map<number, Handle>();
+  private readonly plugins = new Map<string, RegisteredPlugin>();
+  private readonly transports = new Map<string, TransportInfo>();
+  private readonly byConnection = new Map<TransportConnection, Set<Session>>();
+  private readonly teardowns = new Set<Promise<void>>();
+  private watchdog: NodeJS.Timeout | null = null;
+  private readonly log: Logger;
+  /** Admin accept_new_sessions. */
+  acceptingNewSessions = true;
+  sessionTimeout: number;
+  readonly reclaimSessionTimeout: number;
+
+  constructor(private readonly options: JanusCoreOptions) {
+    this.log = options.logger.child({ component: 'janus-core' });
+    this.sessionTimeout = options.sessionTimeout ?? 60;
+    this.reclaimSessionTimeout = options.reclaimSessionTimeout ?? 0;
+  }
+
+  // ---- plugins and transports ------------------------------------------------------------
+
+  /** init()s the plugin with its host and registers it under its package name. */
+  async addPlugin(plugin: Plugin): Promise<PluginInfo> {
+    const host = new CorePluginHost(plugin, {
+      findHandle: (id) => this.handles.get(id),
+      eventsEnabled: this.options.eventHandlers ?? false,
+      media: this.options.mediaPlane.router,
+      logger: this.log,
+    });
+    await plugin.init(host);
+    const info = plugin.info();
+    if (this.plugins.has(info.package)) {
+      await plugin.destroy().catch(() => undefined);
+      throw new Error(`a plugin is already registered as ${info.package}`);
+    }
+    this.plugins.set(info.package, { plugin, info });
+    this.log.info('plugin registered', { plugin: info.package, name: info.name });
+    return info;
+  }
+
+  getPlugin(packageName: string): RegisteredPlugin | undefined {
+    return this.plugins.get(packageName);
+  }
+
+  pluginInfos(): PluginInfo[] {
+    return [...this.plugins.values()].map((entry) => entry.info);
+  }
+
+  registerTransport(info: TransportInfo): void {
+    this.transports.set(info.package, info);
+  }
+
+  // ---- lifecycle ---------------------------------------------------------------------------
+
+  /** Starts the session-timeout watchdog. */
+  start(): void {
+    if (this.watchdog) return;
+    this.watchdog = setInterval(() => this.checkTimeouts(), this.options.watchdogIntervalMs ?? 2000);
+    this.watchdog.unref();
+  }
+
+  /** Destroys every session (hanging up and detaching handles), then every plugin. */
+  async stop(): Promise<void> {
+    if (this.watchdog) clearInterval(this.watchdog);
+    this.watchdog = null;
+    for (const session of [...this.sessions.values()]) this.destroySession(session, 'stopping');
+    await Promise.all([...this.teardowns]);
+    for (const { plugin, info } of this.plugins.values()) {
+      try {
+        await plugin.destroy();
+      } catch (error) {
+        this.log.error('plugin destroy failed', { plugin: info.package, error: error as Error });
+      }
+    }
+    this.plugins.clear();
+  }
+
+  // ---- sessions (also used by the Admin API) -----------------------------------------------
+
+  sessionIds(): number[] {
+    return [...this.sessions.keys()];
+  }
+
+  getSession(id: number): Session | undefined {
+    return this.sessions.get(id);
+  }
+
+  /** The timeout (seconds) that applies to this session. */
+  effectiveTimeout(session: Session): number {
+    return session.timeout >= 0 ? session.timeout : this.sessionTimeout;
+  }
+
+  private bind(session: Session, connection: TransportConnection | null): void {
+    if (session.connection) this.byConnection.get(session.connection)?.delete(session);
+    session.connection = connection;
+    if (!connection) return;
+    let set = this.byConnection.get(connection);
+    if (!set) {
+      set = new Set();
+      this.byConnection.set(connection, set);
+    }
+    set.add(session);
+  }
+
+  /**
+   * Ends a session: the `timeout` event first (on timeout), then the transport's
+   * sessionOver, then every handle is detached (no `detached` events: the session is gone).
+   */
+  destroySession(session: Session, reason: SessionEndReason): Promise<void> {
+    if (session.destroyed) return Promise.resolve();
+    if (reason === 'timeout') session.sendEvent({ janus: 'timeout', session_id: session.id });
+    session.destroyed = true;
+    this.sessions.delete(session.id);
+    const connection = session.connection;
+    this.bind(session, null);
+    if (connection && connection.sessionOver) {
+      try {
+        connection.sessionOver(session.id, reason === 'timeout' ? 'timeout' : 'destroyed');
+      } catch (error) {
+        this.log.warn('transport sessionOver failed', { session: session.id, error: error as Error });
+      }
+    }
+    this.log.info('session destroyed', { session: session.id, reason });
+    const detaches = [...session.handles.values()].map((handle) => this.detachHandle(handle));
+    return this.track(Promise.all(detaches).then(() => undefined));
+  }
+
+  /** Starts the detach of a handle: gone from its session at once, torn down in order. */
+  detachHandle(handle: Handle): Promise<void> {
+    handle.session.handles.delete(handle.id);
+    return this.track(
+      handle.detach().finally(() => {
+        if (this.handles.get(handle.id) === handle) this.handles.delete(handle.id);
+      }),
+    );
+  }
+
+  private track(promise: Promise<void>): Promise<void> {
+    this.teardowns.add(promise);
+    void promise.finally(() => this.teardowns.delete(promise));
+    return promise;
+  }
+
+  private checkTimeouts(): void {
+    const now = monotonicMs();
+    for (const session of [...this.sessions.values()]) {
+      const timeout = this.effectiveTimeout(session);
+      if (timeout > 0 && now - session.lastActivity >= timeout * 1000) {
+        this.log.info('session timed out', { session: session.id, timeout });
+        void this.destroySession(session, 'timeout');
+      } else if (session.transportGoneAt !== null && now - session.transportGoneAt >= this.reclaimSessionTimeout * 1000) {
+        this.log.info('session not reclaimed in time', { session: session.id });
+        void this.destroySession(session, 'transport');
+      }
+    }
+  }
+
+  /** A transport connection closed: its sessions are destroyed, or wait for `claim`. */
+  connectionClosed(connection: TransportConnection): void {
+    const sessions = this.byConnection.get(connection);
+    this.byConnection.delete(connection);
+    if (!sessions) return;
+    for (const session of sessions) {
+      if (session.destroyed) continue;
+      if (this.reclaimSessionTimeout > 0) {
+        session.connection = null;
+        session.transportGoneAt = monotonicMs();
+        this.log.info('session transport gone, waiting for claim', { session: session.id });
+      } else {
+        void this.destroySession(session, 'transport');
+      }
+    }
+  }
+
+  serverInfo(transaction: string | undefined): JsonObject {
+    return buildServerInfo({
+      transaction,
+      plugins: this.pluginInfos(),
+      transports: [...this.transports.values()],
+      sessionTimeout: this.sessionTimeout,
+      reclaimSessionTimeout: this.reclaimSessionTimeout,
+      apiSecret: Boolean(this.options.apiSecret),
+      eventHandlers: this.options.eventHandlers ?? false,
+      acceptingNewSessions: this.acceptingNewSessions,
+      serverName: this.options.serverName ?? 'luasfu',
+      localIp: this.options.localIp ?? '127.0.0.1',
+    });
+  }
+
+  // ---- requests ---------------------------------------------------------------------------
+
+  /**
+   * Processes one Janus API request (a parsed JSON value). The reply goes to `reply` (by
+   * default the connection) and is also returned. Never throws.
+   */
+  async handleRequest(connection: TransportConnection, request: unknown, reply?: ReplySink): Promise<JsonObject> {
+    const context: RequestContext = { sessionId: 0, transaction: undefined };
+    let response: JsonObject;
+    try {
+      response = await this.dispatch(connection, request, context);
+    } catch (error) {
+      if (error instanceof JanusError) {
+        response = errorReply(context.sessionId, context.transaction, error.code, error.reason);
+      } else {
+        this.log.error('request failed', { error: error as Error, transport: connection.id });
+        response = errorReply(context.sessionId, context.transaction, JanusErrorCode.UNKNOWN, 'Unknown error');
+      }
+    }
+    try {
+      (reply ?? ((message: JsonObject) => connection.send(message)))(response);
+    } catch (error) {
+      this.log.warn('reply delivery failed', { transport: connection.id, error: error as Error });
+    }
+    return response;
+  }
+
+  /**
+   * Processes one frame of text: every JSON document in it, in order. Unparseable text
+   * gets 454 with no transaction (and stops the frame).
+   */
+  handleText(connection: TransportConnection, text: string, reply?: ReplySink): Promise<JsonObject[]> {
+    const replies: Array<Promise<JsonObject>> = [];
+    for (const document of parseJsonDocuments(text)) {
+      if (!document.ok) {
+        const response = errorReply(0, undefined, JanusErrorCode.INVALID_JSON, `JSON error: ${document.error}`);
+        this.log.debug('invalid JSON request', { transport: connection.id, error: document.error });
+        try {
+          (reply ?? ((message: JsonObject) => connection.send(message)))(response);
+        } catch (error) {
+          this.log.warn('reply delivery failed', { transport: connection.id, error: error as Error });
+        }
+        replies.push(Promise.resolve(response));
+        break;
+      }
+      replies.push(this.handleRequest(connection, document.value, reply));
+    }
+    return Promise.all(replies);
+  }
+
+  private checkApiSecret(request: JsonObject): void {
+    const secret = this.options.apiSecret;
+    if (secret && !secretMatches(request.apisecret, secret)) throw janusError(JanusErrorCode.UNAUTHORIZED);
+  }
+
+  /** Whether the api secret (if any) is satisfied: for transports that bypass the core (long poll). */
+  apiSecretValid(given: string | undefined): boolean {
+    const secret = this.options.apiSecret;
+    return !secret || secretMatches(given, secret);
+  }
+
+  /** Refreshes a session's activity (HTTP long polls count as keepalives). */
+  touchSession(sessionId: number): boolean {
+    const session = this.sessions.get(sessionId);
+    if (!session) return false;
+    session.touch();
+    return true;
+  }
+
+  private async dispatch(connection: TransportConnection, request: unknown, context: RequestContext): Promise<JsonObject> {
+    if (!isJsonObject(request)) throw janusError(JanusErrorCode.INVALID_JSON_OBJECT, 'JSON error: not an object');
+    const ids = requestIds(request);
+    if (ids.sessionId > 0) context.sessionId = ids.sessionId;
+    validateFields(request, REQUEST_RULES);
+    const transaction = request.transaction as string;
+    context.transaction = transaction;
+    const verbText = request.janus as string;
+    const verb = verbText.toLowerCase();
+
+    if (ids.sessionId === 0 && ids.handleId === 0) {
+      switch (verb) {
+        case 'info': return this.serverInfo(transaction);
+        case 'ping': return baseMessage('pong', 0, transaction);
+        case 'create': return this.create(connection, request, transaction);
+        default: throw janusError(JanusErrorCode.INVALID_REQUEST_PATH, `Unhandled request '${verbText}' at this path`);
+      }
+    }
+    if (ids.sessionId < 1) throw janusError(JanusErrorCode.SESSION_NOT_FOUND);
+    if (ids.handlePresent && ids.handleId < 1) throw janusError(JanusErrorCode.HANDLE_NOT_FOUND);
+    this.checkApiSecret(request);
+    const session = this.sessions.get(ids.sessionId);
+    if (!session) throw janusError(JanusErrorCode.SESSION_NOT_FOUND, `No such session ${ids.sessionId}`);
+    session.touch();
+    let handle: Handle | undefined;
+    if (ids.handleId > 0) {
+      handle = session.handles.get(ids.handleId);
+      if (!handle) {
+        throw janusError(JanusErrorCode.HANDLE_NOT_FOUND, `No such handle ${ids.handleId} in session ${ids.sessionId}`);
+      }
+    }
+    const wrongPath = (): JanusError => janusError(JanusErrorCode.INVALID_REQUEST_PATH, `Unhandled request '${verbText}' at this path`);
+    switch (verb) {
+      case 'keepalive':
+        return baseMessage('ack', session.id, transaction);
+      case 'attach':
+        if (handle) throw wrongPath();
+        return this.attach(session, request, transaction);
+      case 'destroy':
+        if (handle) throw wrongPath();
+        void this.destroySession(session, 'destroyed');
+        return baseMessage('success', session.id, transaction);
+      case 'detach':
+        if (!handle) throw wrongPath();
+        void this.detachHandle(handle);
+        return baseMessage('success', session.id, transaction);
+      case 'hangup':
+        if (!handle) throw wrongPath();
+        handle.hangup('Janus API');
+        return baseMessage('success', session.id, transaction);
+      case 'claim':
+        return this.claim(connection, session, transaction);
+      case 'message':
+        if (!handle) throw wrongPath();
+        return this.message(handle, request, transaction);
+      case 'trickle': {
+        if (!handle) throw wrongPath();
+        const candidates = parseTrickleRequest(request);
+        handle.trickle(candidates);
+        return baseMessage('ack', session.id, transaction);
+      }
+      default:
+        throw janusError(JanusErrorCode.UNKNOWN_REQUEST, `Unknown request '${verbText}'`);
+    }
+  }
+
+  private create(connection: TransportConnection, request: JsonObject, transaction: string): JsonObject {
+    if (!this.acceptingNewSessions) throw janusError(JanusErrorCode.NOT_ACCEPTING_SESSIONS);
+    this.checkApiSecret(request);
+    let id: number;
+    if (request.id !== undefined) {
+      const wanted = request.id as number;
+      if (!Number.isSafeInteger(wanted)) {
+        throw janusError(JanusErrorCode.INVALID_ELEMENT_TYPE, 'Invalid element type (id should be a positive integer)');
+      }
+      if (this.sessions.has(wanted)) {
+        const error = janusError(JanusErrorCode.SESSION_CONFLICT, 'Session ID already in use');
+        throw error;
+      }
+      id = wanted;
+    } else {
+      id = uniqueId((candidate) => this.sessions.has(candidate));
+    }
+    const session = new Session(id, null, this.log);
+    this.sessions.set(id, session);
+    this.bind(session, connection);
+    try {
+      connection.sessionCreated?.(id);
+    } catch (error) {
+      this.log.warn('transport sessionCreated failed', { session: id, error: error as Error });
+    }
+    this.log.debug('session created', { session: id, transport: connection.id });
+    return { janus: 'success', transaction, data: { id } };
+  }
+
+  private async attach(session: Session, request: JsonObject, transaction: string): Promise<JsonObject> {
+    validateFields(request, ATTACH_RULES);
+    const packageName = request.plugin as string;
+    const registered = this.plugins.get(packageName);
+    if (!registered) throw janusError(JanusErrorCode.PLUGIN_NOT_FOUND, `No such plugin '${packageName}'`);
+    const opaqueId = typeof request.opaque_id === 'string' ? request.opaque_id : undefined;
+    const id = uniqueId((candidate) => this.handles.has(candidate));
+    let handle: Handle;
+    try {
+      handle = new Handle(id, session, registered, opaqueId, this.options.mediaPlane, this.log, (h) => {
+        if (session.handles.get(h.id) === h) void this.detachHandle(h);
+      });
+    } catch (error) {
+      this.log.error('media plane could not create a peer', { session: session.id, error: error as Error });
+      throw janusError(JanusErrorCode.PLUGIN_ATTACH, `Couldn't attach to plugin: error '${(error as Error).message}'`);
+    }
+    this.handles.set(id, handle);
+    session.handles.set(id, handle);
+    try {
+      await handle.create();
+    } catch (error) {
+      this.log.warn('plugin createSession failed', { plugin: packageName, handle: id, error: error as Error });
+      session.handles.delete(id);
+      this.handles.delete(id);
+      handle.stopping = true;
+      handle.gone = true;
+      await handle.peer.close().catch(() => undefined);
+      throw janusError(JanusErrorCode.PLUGIN_ATTACH, `Couldn't attach to plugin: error '${(error as Error).message}'`);
+    }
+    this.log.debug('handle attached', { session: session.id, handle: id, plugin: packageName });
+    const reply = baseMessage('success', session.id, transaction);
+    reply.data = { id };
+    return reply;
+  }
+
+  private claim(connection: TransportConnection, session: Session, transaction: string): JsonObject {
+    const reply: JsonObject = { janus: 'success', session_id: session.id, transaction };
+    if (session.connection === connection) return reply;
+    const previous = session.connection;
+    if (previous?.sessionOver) {
+      try {
+        previous.sessionOver(session.id, 'claimed');
+      } catch (error) {
+        this.log.warn('transport sessionOver failed', { session: session.id, error: error as Error });
+      }
+    }
+    this.bind(session, connection);
+    session.transportGoneAt = null;
+    try {
+      connection.sessionCreated?.(session.id);
+    } catch (error) {
+      this.log.warn('transport sessionCreated failed', { session: session.id, error: error as Error });
+    }
+    this.log.info('session claimed', { session: session.id, transport: connection.id });
+    return reply;
+  }
+
+  private async message(handle: Handle, request: JsonObject, transaction: string): Promise<JsonObject> {
+    validateFields(request, BODY_RULES);
+    const body = request.body as JsonObject;
+    const jsep = request.jsep === undefined ? undefined : parseClientJsep(request.jsep);
+    let result: PluginResult;
+    try {
+      result = await handle.message(transaction, body, jsep);
+    } catch (error) {
+      if (error instanceof JanusError) throw error;
+      this.log.error('plugin handleMessage failed', { plugin: handle.packageName, handle: handle.id, error: error as Error });
+      throw janusError(JanusErrorCode.PLUGIN_MESSAGE, 'Plugin returned a severe (unknown) error');
+    }
+    const sessionId = handle.session.id;
+    switch (result.kind) {
+      case 'ok': {
+        if (!isJsonObject(result.data)) {
+          throw janusError(JanusErrorCode.PLUGIN_MESSAGE, 'Plugin returned an invalid JSON response');
+        }
+        const reply = baseMessage('success', sessionId, transaction);
+        reply.sender = handle.id;
+        reply.plugindata = { plugin: handle.packageName, data: result.data };
+        return reply;
+      }
+      case 'ack': {
+        const reply = baseMessage('ack', sessionId, transaction);
+        if (result.hint !== undefined) reply.hint = result.hint;
+        return reply;
+      }
+      case 'error':
+        throw janusError(JanusErrorCode.PLUGIN_MESSAGE, result.reason || 'Plugin returned a severe (unknown) error');
+      default:
+        throw janusError(JanusErrorCode.PLUGIN_MESSAGE, 'Plugin didn\'t give a result');
+    }
+  }
+
+  /** Handles currently registered (tests, admin). */
+  get handleCount(): number {
+    return this.handles.size;
+  }
+}
+
+/** A client JSEP: 455 when not an object, 456/467 for its fields, 464 for an unknown type. */
+export function parseClientJsep(value: JsonValue): ClientJsep {
+  if (!isJsonObject(value)) throw janusError(JanusErrorCode.INVALID_JSON_OBJECT, 'Invalid jsep object');
+  validateFields(value, JSEP_RULES, 'JSEP error');
+  const typeText = value.type as string;
+  const type = typeText.toLowerCase();
+  if (type !== 'offer' && type !== 'answer') {
+    throw janusError(JanusErrorCode.JSEP_UNKNOWN_TYPE, `JSEP error: unknown message type '${typeText}'`);
+  }
+  const jsep: ClientJsep = { type, sdp: value.sdp as string };
+  if (typeof value.trickle === 'boolean') jsep.trickle = value.trickle;
+  if (value.rid_order === 'hml' || value.rid_order === 'lmh') jsep.rid_order = value.rid_order;
+  if (typeof value.force_relay === 'boolean') jsep.force_relay = value.force_relay;
+  if (typeof value.e2ee === 'boolean') jsep.e2ee = value.e2ee;
+  return jsep;
+}

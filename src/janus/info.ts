@@ -1,0 +1,77 @@
+// The `server_info` reply (janus_info() in janus.c), with the fields janus.js and janode read.
+
+import type { JsonObject } from '../plugin/json';
+import type { PluginInfo } from '../plugin/plugin';
+import type { TransportInfo } from './connection';
+
+export const SERVER_NAME = 'Janus WebRTC Server';
+export const SERVER_VERSION = 1102;
+export const SERVER_VERSION_STRING = '1.1.2';
+
+export interface ServerInfoInput {
+  transaction: string | undefined;
+  plugins: readonly PluginInfo[];
+  transports: readonly TransportInfo[];
+  sessionTimeout: number;
+  reclaimSessionTimeout: number;
+  apiSecret: boolean;
+  eventHandlers: boolean;
+  acceptingNewSessions: boolean;
+  serverName: string;
+  localIp: string;
+}
+
+function describe(entry: PluginInfo | TransportInfo): JsonObject {
+  return {
+    name: entry.name,
+    author: entry.author,
+    description: entry.description,
+    version_string: entry.versionString,
+    version: entry.version,
+  };
+}
+
+export function buildServerInfo(input: ServerInfoInput): JsonObject {
+  const info: JsonObject = { janus: 'server_info' };
+  if (input.transaction !== undefined) info.transaction = input.transaction;
+  const plugins: JsonObject = {};
+  for (const plugin of input.plugins) plugins[plugin.package] = describe(plugin);
+  const transports: JsonObject = {};
+  for (const transport of input.transports) transports[transport.package] = describe(transport);
+  Object.assign(info, {
+    name: SERVER_NAME,
+    version: SERVER_VERSION,
+    version_string: SERVER_VERSION_STRING,
+    author: 'Meetecho s.r.l.',
+    'commit-hash': 'not-a-git-repo',
+    'compile-time': '',
+    'log-to-stdout': true,
+    'log-to-file': false,
+    data_channels: true,
+    'accepting-new-sessions': input.acceptingNewSessions,
+    'session-timeout': input.sessionTimeout,
+    'reclaim-session-timeout': input.reclaimSessionTimeout,
+    'candidates-timeout': 45,
+    'server-name': input.serverName,
+    'local-ip': input.localIp,
+    ipv6: false,
+    'ice-lite': false,
+    'ice-tcp': false,
+    'full-trickle': false,
+    'mdns-enabled': false,
+    'min-nack-queue': 200,
+    'twcc-period': 200,
+    'dtls-mtu': 1200,
+    'static-event-loops': 0,
+    api_secret: input.apiSecret,
+    auth_token: false,
+    event_handlers: input.eventHandlers,
+    opaqueid_in_api: false,
+    dependencies: {},
+    transports,
+    events: {},
+    loggers: {},
+    plugins,
+  } satisfies JsonObject);
+  return info;
+}

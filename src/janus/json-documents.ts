@@ -1,0 +1,83 @@
+// Splits one transport frame into the JSON documents it holds. Janus accepts several
+// concatenated JSON objects in one WebSocket frame and processes them in order (§5.2).
+
+import type { JsonValue } from '../plugin/json';
+
+export type ParsedDocument = { ok: true; value: JsonValue } | { ok: false; error: string };
+
+function isSpace(c: number): boolean {
+  return c === 0x20 || c === 0x09 || c === 0x0a || c === 0x0d;
+}
+
+/** End index (exclusive) of the JSON value starting at `start`, or -1 if it never closes. */
+function valueEnd(text: string, start: number): number {
+  const first = text.charCodeAt(start);
+  if (first !== 0x7b /* { */ && first !== 0x5b /* [ */ && first !== 0x22 /* " */) {
+    // A scalar: runs until whitespace or the start of another document.
+    let i = start;
+    while (i < text.length) {
+      const c = text.charCodeAt(i);
+      if (isSpace(c) || c === 0x7b || c === 0x5b || c === 0x22) break;
+      i++;
+    }
+    return i;
+  }
+  let depth = 0;
+  let inString = false;
+  for (let i = start; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (inString) {
+      if (c === 0x5c /* \ */) i++;
+      else if (c === 0x22) {
+        inString = false;
+        if (depth === 0) return i + 1;
+      }
+      continue;
+    }
+    if (c === 0x22) inString = true;
+    else if (c === 0x7b || c === 0x5b) depth++;
+    else if (c === 0x7d || c === 0x5d) {
+      depth--;
+      if (depth === 0) return i + 1;
+    }
+  }
+  return -1;
+}
+
+function parseOne(slice: string): ParsedDocument {
+  try {
+    return { ok: true, value: JSON.parse(slice) as JsonValue };
+  } catch (error) {
+    return { ok: false, error: (error as Error).message };
+  }
+}
+
+/**
+ * Every document in `text`, in order. Parsing stops at the first invalid document (its
+ * error is the last entry): the rest of the frame cannot be delimited reliably.
+ * An empty or all-whitespace text gives one error (nothing to process is malformed input).
+ */
+export function parseJsonDocuments(text: string, maxDocuments = 64): ParsedDocument[] {
+  const out: ParsedDocument[] = [];
+  let i = 0;
+  for (;;) {
+    while (i < text.length && isSpace(text.charCodeAt(i))) i++;
+    if (i >= text.length) break;
+    if (out.length >= maxDocuments) {
+      out.push({ ok: false, error: `more than ${maxDocuments} documents in one frame` });
+      return out;
+    }
+    const end = valueEnd(text, i);
+    if (end < 0) {
+      out.push(parseOne(text.slice(i)));
+      if (out[out.length - 1].ok) out[out.length - 1] = { ok: false, error: 'unterminated document' };
+      return out;
+    }
+    const parsed = parseOne(text.slice(i, end));
+    out.push(parsed);
+    if (!parsed.ok) return out;
+    i = end;
+  }
+  if (out.length === 0) out.push({ ok: false, error: 'empty request' });
+  return out;
+}

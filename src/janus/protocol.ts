@@ -1,0 +1,190 @@
+// Pure Janus API protocol helpers (janus-contract §5.1): reply and event builders, request
+// field validation with Janus's exact error texts, and id extraction. No state, no I/O.
+
+import type { JsonObject, JsonValue } from '../plugin/json';
+import { isJsonObject } from '../plugin/json';
+import { JanusError, JanusErrorCode, type JanusErrorCodeValue } from './errors';
+
+/** Default reasons, as janus_get_api_error() words them. */
+export const DEFAULT_REASONS: Record<JanusErrorCodeValue, string> = {
+  403: 'Unauthorized request (wrong or missing secret/token)',
+  405: 'Unauthorized access to plugin (token is not allowed to)',
+  450: 'Transport specific error',
+  452: 'Missing request',
+  453: 'Unknown request',
+  454: 'Invalid JSON',
+  455: 'Invalid JSON Object',
+  456: 'Missing mandatory element',
+  457: 'Invalid path for this request',
+  458: 'Session not found',
+  459: 'Handle not found',
+  460: 'Plugin not found',
+  461: 'Error attaching plugin',
+  462: 'Error sending message to plugin',
+  463: 'Error detaching from plugin',
+  464: 'Unsupported JSEP type',
+  465: 'Invalid SDP',
+  466: 'Invalid stream',
+  467: 'Invalid element type',
+  468: 'Session ID already in use',
+  469: 'Unexpected ANSWER (no OFFER)',
+  470: 'Token not found',
+  471: 'Wrong WebRTC state',
+  472: 'Currently not accepting new sessions',
+  490: 'Unknown error',
+};
+
+/** A JanusError with the default reason for its code. */
+export function janusError(code: JanusErrorCodeValue, reason?: string): JanusError {
+  return new JanusError(code, reason ?? DEFAULT_REASONS[code]);
+}
+
+/** `{janus, session_id?, transaction?}`: janus_create_message(); session_id only when > 0. */
+export function baseMessage(janus: string, sessionId: number, transaction: string | undefined): JsonObject {
+  const message: JsonObject = { janus };
+  if (sessionId > 0) message.session_id = sessionId;
+  if (transaction !== undefined) message.transaction = transaction;
+  return message;
+}
+
+export function errorReply(
+  sessionId: number,
+  transaction: string | undefined,
+  code: number,
+  reason: string,
+): JsonObject {
+  const reply = baseMessage('error', sessionId, transaction);
+  reply.error = { code, reason };
+  return reply;
+}
+
+/** Ids of a request: only JSON integers count; null or other types count as absent (0). */
+export interface RequestIds {
+  sessionId: number;
+  handleId: number;
+  /** `handle_id` was present (non-null), even if not a valid integer. */
+  handlePresent: boolean;
+}
+
+function integerOrZero(value: JsonValue | undefined): number {
+  return typeof value === 'number' && Number.isInteger(value) ? value : 0;
+}
+
+export function requestIds(request: JsonObject): RequestIds {
+  const handle = request.handle_id;
+  return {
+    sessionId: integerOrZero(request.session_id),
+    handleId: integerOrZero(handle),
+    handlePresent: handle !== undefined && handle !== null,
+  };
+}
+
+type FieldType = 'string' | 'object' | 'array' | 'boolean' | 'integer' | 'positive integer';
+
+function typeMatches(value: JsonValue, type: FieldType): boolean {
+  switch (type) {
+    case 'string': return typeof value === 'string';
+    case 'object': return isJsonObject(value);
+    case 'array': return Array.isArray(value);
+    case 'boolean': return typeof value === 'boolean';
+    case 'integer': return typeof value === 'number' && Number.isInteger(value);
+    case 'positive integer': return typeof value === 'number' && Number.isInteger(value) && value > 0;
+  }
+}
+
+function article(type: FieldType): string {
+  return type === 'array' || type === 'object' || type === 'integer' ? `an ${type}` : `a ${type}`;
+}
+
+export interface FieldRule {
+  name: string;
+  type: FieldType;
+  required?: boolean;
+}
+
+/**
+ * JANUS_VALIDATE_JSON_OBJECT: 456 "Missing mandatory element (x)" / 467 "Invalid element type
+ * (x should be a string)". `prefix` gives the JSEP variant ("JSEP error: missing ...").
+ */
+export function validateFields(object: JsonObject, rules: readonly FieldRule[], prefix?: string): void {
+  for (const rule of rules) {
+    const value = object[rule.name];
+    if (value === undefined) {
+      if (rule.required) {
+        throw janusError(
+          JanusErrorCode.MISSING_MANDATORY_ELEMENT,
+          prefix ? `${prefix}: missing mandatory element (${rule.name})` : `Missing mandatory element (${rule.name})`,
+        );
+      }
+      continue;
+    }
+    if (!typeMatches(value, rule.type)) {
+      throw janusError(
+        JanusErrorCode.INVALID_ELEMENT_TYPE,
+        prefix
+          ? `${prefix}: invalid element type (${rule.name} should be ${article(rule.type)})`
+          : `Invalid element type (${rule.name} should be ${article(rule.type)})`,
+      );
+    }
+  }
+}
+
+export const REQUEST_RULES: readonly FieldRule[] = [
+  { name: 'transaction', type: 'string', required: true },
+  { name: 'janus', type: 'string', required: true },
+  { name: 'id', type: 'positive integer' },
+];
+
+export const ADMIN_REQUEST_RULES: readonly FieldRule[] = [
+  { name: 'transaction', type: 'string', required: true },
+  { name: 'janus', type: 'string', required: true },
+];
+
+export const ATTACH_RULES: readonly FieldRule[] = [
+  { name: 'plugin', type: 'string', required: true },
+  { name: 'opaque_id', type: 'string' },
+  { name: 'loop_index', type: 'integer' },
+];
+
+export const BODY_RULES: readonly FieldRule[] = [{ name: 'body', type: 'object', required: true }];
+
+export const JSEP_RULES: readonly FieldRule[] = [
+  { name: 'type', type: 'string', required: true },
+  { name: 'sdp', type: 'string', required: true },
+  { name: 'trickle', type: 'boolean' },
+  { name: 'rid_order', type: 'string' },
+  { name: 'force_relay', type: 'boolean' },
+  { name: 'e2ee', type: 'boolean' },
+];
+
+/** The transaction string of a request, when it has a valid one (for error replies). */
+export function transactionOf(request: unknown): string | undefined {
+  return isJsonObject(request) && typeof request.transaction === 'string' ? request.transaction : undefined;
+}
+
+/** Ids are random integers masked to 53 bits, never 0 (safe in JS and in JSON). */
+export function randomId53(random: () => number = Math.random): number {
+  for (;;) {
+    const high = Math.floor(random() * 2 ** 21);
+    const low = Math.floor(random() * 2 ** 32);
+    const id = high * 2 ** 32 + low;
+    if (id > 0 && Number.isSafeInteger(id)) return id;
+  }
+}
+
+/** Unique id not in `taken`. Bounded: collisions in 2^53 are astronomically rare. */
+export function uniqueId(taken: (id: number) => boolean, random: () => number = Math.random): number {
+  for (let attempt = 0; attempt < 1000; attempt++) {
+    const id = randomId53(random);
+    if (!taken(id)) return id;
+  }
+  throw new Error('could not draw a unique id');
+}
+
+/** Random alphanumeric string (Janus's transport-made transactions). */
+export function randomString(length: number): string {
+  const chars = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789';
+  let out = '';
+  for (let i = 0; i < length; i++) out += chars[Math.floor(Math.random() * chars.length)];
+  return out;
+}
