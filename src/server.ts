@@ -1,0 +1,166 @@
+// LuasfuServer: the Janus core plus its listeners (HTTP 8088 /janus, WebSocket 8188, Admin
+// HTTP 7088 /admin, Admin WebSocket 7188 by default; each can be disabled), bound to
+// config.listenIp. The embedder supplies constructed (not yet init'ed) plugins and a
+// MediaPlane; start() inits the plugins and listens, stop() undoes everything.
+//
+//   const server = new LuasfuServer({ config, logger, plugins: [myPlugin], mediaPlane });
+//   const ports = await server.start();   // { http: 8088, websocket: 8188, ... }
+//   ...
+//   await server.stop();
+//
+// Applications with their own server can skip the listeners and feed requests to
+// `server.core.handleRequest(connection, json)` / `server.admin.handleRequest(...)`.
+
+import type { LuasfuConfig } from './config';
+import { AdminApi } from './janus/admin';
+import { HTTP_TRANSPORT, type TransportConnection, WEBSOCKETS_TRANSPORT } from './janus/connection';
+import { JanusCore } from './janus/core';
+import { type Logger, silentLogger } from './log';
+import type { MediaPlane } from './media/media-plane';
+import type { Plugin } from './plugin/plugin';
+import { startHttpListener } from './transports/http';
+import { HttpEventRouter } from './transports/long-poll';
+import type { JsonLayout, Listener } from './transports/uws';
+import { startWebSocketListener } from './transports/websocket';
+
+export interface LuasfuServerOptions {
+  config: LuasfuConfig;
+  logger?: Logger;
+  /** Constructed but not yet init'ed; start() inits and registers them in order. */
+  plugins: Plugin[];
+  mediaPlane: MediaPlane;
+  /** Close the media plane in stop() (default true). */
+  ownsMediaPlane?: boolean;
+  /** Reply layout on the wire (default 'indented', as Janus). */
+  jsonLayout?: JsonLayout;
+  /** Internal knobs, mainly for tests: session watchdog period (2 s) and long-poll hold (30 s). */
+  watchdogIntervalMs?: number;
+  longPollHoldMs?: number;
+}
+
+/** Real ports of the listeners that are enabled. */
+export interface ListeningPorts {
+  http?: number;
+  websocket?: number;
+  adminHttp?: number;
+  adminWebsocket?: number;
+}
+
+export class LuasfuServer {
+  readonly core: JanusCore;
+  readonly admin: AdminApi;
+  private readonly listeners: Listener[] = [];
+  private readonly log: Logger;
+  private currentPorts: ListeningPorts = {};
+  private state: 'new' | 'started' | 'stopped' = 'new';
+
+  constructor(private readonly options: LuasfuServerOptions) {
+    const { config } = options;
+    this.log = (options.logger ?? silentLogger()).child({ component: 'server' });
+    this.core = new JanusCore({
+      logger: options.logger ?? silentLogger(),
+      mediaPlane: options.mediaPlane,
+      sessionTimeout: config.sessionTimeout,
+      reclaimSessionTimeout: config.reclaimSessionTimeout,
+      apiSecret: config.apiSecret,
+      eventHandlers: config.eventHandlers,
+      watchdogIntervalMs: options.watchdogIntervalMs,
+      localIp: config.listenIp,
+    });
+    this.admin = new AdminApi({ core: this.core, adminSecret: config.adminSecret, logger: options.logger ?? silentLogger() });
+  }
+
+  get ports(): ListeningPorts {
+    return { ...this.currentPorts };
+  }
+
+  /** Inits the plugins, starts the core and the enabled listeners. Throws (after cleaning up) on failure. */
+  async start(): Promise<ListeningPorts> {
+    if (this.state !== 'new') throw new Error('LuasfuServer can only be started once');
+    this.state = 'started';
+    try {
+      for (const plugin of this.options.plugins) await this.core.addPlugin(plugin);
+      this.core.start();
+      await this.startListeners();
+    } catch (error) {
+      await this.stop();
+      throw error;
+    }
+    this.log.info('luasfu started', { ports: this.currentPorts });
+    return this.ports;
+  }
+
+  private async startListeners(): Promise<void> {
+    const { config } = this.options;
+    const logger = this.options.logger ?? silentLogger();
+    const layout = this.options.jsonLayout;
+    const host = config.listenIp;
+    if (config.http.enabled) {
+      this.core.registerTransport(HTTP_TRANSPORT);
+      const router = new HttpEventRouter(HTTP_TRANSPORT.package, {
+        holdMs: this.options.longPollHoldMs ?? 30_000,
+        maxPolls: config.maxLongPolls,
+        maxQueuedEvents: 1000,
+        graceMs: 5000,
+        logger,
+      });
+      const listener = await startHttpListener({
+        host, port: config.http.port, basePath: config.http.path, processor: this.core,
+        longPoll: { core: this.core, router }, maxBodyBytes: config.maxRequestBytes, logger, layout,
+      });
+      this.listeners.push(listener);
+      this.currentPorts.http = listener.port;
+    }
+    if (config.websocket.enabled) {
+      this.core.registerTransport(WEBSOCKETS_TRANSPORT);
+      const listener = await startWebSocketListener({
+        host, port: config.websocket.port, subprotocol: 'janus-protocol',
+        transportPackage: WEBSOCKETS_TRANSPORT.package, processor: this.core,
+        onClose: (connection: TransportConnection) => this.core.connectionClosed(connection),
+        maxPayloadBytes: config.maxRequestBytes, maxRequestsPerSecond: config.maxRequestsPerSecond, logger, layout,
+      });
+      this.listeners.push(listener);
+      this.currentPorts.websocket = listener.port;
+    }
+    if (config.adminHttp.enabled) {
+      const listener = await startHttpListener({
+        host, port: config.adminHttp.port, basePath: config.adminHttp.path, processor: this.admin,
+        maxBodyBytes: config.maxRequestBytes, logger, layout,
+      });
+      this.listeners.push(listener);
+      this.currentPorts.adminHttp = listener.port;
+    }
+    if (config.adminWebsocket.enabled) {
+      const listener = await startWebSocketListener({
+        host, port: config.adminWebsocket.port, subprotocol: 'janus-admin-protocol',
+        transportPackage: WEBSOCKETS_TRANSPORT.package, processor: this.admin,
+        maxPayloadBytes: config.maxRequestBytes, maxRequestsPerSecond: config.maxRequestsPerSecond, logger, layout,
+      });
+      this.listeners.push(listener);
+      this.currentPorts.adminWebsocket = listener.port;
+    }
+  }
+
+  /** Closes the listeners, destroys every session (hanging up handles), destroys the plugins. */
+  async stop(): Promise<void> {
+    if (this.state === 'stopped') return;
+    this.state = 'stopped';
+    for (const listener of this.listeners.splice(0)) {
+      try {
+        listener.close();
+      } catch (error) {
+        this.log.warn('listener close failed', { error: error as Error });
+      }
+    }
+    await this.core.stop();
+    if (this.options.ownsMediaPlane !== false) {
+      try {
+        await this.options.mediaPlane.close();
+      } catch (error) {
+        this.log.warn('media plane close failed', { error: error as Error });
+      }
+    }
+    this.currentPorts = {};
+    this.log.info('luasfu stopped');
+  }
+}

@@ -1,0 +1,163 @@
+// WebSocket transport (janus-contract §5.2) for the Janus API (`janus-protocol`) and the
+// Admin API (`janus-admin-protocol`): the subprotocol is mandatory, one JSON document per
+// outgoing frame, incoming frames may hold several. A plain HTTP request gets 403.
+
+import type { Logger } from '../log';
+import type { JsonObject } from '../plugin/json';
+import type { ReplySink, TransportConnection } from '../janus/connection';
+import { RequestRateLimiter } from './rate-limit';
+import { type JsonLayout, type Listener, listen, serialize, uws } from './uws';
+
+/** What handles the text of a frame: the Janus core or the Admin API. */
+export interface RequestProcessor {
+  handleText(connection: TransportConnection, text: string, reply?: ReplySink): Promise<JsonObject[]>;
+}
+
+export interface WebSocketListenerOptions {
+  host: string;
+  port: number;
+  /** `janus-protocol` or `janus-admin-protocol`. */
+  subprotocol: string;
+  /** Package reported as the session transport (e.g. janus.transport.websockets). */
+  transportPackage: string;
+  processor: RequestProcessor;
+  /** Called once when a connection closes (the core tears its sessions down). */
+  onClose?: (connection: TransportConnection) => void;
+  maxPayloadBytes: number;
+  maxRequestsPerSecond: number;
+  logger: Logger;
+  layout?: JsonLayout;
+}
+
+/** Backpressure above this closes the connection: a client that does not read is dropped. */
+const MAX_BACKPRESSURE = 16 * 1024 * 1024;
+
+interface UserData {
+  connection: WsConnection;
+}
+
+let nextConnectionId = 1;
+
+class WsConnection implements TransportConnection {
+  readonly id: string;
+  socket: uws.WebSocket<UserData> | null = null;
+  closed = false;
+  readonly limiter: RequestRateLimiter;
+
+  constructor(
+    readonly transport: string,
+    readonly remote: string,
+    private readonly layout: JsonLayout,
+    private readonly log: Logger,
+    maxRequestsPerSecond: number,
+  ) {
+    this.id = `ws-${nextConnectionId++}`;
+    this.limiter = new RequestRateLimiter(maxRequestsPerSecond);
+  }
+
+  send(message: JsonObject): void {
+    const socket = this.socket;
+    if (this.closed || !socket) return;
+    const text = serialize(message, this.layout);
+    let status = 1;
+    socket.cork(() => {
+      status = socket.send(text, false);
+    });
+    if (status === 2) {
+      this.log.warn('websocket backpressure limit reached; closing connection', { connection: this.id });
+      this.end(1011, 'backpressure');
+    }
+  }
+
+  end(code: number, reason: string): void {
+    if (this.closed || !this.socket) return;
+    try {
+      this.socket.end(code, reason);
+    } catch {
+      // Already closed by the peer.
+    }
+  }
+}
+
+function offeredProtocols(header: string): string[] {
+  return header.split(',').map((entry) => entry.trim()).filter((entry) => entry.length > 0);
+}
+
+export async function startWebSocketListener(options: WebSocketListenerOptions): Promise<Listener> {
+  const log = options.logger.child({ component: 'transport-ws', subprotocol: options.subprotocol });
+  const layout = options.layout ?? 'indented';
+  const open = new Set<WsConnection>();
+  const app = uws.App();
+
+  app.ws<UserData>('/*', {
+    maxPayloadLength: options.maxPayloadBytes,
+    maxBackpressure: MAX_BACKPRESSURE,
+    closeOnBackpressureLimit: 1,
+    idleTimeout: 120,
+    sendPingsAutomatically: true,
+    compression: uws.DISABLED,
+    upgrade: (res, req, context) => {
+      const key = req.getHeader('sec-websocket-key');
+      const protocols = offeredProtocols(req.getHeader('sec-websocket-protocol'));
+      const extensions = req.getHeader('sec-websocket-extensions');
+      const remote = Buffer.from(res.getRemoteAddressAsText()).toString();
+      if (!protocols.includes(options.subprotocol)) {
+        log.warn('websocket upgrade without the required subprotocol refused', { remote, offered: protocols });
+        res.writeStatus('403 Forbidden').end();
+        return;
+      }
+      const connection = new WsConnection(options.transportPackage, remote, layout, log, options.maxRequestsPerSecond);
+      res.upgrade<UserData>({ connection }, key, options.subprotocol, extensions, context);
+    },
+    open: (ws) => {
+      const { connection } = ws.getUserData();
+      connection.socket = ws;
+      open.add(connection);
+      log.debug('websocket connected', { connection: connection.id, remote: connection.remote });
+    },
+    message: (ws, message) => {
+      const { connection } = ws.getUserData();
+      if (connection.closed) return;
+      if (!connection.limiter.hit()) {
+        log.warn('request flood on websocket; closing connection', { connection: connection.id, remote: connection.remote });
+        connection.end(1008, 'too many requests');
+        return;
+      }
+      // The ArrayBuffer is only valid during this callback: decode it now.
+      const text = Buffer.from(message).toString('utf8');
+      options.processor.handleText(connection, text).catch((error: unknown) => {
+        log.error('request processing failed', { connection: connection.id, error: error as Error });
+      });
+    },
+    close: (ws, code) => {
+      const { connection } = ws.getUserData();
+      connection.closed = true;
+      connection.socket = null;
+      open.delete(connection);
+      if (code === 1009 || code === 1006) {
+        log.info('websocket closed abnormally (oversized frame or lost peer)', { connection: connection.id, code });
+      } else {
+        log.debug('websocket closed', { connection: connection.id, code });
+      }
+      try {
+        options.onClose?.(connection);
+      } catch (error) {
+        log.error('connection close handling failed', { connection: connection.id, error: error as Error });
+      }
+    },
+  });
+  // Janus answers plain HTTP on the WebSocket port with 403.
+  app.any('/*', (res) => {
+    res.writeStatus('403 Forbidden').end();
+  });
+
+  const listener = await listen(app, options.host, options.port);
+  log.info('websocket listener started', { host: options.host, port: listener.port });
+  return {
+    port: listener.port,
+    close: () => {
+      for (const connection of [...open]) connection.end(1001, 'server shutting down');
+      listener.close();
+    },
+  };
+}
