@@ -77,6 +77,8 @@ export interface ClientMedia {
   ssrcs: number[];
   ssrcGroups: SsrcGroup[];
   rids: RidDescription[];
+  /** a=rtcp-rsize present. */
+  rtcpReducedSize: boolean;
   /** Raw a=simulcast value, if any. */
   simulcast?: string;
   /**
@@ -237,6 +239,7 @@ export function extractClientSdp(input: string | Sdp, options: ExtractOptions = 
       encodings: deriveEncodings(rids, ssrcs, ssrcGroups, order),
       extmaps: m.kind === 'audio' || m.kind === 'video' ? parseExtmaps(m) : [],
       codecs: m.kind === 'audio' || m.kind === 'video' ? parseCodecs(m) : [],
+      rtcpReducedSize: hasAttr(m.lines, 'rtcp-rsize'),
       candidates: attrValues(m.lines, 'candidate').map((c) => `candidate:${c}`),
       endOfCandidates: hasAttr(m.lines, 'end-of-candidates'),
     };
