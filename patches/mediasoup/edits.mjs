@@ -6,6 +6,9 @@
 // See patches/README.md for what each series is for.
 
 import meson from './00-meson-system-deps.mjs';
+import consumerWire from './10-consumer-wire.mjs';
+import dcep from './20-dcep-to-node.mjs';
+import nodeConsumeWire from './30-node-consume-wire.mjs';
 
 /**
  * @typedef {object} Edit
@@ -21,7 +24,7 @@ import meson from './00-meson-system-deps.mjs';
  */
 
 /** @type {Edit[]} */
-export const edits = [...meson];
+export const edits = [...meson, ...consumerWire, ...dcep, ...nodeConsumeWire];
 
 /** The mediasoup version these edits are written against. */
 export const MEDIASOUP_VERSION = '3.12.16';

@@ -1,0 +1,123 @@
+// Typed access to what our mediasoup edits add (patches/README.md):
+//  - Transport.consume()'s `wire` option: the recipient's header extension ids and payload
+//    types, and the SSRCs we wrote in the SDP (edit series 10 + 30; mediasoup #1126);
+//  - DCEP (SCTP ppid 50) messages reaching Node through a DataConsumer on a DirectTransport
+//    (edit series 20), with RFC 8832 helpers to parse DATA_CHANNEL_OPEN and answer ACK.
+
+import type { types } from 'mediasoup';
+
+/** One negotiated extmap of the recipient: the URI and the id its SDP gives it. */
+export interface WireHeaderExtension {
+  uri: string;
+  /** 1..14 for one-byte headers (mediasoup's packets are one-byte; larger ids get blanked). */
+  id: number;
+}
+
+/** The recipient's payload types for one codec (matched by mimeType, case-insensitive). */
+export interface WireCodec {
+  mimeType: string;
+  payloadType: number;
+  /** The recipient's RTX PT for this codec (video); without it RTX keeps the router's PT. */
+  rtxPayloadType?: number;
+}
+
+export interface ConsumerWireOptions {
+  /**
+   * The recipient's extmaps. When given, the consumer sends exactly the extensions listed
+   * (those mediasoup writes: mid, abs-send-time, transport-cc, audio-level, ...) at these
+   * ids, and every other extension is blanked. Omit to keep stock behaviour (router ids).
+   */
+  headerExtensions?: WireHeaderExtension[];
+  /** The recipient's PTs; codecs not listed keep the router's PT. */
+  codecs?: WireCodec[];
+  /** Media SSRC the consumer sends with (as written in the SDP); random if omitted. */
+  ssrc?: number;
+  /** RTX SSRC (only for a consumer with RTX, else consume() throws). */
+  rtxSsrc?: number;
+}
+
+/** ConsumerOptions with our `wire` option. Pass to consume() as is. */
+export type WireConsumerOptions<AppData extends types.AppData = types.AppData> =
+  types.ConsumerOptions<AppData> & { wire?: ConsumerWireOptions };
+
+/**
+ * transport.consume() with the `wire` option, typed. consumer.rtpParameters keep the router's
+ * PTs and extension ids (what the worker works with) but carry the given SSRCs.
+ */
+export function consumeWire<AppData extends types.AppData = types.AppData>(
+  transport: types.Transport,
+  options: WireConsumerOptions<AppData>,
+): Promise<types.Consumer<AppData>> {
+  return transport.consume<AppData>(options as types.ConsumerOptions<AppData>);
+}
+
+/** Well-known extension URIs (the ones mediasoup's Producer writes towards consumers). */
+export const EXT_URI = {
+  mid: 'urn:ietf:params:rtp-hdrext:sdes:mid',
+  absSendTime: 'http://www.webrtc.org/experiments/rtp-hdrext/abs-send-time',
+  transportCc: 'http://www.ietf.org/id/draft-holmer-rmcat-transport-wide-cc-extensions-01',
+  audioLevel: 'urn:ietf:params:rtp-hdrext:ssrc-audio-level',
+  videoOrientation: 'urn:3gpp:video-orientation',
+  toffset: 'urn:ietf:params:rtp-hdrext:toffset',
+  absCaptureTime: 'http://www.webrtc.org/experiments/rtp-hdrext/abs-capture-time',
+} as const;
+
+// ---- DCEP (RFC 8832) ----
+
+/** SCTP payload protocol identifiers (RFC 8831 / 8832). */
+export const PPID = {
+  dcep: 50,
+  string: 51,
+  binary: 53,
+  stringEmpty: 56,
+  binaryEmpty: 57,
+} as const;
+
+export const DCEP_DATA_CHANNEL_OPEN = 0x03;
+export const DCEP_DATA_CHANNEL_ACK = 0x02;
+
+export interface DcepOpen {
+  /** 0x00 reliable, 0x01 partial reliable rexmit, 0x02 partial reliable timed; 0x80 bit = unordered. */
+  channelType: number;
+  priority: number;
+  reliabilityParameter: number;
+  label: string;
+  protocol: string;
+}
+
+/** Parses a DATA_CHANNEL_OPEN; null if the message is not a well-formed one. */
+export function parseDcepOpen(msg: Uint8Array): DcepOpen | null {
+  const b = Buffer.from(msg.buffer, msg.byteOffset, msg.byteLength);
+  if (b.length < 12 || b[0] !== DCEP_DATA_CHANNEL_OPEN) return null;
+  const labelLen = b.readUInt16BE(8);
+  const protocolLen = b.readUInt16BE(10);
+  if (b.length !== 12 + labelLen + protocolLen) return null;
+  return {
+    channelType: b[1]!,
+    priority: b.readUInt16BE(2),
+    reliabilityParameter: b.readUInt32BE(4),
+    label: b.toString('utf8', 12, 12 + labelLen),
+    protocol: b.toString('utf8', 12 + labelLen, 12 + labelLen + protocolLen),
+  };
+}
+
+/** Builds a DATA_CHANNEL_OPEN (e.g. for a server-opened channel). */
+export function buildDcepOpen(open: Partial<DcepOpen> & { label: string }): Buffer {
+  const label = Buffer.from(open.label, 'utf8');
+  const protocol = Buffer.from(open.protocol ?? '', 'utf8');
+  const b = Buffer.alloc(12 + label.length + protocol.length);
+  b[0] = DCEP_DATA_CHANNEL_OPEN;
+  b[1] = open.channelType ?? 0;
+  b.writeUInt16BE(open.priority ?? 0, 2);
+  b.writeUInt32BE(open.reliabilityParameter ?? 0, 4);
+  b.writeUInt16BE(label.length, 8);
+  b.writeUInt16BE(protocol.length, 10);
+  label.copy(b, 12);
+  protocol.copy(b, 12 + label.length);
+  return b;
+}
+
+/** The one-byte DATA_CHANNEL_ACK; send it with ppid 50 on the channel's stream. */
+export function buildDcepAck(): Buffer {
+  return Buffer.from([DCEP_DATA_CHANNEL_ACK]);
+}
