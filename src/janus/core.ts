@@ -328,7 +328,7 @@ export class JanusCore {
       switch (verb) {
         case 'info': return this.serverInfo(transaction);
         case 'ping': return baseMessage('pong', 0, transaction);
-        case 'create': return this.create(connection, request, transaction);
+        case 'create': return this.create(connection, request, transaction, context);
         default: throw janusError(JanusErrorCode.INVALID_REQUEST_PATH, `Unhandled request '${verbText}' at this path`);
       }
     }
@@ -380,7 +380,7 @@ export class JanusCore {
     }
   }
 
-  private create(connection: TransportConnection, request: JsonObject, transaction: string): JsonObject {
+  private create(connection: TransportConnection, request: JsonObject, transaction: string, context: RequestContext): JsonObject {
     if (!this.acceptingNewSessions) throw janusError(JanusErrorCode.NOT_ACCEPTING_SESSIONS);
     this.checkApiSecret(request);
     let id: number;
@@ -390,8 +390,9 @@ export class JanusCore {
         throw janusError(JanusErrorCode.INVALID_ELEMENT_TYPE, 'Invalid element type (id should be a positive integer)');
       }
       if (this.sessions.has(wanted)) {
-        const error = janusError(JanusErrorCode.SESSION_CONFLICT, 'Session ID already in use');
-        throw error;
+        // Janus echoes the conflicting id as the error's session_id.
+        context.sessionId = wanted;
+        throw janusError(JanusErrorCode.SESSION_CONFLICT, 'Session ID already in use');
       }
       id = wanted;
     } else {
