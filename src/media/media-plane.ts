@@ -69,5 +69,10 @@ export interface Peer {
 export interface MediaPlane {
   createPeer(handle: { id: number; sessionId: number }, events: PeerEvents): Peer;
   readonly router: MediaRouter;
+  /**
+   * Data from this handle's client that the plugin did not take (no incoming-data hook):
+   * relayed to the handle's recipients (janus-contract §3.2).
+   */
+  relayIncomingData(handleId: number, message: DataMessage): void;
   close(): Promise<void>;
 }

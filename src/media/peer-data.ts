@@ -1,0 +1,200 @@
+// A peer's data channels over mediasoup SCTP. Messages cross between the client's
+// WebRtcTransport and Node through a DirectTransport on the same router:
+//  - in:  DataProducers on the WebRtcTransport, one per stream id the client may open, each
+//         consumed on the DirectTransport (our worker edit passes DCEP up, so we learn each
+//         channel's label and protocol from its DATA_CHANNEL_OPEN);
+//  - out: per label, a DataProducer on the DirectTransport consumed on the WebRtcTransport on
+//         the client's own stream for that label (our Node edit `sctpStreamId`), or on a new
+//         stream of our parity announced with a DATA_CHANNEL_OPEN.
+
+import type { DataConsumer } from 'mediasoup/node/lib/DataConsumer';
+import type { DataProducer } from 'mediasoup/node/lib/DataProducer';
+import type { DirectTransport } from 'mediasoup/node/lib/DirectTransport';
+import type { Router } from 'mediasoup/node/lib/Router';
+import type { WebRtcTransport } from 'mediasoup/node/lib/WebRtcTransport';
+import type { Logger } from '../log';
+import type { DataMessage } from '../plugin/plugin';
+import { PPID, buildDcepAck, buildDcepOpen, parseDcepOpen } from './mediasoup-edits';
+
+export const DEFAULT_DATA_LABEL = 'JanusDataChannel';
+
+/** Streams of each parity we listen on: janus.js opens one channel; apps rarely open many. */
+const LISTENED_STREAMS_PER_PARITY = 8;
+
+export interface PeerDataOptions {
+  transport: WebRtcTransport;
+  router: Router;
+  /** Our DTLS role decides stream id parity: the DTLS client opens even ids. */
+  dtlsClient: boolean;
+  logger: Logger;
+  onMessage(message: DataMessage): void;
+  onReady(): void;
+}
+
+interface Channel {
+  label: string;
+  protocol: string;
+  streamId: number;
+}
+
+interface Outgoing {
+  producer: DataProducer;
+  consumer: DataConsumer;
+}
+
+export class PeerDataChannels {
+  private direct?: DirectTransport;
+  /** Channels the client opened (or we opened), by stream id. */
+  private readonly channels = new Map<number, Channel>();
+  private readonly outgoing = new Map<string, Outgoing>();
+  private readonly pendingOut = new Map<string, Promise<Outgoing | undefined>>();
+  private readonly closers: Array<{ close(): void }> = [];
+  private sctpReady = false;
+  private closed = false;
+
+  constructor(private readonly options: PeerDataOptions) {}
+
+  async start(): Promise<void> {
+    const { router, transport } = this.options;
+    this.direct = await router.createDirectTransport({ maxMessageSize: 262144 });
+    this.closers.push(this.direct);
+    // Listen on the first streams of both parities: the client's channels, and replies on ours.
+    for (let streamId = 0; streamId < LISTENED_STREAMS_PER_PARITY * 2; streamId++) {
+      const producer = await transport.produceData({
+        sctpStreamParameters: { streamId, ordered: true },
+        appData: { streamId },
+      });
+      const consumer = await this.direct.consumeData({ dataProducerId: producer.id });
+      this.closers.push(producer, consumer);
+      consumer.on('message', (payload: Buffer, ppid: number) => this.onIncoming(streamId, payload, ppid));
+    }
+  }
+
+  onSctpConnected(): void {
+    if (this.sctpReady || this.closed) return;
+    this.sctpReady = true;
+    this.options.onReady();
+  }
+
+  get ready(): boolean {
+    return this.sctpReady && !this.closed;
+  }
+
+  /** Sends to the client on the channel with this label (default JanusDataChannel). */
+  send(message: DataMessage): boolean {
+    if (!this.ready) return false;
+    const label = message.label || DEFAULT_DATA_LABEL;
+    const out = this.outgoing.get(label);
+    if (out) {
+      this.write(out.producer, message);
+      return true;
+    }
+    // First message on this label: open the path, then send (order kept per label).
+    let pending = this.pendingOut.get(label);
+    if (!pending) {
+      pending = this.openOutgoing(label, message.protocol);
+      this.pendingOut.set(label, pending);
+    }
+    void pending.then((opened) => {
+      if (opened) this.write(opened.producer, message);
+    });
+    return true;
+  }
+
+  close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    for (const closer of this.closers.reverse()) closer.close();
+    for (const out of this.outgoing.values()) {
+      out.consumer.close();
+      out.producer.close();
+    }
+    this.outgoing.clear();
+  }
+
+  private write(producer: DataProducer, message: DataMessage): void {
+    if (producer.closed) return;
+    if (message.binary) {
+      const bytes = typeof message.payload === 'string' ? Buffer.from(message.payload, 'utf8') : Buffer.from(message.payload);
+      producer.send(bytes.length > 0 ? bytes : Buffer.alloc(1), bytes.length > 0 ? PPID.binary : PPID.binaryEmpty);
+    } else {
+      const text = typeof message.payload === 'string' ? message.payload : Buffer.from(message.payload).toString('utf8');
+      producer.send(text.length > 0 ? text : ' ', text.length > 0 ? PPID.string : PPID.stringEmpty);
+    }
+  }
+
+  private onIncoming(streamId: number, payload: Buffer, ppid: number): void {
+    if (this.closed) return;
+    if (ppid === PPID.dcep) {
+      const open = parseDcepOpen(payload);
+      if (open) {
+        this.channels.set(streamId, { label: open.label, protocol: open.protocol, streamId });
+        this.options.logger.debug('data channel opened by the client', { streamId, label: open.label });
+        // Acknowledge on the same stream, so the client's channel is fully open.
+        void this.openOutgoing(open.label, open.protocol, streamId).then((out) => {
+          if (out && !out.producer.closed) out.producer.send(buildDcepAck(), PPID.dcep);
+        });
+      }
+      return;
+    }
+    const channel = this.channels.get(streamId);
+    const label = channel?.label ?? DEFAULT_DATA_LABEL;
+    const protocol = channel?.protocol ?? '';
+    const binary = ppid === PPID.binary || ppid === PPID.binaryEmpty;
+    const empty = ppid === PPID.binaryEmpty || ppid === PPID.stringEmpty;
+    this.options.onMessage({
+      binary,
+      payload: binary ? (empty ? new Uint8Array(0) : new Uint8Array(payload)) : empty ? '' : payload.toString('utf8'),
+      label,
+      protocol,
+    });
+  }
+
+  /**
+   * The outgoing path for a label: on the client's stream when it opened that label (or the
+   * given stream), else on a new stream of our parity announced with DATA_CHANNEL_OPEN.
+   */
+  private async openOutgoing(label: string, protocol: string, streamId?: number): Promise<Outgoing | undefined> {
+    const existing = this.outgoing.get(label);
+    if (existing && (streamId === undefined || existing.consumer.sctpStreamParameters?.streamId === streamId)) {
+      return existing;
+    }
+    const direct = this.direct;
+    if (!direct || this.closed) return undefined;
+    const clientStream = streamId ?? [...this.channels.values()].find((c) => c.label === label)?.streamId;
+    const targetStream = clientStream ?? this.freeStreamOfOurParity();
+    try {
+      const producer = await direct.produceData({ label, protocol });
+      const consumer = await this.options.transport.consumeData({
+        dataProducerId: producer.id,
+        // Our Node edit (patches/mediasoup): use this SCTP stream id.
+        ...({ sctpStreamId: targetStream } as object),
+      });
+      if (this.closed) {
+        consumer.close();
+        producer.close();
+        return undefined;
+      }
+      existing?.consumer.close();
+      existing?.producer.close();
+      const out = { producer, consumer };
+      this.outgoing.set(label, out);
+      if (clientStream === undefined) {
+        this.channels.set(targetStream, { label, protocol, streamId: targetStream });
+        producer.send(buildDcepOpen({ label, protocol }), PPID.dcep);
+      }
+      return out;
+    } catch (error) {
+      this.options.logger.warn('cannot open an outgoing data channel', { label, error });
+      return undefined;
+    }
+  }
+
+  private freeStreamOfOurParity(): number {
+    const start = this.options.dtlsClient ? 0 : 1;
+    for (let id = start; id < LISTENED_STREAMS_PER_PARITY * 2; id += 2) {
+      if (!this.channels.has(id)) return id;
+    }
+    return start;
+  }
+}

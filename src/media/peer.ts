@@ -1,0 +1,392 @@
+// One handle's PeerConnection on mediasoup: a WebRtcTransport (ICE-lite, DTLS), the SDP
+// state of the offer/answer exchanges, the Producers for what the client sends, and what a
+// Consumer needs to send to this client (its PTs, extension IDs and our SSRCs per m-line).
+// Routing decisions (who receives what) live in relay.ts.
+
+import { EventEmitter } from 'node:events';
+import type { Router } from 'mediasoup/node/lib/Router';
+import type { Producer } from 'mediasoup/node/lib/Producer';
+import type { MediaKind, RtpCapabilities } from 'mediasoup/node/lib/RtpParameters';
+import type { WebRtcTransport } from 'mediasoup/node/lib/WebRtcTransport';
+import { JanusError, JanusErrorCode } from '../janus/errors';
+import type { Logger } from '../log';
+import type { JsonObject } from '../plugin/json';
+import type { DataMessage, PluginJsep } from '../plugin/plugin';
+import type { MediaEngine } from './engine';
+import type { ClientJsep, FullJsep, Peer, PeerEvents, TrickleCandidate } from './media-plane';
+import type { ConsumerWireOptions as ConsumerWire } from './mediasoup-edits';
+import { PeerDataChannels } from './peer-data';
+import { type ClientSdp, clientJsepForScript } from './sdp/client-sdp';
+import { type LocalSsrcs, chooseLocalSsrcs } from './sdp/local-ssrcs';
+import { localMediaOf, mergeLocalSdp } from './sdp/merge';
+import { type NegotiatedMedia, type Negotiation, negotiate, toConsumerRtpCapabilities, toProducerRtpParameters } from './sdp/negotiation';
+
+export interface PeerOptions {
+  engine: MediaEngine;
+  listenIp: string;
+  announcedIp?: string;
+  logger: Logger;
+  /** How long ICE may stay disconnected before the PeerConnection is declared failed. */
+  iceDisconnectTimeoutMs?: number;
+  /** Called once when the peer closes for good (before its transport goes). */
+  onClose?: () => void;
+}
+
+/** What a Consumer needs to send one kind of media to this client. */
+export interface ReceiveSlot {
+  mid: string;
+  rtpCapabilities: RtpCapabilities;
+  wire: ConsumerWire;
+}
+
+type PeerChange = 'negotiated' | 'producers' | 'hangup' | 'connected';
+
+/** SCTP streams mediasoup opens on each transport. */
+const SCTP_STREAMS = { OS: 1024, MIS: 1024 };
+const MAX_SCTP_MESSAGE = 262144;
+
+export class MediasoupPeer implements Peer {
+  /** Fires 'change' (PeerChange) for the relay. */
+  readonly changes = new EventEmitter();
+  private transport?: WebRtcTransport;
+  private releaseRouter?: () => void;
+  private router?: Router;
+  private client?: ClientSdp;
+  /** Our offer (merged) waiting for the client's answer. */
+  private pendingOffer?: string;
+  private localSdp?: string;
+  private remoteSdp?: string;
+  private negotiation?: Negotiation;
+  private localSsrcs: Record<string, LocalSsrcs> = {};
+  private readonly producers = new Map<string, Producer>();
+  private dtlsConnecting = false;
+  private started = false;
+  private closed = false;
+  private iceTimer?: NodeJS.Timeout;
+  private data?: PeerDataChannels;
+  private remoteCandidates = 0;
+  private readonly logger: Logger;
+
+  constructor(
+    readonly handleId: number,
+    readonly events: PeerEvents,
+    private readonly options: PeerOptions,
+  ) {
+    this.logger = options.logger.child({ component: 'peer', handle: handleId });
+  }
+
+  // --- Peer (what the core calls) -------------------------------------------------------
+
+  async setRemoteDescription(jsep: ClientJsep): Promise<PluginJsep> {
+    this.assertOpen();
+    if (jsep.type === 'answer' && this.pendingOffer === undefined) {
+      throw new JanusError(JanusErrorCode.UNEXPECTED_ANSWER, 'Unexpected ANSWER (did we offer?)');
+    }
+    const update = this.remoteSdp !== undefined;
+    const { jsep: forScript, client } = clientJsepForScript(jsep, { update });
+    const transport = await this.ensureTransport();
+    if (update && this.client && client.iceUfrag !== this.client.iceUfrag && jsep.type === 'offer') {
+      // The client restarted ICE: new local credentials go into our answer.
+      await transport.restartIce();
+    }
+    this.client = client;
+    this.remoteSdp = jsep.sdp;
+    if (jsep.type === 'answer') {
+      const local = this.pendingOffer!;
+      this.pendingOffer = undefined;
+      await this.applyNegotiation(negotiate({ client, local, clientIsOfferer: false }), local);
+    }
+    return forScript;
+  }
+
+  async setLocalDescription(jsep: PluginJsep): Promise<FullJsep> {
+    this.assertOpen();
+    if (jsep.type === 'answer' && !this.client) {
+      throw new JanusError(JanusErrorCode.UNEXPECTED_ANSWER, 'Unexpected ANSWER (no offer from the client)');
+    }
+    const transport = await this.ensureTransport();
+    if (jsep.type === 'offer' && jsep.restart) await transport.restartIce();
+    const client = jsep.type === 'answer' ? this.client : undefined;
+    const media = localMediaOf(jsep.sdp, jsep.type, client);
+    const avoid = client ? client.media.flatMap((m) => m.ssrcs) : [];
+    this.localSsrcs = chooseLocalSsrcs(media, { avoid, previous: this.localSsrcs });
+    const merged = mergeLocalSdp(jsep.sdp, {
+      type: jsep.type,
+      announcedIp: this.options.announcedIp ?? this.options.listenIp,
+      iceParameters: transport.iceParameters,
+      iceCandidates: transport.iceCandidates,
+      dtlsParameters: transport.dtlsParameters,
+      dtlsRole: client?.setup === 'active' ? 'server' : 'client',
+      client,
+      localSsrcs: this.localSsrcs,
+      sctpMaxMessageSize: MAX_SCTP_MESSAGE,
+    });
+    this.localSdp = merged.sdp;
+    if (jsep.type === 'offer') {
+      this.pendingOffer = merged.sdp;
+    } else {
+      await this.applyNegotiation(negotiate({ client: client!, local: merged.sdp, clientIsOfferer: true }), merged.sdp);
+    }
+    const full: FullJsep = { type: jsep.type, sdp: merged.sdp };
+    if (jsep.e2ee) full.e2ee = true;
+    return full;
+  }
+
+  addRemoteCandidate(candidate: TrickleCandidate | null): void {
+    // mediasoup is ICE-lite: the client's checks reach us; its candidates are not needed.
+    if (candidate) this.remoteCandidates++;
+  }
+
+  async hangup(): Promise<void> {
+    const wasActive = this.transport !== undefined;
+    this.teardown();
+    if (wasActive) this.changes.emit('change', 'hangup' satisfies PeerChange);
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.options.onClose?.();
+    await this.hangup();
+    this.closed = true;
+    this.changes.removeAllListeners();
+  }
+
+  info(): JsonObject {
+    const info: JsonObject = {
+      flags: {
+        'got-offer': this.client !== undefined,
+        'got-answer': this.localSdp !== undefined,
+        negotiated: this.negotiation !== undefined,
+        ready: this.started,
+        'data-channels': this.data !== undefined,
+        'has-audio': this.negotiation?.media.some((m) => m.kind === 'audio') ?? false,
+        'has-video': this.negotiation?.media.some((m) => m.kind === 'video') ?? false,
+        'rfc4588-rtx': this.negotiation?.media.some((m) => m.codecs.some((c) => c.rtxPayloadType !== undefined)) ?? false,
+      },
+      'ice-mode': 'lite',
+      'ice-role': 'controlled',
+      sdps: { local: this.localSdp ?? null, remote: this.remoteSdp ?? null },
+      'remote-candidates': this.remoteCandidates,
+    };
+    if (this.transport) {
+      info.webrtc = {
+        ice: this.transport.iceState,
+        dtls: this.transport.dtlsState,
+        'transport-id': this.transport.id,
+        producers: [...this.producers.entries()].map(([mid, p]) => ({ mid, kind: p.kind, id: p.id, paused: p.paused })),
+      };
+    }
+    return info;
+  }
+
+  // --- what the relay uses -----------------------------------------------------------------
+
+  get isStarted(): boolean {
+    return this.started;
+  }
+
+  get mediaRouter(): Router | undefined {
+    return this.router;
+  }
+
+  get webRtcTransport(): WebRtcTransport | undefined {
+    return this.transport;
+  }
+
+  /** The Producer for what the client sends of this kind (the first such m-line). */
+  producer(kind: MediaKind): Producer | undefined {
+    for (const m of this.negotiation?.media ?? []) {
+      if (m.kind === kind && m.clientSends) return this.producers.get(m.mid);
+    }
+    return undefined;
+  }
+
+  /** Where media of this kind reaches the client (the first m-line it receives on). */
+  receiveSlot(kind: MediaKind): ReceiveSlot | undefined {
+    const m = this.negotiation?.media.find((x) => x.kind === kind && x.clientReceives && x.codecs.length > 0);
+    const ssrcs = m && this.localSsrcs[m.mid];
+    if (!m || !ssrcs) return undefined;
+    const wire: ConsumerWire = {
+      headerExtensions: m.recvExtensions.map((e) => ({ uri: e.uri, id: e.id })),
+      codecs: m.codecs.map((c) =>
+        c.rtxPayloadType !== undefined
+          ? { mimeType: c.mimeType, payloadType: c.payloadType, rtxPayloadType: c.rtxPayloadType }
+          : { mimeType: c.mimeType, payloadType: c.payloadType },
+      ),
+      ssrc: ssrcs.ssrc,
+    };
+    if (kind === 'video' && ssrcs.rtxSsrc !== undefined && m.codecs.some((c) => c.rtxPayloadType !== undefined)) {
+      wire.rtxSsrc = ssrcs.rtxSsrc;
+    }
+    return { mid: m.mid, rtpCapabilities: toConsumerRtpCapabilities(m), wire };
+  }
+
+  /** Sends a data channel message to the client; false while no channel is usable. */
+  sendData(message: DataMessage): boolean {
+    return this.data?.send(message) ?? false;
+  }
+
+  // --- internals -------------------------------------------------------------------------
+
+  private assertOpen(): void {
+    if (this.closed) throw new JanusError(JanusErrorCode.WEBRTC_STATE, 'PeerConnection is closed');
+  }
+
+  private async ensureTransport(): Promise<WebRtcTransport> {
+    if (this.transport && !this.transport.closed) return this.transport;
+    const lease = this.options.engine.acquireRouter();
+    let transport: WebRtcTransport;
+    try {
+      transport = await lease.router.createWebRtcTransport({
+        listenIps: [{ ip: this.options.listenIp, announcedIp: this.options.announcedIp }],
+        enableUdp: true,
+        enableTcp: true,
+        preferUdp: true,
+        enableSctp: true,
+        numSctpStreams: SCTP_STREAMS,
+        maxSctpMessageSize: MAX_SCTP_MESSAGE,
+      });
+    } catch (error) {
+      lease.release();
+      throw error;
+    }
+    if (this.closed) {
+      transport.close();
+      lease.release();
+      throw new JanusError(JanusErrorCode.WEBRTC_STATE, 'PeerConnection is closed');
+    }
+    this.transport = transport;
+    this.router = lease.router;
+    this.releaseRouter = lease.release;
+    transport.on('dtlsstatechange', (state) => this.onDtlsState(transport, state));
+    transport.on('icestatechange', (state) => this.onIceState(transport, state));
+    transport.on('sctpstatechange', (state) => {
+      if (state === 'connected') this.data?.onSctpConnected();
+    });
+    return transport;
+  }
+
+  private onDtlsState(transport: WebRtcTransport, state: string): void {
+    if (transport !== this.transport) return;
+    this.logger.debug('dtls state', { state });
+    if (state === 'connected' && !this.started) {
+      this.started = true;
+      this.events.connected();
+      this.changes.emit('change', 'connected' satisfies PeerChange);
+      if (transport.sctpState === 'connected') this.data?.onSctpConnected();
+    } else if (state === 'failed' || state === 'closed') {
+      this.events.failed('DTLS alert');
+    }
+  }
+
+  private onIceState(transport: WebRtcTransport, state: string): void {
+    if (transport !== this.transport) return;
+    clearTimeout(this.iceTimer);
+    this.iceTimer = undefined;
+    if (state === 'disconnected') {
+      this.iceTimer = setTimeout(() => {
+        if (transport === this.transport && transport.iceState === 'disconnected') this.events.failed('ICE failed');
+      }, this.options.iceDisconnectTimeoutMs ?? 15000);
+      this.iceTimer.unref();
+    } else if (state === 'closed') {
+      this.events.failed('ICE failed');
+    }
+  }
+
+  /** After each completed offer/answer: DTLS, Producers, data channels. */
+  private async applyNegotiation(negotiation: Negotiation, local: string): Promise<void> {
+    const transport = this.transport!;
+    const client = this.client!;
+    this.negotiation = negotiation;
+    this.localSdp = local;
+    if (!this.dtlsConnecting) {
+      this.dtlsConnecting = true;
+      // We answer setup:active (DTLS client) unless the client insisted on active itself.
+      const weAreClient = this.weAreDtlsClient(client);
+      await transport.connect({
+        dtlsParameters: {
+          role: weAreClient ? 'server' : 'client',
+          fingerprints: [{ algorithm: client.fingerprint.algorithm as 'sha-256', value: client.fingerprint.value }],
+        },
+      });
+    }
+    await this.syncProducers(negotiation.media);
+    if (negotiation.data && !this.data) {
+      this.data = new PeerDataChannels({
+        transport,
+        router: this.router!,
+        dtlsClient: this.weAreDtlsClient(client),
+        logger: this.logger,
+        onMessage: (message) => this.events.data(message),
+        onReady: () => this.events.dataReady(),
+      });
+      await this.data.start();
+    }
+    this.changes.emit('change', 'negotiated' satisfies PeerChange);
+  }
+
+  private weAreDtlsClient(client: ClientSdp): boolean {
+    // Client offers: actpass → we take active. Client answers to our actpass: active → we are server.
+    return client.setup !== 'active';
+  }
+
+  private async syncProducers(media: readonly NegotiatedMedia[]): Promise<void> {
+    const wanted = new Map(media.filter((m) => m.clientSends && m.codecs.length > 0).map((m) => [m.mid, m]));
+    for (const [mid, producer] of this.producers) {
+      if (!wanted.has(mid)) {
+        producer.close();
+        this.producers.delete(mid);
+      }
+    }
+    let changed = false;
+    for (const [mid, m] of wanted) {
+      if (this.producers.has(mid)) continue;
+      try {
+        const producer = await this.transport!.produce({
+          kind: m.kind,
+          rtpParameters: toProducerRtpParameters(m),
+          appData: { handleId: this.handleId, mid },
+        });
+        this.producers.set(mid, producer);
+        this.watchProducer(producer, m);
+        changed = true;
+      } catch (error) {
+        this.logger.warn('cannot receive this m-line', { mid, kind: m.kind, error });
+      }
+    }
+    if (changed) this.changes.emit('change', 'producers' satisfies PeerChange);
+  }
+
+  private watchProducer(producer: Producer, m: NegotiatedMedia): void {
+    let receiving = false;
+    producer.on('score', (scores) => {
+      const now = scores.some((s) => s.score > 0);
+      if (now !== receiving) {
+        receiving = now;
+        this.events.media({ mid: m.mid, type: m.kind, receiving: now });
+      }
+    });
+  }
+
+  private teardown(): void {
+    clearTimeout(this.iceTimer);
+    this.iceTimer = undefined;
+    this.data?.close();
+    this.data = undefined;
+    for (const producer of this.producers.values()) producer.close();
+    this.producers.clear();
+    this.transport?.close();
+    this.transport = undefined;
+    this.releaseRouter?.();
+    this.releaseRouter = undefined;
+    this.router = undefined;
+    this.client = undefined;
+    this.pendingOffer = undefined;
+    this.localSdp = undefined;
+    this.remoteSdp = undefined;
+    this.negotiation = undefined;
+    this.localSsrcs = {};
+    this.dtlsConnecting = false;
+    this.started = false;
+  }
+}

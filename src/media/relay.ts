@@ -1,0 +1,410 @@
+// The plugin-facing media routing (MediaRouter) on mediasoup. It keeps, per handle, what a
+// Janus Lua/Duktape plugin keeps per session (janus-contract §1, §3.2): the six media flags,
+// the sender and recipients, bitrate cap, PLI frequency, simulcast targets, recorders; and
+// turns that state into Consumers:
+//   recipient R receives kind K from sender S  ⇔  R.sender = S, S has a K Producer,
+//   R negotiated an m-line of kind K it receives on; the Consumer flows (is resumed) while
+//   S.out[K] and R.in[K] are set.
+// Every change re-runs `reconcile` for the users it affects, serialised per user.
+
+import type { Consumer } from 'mediasoup/node/lib/Consumer';
+import type { DirectTransport } from 'mediasoup/node/lib/DirectTransport';
+import type { MediaKind } from 'mediasoup/node/lib/RtpParameters';
+import type { Logger } from '../log';
+import type { MediumDirection as MediaDirection, MediaRouter, MediumKind, RecordingRequest } from '../plugin/media';
+import type { DataMessage } from '../plugin/plugin';
+import type { MediaEngine } from './engine';
+import { consumeWire } from './mediasoup-edits';
+import type { MediasoupPeer } from './peer';
+import { RecordingSet } from './recording-set';
+
+const MEDIA_KINDS: readonly MediaKind[] = ['audio', 'video'];
+/** Janus sends a REMB of 10 Mbps when no cap is set. */
+const NO_CAP_BITRATE = 10_000_000;
+
+type Flags = Record<MediumKind, boolean>;
+
+interface Link {
+  senderId: number;
+  producerId: string;
+  mid: string;
+  ssrc: number;
+  consumer: Consumer;
+}
+
+class RelayUser {
+  readonly in: Flags = { audio: false, video: false, data: false };
+  readonly out: Flags = { audio: false, video: false, data: false };
+  sender?: number;
+  readonly recipients = new Set<number>();
+  bitrate = 0;
+  pliFreq = 0;
+  substream = 2;
+  temporal = 2;
+  pliTimer?: NodeJS.Timeout;
+  readonly links = new Map<MediaKind, Link>();
+  queue: Promise<void> = Promise.resolve();
+  recordings?: RecordingSet;
+
+  constructor(
+    readonly id: number,
+    readonly peer: MediasoupPeer,
+  ) {}
+
+  /** What hangupMedia resets (janus-contract §2): flags, bitrate, PLI, simulcast targets. */
+  reset(): void {
+    for (const kind of ['audio', 'video', 'data'] as const) {
+      this.in[kind] = false;
+      this.out[kind] = false;
+    }
+    this.bitrate = 0;
+    this.pliFreq = 0;
+    this.substream = 2;
+    this.temporal = 2;
+    clearInterval(this.pliTimer);
+    this.pliTimer = undefined;
+  }
+}
+
+export class MediaRelay implements MediaRouter {
+  private readonly users = new Map<number, RelayUser>();
+  private readonly logger: Logger;
+
+  constructor(
+    private readonly engine: MediaEngine,
+    logger: Logger,
+    private readonly recordingsFolder: string,
+  ) {
+    this.logger = logger.child({ component: 'relay' });
+  }
+
+  // --- handle lifecycle (called by the media plane) ------------------------------------------
+
+  register(peer: MediasoupPeer): void {
+    const user = new RelayUser(peer.handleId, peer);
+    this.users.set(peer.handleId, user);
+    peer.changes.on('change', (change: string) => {
+      if (change === 'hangup') this.onHangup(user);
+      this.reconcileAround(user);
+      if (change === 'producers') user.recordings?.attachProducers(peer);
+    });
+  }
+
+  unregister(handleId: number): void {
+    const user = this.users.get(handleId);
+    if (!user) return;
+    this.onHangup(user);
+    for (const other of this.users.values()) {
+      other.recipients.delete(handleId);
+      if (other.sender === handleId) other.sender = undefined;
+    }
+    void user.recordings?.close();
+    user.recordings = undefined;
+    this.users.delete(handleId);
+    for (const other of this.users.values()) if (other.links.size > 0) this.reconcile(other);
+  }
+
+  /** Data from S's client, not taken by the plugin: relay to S's recipients (§3.2). */
+  relayIncomingData(senderId: number, message: DataMessage): void {
+    const sender = this.users.get(senderId);
+    if (!sender || !sender.out.data) return;
+    for (const recipientId of sender.recipients) {
+      const recipient = this.users.get(recipientId);
+      if (!recipient || !recipient.in.data || !recipient.peer.isStarted) continue;
+      // The label is not forwarded: recipients get it on JanusDataChannel.
+      recipient.peer.sendData({ ...message, label: '', protocol: '' });
+    }
+  }
+
+  /** Data from S's client, before any plugin hook: the data recorder (§3.2). */
+  recordIncomingData(senderId: number, message: DataMessage): void {
+    const sender = this.users.get(senderId);
+    if (sender?.out.data) sender.recordings?.saveData(message);
+  }
+
+  // --- MediaRouter ---------------------------------------------------------------------------
+
+  configureMedium(handleId: number, medium: MediumKind, direction: MediaDirection, enabled: boolean): boolean {
+    const user = this.users.get(handleId);
+    if (!user) return false;
+    (direction === 'in' ? user.in : user.out)[medium] = enabled;
+    if (medium !== 'data') this.reconcileAround(user);
+    if (direction === 'out' && medium !== 'data') user.recordings?.setPaused(medium, !enabled);
+    return true;
+  }
+
+  addRecipient(senderId: number, recipientId: number): boolean {
+    const sender = this.users.get(senderId);
+    const recipient = this.users.get(recipientId);
+    if (!sender || !recipient) return false;
+    sender.recipients.add(recipientId);
+    recipient.sender = senderId;
+    this.reconcile(recipient);
+    return true;
+  }
+
+  removeRecipient(senderId: number, recipientId: number): boolean {
+    const sender = this.users.get(senderId);
+    const recipient = this.users.get(recipientId);
+    if (!sender || !recipient) return false;
+    sender.recipients.delete(recipientId);
+    if (recipient.sender === senderId) recipient.sender = undefined;
+    this.reconcile(recipient);
+    return true;
+  }
+
+  setBitrate(handleId: number, bitrate: number): boolean {
+    const user = this.users.get(handleId);
+    if (!user) return false;
+    user.bitrate = Math.max(0, Math.floor(bitrate));
+    this.applyBitrate(user);
+    return true;
+  }
+
+  setPliFreq(handleId: number, seconds: number): boolean {
+    const user = this.users.get(handleId);
+    if (!user) return false;
+    user.pliFreq = Math.max(0, Math.min(65535, Math.floor(seconds)));
+    clearInterval(user.pliTimer);
+    user.pliTimer = undefined;
+    if (user.pliFreq > 0) {
+      user.pliTimer = setInterval(() => this.sendPli(handleId), user.pliFreq * 1000);
+      user.pliTimer.unref();
+    }
+    return true;
+  }
+
+  setSubstream(handleId: number, substream: number): boolean {
+    const user = this.users.get(handleId);
+    if (!user) return false;
+    if (Number.isInteger(substream) && substream >= 0 && substream <= 2) {
+      user.substream = substream;
+      this.applyLayers(user);
+    }
+    return true;
+  }
+
+  setTemporalLayer(handleId: number, layer: number): boolean {
+    const user = this.users.get(handleId);
+    if (!user) return false;
+    if (Number.isInteger(layer) && layer >= 0 && layer <= 2) {
+      user.temporal = layer;
+      this.applyLayers(user);
+    }
+    return true;
+  }
+
+  sendPli(handleId: number): boolean {
+    const user = this.users.get(handleId);
+    if (!user) return false;
+    const producer = user.peer.producer('video');
+    if (!producer) return true;
+    // mediasoup forwards a Consumer's key frame request to its Producer as a PLI/FIR.
+    let requested = false;
+    for (const other of this.users.values()) {
+      const link = other.links.get('video');
+      if (link && link.producerId === producer.id && !link.consumer.closed) {
+        void link.consumer.requestKeyFrame().catch(() => undefined);
+        requested = true;
+        break;
+      }
+    }
+    if (!requested) user.recordings?.requestKeyFrame();
+    return true;
+  }
+
+  startRecording(handleId: number, recordings: RecordingRequest[]): boolean {
+    const user = this.users.get(handleId);
+    if (!user) return false;
+    if (!user.recordings) {
+      user.recordings = new RecordingSet({
+        engine: this.engine,
+        logger: this.logger.child({ handle: handleId }),
+        defaultFolder: this.recordingsFolder,
+        createDirect: () => this.createDirect(user),
+      });
+    }
+    const ok = user.recordings.start(recordings, { audio: !user.out.audio, video: !user.out.video });
+    if (ok) user.recordings.attachProducers(user.peer);
+    if (ok && recordings.some((r) => r.type === 'video')) this.sendPli(handleId);
+    return ok;
+  }
+
+  stopRecording(handleId: number, types: MediumKind[]): boolean {
+    const user = this.users.get(handleId);
+    if (!user) return false;
+    user.recordings?.stop(types);
+    return true;
+  }
+
+  relayRtp(handleId: number, video: boolean, packet: Uint8Array): boolean {
+    // Script-injected RTP needs a DirectTransport Producer per target; not supported yet.
+    void video;
+    void packet;
+    if (!this.users.has(handleId)) return false;
+    this.warnOnce('relayRtp', 'relayRtp/relayRtcp from scripts are accepted but not delivered yet');
+    return true;
+  }
+
+  relayRtcp(handleId: number, video: boolean, packet: Uint8Array): boolean {
+    return this.relayRtp(handleId, video, packet);
+  }
+
+  relayData(handleId: number, message: DataMessage): boolean {
+    const user = this.users.get(handleId);
+    if (!user) return false;
+    return user.peer.sendData(message);
+  }
+
+  // --- state for admin / tests ---------------------------------------------------------------
+
+  /** The relay state of one handle (Admin handle_info, tests). */
+  describe(handleId: number): Record<string, unknown> | undefined {
+    const user = this.users.get(handleId);
+    if (!user) return undefined;
+    return {
+      in: { ...user.in },
+      out: { ...user.out },
+      sender: user.sender ?? null,
+      recipients: [...user.recipients],
+      bitrate: user.bitrate,
+      pliFreq: user.pliFreq,
+      substream: user.substream,
+      temporal: user.temporal,
+      consumers: Object.fromEntries(
+        [...user.links.entries()].map(([kind, link]) => [
+          kind,
+          { sender: link.senderId, mid: link.mid, ssrc: link.ssrc, paused: link.consumer.paused },
+        ]),
+      ),
+    };
+  }
+
+  // --- internals -----------------------------------------------------------------------------
+
+  private warned = new Set<string>();
+  private warnOnce(key: string, message: string): void {
+    if (this.warned.has(key)) return;
+    this.warned.add(key);
+    this.logger.warn(message);
+  }
+
+  private onHangup(user: RelayUser): void {
+    user.reset();
+    // hangupMedia unlinks all recipients of this session (janus-contract §2).
+    for (const recipientId of user.recipients) {
+      const recipient = this.users.get(recipientId);
+      if (recipient?.sender === user.id) recipient.sender = undefined;
+    }
+    user.recipients.clear();
+    for (const link of user.links.values()) link.consumer.close();
+    user.links.clear();
+  }
+
+  /** Reconciles this user as a recipient, and every recipient of this user. */
+  private reconcileAround(user: RelayUser): void {
+    this.reconcile(user);
+    for (const other of this.users.values()) if (other !== user && other.sender === user.id) this.reconcile(other);
+  }
+
+  private reconcile(user: RelayUser): void {
+    user.queue = user.queue
+      .then(() => this.reconcileNow(user))
+      .catch((error: unknown) => this.logger.warn('cannot route media', { handle: user.id, error }));
+  }
+
+  private async reconcileNow(user: RelayUser): Promise<void> {
+    if (this.users.get(user.id) !== user) return;
+    const sender = user.sender !== undefined ? this.users.get(user.sender) : undefined;
+    for (const kind of MEDIA_KINDS) {
+      const producer = sender?.peer.producer(kind);
+      const slot = user.peer.receiveSlot(kind);
+      const transport = user.peer.webRtcTransport;
+      let link = user.links.get(kind);
+      const stale =
+        link &&
+        (link.consumer.closed ||
+          !producer ||
+          !slot ||
+          link.producerId !== producer.id ||
+          link.mid !== slot.mid ||
+          link.ssrc !== slot.wire.ssrc);
+      if (link && stale) {
+        link.consumer.close();
+        user.links.delete(kind);
+        link = undefined;
+      }
+      if (!link && sender && producer && slot && transport && !producer.closed) {
+        const senderRouter = sender.peer.mediaRouter;
+        const router = user.peer.mediaRouter;
+        if (!senderRouter || !router) continue;
+        await this.engine.ensurePiped(producer, senderRouter, router);
+        if (!router.canConsume({ producerId: producer.id, rtpCapabilities: slot.rtpCapabilities })) {
+          this.logger.info('recipient cannot decode the sender codec', { handle: user.id, sender: sender.id, kind });
+          continue;
+        }
+        const consumer = await consumeWire(transport, {
+          producerId: producer.id,
+          rtpCapabilities: slot.rtpCapabilities,
+          mid: slot.mid,
+          paused: true,
+          wire: slot.wire,
+          appData: { recipient: user.id, sender: sender.id },
+        });
+        link = { senderId: sender.id, producerId: producer.id, mid: slot.mid, ssrc: slot.wire.ssrc ?? 0, consumer };
+        user.links.set(kind, link);
+        this.watchConsumer(user, consumer, kind);
+        if (kind === 'video') await this.setLayers(user, consumer);
+      }
+      if (link && sender) {
+        const flow = sender.out[kind] && user.in[kind];
+        if (flow && link.consumer.paused) {
+          await link.consumer.resume();
+          if (kind === 'video') await link.consumer.requestKeyFrame();
+        } else if (!flow && !link.consumer.paused) {
+          await link.consumer.pause();
+        }
+      }
+    }
+    this.applyBitrate(user);
+  }
+
+  private watchConsumer(user: RelayUser, consumer: Consumer, kind: MediaKind): void {
+    if (kind !== 'video' || consumer.type !== 'simulcast') return;
+    let lastSpatial: number | undefined;
+    let lastTemporal: number | undefined;
+    consumer.on('layerschange', (layers) => {
+      if (!layers) return;
+      if (layers.spatialLayer !== lastSpatial) {
+        lastSpatial = layers.spatialLayer;
+        user.peer.events.substreamChanged(layers.spatialLayer);
+      }
+      const temporal = layers.temporalLayer ?? 0;
+      if (temporal !== lastTemporal) {
+        lastTemporal = temporal;
+        user.peer.events.temporalLayerChanged(temporal);
+      }
+    });
+  }
+
+  private applyLayers(user: RelayUser): void {
+    const consumer = user.links.get('video')?.consumer;
+    if (consumer) void this.setLayers(user, consumer).catch(() => undefined);
+  }
+
+  private async setLayers(user: RelayUser, consumer: Consumer): Promise<void> {
+    if (consumer.type !== 'simulcast' && consumer.type !== 'svc') return;
+    await consumer.setPreferredLayers({ spatialLayer: user.substream, temporalLayer: user.temporal });
+  }
+
+  private applyBitrate(user: RelayUser): void {
+    const transport = user.peer.webRtcTransport;
+    if (!transport || transport.closed) return;
+    void transport.setMaxIncomingBitrate(user.bitrate > 0 ? user.bitrate : NO_CAP_BITRATE).catch(() => undefined);
+  }
+
+  private async createDirect(user: RelayUser): Promise<DirectTransport | undefined> {
+    const router = user.peer.mediaRouter;
+    return router ? router.createDirectTransport() : undefined;
+  }
+}
