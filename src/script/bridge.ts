@@ -1,0 +1,173 @@
+// The protobuf codec of the host <-> script bridge (proto/bridge.proto), shared by the main
+// thread and the worker. The .proto is loaded at runtime from the package folder, so no
+// generated code is committed; the TypeScript shapes below mirror it by hand.
+
+import { existsSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import * as protobuf from 'protobufjs';
+
+export const enum Callback {
+  DESTROY = 1,
+  RESUME_SCHEDULER = 2,
+  CREATE_SESSION = 3,
+  DESTROY_SESSION = 4,
+  QUERY_SESSION = 5,
+  HANDLE_MESSAGE = 6,
+  HANDLE_ADMIN_MESSAGE = 7,
+  SETUP_MEDIA = 8,
+  HANGUP_MEDIA = 9,
+  INCOMING_RTP = 10,
+  INCOMING_RTCP = 11,
+  INCOMING_TEXT_DATA = 12,
+  INCOMING_BINARY_DATA = 13,
+  DATA_READY = 14,
+  SLOW_LINK = 15,
+  SUBSTREAM_CHANGED = 16,
+  TEMPORAL_LAYER_CHANGED = 17,
+  TIMER = 18,
+}
+
+export const enum Status {
+  OK = 0,
+  SCRIPT_ERROR = 1,
+  LIMIT_EXCEEDED = 2,
+  NOT_LOADED = 3,
+  LOAD_FAILED = 4,
+  NO_CALLBACK = 5,
+}
+
+export interface LoadTask {
+  runtime: string;
+  scriptPath: string;
+  modulesPath?: string | null;
+  config?: Uint8Array | null;
+  instructionLimit: number;
+  logLevel: number;
+  eventsEnabled: boolean;
+  memoryLimitBytes: number;
+  maxResumeRounds: number;
+}
+
+export interface CallTask {
+  callback: Callback;
+  session?: number;
+  transaction?: string;
+  message?: Uint8Array | null;
+  jsep?: Uint8Array | null;
+  flagA?: boolean;
+  flagB?: boolean;
+  number?: number;
+  payload?: Uint8Array;
+  label?: string;
+  protocol?: string;
+  functionName?: string;
+  argument?: Uint8Array | null;
+  resumes?: number;
+}
+
+export interface Task {
+  seq: number;
+  load?: LoadTask | null;
+  call?: CallTask | null;
+}
+
+export interface Recording {
+  type: string;
+  codec: string;
+  fmtp?: string | null;
+  folder?: string | null;
+  filename?: string | null;
+}
+
+export interface HostCall {
+  log?: { level: number; text: Uint8Array } | null;
+  pushEvent?: { session: number; transaction?: string | null; event: Uint8Array; jsep?: Uint8Array | null } | null;
+  notifyEvent?: { session: number; event: Uint8Array } | null;
+  closePc?: number | null;
+  endSession?: number | null;
+  configureMedium?: { session: number; medium: string; incoming: boolean; enabled: boolean } | null;
+  addRecipient?: { sender: number; recipient: number } | null;
+  removeRecipient?: { sender: number; recipient: number } | null;
+  setBitrate?: { session: number; value: number } | null;
+  setPliFreq?: { session: number; value: number } | null;
+  setSubstream?: { session: number; value: number } | null;
+  setTemporalLayer?: { session: number; value: number } | null;
+  sendPli?: number | null;
+  startRecording?: { session: number; recordings: Recording[] } | null;
+  stopRecording?: { session: number; types: string[] } | null;
+  relayRtp?: { session: number; video: boolean; packet: Uint8Array } | null;
+  relayRtcp?: { session: number; video: boolean; packet: Uint8Array } | null;
+  relayData?: { session: number; binary: boolean; payload: Uint8Array; label: string; protocol: string } | null;
+  timeCallback?: { functionName: string; argument?: Uint8Array | null; delayMs: number } | null;
+  poke?: number | null;
+}
+
+export interface ScriptInfoMessage {
+  package: string;
+  name: string;
+  description: string;
+  author: string;
+  version: number;
+  versionString: string;
+}
+
+export interface Result {
+  instance: string;
+  seq: number;
+  status: Status;
+  error?: string;
+  calls?: HostCall[];
+  followupCalls?: HostCall[];
+  pendingPokes?: number;
+  code?: number;
+  text?: Uint8Array | null;
+  json?: Uint8Array | null;
+  info?: ScriptInfoMessage | null;
+  hooks?: string[];
+  memoryBytes?: number;
+  overMemory?: boolean;
+}
+
+/** Finds proto/bridge.proto above this module (dist/src/script or src/script); bounded walk. */
+function protoPath(): string {
+  let dir = __dirname;
+  for (let i = 0; i < 6; i++) {
+    const candidate = join(dir, 'proto', 'bridge.proto');
+    if (existsSync(candidate)) return candidate;
+    dir = dirname(dir);
+  }
+  throw new Error(`bridge: proto/bridge.proto not found above ${__dirname}`);
+}
+
+interface Codec {
+  task: protobuf.Type;
+  result: protobuf.Type;
+}
+
+let codec: Codec | undefined;
+
+function getCodec(): Codec {
+  if (!codec) {
+    const root = protobuf.loadSync(protoPath());
+    codec = { task: root.lookupType('luasfu.bridge.Task'), result: root.lookupType('luasfu.bridge.Result') };
+  }
+  return codec;
+}
+
+export function encodeTask(task: Task): Uint8Array {
+  const { task: type } = getCodec();
+  return type.encode(type.fromObject(task as unknown as Record<string, unknown>)).finish();
+}
+
+export function decodeTask(bytes: Uint8Array): Task {
+  return getCodec().task.decode(bytes) as unknown as Task;
+}
+
+export function encodeResult(result: Result): Uint8Array {
+  const { result: type } = getCodec();
+  return type.encode(type.fromObject(result as unknown as Record<string, unknown>)).finish();
+}
+
+export function decodeResult(bytes: Uint8Array): Result {
+  return getCodec().result.decode(bytes) as unknown as Result;
+}

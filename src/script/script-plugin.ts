@@ -1,0 +1,796 @@
+// A script plugin on the main thread: implements Plugin by running the script's callbacks as
+// tasks on the script's own worker (one piscina thread), then applying the host calls each
+// task returns, in order. Pokes are served in the same task; their host calls are applied
+// after the reply goes out (setImmediate), so clients see the ack before the event. Timers
+// live here and submit a task when they fire. A worker that hangs, dies, runs out of memory
+// or turns out to be a replacement is terminated and the script restarted; the handles it
+// owned are detached (PluginHost.endSession) because their script state is gone.
+
+import type { Logger, LogLevel } from '../log';
+import type { ScriptConfig } from '../config';
+import type { JsonObject, JsonValue } from '../plugin/json';
+import { isJsonObject } from '../plugin/json';
+import type { MediumKind, RecordingRequest } from '../plugin/media';
+import type { DataMessage, Plugin, PluginHandle, PluginHost, PluginInfo, PluginJsep, PluginResult } from '../plugin/plugin';
+import { Callback, Status, type CallTask, type HostCall, type Result } from './bridge';
+import { ScriptPool } from './pool';
+import { resetForHangup, sessionStateJson, SessionTable, type ScriptSessionState } from './sessions';
+
+export interface ScriptPluginOptions {
+  /** Runtime inside the worker ('lua'). */
+  runtime: string;
+  /** A task not finished after this long means a hung worker: it is terminated (default 10 s). */
+  taskTimeoutMs?: number;
+  /** resumeScheduler runs per task before the rest is handed to a follow-up task. */
+  maxResumeRounds?: number;
+  /** Restarts allowed per minute before the plugin gives up (default 5). */
+  maxRestartsPerMinute?: number;
+}
+
+/** Optional callbacks a script may define (detected once, after load). */
+export type ScriptHook =
+  | 'handleAdminMessage' | 'incomingRtp' | 'incomingRtcp' | 'incomingTextData' | 'incomingBinaryData' | 'incomingData'
+  | 'dataReady' | 'slowLink' | 'substreamChanged' | 'temporalLayerChanged'
+  | 'getVersion' | 'getVersionString' | 'getDescription' | 'getName' | 'getAuthor' | 'getPackage';
+
+const JANUS_TO_LOG: Record<number, LogLevel | undefined> = { 1: 'fatal', 2: 'error', 3: 'warn', 4: 'info', 5: 'debug', 6: 'trace', 7: 'trace' };
+const LOG_TO_JANUS: Record<LogLevel, number> = { fatal: 1, error: 2, warn: 3, info: 4, debug: 5, trace: 7 };
+const CALLBACK_NAMES: Record<number, string> = {
+  [Callback.DESTROY]: 'destroy', [Callback.RESUME_SCHEDULER]: 'resumeScheduler', [Callback.CREATE_SESSION]: 'createSession',
+  [Callback.DESTROY_SESSION]: 'destroySession', [Callback.QUERY_SESSION]: 'querySession', [Callback.HANDLE_MESSAGE]: 'handleMessage',
+  [Callback.HANDLE_ADMIN_MESSAGE]: 'handleAdminMessage', [Callback.SETUP_MEDIA]: 'setupMedia', [Callback.HANGUP_MEDIA]: 'hangupMedia',
+  [Callback.INCOMING_RTP]: 'incomingRtp', [Callback.INCOMING_RTCP]: 'incomingRtcp', [Callback.INCOMING_TEXT_DATA]: 'incomingTextData',
+  [Callback.INCOMING_BINARY_DATA]: 'incomingBinaryData', [Callback.DATA_READY]: 'dataReady', [Callback.SLOW_LINK]: 'slowLink',
+  [Callback.SUBSTREAM_CHANGED]: 'substreamChanged', [Callback.TEMPORAL_LAYER_CHANGED]: 'temporalLayerChanged', [Callback.TIMER]: 'timer',
+};
+const ANSI_SGR = /\u001b\[[0-9;]*m/g;
+const MEDIA: MediumKind[] = ['audio', 'video', 'data'];
+
+const utf8 = new TextEncoder();
+const fromUtf8 = new TextDecoder('utf-8');
+
+interface Job {
+  call: CallTask;
+  /** Applied in task order just before the task's host calls (C-side state changes). */
+  before?: () => void;
+  /** Applied in task order just after them. */
+  after?: () => void;
+  resolve: (result: Result | undefined) => void;
+}
+
+type State = 'new' | 'loading' | 'ready' | 'restarting' | 'failed' | 'destroyed';
+
+export class ScriptPlugin implements Plugin {
+  private readonly log: Logger;
+  private host: PluginHost | undefined;
+  private pool: ScriptPool | undefined;
+  private instance = '';
+  private state: State = 'new';
+  private generation = 0;
+  private seq = 0;
+  private infoValue: PluginInfo | undefined;
+  private hookSet = new Set<string>();
+  private readonly sessions = new SessionTable();
+  private readonly timers = new Set<NodeJS.Timeout>();
+  private readonly waiting: Job[] = [];
+  private deferred: HostCall[][] = [];
+  private inFlight = 0;
+  private watchdog: NodeJS.Timeout | undefined;
+  private restartTimes: number[] = [];
+  private readonly taskTimeoutMs: number;
+
+  constructor(
+    readonly script: ScriptConfig,
+    logger: Logger,
+    private readonly options: ScriptPluginOptions,
+  ) {
+    this.log = logger.child({ component: 'script', script: script.path });
+    this.taskTimeoutMs = options.taskTimeoutMs ?? 10_000;
+  }
+
+  // ---- lifecycle -------------------------------------------------------------------------
+
+  async init(host: PluginHost): Promise<void> {
+    if (this.state !== 'new') throw new Error('script plugin already initialised');
+    this.host = host;
+    this.state = 'loading';
+    await this.start();
+  }
+
+  /** New pool, load + init(config). Resolves when ready; throws (state 'failed') otherwise. */
+  private async start(): Promise<void> {
+    const pool = new ScriptPool({
+      name: this.script.path,
+      // The soft limit is checked in the worker; the V8 cap is a backstop above it.
+      maxHeapMb: Math.max(64, this.script.memoryLimitMb * 2),
+    });
+    this.pool = pool;
+    const generation = this.generation;
+    let result: Result;
+    try {
+      result = await this.withTimeout(pool.run({
+        seq: ++this.seq,
+        load: {
+          runtime: this.options.runtime,
+          scriptPath: this.script.path,
+          modulesPath: this.script.modulesPath ?? null,
+          config: this.script.config === undefined ? null : utf8.encode(this.script.config),
+          instructionLimit: this.script.instructionLimit,
+          logLevel: LOG_TO_JANUS[this.log.level],
+          eventsEnabled: this.host?.eventsIsEnabled() ?? false,
+          memoryLimitBytes: this.script.memoryLimitMb * 1024 * 1024,
+          maxResumeRounds: this.options.maxResumeRounds ?? 16,
+        },
+      }));
+    } catch (error) {
+      await pool.destroy().catch(() => undefined);
+      if (generation === this.generation) this.state = 'failed';
+      throw new Error(`script ${this.script.path} failed to start: ${(error as Error).message}`);
+    }
+    if (generation !== this.generation || this.state === 'destroyed') {
+      await pool.destroy().catch(() => undefined);
+      throw new Error(`script ${this.script.path}: superseded while starting`);
+    }
+    this.applyCalls(result.calls ?? []);
+    if (result.status !== Status.OK) {
+      this.state = 'failed';
+      await pool.destroy().catch(() => undefined);
+      this.log.error('script failed to load', { error: result.error });
+      throw new Error(result.error ?? `script ${this.script.path} failed to load`);
+    }
+    this.instance = result.instance;
+    this.hookSet = new Set(result.hooks ?? []);
+    const info = result.info;
+    this.infoValue = {
+      package: info?.package ?? 'janus.plugin.lua',
+      name: info?.name ?? '',
+      description: info?.description ?? '',
+      author: info?.author ?? '',
+      version: info?.version ?? 0,
+      versionString: info?.versionString ?? '',
+    };
+    this.state = 'ready';
+    this.afterResult(result);
+    this.log.info('script loaded', { package: this.infoValue.package, hooks: [...this.hookSet] });
+    for (const job of this.waiting.splice(0)) this.dispatch(job);
+  }
+
+  private withTimeout<T>(promise: Promise<T>): Promise<T> {
+    return new Promise<T>((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`no answer within ${this.taskTimeoutMs} ms`)), this.taskTimeoutMs);
+      promise.then(
+        (value) => {
+          clearTimeout(timer);
+          resolve(value);
+        },
+        (error: unknown) => {
+          clearTimeout(timer);
+          reject(error instanceof Error ? error : new Error(String(error)));
+        },
+      );
+    });
+  }
+
+  info(): PluginInfo {
+    if (!this.infoValue) throw new Error('script plugin not initialised');
+    return this.infoValue;
+  }
+
+  /** Optional callbacks the script defines (incomingRtp etc.). */
+  hooks(): ReadonlySet<string> {
+    return this.hookSet;
+  }
+
+  hasHook(name: ScriptHook): boolean {
+    return this.hookSet.has(name);
+  }
+
+  async destroy(): Promise<void> {
+    if (this.state === 'destroyed') return;
+    const wasReady = this.state === 'ready';
+    this.clearTimers();
+    if (wasReady) {
+      // The scheduler and timers are stopped first, as in Janus; then destroy().
+      const result = await this.submit({ callback: Callback.DESTROY });
+      if (result && result.status !== Status.OK) this.log.warn('destroy() failed', { error: result.error });
+    }
+    this.state = 'destroyed';
+    this.generation++;
+    this.stopWatchdog();
+    for (const job of this.waiting.splice(0)) job.resolve(undefined);
+    const pool = this.pool;
+    this.pool = undefined;
+    await pool?.destroy().catch(() => undefined);
+  }
+
+  // ---- Plugin callbacks --------------------------------------------------------------------
+
+  async createSession(handle: PluginHandle): Promise<void> {
+    const state = this.sessions.create(handle);
+    const result = await this.submit({ callback: Callback.CREATE_SESSION, session: state.scriptId });
+    if (!result || result.status !== Status.OK) {
+      this.sessions.remove(state);
+      throw new Error(result?.error ?? 'script unavailable');
+    }
+  }
+
+  async handleMessage(handle: PluginHandle, transaction: string, body: JsonObject, jsep: PluginJsep | undefined): Promise<PluginResult> {
+    const state = this.sessions.fromHandle(handle.id);
+    if (!state) return { kind: 'error', reason: 'No such session' };
+    if (state.orphaned) return { kind: 'error', reason: 'Script restarted' };
+    const result = await this.submit(
+      {
+        callback: Callback.HANDLE_MESSAGE,
+        session: state.scriptId,
+        transaction,
+        message: utf8.encode(JSON.stringify(body)),
+        jsep: jsep ? utf8.encode(JSON.stringify(jsep)) : null,
+      },
+      {
+        // What the C side records before calling handleMessage (janus-contract §2).
+        before: () => {
+          if (!jsep) return;
+          if (jsep.simulcast && jsep.simulcast.length > 0) state.simulcast = jsep.simulcast[0];
+          if (jsep.type === 'answer') state.videoCodec = firstVideoCodec(jsep.sdp) ?? state.videoCodec;
+          state.e2ee = jsep.e2ee === true;
+        },
+      },
+    );
+    if (!result || result.status !== Status.OK) return { kind: 'error', reason: 'Lua error' };
+    const code = result.code ?? 0;
+    const text = result.text ? fromUtf8.decode(result.text) : undefined;
+    if (code < 0) return { kind: 'error', reason: text ?? 'Lua error' };
+    if (code > 0) return { kind: 'ack' };
+    if (text === undefined) return { kind: 'error', reason: 'Lua error' };
+    let data: unknown;
+    try {
+      data = JSON.parse(text);
+    } catch {
+      return { kind: 'error', reason: 'Lua error' };
+    }
+    if (Array.isArray(data)) return { kind: 'error', reason: 'Plugin returned an invalid JSON response' };
+    if (!isJsonObject(data)) return { kind: 'error', reason: 'Lua error' };
+    return { kind: 'ok', data: data as JsonObject };
+  }
+
+  async handleAdminMessage(request: JsonValue | undefined): Promise<JsonValue> {
+    if (request === undefined || !this.hookSet.has('handleAdminMessage')) return {};
+    const result = await this.submit({ callback: Callback.HANDLE_ADMIN_MESSAGE, message: utf8.encode(JSON.stringify(request)) });
+    const parsed = parseJson(result?.status === Status.OK ? result.json : undefined);
+    return parsed !== undefined && typeof parsed === 'object' && parsed !== null ? parsed : {};
+  }
+
+  async setupMedia(handle: PluginHandle): Promise<void> {
+    const state = this.sessions.fromHandle(handle.id);
+    if (!state || state.orphaned) return;
+    await this.submit({ callback: Callback.SETUP_MEDIA, session: state.scriptId }, { before: () => (state.started = true) });
+  }
+
+  async hangupMedia(handle: PluginHandle): Promise<void> {
+    const state = this.sessions.fromHandle(handle.id);
+    if (!state) return;
+    if (state.orphaned) {
+      this.resetMedia(state);
+      return;
+    }
+    await this.submit({ callback: Callback.HANGUP_MEDIA, session: state.scriptId }, { before: () => this.resetMedia(state) });
+  }
+
+  async destroySession(handle: PluginHandle): Promise<void> {
+    const state = this.sessions.fromHandle(handle.id);
+    if (!state) return;
+    if (state.orphaned) {
+      this.unlinkAndRemove(state);
+      return;
+    }
+    // destroySession runs before the C side unlinks the session and marks it dead.
+    await this.submit({ callback: Callback.DESTROY_SESSION, session: state.scriptId }, { after: () => this.unlinkAndRemove(state) });
+  }
+
+  async querySession(handle: PluginHandle): Promise<JsonObject | undefined> {
+    const state = this.sessions.fromHandle(handle.id);
+    if (!state || state.orphaned) return undefined;
+    const result = await this.submit({ callback: Callback.QUERY_SESSION, session: state.scriptId });
+    const parsed = parseJson(result?.status === Status.OK ? result.json : undefined);
+    return isJsonObject(parsed) ? (parsed as JsonObject) : undefined;
+  }
+
+  wantsIncomingData(binary: boolean): boolean {
+    return binary ? this.hookSet.has('incomingBinaryData') : this.hookSet.has('incomingTextData') || this.hookSet.has('incomingData');
+  }
+
+  incomingData(handle: PluginHandle, message: DataMessage): void {
+    const state = this.live(handle);
+    if (!state) return;
+    const payload = typeof message.payload === 'string' ? utf8.encode(message.payload) : message.payload;
+    void this.submit({
+      callback: message.binary ? Callback.INCOMING_BINARY_DATA : Callback.INCOMING_TEXT_DATA,
+      session: state.scriptId,
+      payload,
+      label: message.label,
+      protocol: message.protocol,
+    });
+  }
+
+  /** Whether the script handles RTP itself (then the core must not relay, record or PLI). */
+  wantsIncomingRtp(): boolean {
+    return this.hookSet.has('incomingRtp');
+  }
+
+  wantsIncomingRtcp(): boolean {
+    return this.hookSet.has('incomingRtcp');
+  }
+
+  incomingRtp(handle: PluginHandle, video: boolean, packet: Uint8Array): void {
+    const state = this.live(handle);
+    if (state && this.hookSet.has('incomingRtp')) {
+      void this.submit({ callback: Callback.INCOMING_RTP, session: state.scriptId, flagA: video, payload: packet });
+    }
+  }
+
+  incomingRtcp(handle: PluginHandle, video: boolean, packet: Uint8Array): void {
+    const state = this.live(handle);
+    if (state && this.hookSet.has('incomingRtcp')) {
+      void this.submit({ callback: Callback.INCOMING_RTCP, session: state.scriptId, flagA: video, payload: packet });
+    }
+  }
+
+  dataReady(handle: PluginHandle): void {
+    const state = this.live(handle);
+    if (!state) return;
+    // Always sent: the worker's "data ready" flag gates relayTextData even without the hook.
+    void this.submit({ callback: Callback.DATA_READY, session: state.scriptId }, { before: () => (state.dataReady = true) });
+  }
+
+  slowLink(handle: PluginHandle, uplink: boolean, video: boolean): void {
+    const state = this.live(handle);
+    if (state && this.hookSet.has('slowLink')) {
+      void this.submit({ callback: Callback.SLOW_LINK, session: state.scriptId, flagA: uplink, flagB: video });
+    }
+  }
+
+  substreamChanged(handle: PluginHandle, substream: number): void {
+    const state = this.live(handle);
+    if (state && this.hookSet.has('substreamChanged')) {
+      void this.submit({ callback: Callback.SUBSTREAM_CHANGED, session: state.scriptId, number: substream });
+    }
+  }
+
+  temporalLayerChanged(handle: PluginHandle, layer: number): void {
+    const state = this.live(handle);
+    // Janus 1.1.2 quirk: only when substreamChanged is defined too.
+    if (state && this.hookSet.has('substreamChanged') && this.hookSet.has('temporalLayerChanged')) {
+      void this.submit({ callback: Callback.TEMPORAL_LAYER_CHANGED, session: state.scriptId, number: layer });
+    }
+  }
+
+  // ---- observation -------------------------------------------------------------------------
+
+  /** The janus_lua_session-equivalent state of a handle (live object; do not mutate). */
+  sessionState(handleId: number): Readonly<ScriptSessionState> | undefined {
+    return this.sessions.fromHandle(handleId);
+  }
+
+  /** The same as JSON, for Admin handle_info. */
+  sessionInfo(handleId: number): JsonObject | undefined {
+    const state = this.sessions.fromHandle(handleId);
+    return state ? sessionStateJson(state) : undefined;
+  }
+
+  /** Times the script was restarted after a failure of its worker. */
+  get restarts(): number {
+    return this.restartCount;
+  }
+
+  private restartCount = 0;
+
+  // ---- task plumbing -----------------------------------------------------------------------
+
+  private live(handle: PluginHandle): ScriptSessionState | undefined {
+    const state = this.sessions.fromHandle(handle.id);
+    return state && !state.orphaned ? state : undefined;
+  }
+
+  /** Queues a callback task. Resolves undefined when the worker failed or the script is gone. */
+  private submit(call: CallTask, hooks: { before?: () => void; after?: () => void } = {}): Promise<Result | undefined> {
+    return new Promise((resolve) => {
+      const job: Job = { call, before: hooks.before, after: hooks.after, resolve };
+      if (this.state === 'ready') this.dispatch(job);
+      else if (this.state === 'loading' || this.state === 'restarting') this.waiting.push(job);
+      else resolve(undefined);
+    });
+  }
+
+  private dispatch(job: Job): void {
+    const pool = this.pool;
+    if (!pool) {
+      job.resolve(undefined);
+      return;
+    }
+    const generation = this.generation;
+    const seq = ++this.seq;
+    this.inFlight++;
+    this.armWatchdog();
+    pool.run({ seq, call: job.call }).then(
+      (result) => this.onResult(job, generation, result),
+      (error: unknown) => this.onFailure(job, generation, error),
+    );
+  }
+
+  private onFailure(job: Job, generation: number, error: unknown): void {
+    job.resolve(undefined);
+    if (generation !== this.generation) return;
+    this.taskDone();
+    this.restart(`worker failed: ${error instanceof Error ? error.message : String(error)}`);
+  }
+
+  private onResult(job: Job, generation: number, result: Result): void {
+    if (generation !== this.generation) {
+      job.resolve(undefined);
+      return;
+    }
+    this.taskDone();
+    if (result.instance !== this.instance || result.status === Status.NOT_LOADED) {
+      // piscina replaced a dead thread: the script state is gone; never trust it silently.
+      job.resolve(undefined);
+      this.restart('worker was replaced (script state lost)');
+      return;
+    }
+    this.flushDeferred();
+    job.before?.();
+    this.applyCalls(result.calls ?? []);
+    job.after?.();
+    if (result.status === Status.SCRIPT_ERROR || result.status === Status.LIMIT_EXCEEDED) {
+      this.log.error('script callback failed', {
+        callback: CALLBACK_NAMES[job.call.callback] ?? String(job.call.callback),
+        limit: result.status === Status.LIMIT_EXCEEDED,
+        error: result.error,
+      });
+    }
+    this.afterResult(result);
+    job.resolve(result);
+  }
+
+  /** Follow-up host calls after the reply; leftover pokes; memory restarts. */
+  private afterResult(result: Result): void {
+    const followups = result.followupCalls ?? [];
+    if (followups.length > 0) {
+      this.deferred.push(followups);
+      setImmediate(() => this.flushDeferred());
+    }
+    const pending = result.pendingPokes ?? 0;
+    if (pending > 0) {
+      const generation = this.generation;
+      setImmediate(() => {
+        if (generation === this.generation) void this.submit({ callback: Callback.RESUME_SCHEDULER, resumes: pending });
+      });
+    }
+    if (result.overMemory) {
+      this.log.error('script over its memory limit', { memoryBytes: result.memoryBytes, limitMb: this.script.memoryLimitMb });
+      setImmediate(() => this.restart('memory limit exceeded'));
+    }
+  }
+
+  private flushDeferred(): void {
+    const batches = this.deferred;
+    this.deferred = [];
+    for (const calls of batches) this.applyCalls(calls);
+  }
+
+  private taskDone(): void {
+    this.inFlight = Math.max(0, this.inFlight - 1);
+    this.stopWatchdog();
+    if (this.inFlight > 0) this.armWatchdog();
+  }
+
+  /** Progress watchdog: some task must finish within taskTimeoutMs while any is in flight. */
+  private armWatchdog(): void {
+    if (this.watchdog) return;
+    this.watchdog = setTimeout(() => {
+      this.watchdog = undefined;
+      if (this.inFlight > 0) this.restart(`worker hung (no task finished within ${this.taskTimeoutMs} ms)`);
+    }, this.taskTimeoutMs);
+  }
+
+  private stopWatchdog(): void {
+    if (this.watchdog) clearTimeout(this.watchdog);
+    this.watchdog = undefined;
+  }
+
+  private clearTimers(): void {
+    for (const t of this.timers) clearTimeout(t);
+    this.timers.clear();
+  }
+
+  /**
+   * Terminates the worker and starts the script again (init runs again). Handles owned by the
+   * old instance are detached with PluginHost.endSession: their state in the script is gone,
+   * so a closePc would leave handles the script no longer knows; detaching tells the clients
+   * (`detached`) to attach again.
+   */
+  private restart(reason: string): void {
+    if (this.state !== 'ready') return;
+    const now = Date.now();
+    this.restartTimes = this.restartTimes.filter((t) => now - t < 60_000);
+    this.restartTimes.push(now);
+    this.restartCount++;
+    this.log.error('restarting script', { reason, restarts: this.restartCount });
+    this.state = 'restarting';
+    this.generation++;
+    this.inFlight = 0;
+    this.stopWatchdog();
+    this.clearTimers();
+    this.deferred = [];
+    const old = this.pool;
+    this.pool = undefined;
+    void old?.destroy().catch(() => undefined);
+    const orphans = this.sessions.all().filter((s) => !s.orphaned);
+    for (const state of orphans) {
+      state.orphaned = true;
+      this.resetMedia(state);
+    }
+    for (const state of orphans) this.host?.endSession(state.handle.id);
+    if (this.restartTimes.length > (this.options.maxRestartsPerMinute ?? 5)) {
+      this.log.fatal('script keeps failing; not restarting it again', { restarts: this.restartTimes.length });
+      this.state = 'failed';
+      for (const job of this.waiting.splice(0)) job.resolve(undefined);
+      return;
+    }
+    this.start().catch((error: unknown) => {
+      this.log.error('script restart failed', { error: error instanceof Error ? error.message : String(error) });
+      for (const job of this.waiting.splice(0)) job.resolve(undefined);
+    });
+  }
+
+  // ---- applying host calls -----------------------------------------------------------------
+
+  private resetMedia(state: ScriptSessionState): void {
+    resetForHangup(state);
+    const media = this.host?.media;
+    for (const recipientHandle of state.recipients) {
+      const recipient = this.sessions.fromHandle(recipientHandle);
+      if (recipient && recipient.sender === state.handle.id) recipient.sender = undefined;
+      media?.removeRecipient(state.handle.id, recipientHandle);
+    }
+    state.recipients = [];
+    if (!media) return;
+    for (const kind of MEDIA) {
+      media.configureMedium(state.handle.id, kind, 'in', false);
+      media.configureMedium(state.handle.id, kind, 'out', false);
+    }
+    media.setBitrate(state.handle.id, 0);
+    media.setPliFreq(state.handle.id, 0);
+  }
+
+  /** After destroySession: unlink from its sender and recipients, close recorders, forget it. */
+  private unlinkAndRemove(state: ScriptSessionState): void {
+    const media = this.host?.media;
+    if (state.sender !== undefined) {
+      const sender = this.sessions.fromHandle(state.sender);
+      if (sender) sender.recipients = sender.recipients.filter((r) => r !== state.handle.id);
+      media?.removeRecipient(state.sender, state.handle.id);
+      state.sender = undefined;
+    }
+    for (const other of this.sessions.all()) {
+      if (other !== state && other.recipients.includes(state.handle.id)) {
+        other.recipients = other.recipients.filter((r) => r !== state.handle.id);
+        media?.removeRecipient(other.handle.id, state.handle.id);
+      }
+    }
+    for (const recipientHandle of state.recipients) {
+      const recipient = this.sessions.fromHandle(recipientHandle);
+      if (recipient && recipient.sender === state.handle.id) recipient.sender = undefined;
+      media?.removeRecipient(state.handle.id, recipientHandle);
+    }
+    state.recipients = [];
+    const recording = MEDIA.filter((k) => state.recorders[k]);
+    if (recording.length > 0) media?.stopRecording(state.handle.id, recording);
+    state.recorders = {};
+    this.sessions.remove(state);
+  }
+
+  private applyCalls(calls: HostCall[]): void {
+    for (const call of calls) {
+      try {
+        this.applyCall(call);
+      } catch (error) {
+        this.log.error('applying a script host call failed', { error: error instanceof Error ? error.message : String(error) });
+      }
+    }
+  }
+
+  private handleOf(scriptId: number): ScriptSessionState | undefined {
+    return this.sessions.fromScript(scriptId);
+  }
+
+  private applyCall(call: HostCall): void {
+    const host = this.host;
+    if (call.log) {
+      const level = JANUS_TO_LOG[call.log.level];
+      if (level) this.log.log(level, fromUtf8.decode(call.log.text).replace(ANSI_SGR, ''), { source: 'janusLog' });
+      return;
+    }
+    if (!host) return;
+    const media = host.media;
+    if (call.pushEvent) {
+      const { session, transaction, event, jsep } = call.pushEvent;
+      const state = this.handleOf(session);
+      if (!state) return;
+      const data = parseJson(event);
+      if (!isJsonObject(data)) return;
+      let pluginJsep: PluginJsep | undefined;
+      if (jsep) {
+        pluginJsep = toPluginJsep(parseJson(jsep));
+        if (!pluginJsep) return;
+        if (pluginJsep.type === 'answer') {
+          const codec = firstVideoCodec(pluginJsep.sdp);
+          if (codec) state.videoCodec = codec;
+        }
+        if (pluginJsep.e2ee === true) state.e2ee = true;
+      }
+      const rc = host.pushEvent(state.handle.id, transaction ?? undefined, data as JsonObject, pluginJsep);
+      if (rc !== 0) this.log.debug('pushEvent not delivered', { handle: state.handle.id, rc });
+      return;
+    }
+    if (call.notifyEvent) {
+      const data = parseJson(call.notifyEvent.event);
+      if (data === undefined) return;
+      const state = this.handleOf(call.notifyEvent.session);
+      host.notifyEvent(state ? state.handle.id : 0, data);
+      return;
+    }
+    if (call.closePc) {
+      const state = this.handleOf(call.closePc);
+      if (state) host.closePc(state.handle.id);
+      return;
+    }
+    if (call.endSession) {
+      const state = this.handleOf(call.endSession);
+      if (state) host.endSession(state.handle.id);
+      return;
+    }
+    if (call.configureMedium) {
+      const { session, medium, incoming, enabled } = call.configureMedium;
+      const state = this.handleOf(session);
+      if (!state || (medium !== 'audio' && medium !== 'video' && medium !== 'data')) return;
+      state.media[medium][incoming ? 'in' : 'out'] = enabled;
+      media.configureMedium(state.handle.id, medium, incoming ? 'in' : 'out', enabled);
+      return;
+    }
+    if (call.addRecipient) {
+      const sender = this.handleOf(call.addRecipient.sender);
+      const recipient = this.handleOf(call.addRecipient.recipient);
+      if (!sender || !recipient) return;
+      if (!sender.recipients.includes(recipient.handle.id)) {
+        sender.recipients.push(recipient.handle.id);
+        recipient.sender = sender.handle.id;
+        media.addRecipient(sender.handle.id, recipient.handle.id);
+      }
+      return;
+    }
+    if (call.removeRecipient) {
+      const sender = this.handleOf(call.removeRecipient.sender);
+      const recipient = this.handleOf(call.removeRecipient.recipient);
+      if (!sender || !recipient) return;
+      sender.recipients = sender.recipients.filter((r) => r !== recipient.handle.id);
+      recipient.sender = undefined;
+      media.removeRecipient(sender.handle.id, recipient.handle.id);
+      return;
+    }
+    if (call.setBitrate) {
+      const state = this.handleOf(call.setBitrate.session);
+      if (!state) return;
+      state.bitrate = call.setBitrate.value;
+      media.setBitrate(state.handle.id, state.bitrate);
+      return;
+    }
+    if (call.setPliFreq) {
+      const state = this.handleOf(call.setPliFreq.session);
+      if (!state) return;
+      state.pliFreq = call.setPliFreq.value;
+      media.setPliFreq(state.handle.id, state.pliFreq);
+      return;
+    }
+    if (call.setSubstream) {
+      const state = this.handleOf(call.setSubstream.session);
+      if (!state) return;
+      state.substream = call.setSubstream.value;
+      media.setSubstream(state.handle.id, state.substream);
+      return;
+    }
+    if (call.setTemporalLayer) {
+      const state = this.handleOf(call.setTemporalLayer.session);
+      if (!state) return;
+      state.temporalLayer = call.setTemporalLayer.value;
+      media.setTemporalLayer(state.handle.id, state.temporalLayer);
+      return;
+    }
+    if (call.sendPli) {
+      const state = this.handleOf(call.sendPli);
+      if (state) media.sendPli(state.handle.id);
+      return;
+    }
+    if (call.startRecording) {
+      const state = this.handleOf(call.startRecording.session);
+      if (!state) return;
+      const requests: RecordingRequest[] = [];
+      for (const r of call.startRecording.recordings) {
+        if (r.type !== 'audio' && r.type !== 'video' && r.type !== 'data') continue;
+        const request: RecordingRequest = { type: r.type, codec: r.codec };
+        if (r.fmtp) request.fmtp = r.fmtp;
+        if (r.folder) request.folder = r.folder;
+        if (r.filename) request.filename = r.filename;
+        state.recorders[r.type] = request;
+        requests.push(request);
+      }
+      if (!media.startRecording(state.handle.id, requests)) this.log.warn('startRecording failed in the media plane', { handle: state.handle.id });
+      return;
+    }
+    if (call.stopRecording) {
+      const state = this.handleOf(call.stopRecording.session);
+      if (!state) return;
+      const types = call.stopRecording.types.filter((t): t is MediumKind => t === 'audio' || t === 'video' || t === 'data');
+      for (const t of types) delete state.recorders[t];
+      media.stopRecording(state.handle.id, types);
+      return;
+    }
+    if (call.relayRtp || call.relayRtcp) {
+      const relay = (call.relayRtp ?? call.relayRtcp)!;
+      const state = this.handleOf(relay.session);
+      if (!state) return;
+      if (call.relayRtp) media.relayRtp(state.handle.id, relay.video, relay.packet);
+      else media.relayRtcp(state.handle.id, relay.video, relay.packet);
+      return;
+    }
+    if (call.relayData) {
+      const { session, binary, payload, label, protocol } = call.relayData;
+      const state = this.handleOf(session);
+      if (!state) return;
+      media.relayData(state.handle.id, { binary, payload: binary ? payload : fromUtf8.decode(payload), label, protocol });
+      return;
+    }
+    if (call.timeCallback) {
+      const { functionName, argument, delayMs } = call.timeCallback;
+      const generation = this.generation;
+      const timer = setTimeout(() => {
+        this.timers.delete(timer);
+        if (generation !== this.generation) return;
+        void this.submit({ callback: Callback.TIMER, functionName, argument: argument ?? null });
+      }, delayMs);
+      this.timers.add(timer);
+    }
+  }
+}
+
+function parseJson(bytes: Uint8Array | null | undefined): JsonValue | undefined {
+  if (!bytes) return undefined;
+  try {
+    return JSON.parse(fromUtf8.decode(bytes)) as JsonValue;
+  } catch {
+    return undefined;
+  }
+}
+
+function toPluginJsep(value: JsonValue | undefined): PluginJsep | undefined {
+  if (!isJsonObject(value)) return undefined;
+  const { type, sdp } = value;
+  if ((type !== 'offer' && type !== 'answer') || typeof sdp !== 'string') return undefined;
+  const jsep: PluginJsep = { type, sdp };
+  if (value.restart === true) jsep.restart = true;
+  if (value.e2ee === true) jsep.e2ee = true;
+  return jsep;
+}
+
+/** The first video codec of an SDP (from its first video m-line's first payload type). */
+export function firstVideoCodec(sdp: string): string | undefined {
+  const lines = sdp.split(/\r?\n/);
+  const m = lines.findIndex((l) => l.startsWith('m=video '));
+  if (m < 0) return undefined;
+  const pt = lines[m].split(' ')[3];
+  if (pt === undefined) return undefined;
+  for (let i = m + 1; i < lines.length && !lines[i].startsWith('m='); i++) {
+    const match = /^a=rtpmap:(\d+) ([^/]+)\//.exec(lines[i]);
+    if (match && match[1] === pt) return match[2].toLowerCase();
+  }
+  return undefined;
+}

@@ -1,0 +1,446 @@
+// A Janus Lua plugin script running in Fengari (janus-contract §2, §4): loads the script the
+// way janus_lua.c does, checks the mandatory callbacks, detects the optional ones once, and
+// runs callbacks under an instruction budget and a memory watchdog. Pokes are served right
+// after the task that made them (bounded rounds), their host calls returned separately so the
+// host can send the reply first.
+
+import { dirname } from 'node:path';
+import * as v8 from 'node:v8';
+import * as vm from 'node:vm';
+import { lua, lauxlib, to_luastring, type LuaState, type LuaHook } from 'fengari';
+import { Callback, Status, type CallTask, type HostCall, type LoadTask, type ScriptInfoMessage } from '../../src/script/bridge';
+import type { ScriptRuntime, TaskOutcome } from '../runtime';
+import { SessionMirror } from '../session-mirror';
+import { createEnvironment } from './lua-libs';
+import { registerHostFunctions } from './host-functions';
+
+export const MANDATORY_CALLBACKS = [
+  'init', 'destroy', 'resumeScheduler', 'createSession', 'destroySession', 'querySession', 'handleMessage', 'setupMedia', 'hangupMedia',
+] as const;
+
+export const OPTIONAL_CALLBACKS = [
+  'handleAdminMessage', 'incomingRtp', 'incomingRtcp', 'incomingTextData', 'incomingBinaryData', 'incomingData', 'dataReady',
+  'slowLink', 'substreamChanged', 'temporalLayerChanged',
+  'getVersion', 'getVersionString', 'getDescription', 'getName', 'getAuthor', 'getPackage',
+] as const;
+
+const DEFAULT_INFO: ScriptInfoMessage = {
+  package: 'janus.plugin.lua',
+  name: 'Janus Lua plugin',
+  description: 'A custom plugin for the Lua framework.',
+  author: 'Meetecho s.r.l.',
+  version: 1,
+  versionString: '0.0.1',
+};
+
+const INT32_MAX = 2147483647;
+const HOOK_STEP = 10_000;
+const LOG_INFO = 4;
+
+/** A full GC when available: confirms an over-limit reading is live memory, not garbage. */
+const forceGc: (() => void) | undefined = (() => {
+  try {
+    v8.setFlagsFromString('--expose-gc');
+    const gc: unknown = vm.runInNewContext('gc');
+    return typeof gc === 'function' ? () => (gc as () => void)() : undefined;
+  } catch {
+    return undefined;
+  }
+})();
+
+function memoryInUse(): number {
+  const stats = v8.getHeapStatistics() as v8.HeapInfo & { external_memory?: number };
+  return stats.used_heap_size + (stats.external_memory ?? 0);
+}
+
+function pushId(L: LuaState, id: number): void {
+  // Ids are uint32; fengari integers are 32-bit signed, so the upper half goes as floats
+  // (as the C side pushes every id: lua_pushnumber).
+  if (id <= INT32_MAX) lua.lua_pushinteger(L, id);
+  else lua.lua_pushnumber(L, id);
+}
+
+function pushBytesOrNil(L: LuaState, bytes: Uint8Array | null | undefined): void {
+  if (bytes === null || bytes === undefined) lua.lua_pushnil(L);
+  else lua.lua_pushlstring(L, bytes, bytes.length);
+}
+
+/** lua_tostring on a copy: strings and numbers, else null. */
+function valueBytes(L: LuaState, idx: number): Uint8Array | null {
+  const t = lua.lua_type(L, idx);
+  if (t !== lua.LUA_TSTRING && t !== lua.LUA_TNUMBER) return null;
+  lua.lua_pushvalue(L, idx);
+  const bytes = lua.lua_tolstring(L, -1);
+  lua.lua_pop(L, 1);
+  return bytes === null ? null : new Uint8Array(bytes);
+}
+
+interface Invocation {
+  status: Status;
+  error?: string;
+}
+
+export class LuaRuntime implements ScriptRuntime {
+  private L: LuaState | undefined;
+  private readonly sessions = new SessionMirror();
+  private readonly hooks = new Set<string>();
+  private out: HostCall[] = [];
+  private pokes = 0;
+  private used = 0;
+  private exceeded: 'instructions' | 'memory' | undefined;
+  private overMemory = false;
+  private instructionLimit = 50_000_000;
+  private memoryLimit = 256 * 1024 * 1024;
+  private logLevel = LOG_INFO;
+  private maxResumeRounds = 16;
+
+  private readonly hook: LuaHook = (L1) => {
+    const step = lua.lua_gethookcount(L1);
+    this.used += step;
+    if (!this.exceeded) {
+      if (this.used > this.instructionLimit) this.exceeded = 'instructions';
+      else if (step >= HOOK_STEP && this.overMemoryLimit()) this.exceeded = 'memory';
+    }
+    if (this.exceeded) {
+      // From now on every instruction fails, so pcall loops in the script cannot swallow it.
+      if (step !== 1) lua.lua_sethook(L1, this.hook, lua.LUA_MASKCOUNT, 1);
+      lauxlib.luaL_error(L1, to_luastring(this.exceeded === 'memory' ? 'memory limit exceeded' : `instruction limit exceeded (${this.instructionLimit})`));
+    } else if (step !== this.hookStep()) {
+      lua.lua_sethook(L1, this.hook, lua.LUA_MASKCOUNT, this.hookStep());
+    }
+  };
+
+  private hookStep(): number {
+    return Math.min(HOOK_STEP, this.instructionLimit);
+  }
+
+  private overMemoryLimit(): boolean {
+    if (memoryInUse() <= this.memoryLimit) return false;
+    forceGc?.();
+    if (memoryInUse() <= this.memoryLimit) return false;
+    this.overMemory = true;
+    return true;
+  }
+
+  load(task: LoadTask): TaskOutcome {
+    const calls: HostCall[] = [];
+    this.out = calls;
+    this.pokes = 0;
+    this.instructionLimit = task.instructionLimit;
+    this.memoryLimit = task.memoryLimitBytes;
+    this.logLevel = task.logLevel;
+    this.maxResumeRounds = Math.max(1, task.maxResumeRounds);
+    const folders = [dirname(task.scriptPath), ...(task.modulesPath ? [task.modulesPath] : [])];
+    const L = createEnvironment({
+      packagePath: folders.map((folder) => `${folder}/?.lua`).join(';'),
+      memoryLimitBytes: this.memoryLimit,
+      print: (text) => {
+        if (this.logLevel >= LOG_INFO) this.out.push({ log: { level: LOG_INFO, text } });
+      },
+    });
+    lua.lua_atnativeerror(L, (L1) => {
+      const e = lua.lua_touserdata(L1, 1);
+      lua.lua_pushstring(L1, `native error: ${e instanceof Error ? e.message : String(e)}`);
+      return 1;
+    });
+    registerHostFunctions(L, {
+      sessions: this.sessions,
+      eventsEnabled: task.eventsEnabled,
+      logLevel: task.logLevel,
+      emit: (call) => this.out.push(call),
+      poke: () => {
+        this.pokes++;
+      },
+    });
+    lua.lua_sethook(L, this.hook, lua.LUA_MASKCOUNT, this.hookStep());
+    this.L = L;
+
+    const failed = (error: string): TaskOutcome => {
+      this.L = undefined;
+      return { status: Status.LOAD_FAILED, error, calls };
+    };
+    // Run the script file.
+    if (lauxlib.luaL_loadfilex(L, to_luastring(task.scriptPath), to_luastring('t')) !== lua.LUA_OK) {
+      return failed(`cannot load ${task.scriptPath}: ${lua.lua_tojsstring(L, -1)}`);
+    }
+    lua.lua_setglobal(L, '__luasfu_main');
+    const main = this.invoke('__luasfu_main', () => 0, 0);
+    lua.lua_pushnil(L);
+    lua.lua_setglobal(L, '__luasfu_main');
+    if (main.status !== Status.OK) return failed(`error running ${task.scriptPath}: ${main.error ?? 'unknown error'}`);
+    // Mandatory callbacks, then the optional ones, detected once.
+    const missing = MANDATORY_CALLBACKS.filter((name) => !this.isFunction(name));
+    if (missing.length > 0) {
+      return failed(`${task.scriptPath} does not define the mandatory function${missing.length > 1 ? 's' : ''} ${missing.join(', ')}`);
+    }
+    for (const name of OPTIONAL_CALLBACKS) if (this.isFunction(name)) this.hooks.add(name);
+    // init(config)
+    const init = this.invoke('init', (L1) => {
+      pushBytesOrNil(L1, task.config);
+      return 1;
+    }, 0);
+    if (init.status !== Status.OK) return failed(`init failed: ${init.error ?? 'unknown error'}`);
+    const info = this.readInfo();
+    const followupCalls = this.servePokes(this.pokes, []);
+    return {
+      status: Status.OK,
+      calls,
+      followupCalls: followupCalls.calls,
+      pendingPokes: followupCalls.pending,
+      info,
+      hooks: [...this.hooks],
+      ...this.memoryReport(),
+    };
+  }
+
+  private memoryReport(): { memoryBytes: number; overMemory: boolean } {
+    const memoryBytes = memoryInUse();
+    const over = this.overMemory || (memoryBytes > this.memoryLimit && this.overMemoryLimit());
+    return { memoryBytes: memoryInUse(), overMemory: over };
+  }
+
+  private isFunction(name: string): boolean {
+    const L = this.L as LuaState;
+    const type = lua.lua_getglobal(L, name);
+    lua.lua_pop(L, 1);
+    return type === lua.LUA_TFUNCTION;
+  }
+
+  private readInfo(): ScriptInfoMessage {
+    const info: ScriptInfoMessage = { ...DEFAULT_INFO };
+    const text = (name: string): string | undefined => {
+      if (!this.hooks.has(name)) return undefined;
+      let value: string | undefined;
+      this.invoke(name, () => 0, 1, (L) => {
+        const bytes = valueBytes(L, -1);
+        if (bytes !== null) value = Buffer.from(bytes).toString('utf8');
+      });
+      return value;
+    };
+    if (this.hooks.has('getVersion')) {
+      this.invoke('getVersion', () => 0, 1, (L) => {
+        const n = lua.lua_tonumberx(L, -1);
+        if (n !== false) info.version = Math.trunc(n);
+      });
+    }
+    info.versionString = text('getVersionString') ?? info.versionString;
+    info.description = text('getDescription') ?? info.description;
+    info.name = text('getName') ?? info.name;
+    info.author = text('getAuthor') ?? info.author;
+    info.package = text('getPackage') ?? info.package;
+    return info;
+  }
+
+  /**
+   * Calls global `name` with the arguments `pushArgs` pushes, under a fresh instruction
+   * budget. `read` sees the results (at -nresults..-1) before they are popped.
+   */
+  private invoke(name: string, pushArgs: (L: LuaState) => number, nresults: number, read?: (L: LuaState) => void): Invocation {
+    const L = this.L;
+    if (!L) return { status: Status.NOT_LOADED, error: 'no script loaded' };
+    const base = lua.lua_gettop(L);
+    lua.lua_pushjsfunction(L, (L1) => {
+      const message = lua.lua_type(L1, 1) === lua.LUA_TSTRING ? lua.lua_tolstring(L1, 1) : lauxlib.luaL_tolstring(L1, 1);
+      lauxlib.luaL_traceback(L1, L1, message, 1);
+      return 1;
+    });
+    if (lua.lua_getglobal(L, name) !== lua.LUA_TFUNCTION) {
+      lua.lua_settop(L, base);
+      return { status: Status.NO_CALLBACK };
+    }
+    const nargs = pushArgs(L);
+    this.used = 0;
+    this.exceeded = undefined;
+    const rc = lua.lua_pcall(L, nargs, nresults, base + 1);
+    let result: Invocation;
+    if (rc === lua.LUA_OK) {
+      read?.(L);
+      result = { status: Status.OK };
+    } else {
+      const error = lua.lua_type(L, -1) === lua.LUA_TSTRING ? lua.lua_tojsstring(L, -1) : 'error object is not a string';
+      result = { status: this.exceeded ? Status.LIMIT_EXCEEDED : Status.SCRIPT_ERROR, error };
+    }
+    lua.lua_settop(L, base);
+    // Threads that hit the limit keep a count-1 hook; the main state gets its normal step back.
+    lua.lua_sethook(L, this.hook, lua.LUA_MASKCOUNT, this.hookStep());
+    return result;
+  }
+
+  /** Runs resumeScheduler once per poke, at most maxResumeRounds times, into `calls`. */
+  private servePokes(pending: number, calls: HostCall[]): { calls: HostCall[]; pending: number } {
+    const saved = this.out;
+    this.out = calls;
+    let rounds = 0;
+    while (pending > 0 && rounds < this.maxResumeRounds) {
+      pending--;
+      rounds++;
+      this.pokes = 0;
+      const r = this.invoke('resumeScheduler', () => 0, 0);
+      if (r.status !== Status.OK) {
+        calls.push({ log: { level: 2, text: new TextEncoder().encode(`resumeScheduler failed: ${r.error ?? ''}`) } });
+      }
+      pending += this.pokes;
+    }
+    this.pokes = 0;
+    this.out = saved;
+    return { calls, pending };
+  }
+
+  call(task: CallTask): TaskOutcome {
+    if (!this.L) return { status: Status.NOT_LOADED, error: 'no script loaded in this worker' };
+    const calls: HostCall[] = [];
+    this.out = calls;
+    this.pokes = 0;
+    this.overMemory = false;
+    const id = task.session ?? 0;
+    const withId = (extra?: (L: LuaState) => number) => (L: LuaState): number => {
+      pushId(L, id);
+      return 1 + (extra ? extra(L) : 0);
+    };
+    let outcome: TaskOutcome;
+    let resumeInto: HostCall[] | undefined;
+    let pending = 0;
+    switch (task.callback) {
+      case Callback.CREATE_SESSION: {
+        this.sessions.create(id);
+        outcome = this.simple(this.invoke('createSession', withId(), 0));
+        if (outcome.status !== Status.OK) this.sessions.remove(id);
+        break;
+      }
+      case Callback.DESTROY_SESSION:
+        outcome = this.simple(this.invoke('destroySession', withId(), 0));
+        this.sessions.remove(id);
+        break;
+      case Callback.SETUP_MEDIA:
+        outcome = this.simple(this.invoke('setupMedia', withId(), 0));
+        break;
+      case Callback.HANGUP_MEDIA:
+        this.sessions.setDataReady(id, false);
+        outcome = this.simple(this.invoke('hangupMedia', withId(), 0));
+        break;
+      case Callback.DATA_READY:
+        this.sessions.setDataReady(id, true);
+        outcome = this.optional('dataReady', withId());
+        break;
+      case Callback.QUERY_SESSION: {
+        let json: Uint8Array | null = null;
+        outcome = this.simple(this.invoke('querySession', withId(), 1, (L) => {
+          json = lua.lua_type(L, -1) === lua.LUA_TSTRING ? valueBytes(L, -1) : null;
+        }));
+        outcome.json = json;
+        break;
+      }
+      case Callback.HANDLE_MESSAGE: {
+        let code = 0;
+        let text: Uint8Array | null = null;
+        outcome = this.simple(this.invoke('handleMessage', withId((L) => {
+          lua.lua_pushstring(L, task.transaction ?? '');
+          pushBytesOrNil(L, task.message);
+          pushBytesOrNil(L, task.jsep);
+          return 3;
+        }), 2, (L) => {
+          const n = lua.lua_tonumberx(L, -2);
+          code = n === false ? 0 : Math.trunc(n);
+          text = valueBytes(L, -1);
+        }));
+        outcome.code = code;
+        outcome.text = text;
+        break;
+      }
+      case Callback.HANDLE_ADMIN_MESSAGE: {
+        let json: Uint8Array | null = null;
+        outcome = this.optional('handleAdminMessage', (L) => {
+          pushBytesOrNil(L, task.message);
+          return 1;
+        }, 1, (L) => {
+          json = lua.lua_type(L, -1) === lua.LUA_TSTRING ? valueBytes(L, -1) : null;
+        });
+        outcome.json = json;
+        break;
+      }
+      case Callback.RESUME_SCHEDULER:
+        outcome = { status: Status.OK };
+        pending = task.resumes ?? 1;
+        resumeInto = calls;
+        break;
+      case Callback.INCOMING_RTP:
+      case Callback.INCOMING_RTCP: {
+        const payload = task.payload ?? new Uint8Array(0);
+        outcome = this.optional(task.callback === Callback.INCOMING_RTP ? 'incomingRtp' : 'incomingRtcp', withId((L) => {
+          lua.lua_pushboolean(L, task.flagA ?? false);
+          lua.lua_pushlstring(L, payload, payload.length);
+          lua.lua_pushinteger(L, payload.length);
+          return 3;
+        }));
+        break;
+      }
+      case Callback.INCOMING_TEXT_DATA:
+      case Callback.INCOMING_BINARY_DATA: {
+        const payload = task.payload ?? new Uint8Array(0);
+        let name: string = task.callback === Callback.INCOMING_TEXT_DATA ? 'incomingTextData' : 'incomingBinaryData';
+        if (name === 'incomingTextData' && !this.hooks.has(name)) name = 'incomingData';
+        outcome = this.optional(name, withId((L) => {
+          lua.lua_pushlstring(L, payload, payload.length);
+          lua.lua_pushinteger(L, payload.length);
+          lua.lua_pushstring(L, task.label ?? '');
+          lua.lua_pushstring(L, task.protocol ?? '');
+          return 4;
+        }));
+        break;
+      }
+      case Callback.SLOW_LINK:
+        outcome = this.optional('slowLink', withId((L) => {
+          lua.lua_pushboolean(L, task.flagA ?? false);
+          lua.lua_pushboolean(L, task.flagB ?? false);
+          return 2;
+        }));
+        break;
+      case Callback.SUBSTREAM_CHANGED:
+        outcome = this.optional('substreamChanged', withId((L) => {
+          lua.lua_pushinteger(L, task.number ?? 0);
+          return 1;
+        }));
+        break;
+      case Callback.TEMPORAL_LAYER_CHANGED:
+        // Janus 1.1.2 gates this on substreamChanged being defined too.
+        outcome = this.hooks.has('substreamChanged')
+          ? this.optional('temporalLayerChanged', withId((L) => {
+              lua.lua_pushinteger(L, task.number ?? 0);
+              return 1;
+            }))
+          : { status: Status.NO_CALLBACK };
+        break;
+      case Callback.TIMER: {
+        const fname = task.functionName ?? '';
+        // Looked up at fire time: any global function with that name.
+        outcome = this.simple(this.invoke(fname, (L) => {
+          if (task.argument === null || task.argument === undefined) return 0;
+          lua.lua_pushlstring(L, task.argument, task.argument.length);
+          return 1;
+        }, 0));
+        if (outcome.status === Status.NO_CALLBACK) outcome = { status: Status.SCRIPT_ERROR, error: `timeCallback: no global function '${fname}'` };
+        break;
+      }
+      case Callback.DESTROY:
+        outcome = this.simple(this.invoke('destroy', () => 0, 0));
+        break;
+      default:
+        outcome = { status: Status.SCRIPT_ERROR, error: `unknown callback ${String(task.callback)}` };
+    }
+    outcome.calls = calls;
+    const served = this.servePokes(pending + this.pokes, resumeInto ?? []);
+    if (!resumeInto) outcome.followupCalls = served.calls;
+    outcome.pendingPokes = served.pending;
+    Object.assign(outcome, this.memoryReport());
+    return outcome;
+  }
+
+  private simple(invocation: Invocation): TaskOutcome {
+    return { status: invocation.status, error: invocation.error };
+  }
+
+  private optional(name: string, pushArgs: (L: LuaState) => number, nresults = 0, read?: (L: LuaState) => void): TaskOutcome {
+    if (!this.hooks.has(name)) return { status: Status.NO_CALLBACK };
+    return this.simple(this.invoke(name, pushArgs, nresults, read));
+  }
+}

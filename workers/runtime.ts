@@ -1,0 +1,11 @@
+// What a script runtime (Lua today; a JavaScript one can slot in) offers the worker entry:
+// load a script, then run callbacks. Each returns the Result fields of one task.
+
+import type { CallTask, LoadTask, Result } from '../src/script/bridge';
+
+export type TaskOutcome = Omit<Result, 'instance' | 'seq'>;
+
+export interface ScriptRuntime {
+  load(task: LoadTask): TaskOutcome;
+  call(task: CallTask): TaskOutcome;
+}
