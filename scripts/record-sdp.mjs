@@ -196,8 +196,54 @@ async function recordFirefox() {
   }
 }
 
+// A client's answer to a script offer: the videoroom subscriber offer recorded from
+// janus-sdp.lua, merged by our own mergeLocalSdp with the fixed transport below (needs
+// `npx tsc` first), answered by Chromium. The test rebuilds the same offer from the same inputs.
+export const SUBSCRIBER_OFFER_CONTEXT = {
+  type: 'offer',
+  announcedIp: '127.0.0.1',
+  iceParameters: { usernameFragment: 'recordufrag', password: 'recordpassword1234567890', iceLite: true },
+  iceCandidates: [{ foundation: 'udpcandidate', priority: 1076302079, ip: '127.0.0.1', protocol: 'udp', port: 40000, type: 'host' }],
+  dtlsParameters: { role: 'auto', fingerprints: [{ algorithm: 'sha-256', value: '5A:6B:7C:8D:9E:AF:B0:C1:D2:E3:F4:05:16:27:38:49:5A:6B:7C:8D:9E:AF:B0:C1:D2:E3:F4:05:16:27:38:49' }] },
+  localSsrcs: { 0: { ssrc: 11111111 }, 1: { ssrc: 22222222, rtxSsrc: 33333333 } },
+  sessionId: '1763700000000',
+};
+
+async function recordChromeAnswer() {
+  const { mergeLocalSdp } = require('../dist/src/media/sdp/merge.js');
+  const { readFileSync } = await import('node:fs');
+  const offer = mergeLocalSdp(readFileSync(join(OUT, 'lua-videoroom-subscriber-offer.sdp'), 'utf8'), SUBSCRIBER_OFFER_CONTEXT).sdp;
+  const { chromium } = require('playwright-core');
+  const server = await startServer(() => undefined);
+  const userDataDir = mkdtempSync(join(tmpdir(), 'sdp-chrome-'));
+  const ctx = await chromium.launchPersistentContext(userDataDir, {
+    executablePath: '/usr/bin/chromium',
+    headless: true,
+    args: ['--no-sandbox', '--use-fake-ui-for-media-stream', '--use-fake-device-for-media-stream',
+      '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'],
+  });
+  try {
+    const page = await ctx.newPage();
+    await page.goto(`http://127.0.0.1:${server.address().port}/`);
+    const answer = await page.evaluate(async (sdp) => {
+      const pc = new RTCPeerConnection();
+      await pc.setRemoteDescription({ type: 'offer', sdp });
+      const a = await pc.createAnswer();
+      await pc.setLocalDescription(a);
+      const out = pc.localDescription.sdp;
+      pc.close();
+      return out;
+    }, offer);
+    save('chrome-answer-to-subscriber-offer.sdp', answer);
+  } finally {
+    await ctx.close();
+    server.close();
+    rmSync(userDataDir, { recursive: true, force: true });
+  }
+}
+
 const which = process.argv.slice(2);
-const all = { chrome: recordChrome, wrtc: recordWrtc, firefox: recordFirefox };
+const all = { chrome: recordChrome, wrtc: recordWrtc, firefox: recordFirefox, 'chrome-answer': recordChromeAnswer };
 for (const name of which.length ? which : Object.keys(all)) {
   try { await all[name](); } catch (e) { console.error(`${name}: ${e.stack ?? e}`); process.exitCode = 1; }
 }
