@@ -407,6 +407,12 @@ describe('Janus API over WebSocket', () => {
       expect(plugin.calls.find((c) => c.handle === handleId && c.callback === 'slowLink')?.detail).to.deep.equal({ uplink: true, video: true });
       events.data({ binary: false, payload: 'hello', label: 'JanusDataChannel', protocol: '' });
       expect(plugin.calls.find((c) => c.handle === handleId && c.callback === 'incomingData')?.detail).to.equal('hello');
+      // The test plugin takes text only: binary data goes back to the media plane for relaying.
+      const bytes = new Uint8Array([1, 2, 3]);
+      events.data({ binary: true, payload: bytes, label: 'JanusDataChannel', protocol: '' });
+      expect(plane.relayedData).to.deep.equal([
+        { handleId, message: { binary: true, payload: bytes, label: 'JanusDataChannel', protocol: '' } },
+      ]);
     });
 
     it('hangup without a PeerConnection succeeds silently; with one it tears it down', async () => {

@@ -66,7 +66,7 @@ export class Handle {
     readonly session: Session,
     readonly registered: RegisteredPlugin,
     readonly opaqueId: string | undefined,
-    mediaPlane: MediaPlane,
+    private readonly mediaPlane: MediaPlane,
     logger: Logger,
     /** Called (deferred) when the plugin asks to end this handle (endSession). */
     private readonly onEndRequested: (handle: Handle) => void,
@@ -324,6 +324,13 @@ export class Handle {
         const plugin = this.plugin;
         if (plugin.incomingData && plugin.wantsIncomingData?.(message.binary)) {
           this.callOptional('incomingData', () => plugin.incomingData?.(this.pluginHandle, message));
+        } else {
+          // No plugin hook for this kind: the built-in relay to recipients (§3.2).
+          try {
+            this.mediaPlane.relayIncomingData(this.id, message);
+          } catch (error) {
+            this.log.warn('data relay failed', { error: error as Error });
+          }
         }
       },
       dataReady: () => {

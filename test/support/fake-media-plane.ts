@@ -8,7 +8,7 @@ import type {
 } from '../../src/media/media-plane';
 import type { JsonObject } from '../../src/plugin/json';
 import type { MediaRouter } from '../../src/plugin/media';
-import type { PluginJsep } from '../../src/plugin/plugin';
+import type { DataMessage, PluginJsep } from '../../src/plugin/plugin';
 
 export const TEST_OFFER_SDP = [
   'v=0', 'o=- 4611731400430051336 2 IN IP4 192.168.1.20', 's=-', 't=0 0',
@@ -112,7 +112,13 @@ export class FakeMediaPlane implements MediaPlane {
   readonly peers = new Map<number, FakePeer>();
   readonly routerCalls: string[] = [];
   readonly router: MediaRouter = recordingRouter(this.routerCalls);
+  /** Data the core handed back for relaying (the plugin did not take it). */
+  readonly relayedData: Array<{ handleId: number; message: DataMessage }> = [];
   closed = false;
+
+  relayIncomingData(handleId: number, message: DataMessage): void {
+    this.relayedData.push({ handleId, message });
+  }
 
   createPeer(handle: { id: number; sessionId: number }, events: PeerEvents): Peer {
     const peer = new FakePeer(handle, events);
