@@ -1,0 +1,74 @@
+#!/usr/bin/env node
+// The luasfu command: parse flags and config, start, stop cleanly on SIGINT/SIGTERM.
+
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { parseCli, USAGE } from './cli-args';
+import { ConfigError } from './config';
+import { startLuasfu } from './index';
+import { Logger } from './log';
+
+const PACKAGE_DIR = join(__dirname, '..', '..');
+
+function version(): string {
+  const pkg = JSON.parse(readFileSync(join(PACKAGE_DIR, 'package.json'), 'utf8')) as { version: string };
+  return pkg.version;
+}
+
+function fail(message: string): never {
+  process.stderr.write(`luasfu: ${message}\n`);
+  process.exit(2);
+}
+
+async function main(): Promise<void> {
+  let command;
+  try {
+    command = parseCli(process.argv.slice(2), PACKAGE_DIR);
+  } catch (error) {
+    if (error instanceof ConfigError) fail(error.message);
+    throw error;
+  }
+  if (command.kind === 'help') {
+    process.stdout.write(USAGE);
+    return;
+  }
+  if (command.kind === 'version') {
+    process.stdout.write(`luasfu ${version()}\n`);
+    return;
+  }
+  const { config } = command;
+  config.scripts.forEach((script, index) => {
+    if (!existsSync(script.path)) fail(`config: scripts[${index}].path: no such file: ${script.path}`);
+  });
+  const logger = Logger.create({ level: config.log.level, format: config.log.format });
+  let sfu;
+  try {
+    sfu = await startLuasfu({ config, logger });
+  } catch (error) {
+    logger.fatal('luasfu could not start', { error: error as Error });
+    fail(error instanceof Error ? error.message.split('\n')[0]! : String(error));
+  }
+  logger.info('luasfu listening', { version: version(), listenIp: config.listenIp, ...sfu.ports });
+  let stopping = false;
+  const stop = (signal: string): void => {
+    if (stopping) return;
+    stopping = true;
+    logger.info('shutting down', { signal });
+    const force = setTimeout(() => {
+      logger.error('shutdown took too long, exiting');
+      process.exit(1);
+    }, 10_000);
+    force.unref();
+    sfu.stop().then(
+      () => process.exit(0),
+      (error: unknown) => {
+        logger.error('shutdown failed', { error: error as Error });
+        process.exit(1);
+      },
+    );
+  };
+  process.on('SIGINT', () => stop('SIGINT'));
+  process.on('SIGTERM', () => stop('SIGTERM'));
+}
+
+void main();
