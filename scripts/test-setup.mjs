@@ -1,0 +1,129 @@
+#!/usr/bin/env node
+// Makes the real Janus parts the tests use available on a fresh Debian machine (run by
+// `npm test` before mocha; plain Node, no dependencies):
+//  - Janus's own Lua and Duktape scripts from Debian's `janus` package, extracted (never
+//    installed, never committed) into test/.fixtures/janus/{lua,duktape};
+//  - janus.js from `libjs-janus-gateway`, extracted into test/.fixtures/janus.js;
+//  - installed with apt-get (root): `janus-tools` (janus-pp-rec) and `chromium`.
+// Without root or apt it prints the exact apt-get line and exits non-zero.
+
+import { execFileSync } from 'node:child_process';
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const root = join(dirname(fileURLToPath(import.meta.url)), '..');
+const fixtures = join(root, 'test', '.fixtures');
+const janusDir = join(fixtures, 'janus');
+const janusJs = join(fixtures, 'janus.js');
+const INSTALL = ['janus-tools', 'chromium'];
+const NEEDED_SCRIPTS = ['lua/echotest.lua', 'lua/videoroom.lua', 'lua/janus-sdp.lua', 'lua/janus-logger.lua', 'duktape/echotest.js', 'duktape/janus-sdp.js'];
+
+const say = (text) => console.log(`[test-setup] ${text}`);
+const isRoot = typeof process.getuid === 'function' && process.getuid() === 0;
+
+function run(cmd, args, options = {}) {
+  return execFileSync(cmd, args, { stdio: ['ignore', 'pipe', 'pipe'], encoding: 'utf8', timeout: 600_000, ...options });
+}
+
+function haveCommand(cmd) {
+  try {
+    run('sh', ['-c', `command -v ${cmd}`]);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+function fail(message, aptLine) {
+  console.error(`[test-setup] ${message}`);
+  if (aptLine) console.error(`[test-setup] run as root:  ${aptLine}`);
+  process.exit(1);
+}
+
+let updated = false;
+function aptUpdate() {
+  if (updated) return;
+  say('apt-get update');
+  run('apt-get', ['update']);
+  updated = true;
+}
+
+/** apt-get download <pkg> into a temp dir (updating the lists once if that fails). */
+function download(pkg) {
+  const dir = mkdtempSync(join(tmpdir(), 'luasfu-apt-'));
+  const attempt = () => run('apt-get', ['download', pkg], { cwd: dir });
+  try {
+    attempt();
+  } catch {
+    if (!isRoot) fail(`apt-get download ${pkg} failed`, 'apt-get update');
+    aptUpdate();
+    attempt();
+  }
+  const deb = readdirSync(dir).find((f) => f.endsWith('.deb'));
+  if (!deb) fail(`apt-get download ${pkg} produced no .deb`);
+  return { dir, deb: join(dir, deb) };
+}
+
+/** dpkg -x the package into a temp dir and copy only `paths` (package paths) to `targets`. */
+function extract(pkg, copies) {
+  say(`downloading ${pkg} (apt-get download) and extracting ${copies.map((c) => c.from).join(', ')}`);
+  const { dir, deb } = download(pkg);
+  try {
+    const tree = join(dir, 'tree');
+    run('dpkg', ['-x', deb, tree]);
+    for (const { from, to } of copies) {
+      const source = join(tree, from);
+      if (!existsSync(source)) fail(`${pkg} has no ${from}`);
+      mkdirSync(dirname(to), { recursive: true });
+      cpSync(source, to, { recursive: true });
+    }
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+if (!haveCommand('apt-get') || !haveCommand('dpkg')) {
+  fail('apt-get/dpkg not found: the tests need Debian packages (janus, libjs-janus-gateway, janus-tools, chromium)',
+    `apt-get install -y ${INSTALL.join(' ')}`);
+}
+
+// 1. Janus's scripts.
+if (NEEDED_SCRIPTS.every((p) => existsSync(join(janusDir, p)))) {
+  say(`Janus scripts present in ${janusDir}`);
+} else {
+  extract('janus', [
+    { from: 'usr/share/janus/lua', to: join(janusDir, 'lua') },
+    { from: 'usr/share/janus/duktape', to: join(janusDir, 'duktape') },
+  ]);
+  say(`Janus scripts extracted to ${janusDir}`);
+}
+
+// 2. janus.js
+if (existsSync(janusJs)) {
+  say(`janus.js present at ${janusJs}`);
+} else {
+  extract('libjs-janus-gateway', [{ from: 'usr/share/javascript/janus-gateway/janus.js', to: janusJs }]);
+  say(`janus.js extracted to ${janusJs}`);
+}
+
+// 3. Installed tools.
+const missing = [];
+if (!haveCommand('janus-pp-rec')) missing.push('janus-tools');
+if (!existsSync('/usr/bin/chromium')) missing.push('chromium');
+if (missing.length === 0) {
+  say('janus-pp-rec and /usr/bin/chromium present');
+} else {
+  const line = `apt-get install -y ${missing.join(' ')}`;
+  if (!isRoot) fail(`missing ${missing.join(', ')}`, line);
+  say(`installing ${missing.join(', ')} (${line})`);
+  try {
+    run('apt-get', ['install', '-y', ...missing], { env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive' } });
+  } catch {
+    aptUpdate();
+    run('apt-get', ['install', '-y', ...missing], { env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive' } });
+  }
+  say(`installed ${missing.join(', ')}`);
+}
+say('done');
