@@ -426,6 +426,13 @@ describe('recorder (.mjr)', () => {
         clock.advance(33_333);
       });
       await rec.close();
+      const expected = VP8_FRAMES.map((frame, i) => ({
+        ms: [0, 33, 66][i],
+        body: buildRtpPacket({ payloadType: 96, marker: true, sequenceNumber: i + 1, timestamp: 3000 * i, ssrc: 0xabcdef01, payload: Buffer.concat([Buffer.from([0x10]), frame]) }),
+      }));
+      expect(fs.readFileSync(rec.path).toString('hex')).to.equal(
+        expectedMjr(`{"t": "v", "c": "vp8", "s": ${clock.real - 3 * 33_333}, "u": ${clock.real - 3 * 33_333}}`, expected).toString('hex'),
+      );
       const target = path.join(tmp, 'vp8-rec.webm');
       const conv = runPpRec([rec.path, target]);
       expect(conv.status, conv.out).to.equal(0);
@@ -461,6 +468,52 @@ describe('recorder (.mjr)', () => {
       expect(conv.out).to.include('This is a text data recording');
       expect(conv.out).to.include('Counted 2 frame packets');
       expect(fs.readFileSync(target, 'utf8')).to.equal(SRT_EXPECTED);
+    });
+
+    it('pcmu: .wav with one 16-bit sample per G.711 byte', async () => {
+      const clock = new FakeClock();
+      const rec = Recorder.open({ codec: 'pcmu', folder: tmp, filename: 'pcmu-rec', clock });
+      const s = clock.real;
+      for (let i = 0; i < 10; i++) {
+        rec.saveRtp(buildRtpPacket({ payloadType: 0, sequenceNumber: 40 + i, timestamp: 160 * i, ssrc: 9, payload: Buffer.alloc(160, 0xff) }));
+        clock.advance(20_000);
+      }
+      await rec.close();
+      const frames = Array.from({ length: 10 }, (_, i) => ({
+        ms: 20 * i,
+        body: buildRtpPacket({ payloadType: 0, sequenceNumber: i + 1, timestamp: 160 * i, ssrc: 9, payload: Buffer.alloc(160, 0xff) }),
+      }));
+      expect(fs.readFileSync(rec.path).toString('hex')).to.equal(expectedMjr(`{"t": "a", "c": "pcmu", "s": ${s}, "u": ${s}}`, frames).toString('hex'));
+      const target = path.join(tmp, 'pcmu-rec.wav');
+      const conv = runPpRec([rec.path, target]);
+      expect(conv.status, conv.out).to.equal(0);
+      const wav = fs.readFileSync(target);
+      expect(wav.toString('latin1', 0, 4)).to.equal('RIFF');
+      expect(wav.toString('latin1', 8, 12)).to.equal('WAVE');
+      expect(wav.length).to.equal(44 + 10 * 160 * 2); // 8 kHz mono, 16-bit
+      // mu-law 0xff is silence: every decoded sample is 0
+      expect(wav.subarray(44).every((b) => b === 0)).to.equal(true);
+    });
+
+    it('binary data: the messages come back byte for byte', async () => {
+      const clock = new FakeClock();
+      const rec = Recorder.open({ codec: 'binary', folder: tmp, filename: 'binary-rec', clock });
+      const s = clock.real;
+      rec.saveData(hex('000102'));
+      clock.advance(2_000);
+      rec.saveData(hex('fffe'));
+      await rec.close();
+      expect(fs.readFileSync(rec.path).toString('hex')).to.equal(
+        expectedMjr(`{"t": "d", "c": "binary", "s": ${s}, "u": ${s}}`, [
+          { ms: 0, body: hex('000102'), dataUs: BigInt(s) },
+          { ms: 2, body: hex('fffe'), dataUs: BigInt(s + 2_000) },
+        ]).toString('hex'),
+      );
+      const target = path.join(tmp, 'binary-rec.bin');
+      const conv = runPpRec([rec.path, target]);
+      expect(conv.status, conv.out).to.equal(0);
+      expect(conv.out).to.include('Counted 2 frame packets');
+      expect(fs.readFileSync(target).toString('hex')).to.equal('000102fffe');
     });
 
     it('fails conversion when the layout is broken (the check can fail)', async () => {
