@@ -134,6 +134,7 @@ describe('mediasoup edits', function () {
     let producer: types.Producer;
     let send: (b: Buffer) => void;
     const received: Record<'a' | 'b' | 'c', Rtp[]> = { a: [], b: [], c: [] };
+    const probation: Record<'a' | 'b' | 'c', Rtp[]> = { a: [], b: [], c: [] };
     const receivers: Partial<Record<'a' | 'b' | 'c', { sock: dgram.Socket; transport: types.PlainTransport }>> = {};
 
     before(async () => {
@@ -162,7 +163,8 @@ describe('mediasoup edits', function () {
         sock.on('message', (m) => {
           if (isRtcp(m)) return;
           const p = parseRtp(m);
-          if (p.ssrc !== PROBATION_SSRC) received[name].push(p);
+          if (p.ssrc === PROBATION_SSRC) probation[name].push(p);
+          else received[name].push(p);
         });
         const transport = await router.createPlainTransport({ listenIp: '127.0.0.1', rtcpMux: true, comedia: false });
         await transport.connect({ ip: '127.0.0.1', port: sock.address().port });
@@ -261,6 +263,18 @@ describe('mediasoup edits', function () {
       // RFC 4588: the original sequence number, then the original payload.
       expect(rtx.payload.readUInt16BE(0)).to.equal(lost.seq);
       expect(rtx.payload.subarray(2).equals(lost.payload)).to.equal(true);
+    });
+
+    it('gives bandwidth probation packets the wire ids of a video consumer of the transport', async () => {
+      // transport-cc negotiated: mediasoup probes with its own packets (SSRC 1234, PT 127).
+      await until(() => probation.a.length >= 2 && probation.c.length >= 2, 'probation packets');
+      for (const p of probation.a) {
+        expect(p.exts.map((e) => e.id)).to.deep.equal([4, 2, 3]);
+        expect(p.exts[0]!.value.toString()).to.equal('probator');
+      }
+      for (const p of probation.c) expect(p.exts.map((e) => e.id)).to.deep.equal([1, 4, 5]);
+      // B negotiated no bandwidth extension: no probing towards it.
+      expect(probation.b.length).to.equal(0);
     });
   });
 

@@ -258,6 +258,34 @@ export default [
 			SendRtpPacket(consumer, packet, cb);
 			consumer->RestoreWireRewrite(packet);
 		}
+		// luasfu edit: bandwidth probation packets (no consumer) borrow the wire ids of a video
+		// consumer of this transport (one PeerConnection: one extmap numbering), so that the
+		// peer counts them for transport-cc and does not misread their MID.
+		void SendProbationRtpPacket(RTC::RtpPacket* packet, onSendCallback* cb = nullptr)
+		{
+			RTC::Consumer* wireConsumer{ nullptr };
+
+			for (const auto& kv : this->mapConsumers)
+			{
+				if (kv.second->GetKind() == RTC::Media::Kind::VIDEO && kv.second->HasWireRewrite())
+				{
+					wireConsumer = kv.second;
+
+					break;
+				}
+			}
+
+			if (!wireConsumer)
+			{
+				SendRtpPacket(nullptr, packet, cb);
+
+				return;
+			}
+
+			wireConsumer->ApplyWireRewrite(packet);
+			SendRtpPacket(nullptr, packet, cb);
+			wireConsumer->RestoreWireRewrite(packet);
+		}
 `,
   },
   {
@@ -277,5 +305,22 @@ export default [
     find: '			SendRtpPacket(consumer, packet);\n',
     replace: '			SendConsumerRtpPacket(consumer, packet);\n',
     count: 2,
+  },
+  {
+    id: 'transport-wire-probation-cb',
+    target: 'worker',
+    file: 'src/RTC/Transport.cpp',
+    why: 'Probation packets (transport-cc bandwidth probing) get the wire ids too.',
+    find: '			SendRtpPacket(nullptr, packet, cb);\n',
+    replace: '			SendProbationRtpPacket(packet, cb);\n',
+    count: 2,
+  },
+  {
+    id: 'transport-wire-probation',
+    target: 'worker',
+    file: 'src/RTC/Transport.cpp',
+    why: 'Same, without transport-cc.',
+    find: '			SendRtpPacket(nullptr, packet);\n',
+    replace: '			SendProbationRtpPacket(packet);\n',
   },
 ];
