@@ -5,6 +5,7 @@ import {
   buildRemb,
   buildRtpPacket,
   encodeRembBitrate,
+  filterRtcpForRelay,
   getRembBitrate,
   getRtpExtension,
   hasFir,
@@ -158,6 +159,22 @@ describe('rtcp: feedback parsing and builders', () => {
     expect(hasFir(buildFir(1, 2, 3))).to.equal(true);
     expect(hasPli(buildFir(1, 2, 3))).to.equal(false);
     expect(getRembBitrate(rr)).to.equal(null);
+  });
+
+  it('filters relayed RTCP like janus_rtcp_filter', () => {
+    const sr = hex('80c80006 00000001 00000000 00000000 00000000 00000000 00000000');
+    const sdes = hex('81ca0002 00000001 00000000');
+    const nack = hex('81cd0003 00000001 00000002 00050000');
+    const twcc = hex('8fcd0002 00000001 00000002');
+    const bye = hex('81cb0001 00000001');
+    const pli = buildPli(1, 2);
+    const remb = buildRemb(300000, [2]);
+    const out = filterRtcpForRelay(Buffer.concat([sr, sdes, pli, nack, twcc, remb, bye]));
+    expect(out!.toString('hex')).to.equal(Buffer.concat([pli, twcc, remb, bye]).toString('hex'));
+    expect(filterRtcpForRelay(Buffer.concat([sr, sdes]))).to.equal(null);
+    expect(filterRtcpForRelay(Buffer.concat([pli, hex('81ce0005 0000')]))).to.equal(null); // truncated
+    // a header-only packet ends the compound
+    expect(filterRtcpForRelay(Buffer.concat([pli, hex('80cc0000'), bye]))!.toString('hex')).to.equal(pli.toString('hex'));
   });
 
   it('does not take a non-REMB application feedback for a REMB', () => {

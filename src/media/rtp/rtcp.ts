@@ -9,6 +9,9 @@ export const RTCP_BYE = 203;
 export const RTCP_APP = 204;
 export const RTCP_RTPFB = 205;
 export const RTCP_PSFB = 206;
+export const RTCP_XR = 207;
+/** RFC 2032's old FIR packet type, still passed through by Janus. */
+export const RTCP_FIR_LEGACY = 192;
 
 export const PSFB_PLI = 1;
 export const PSFB_FIR = 4;
@@ -48,6 +51,31 @@ export function parseRtcpCompound(buf: Buffer): RtcpPacket[] {
     offset += size;
   }
   return out;
+}
+
+/**
+ * What of a script's RTCP (relayRtcp) may go on to a peer, as Janus's janus_rtcp_filter
+ * decides: SR, RR, SDES, XR and NACKs are the core's own business and are removed, as are
+ * unknown types; BYE, APP, FIR and all PSFB (PLI, REMB, ...) and other RTPFB stay. Null when
+ * nothing is left or the compound is malformed.
+ */
+export function filterRtcpForRelay(buf: Buffer): Buffer | null {
+  const kept: Buffer[] = [];
+  let offset = 0;
+  while (offset + 4 <= buf.length) {
+    if (buf[offset] >> 6 !== 2) return null;
+    const words = buf.readUInt16BE(offset + 2);
+    if (words === 0) break; // Janus stops at a header-only packet
+    const size = (words + 1) * 4;
+    if (offset + size > buf.length) return null;
+    const type = buf[offset + 1];
+    const fmt = buf[offset] & 0x1f;
+    const keep =
+      type === RTCP_BYE || type === RTCP_APP || type === RTCP_FIR_LEGACY || type === RTCP_PSFB || (type === RTCP_RTPFB && fmt !== 1);
+    if (keep) kept.push(buf.subarray(offset, offset + size));
+    offset += size;
+  }
+  return kept.length > 0 ? Buffer.concat(kept) : null;
 }
 
 export interface RembInfo {
