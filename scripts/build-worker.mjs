@@ -196,14 +196,27 @@ export async function buildWorker({ msDir = mediasoupDir(), edits = allEdits } =
     fs.mkdirSync(buildBase, { recursive: true });
     fs.writeFileSync(logFile, `build ${version}-${key} at ${new Date().toISOString()}\n`);
     log(`building mediasoup-worker ${version}-${key} in ${buildBase} (log: ${logFile}); several minutes on 2 cores`);
-    syncTree(path.join(msDir, 'worker'), srcDir, files);
-    if (!fs.existsSync(path.join(outDir, 'build.ninja'))) {
-      fs.rmSync(outDir, { recursive: true, force: true });
-      await run('meson', ['setup', ...MESON_ARGS, outDir, srcDir], logFile);
-    }
-    // ninja re-runs meson by itself when a meson.build changed.
     const jobs = process.env.LUASFU_BUILD_JOBS || String(Math.max(1, os.availableParallelism()));
-    await run('ninja', ['-C', outDir, '-j', jobs, 'mediasoup-worker'], logFile);
+    const build = async () => {
+      syncTree(path.join(msDir, 'worker'), srcDir, files);
+      if (!fs.existsSync(path.join(outDir, 'build.ninja'))) {
+        fs.rmSync(outDir, { recursive: true, force: true });
+        await run('meson', ['setup', ...MESON_ARGS, outDir, srcDir], logFile);
+      }
+      // ninja re-runs meson by itself when a meson.build changed.
+      await run('ninja', ['-C', outDir, '-j', jobs, 'mediasoup-worker'], logFile);
+    };
+    const incremental = fs.existsSync(outDir);
+    try {
+      await build();
+    } catch (e) {
+      if (!incremental) throw e;
+      // A stale tree (e.g. system libraries upgraded) must not block an install: start clean once.
+      log(`incremental build failed (${e.message}); retrying from a clean build directory`);
+      fs.rmSync(srcDir, { recursive: true, force: true });
+      fs.rmSync(outDir, { recursive: true, force: true });
+      await build();
+    }
     fs.mkdirSync(path.dirname(cached), { recursive: true });
     const tmp = `${cached}.tmp-${process.pid}`;
     fs.copyFileSync(path.join(outDir, 'mediasoup-worker'), tmp);

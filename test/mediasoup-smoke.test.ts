@@ -36,6 +36,43 @@ async function waitPidGone(pid: number): Promise<boolean> {
   return false;
 }
 
+// scripts/build-worker.mjs is plain ESM without types; a variable specifier keeps tsc out.
+const BUILD_SCRIPT = '../../scripts/build-worker.mjs';
+
+describe('scripts/build-worker.mjs', () => {
+  it('fails naming the edit when its find text is missing or ambiguous', async () => {
+    const { applyEditsToText } = await import(BUILD_SCRIPT);
+    const edit = { id: 'demo-edit', target: 'worker', file: 'x.cpp', why: '', find: 'foo', replace: 'bar' };
+    expect(applyEditsToText('a foo b', [edit])).to.equal('a bar b');
+    expect(applyEditsToText('foo foo', [{ ...edit, count: 2 }])).to.equal('bar bar');
+    expect(() => applyEditsToText('nothing', [edit])).to.throw('mediasoup edit "demo-edit" (worker:x.cpp): find text occurs 0 times, expected 1');
+    expect(() => applyEditsToText('foo foo', [edit])).to.throw('find text occurs 2 times, expected 1');
+  });
+
+  it('keys the cache on the worker edits\' content only', async () => {
+    const { workerKey } = await import(BUILD_SCRIPT);
+    const e = { id: 'e', target: 'worker', file: 'f', why: 'w', find: 'a', replace: 'b' };
+    const base = workerKey('3.12.16', [e]);
+    expect(base).to.match(/^[0-9a-f]{16}$/);
+    expect(workerKey('3.12.16', [{ ...e, why: 'other words' }])).to.equal(base);
+    expect(workerKey('3.12.16', [e, { ...e, target: 'node', replace: 'c' }])).to.equal(base);
+    expect(workerKey('3.12.16', [{ ...e, replace: 'c' }])).to.not.equal(base);
+    expect(workerKey('3.12.17', [e])).to.not.equal(base);
+  });
+
+  it('installed the cached binary for the current edits and the Node-side edits', async () => {
+    const { workerKey, cacheRoot, checkEdits } = await import(BUILD_SCRIPT);
+    const { edits } = await import('../../patches/mediasoup/edits.mjs' + '');
+    checkEdits();
+    const cached = `${cacheRoot()}/3.12.16-${workerKey('3.12.16', edits)}/mediasoup-worker`;
+    if (!process.env.MEDIASOUP_WORKER_BIN) {
+      expect(fs.readFileSync(mediasoup.workerBin).equals(fs.readFileSync(cached))).to.equal(true);
+    }
+    const transportJs = fs.readFileSync(require.resolve('mediasoup/node/lib/Transport.js'), 'utf8');
+    expect(transportJs).to.include('function luasfuWireMaps(');
+  });
+});
+
 describe('mediasoup worker (built by scripts/install.mjs)', function () {
   let worker: types.Worker | undefined;
   let died = false;
