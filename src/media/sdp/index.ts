@@ -6,3 +6,5 @@ export * from './client-sdp';
 export * from './local-ssrcs';
 export * from './merge';
 export * from './negotiation';
+export * from './dtls';
+export * from './plugin-sdp';

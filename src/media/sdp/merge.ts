@@ -30,7 +30,10 @@ export interface MergeContext {
   iceCandidates: readonly IceCandidate[];
   /** The transport's fingerprints; the sha-256 one is written. */
   dtlsParameters: DtlsParameters;
-  /** Answers: the DTLS role our transport takes: 'client' → setup:active (default), 'server' → passive. */
+  /**
+   * Answers: OUR DTLS role: 'client' → a=setup:active (default), 'server' → passive. Note that
+   * mediasoup's transport.connect() wants the remote's role (see dtls.ts).
+   */
   dtlsRole?: 'client' | 'server';
   /** The client's SDP: required for answers (mids, RTX, rids). */
   client?: ClientSdp;
@@ -69,6 +72,9 @@ export interface MergeResult {
   sdp: string;
   media: MergedMedia[];
 }
+
+/** Session attributes we write ourselves; a script's copies would duplicate them. */
+const OWN_SESSION_ATTRS = new Set(['group', 'ice-options', 'fingerprint', 'extmap-allow-mixed', 'msid-semantic', 'ice-lite']);
 
 const RID_URIS = [
   'urn:ietf:params:rtp-hdrext:sdes:rtp-stream-id',
@@ -182,7 +188,7 @@ export function mergeLocalSdp(pluginSdp: string, ctx: MergeContext): MergeResult
     attr('extmap-allow-mixed'),
     attr('msid-semantic', ' WMS *'),
     ...((ctx.iceLite ?? true) ? [attr('ice-lite')] : []),
-    ...sdp.session.filter((l) => !['v', 'o', 's', 't', 'c'].includes(l.type)),
+    ...sdp.session.filter((l) => !['v', 'o', 's', 't', 'c'].includes(l.type) && !OWN_SESSION_ATTRS.has((attrName(l) ?? '').toLowerCase())),
   ];
 
   const usedPts = new Set<number>();
