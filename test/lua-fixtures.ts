@@ -25,3 +25,91 @@ export function janusLua(name: string): string {
 export function ourLua(name: string): string {
   return join(OUR_LUA_DIR, name);
 }
+
+// ---- a recording PluginHost for plugin-level tests ------------------------------------------
+
+import type { JsonObject, JsonValue } from '../src/plugin/json';
+import type { MediaRouter, MediumDirection, MediumKind, RecordingRequest } from '../src/plugin/media';
+import type { DataMessage, PluginHost, PluginJsep } from '../src/plugin/plugin';
+
+export interface RecordedEvent {
+  handleId: number;
+  transaction: string | undefined;
+  event: JsonObject;
+  jsep?: PluginJsep;
+}
+
+/** Every call, in order, as [name, ...args]. */
+export type RecordedCall = [string, ...unknown[]];
+
+/** A MediaRouter that records calls and answers true. */
+export class RecordingRouter implements MediaRouter {
+  readonly calls: RecordedCall[] = [];
+  constructor(private readonly sink: RecordedCall[]) {}
+  private rec(name: string, ...args: unknown[]): boolean {
+    const call: RecordedCall = [name, ...args];
+    this.calls.push(call);
+    this.sink.push(call);
+    return true;
+  }
+  configureMedium(h: number, m: MediumKind, d: MediumDirection, e: boolean): boolean { return this.rec('configureMedium', h, m, d, e); }
+  addRecipient(s: number, r: number): boolean { return this.rec('addRecipient', s, r); }
+  removeRecipient(s: number, r: number): boolean { return this.rec('removeRecipient', s, r); }
+  setBitrate(h: number, b: number): boolean { return this.rec('setBitrate', h, b); }
+  setPliFreq(h: number, s: number): boolean { return this.rec('setPliFreq', h, s); }
+  setSubstream(h: number, s: number): boolean { return this.rec('setSubstream', h, s); }
+  setTemporalLayer(h: number, l: number): boolean { return this.rec('setTemporalLayer', h, l); }
+  sendPli(h: number): boolean { return this.rec('sendPli', h); }
+  startRecording(h: number, r: RecordingRequest[]): boolean { return this.rec('startRecording', h, r); }
+  stopRecording(h: number, t: MediumKind[]): boolean { return this.rec('stopRecording', h, t); }
+  relayRtp(h: number, v: boolean, p: Uint8Array): boolean { return this.rec('relayRtp', h, v, Buffer.from(p).toString('latin1')); }
+  relayRtcp(h: number, v: boolean, p: Uint8Array): boolean { return this.rec('relayRtcp', h, v, Buffer.from(p).toString('latin1')); }
+  relayData(h: number, m: DataMessage): boolean { return this.rec('relayData', h, m); }
+}
+
+export class FakeHost implements PluginHost {
+  /** Everything, in order (events, notifications, closePc/endSession, media calls). */
+  readonly sequence: RecordedCall[] = [];
+  readonly events: RecordedEvent[] = [];
+  readonly notifications: Array<{ handleId: number; event: JsonValue }> = [];
+  readonly closed: number[] = [];
+  readonly ended: number[] = [];
+  readonly media: RecordingRouter;
+  /** Called for endSession (e.g. to drive hangupMedia/destroySession like the core). */
+  onEndSession: ((handleId: number) => void) | undefined;
+
+  constructor(private readonly eventsEnabled = true) {
+    this.media = new RecordingRouter(this.sequence);
+  }
+
+  pushEvent(handleId: number, transaction: string | undefined, event: JsonObject, jsep?: PluginJsep): number {
+    this.events.push({ handleId, transaction, event, ...(jsep ? { jsep } : {}) });
+    this.sequence.push(['pushEvent', handleId, event]);
+    return 0;
+  }
+  closePc(handleId: number): void {
+    this.closed.push(handleId);
+    this.sequence.push(['closePc', handleId]);
+  }
+  endSession(handleId: number): void {
+    this.ended.push(handleId);
+    this.sequence.push(['endSession', handleId]);
+    this.onEndSession?.(handleId);
+  }
+  eventsIsEnabled(): boolean {
+    return this.eventsEnabled;
+  }
+  notifyEvent(handleId: number, event: JsonValue): void {
+    this.notifications.push({ handleId, event });
+    this.sequence.push(['notifyEvent', handleId, event]);
+  }
+}
+
+/** Polls `check` every 5 ms until it returns true; at most `ms` (bounded loop). */
+export async function waitFor(check: () => boolean, ms = 3000, what = 'condition'): Promise<void> {
+  const deadline = Date.now() + ms;
+  while (!check()) {
+    if (Date.now() > deadline) throw new Error(`timed out after ${ms} ms waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 5));
+  }
+}
