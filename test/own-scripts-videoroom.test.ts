@@ -1,0 +1,309 @@
+// Our own lua/videoroom.lua (legacy VideoRoom API), driven through the real Janus API
+// (WebSocket transport, core, Lua plugin on Fengari) with the fake media plane: one
+// WebSocket client per participant, real recorded offers (anonymised as the core does).
+
+import { expect } from 'chai';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { ScriptConfig } from '../src/config';
+import { anonymiseClientSdp } from '../src/media/sdp/anonymise';
+import type { JsonObject } from '../src/plugin/json';
+import { createLuaPlugin } from '../src/script/lua-plugin';
+import { FAKE_MERGE_MARK, type FakeMediaPlane } from './support/fake-media-plane';
+import { JanusWsClient, createAndAttach, delay } from './support/janus-ws-client';
+import { captureLogger } from './support/log-capture';
+import { type TestServer, startTestServer } from './support/test-server';
+
+const ROOT = join(__dirname, '..', '..');
+const SDP_DIR = join(ROOT, 'test', 'fixtures', 'sdp');
+const VIDEOROOM = join(ROOT, 'lua', 'videoroom.lua');
+const PACKAGE = 'janus.plugin.lua';
+
+function script(path: string): ScriptConfig {
+  return { path, instructionLimit: 50_000_000, memoryLimitMb: 256 };
+}
+
+function anonymisedOffer(name: string): string {
+  return anonymiseClientSdp(readFileSync(join(SDP_DIR, name), 'utf8'));
+}
+
+// The publisher's answer to the anonymised Chromium offer: sendrecv was turned into
+// sendonly before answering, so we say recvonly; opus and VP8 (the room's codecs).
+const PUBLISHER_ANSWER_MEDIA = [
+  'm=audio 9 UDP/TLS/RTP/SAVPF 111',
+  'a=DIR',
+  'a=extmap:3 http://www.ietf.org/id/draft-holmer-rmcat-transport-wide-cc-extensions-01',
+  'a=extmap:4 urn:ietf:params:rtp-hdrext:sdes:mid',
+  'a=rtpmap:111 opus/48000/2',
+  'a=rtcp-fb:111 transport-cc',
+  'a=fmtp:111 minptime=10;useinbandfec=1',
+  'm=video 9 UDP/TLS/RTP/SAVPF 96',
+  'a=DIR',
+  'a=extmap:3 http://www.ietf.org/id/draft-holmer-rmcat-transport-wide-cc-extensions-01',
+  'a=extmap:4 urn:ietf:params:rtp-hdrext:sdes:mid',
+  'a=extmap:10 urn:ietf:params:rtp-hdrext:sdes:rtp-stream-id',
+  'a=extmap:11 urn:ietf:params:rtp-hdrext:sdes:repaired-rtp-stream-id',
+  'a=rtpmap:96 VP8/90000',
+  'a=rtcp-fb:96 goog-remb',
+  'a=rtcp-fb:96 transport-cc',
+  'a=rtcp-fb:96 ccm fir',
+  'a=rtcp-fb:96 nack',
+  'a=rtcp-fb:96 nack pli',
+];
+const SESSION_LINES = ['v=0', 'o=- 7108948003333672339 2 IN IP4 1.1.1.1', 's=-', 't=0 0'];
+const PUBLISHER_ANSWER = [
+  ...SESSION_LINES,
+  ...PUBLISHER_ANSWER_MEDIA.map((l) => l.replace('DIR', 'recvonly')),
+  'm=application 9 UDP/DTLS/SCTP webrtc-datachannel',
+  '',
+].join('\r\n');
+// What a subscriber is offered with offer_data:false: the same, seen from the sender.
+const SUBSCRIBER_OFFER = [...SESSION_LINES, ...PUBLISHER_ANSWER_MEDIA.map((l) => l.replace('DIR', 'sendonly')), ''].join('\r\n');
+
+/** One participant: its own WebSocket, Janus session and handle on the videoroom. */
+class Participant {
+  private counter = 0;
+  private constructor(
+    readonly client: JanusWsClient,
+    readonly sessionId: number,
+    readonly handleId: number,
+  ) {}
+
+  static async connect(ts: TestServer): Promise<Participant> {
+    const client = await JanusWsClient.connect(ts.urls.ws);
+    const { sessionId, handleId } = await createAndAttach(client, PACKAGE);
+    return new Participant(client, sessionId, handleId);
+  }
+
+  private send(body: JsonObject, jsep?: JsonObject): { transaction: string; reply: Promise<JsonObject> } {
+    const transaction = `vr-${this.handleId}-${++this.counter}`;
+    const reply = this.client.request({
+      janus: 'message', session_id: this.sessionId, handle_id: this.handleId, transaction, body, ...(jsep ? { jsep } : {}),
+    });
+    return { transaction, reply };
+  }
+
+  /** A synchronous request: returns plugindata.data of the success. */
+  async sync(body: JsonObject): Promise<JsonObject> {
+    const reply = await this.send(body).reply;
+    expect(reply.janus, JSON.stringify(reply)).to.equal('success');
+    expect(reply.sender).to.equal(this.handleId);
+    expect((reply.plugindata as JsonObject).plugin).to.equal(PACKAGE);
+    return (reply.plugindata as JsonObject).data as JsonObject;
+  }
+
+  /** An asynchronous request: expects the ack, returns the event on the same transaction. */
+  async async(body: JsonObject, jsep?: JsonObject): Promise<{ data: JsonObject; jsep?: JsonObject }> {
+    const { transaction, reply } = this.send(body, jsep);
+    expect(await reply).to.deep.equal({ janus: 'ack', session_id: this.sessionId, transaction });
+    const event = await this.client.next((m) => m.janus === 'event' && m.transaction === transaction);
+    expect(event.sender).to.equal(this.handleId);
+    return { data: (event.plugindata as JsonObject).data as JsonObject, jsep: event.jsep as JsonObject | undefined };
+  }
+
+  /** The next unsolicited plugin event (no transaction). */
+  async unsolicited(): Promise<JsonObject> {
+    const event = await this.client.next((m) => m.janus === 'event' && m.transaction === undefined);
+    return (event.plugindata as JsonObject).data as JsonObject;
+  }
+
+  async close(): Promise<void> {
+    await this.client.close();
+  }
+}
+
+/** Waits (bounded) until the fake router has recorded every call in `calls`. */
+async function routerCalls(media: FakeMediaPlane, calls: string[], timeoutMs = 3000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!calls.every((c) => media.routerCalls.includes(c))) {
+    if (Date.now() > deadline) throw new Error(`missing ${JSON.stringify(calls)}; calls: ${JSON.stringify(media.routerCalls)}`);
+    await delay(10);
+  }
+}
+
+describe('own scripts: lua/videoroom.lua through the Janus API', function () {
+  this.timeout(20000);
+  let ts: TestServer;
+  let media: FakeMediaPlane;
+  const participants: Participant[] = [];
+
+  async function participant(): Promise<Participant> {
+    const p = await Participant.connect(ts);
+    participants.push(p);
+    return p;
+  }
+
+  before(async () => {
+    ts = await startTestServer({ plugins: [createLuaPlugin(script(VIDEOROOM), captureLogger().logger)] });
+    media = ts.mediaPlane as FakeMediaPlane;
+  });
+
+  afterEach(async () => {
+    await Promise.all(participants.splice(0).map((p) => p.close()));
+  });
+
+  after(async () => {
+    await ts?.close();
+  });
+
+  it('creates, lists, checks and destroys rooms synchronously', async () => {
+    const admin = await participant();
+    expect(await admin.sync({ request: 'create', room: 4321, description: 'sync', secret: 's3' }))
+      .to.deep.equal({ videoroom: 'created', room: 4321 });
+    expect(await admin.sync({ request: 'create', room: 4321 }))
+      .to.deep.equal({ videoroom: 'error', error_code: 427, error: 'Room exists' });
+    expect(await admin.sync({ request: 'exists', room: 4321 })).to.deep.equal({ videoroom: 'success', room: 4321, exists: true });
+    expect(await admin.sync({ request: 'exists', room: 1 })).to.deep.equal({ videoroom: 'success', room: 1, exists: false });
+    expect(await admin.sync({ request: 'list' })).to.deep.equal({
+      videoroom: 'success',
+      list: [{
+        room: 4321, description: 'sync', max_publishers: 3, audiocodec: 'opus', videocodec: 'vp8',
+        require_pvtid: false, notify_joining: false, num_participants: 0,
+      }],
+    });
+    expect(await admin.sync({ request: 'listparticipants', room: 4321 }))
+      .to.deep.equal({ videoroom: 'participants', room: 4321, participants: [] });
+    expect(await admin.sync({ request: 'listparticipants', room: 1 }))
+      .to.deep.equal({ videoroom: 'error', error_code: 426, error: 'No such room' });
+    expect(await admin.sync({ request: 'destroy', room: 4321, secret: 'wrong' }))
+      .to.deep.equal({ videoroom: 'error', error_code: 433, error: 'Unauthorized (wrong secret)' });
+    expect(await admin.sync({ request: 'destroy', room: 4321, secret: 's3' })).to.deep.equal({ videoroom: 'destroyed', room: 4321 });
+    expect(await admin.sync({ request: 'list' })).to.deep.equal({ videoroom: 'success', list: [] });
+    expect(await admin.sync({ request: 'keyframe' }))
+      .to.deep.equal({ videoroom: 'error', error_code: 423, error: 'Unknown request' });
+  });
+
+  it('generates a room id in the 31-bit range when none is given', async () => {
+    const admin = await participant();
+    const created = await admin.sync({ request: 'create' });
+    expect(created.videoroom).to.equal('created');
+    expect(created.room).to.be.a('number').within(1, 2 ** 31 - 1);
+    expect(Number.isInteger(created.room)).to.equal(true);
+    expect(await admin.sync({ request: 'destroy', room: created.room })).to.deep.equal({ videoroom: 'destroyed', room: created.room });
+  });
+
+  it('runs a publisher, a second participant and a subscriber through the legacy flow', async () => {
+    const alice = await participant();
+    const bob = await participant();
+    const carol = await participant();
+    expect(await alice.sync({ request: 'create', room: 1234, description: 'demo' })).to.deep.equal({ videoroom: 'created', room: 1234 });
+
+    // Publishers join: nobody is publishing yet.
+    const aliceJoined = await alice.async({ request: 'join', room: 1234, ptype: 'publisher', display: 'alice', id: 11 });
+    expect(aliceJoined.jsep).to.equal(undefined);
+    const privateId = aliceJoined.data.private_id;
+    expect(privateId).to.be.a('number').within(1, 2 ** 31 - 1);
+    expect(aliceJoined.data).to.deep.equal({
+      videoroom: 'joined', room: 1234, description: 'demo', id: 11, private_id: privateId, publishers: [],
+    });
+    const bobJoined = await bob.async({ request: 'join', room: 1234, ptype: 'publisher', display: 'bob', id: 22 });
+    expect(bobJoined.data.publishers).to.deep.equal([]);
+    expect((await carol.async({ request: 'join', room: 1234, ptype: 'publisher', id: 22 })).data)
+      .to.deep.equal({ videoroom: 'event', error_code: 436, error: 'User ID already exists' });
+    expect((await bob.async({ request: 'join', room: 1234, ptype: 'publisher' })).data)
+      .to.deep.equal({ videoroom: 'event', error_code: 425, error: 'Already in as a publisher on this handle' });
+
+    // Alice publishes: answer with recvonly, codecs in the event.
+    const published = await alice.async(
+      { request: 'configure', audio: true, video: true },
+      { type: 'offer', sdp: anonymisedOffer('chrome-offer.sdp') },
+    );
+    expect(published.data).to.deep.equal({
+      videoroom: 'event', room: 1234, configured: 'ok', audio_codec: 'opus', video_codec: 'vp8',
+    });
+    expect(published.jsep).to.deep.equal({ type: 'answer', sdp: `${PUBLISHER_ANSWER}${FAKE_MERGE_MARK}\r\n` });
+    expect(media.routerCalls).to.include.members([
+      `configureMedium(${alice.handleId},audio,out,true)`,
+      `configureMedium(${alice.handleId},video,in,false)`,
+      `sendPli(${alice.handleId})`,
+    ]);
+
+    // Nobody can subscribe before her PeerConnection is up.
+    expect((await carol.async({ request: 'join', room: 1234, ptype: 'subscriber', feed: 11 })).data)
+      .to.deep.equal({ videoroom: 'event', error_code: 428, error: 'No such feed' });
+
+    // Her PeerConnection comes up: the others hear about the new publisher.
+    media.peer(alice.handleId).events.connected();
+    await alice.client.next((m) => m.janus === 'webrtcup');
+    expect(await bob.unsolicited()).to.deep.equal({
+      videoroom: 'event', room: 1234,
+      publishers: [{ id: 11, display: 'alice', audio_codec: 'opus', video_codec: 'vp8' }],
+    });
+    expect(await bob.sync({ request: 'listparticipants', room: 1234 })).to.deep.equal({
+      videoroom: 'participants', room: 1234,
+      participants: [{ id: 11, display: 'alice', audio_codec: 'opus', video_codec: 'vp8' }],
+    });
+
+    // Carol subscribes without data: offer built from Alice's answer, sendonly.
+    const attached = await carol.async({ request: 'join', room: 1234, ptype: 'subscriber', feed: 11, private_id: privateId, offer_data: false });
+    expect(attached.data).to.deep.equal({ videoroom: 'attached', room: 1234, id: 11, display: 'alice' });
+    expect(attached.jsep).to.deep.equal({ type: 'offer', sdp: `${SUBSCRIBER_OFFER}${FAKE_MERGE_MARK}\r\n` });
+    expect(media.routerCalls).to.include.members([
+      `configureMedium(${carol.handleId},audio,in,true)`,
+      `configureMedium(${carol.handleId},video,in,true)`,
+      `configureMedium(${carol.handleId},data,in,false)`,
+      `configureMedium(${carol.handleId},video,out,false)`,
+    ]);
+    expect((await carol.async({ request: 'publish' })).data)
+      .to.deep.equal({ videoroom: 'event', error_code: 423, error: 'Invalid request' });
+
+    // Carol starts with her answer; once her PeerConnection is up she is fed, with a keyframe.
+    const answer = 'v=0\r\no=- 1 2 IN IP4 127.0.0.1\r\ns=-\r\nt=0 0\r\nm=audio 9 UDP/TLS/RTP/SAVPF 111\r\na=recvonly\r\n';
+    expect((await carol.async({ request: 'start', room: 1234 }, { type: 'answer', sdp: answer })).data)
+      .to.deep.equal({ videoroom: 'event', room: 1234, started: 'ok' });
+    media.routerCalls.length = 0;
+    media.peer(carol.handleId).events.connected();
+    await routerCalls(media, [`addRecipient(${alice.handleId},${carol.handleId})`, `sendPli(${alice.handleId})`]);
+    expect(media.routerCalls.indexOf(`addRecipient(${alice.handleId},${carol.handleId})`))
+      .to.be.below(media.routerCalls.indexOf(`sendPli(${alice.handleId})`));
+
+    // Alice leaves: Bob hears she unpublished and left; Carol is unlinked; Alice's PC closes.
+    media.routerCalls.length = 0;
+    expect((await alice.async({ request: 'leave' })).data).to.deep.equal({ videoroom: 'event', room: 1234, leaving: 'ok' });
+    expect(await bob.unsolicited()).to.deep.equal({ videoroom: 'event', room: 1234, unpublished: 11 });
+    expect(await bob.unsolicited()).to.deep.equal({ videoroom: 'event', room: 1234, leaving: 11 });
+    expect(media.routerCalls).to.include(`removeRecipient(${alice.handleId},${carol.handleId})`);
+    const hangup = await alice.client.next((m) => m.janus === 'hangup');
+    expect(hangup).to.deep.equal({ janus: 'hangup', session_id: alice.sessionId, sender: alice.handleId, reason: 'Close PC' });
+    expect(await bob.sync({ request: 'listparticipants', room: 1234 }))
+      .to.deep.equal({ videoroom: 'participants', room: 1234, participants: [] });
+    // No duplicate notifications when the core then calls hangupMedia.
+    await delay(100);
+    expect(bob.client.untaken().filter((m) => m.janus === 'event')).to.deep.equal([]);
+
+    // Destroying the room tells who is left.
+    expect(await alice.sync({ request: 'destroy', room: 1234 })).to.deep.equal({ videoroom: 'destroyed', room: 1234 });
+    expect(await bob.unsolicited()).to.deep.equal({ videoroom: 'destroyed', room: 1234 });
+    expect(await carol.unsolicited()).to.deep.equal({ videoroom: 'destroyed', room: 1234 });
+  });
+
+  it('reports join and request errors as events', async () => {
+    const p = await participant();
+    expect(await p.sync({ request: 'create', room: 77, require_pvtid: true })).to.deep.equal({ videoroom: 'created', room: 77 });
+    expect((await p.async({ request: 'join', room: 999, ptype: 'publisher' })).data)
+      .to.deep.equal({ videoroom: 'event', error_code: 426, error: 'No such room' });
+    expect((await p.async({ request: 'join', room: 77, ptype: 'viewer' })).data)
+      .to.deep.equal({ videoroom: 'event', error_code: 430, error: 'Invalid element (ptype)' });
+    expect((await p.async({ request: 'join', room: 77, ptype: 'subscriber' })).data)
+      .to.deep.equal({ videoroom: 'event', error_code: 429, error: 'Missing element (feed)' });
+    expect((await p.async({ request: 'configure', audio: true })).data)
+      .to.deep.equal({ videoroom: 'event', error_code: 424, error: 'Join first' });
+    expect((await p.async({ request: 'start' })).data)
+      .to.deep.equal({ videoroom: 'event', error_code: 423, error: 'Invalid request' });
+    // A room requiring private ids refuses subscribers without one.
+    const pub = await participant();
+    await pub.async({ request: 'join', room: 77, ptype: 'publisher', id: 5 });
+    await pub.async({ request: 'publish', videocodec: 'vp8' }, { type: 'offer', sdp: anonymisedOffer('firefox-offer.sdp') });
+    media.peer(pub.handleId).events.connected();
+    await pub.client.next((m) => m.janus === 'webrtcup');
+    expect((await p.async({ request: 'join', room: 77, ptype: 'subscriber', feed: 5 })).data).to.deep.equal({
+      videoroom: 'event', error_code: 433, error: 'Unauthorized (this room requires a valid private_id)',
+    });
+    expect((await pub.async({ request: 'configure', audiocodec: 'pcmu' }, { type: 'offer', sdp: anonymisedOffer('firefox-offer.sdp') })).data)
+      .to.deep.equal({ videoroom: 'event', error_code: 430, error: 'Audio codec unavailable in this room' });
+    expect((await pub.async({ request: 'unpublish' })).data).to.deep.equal({ videoroom: 'event', room: 77, unpublished: 'ok' });
+    expect((await pub.async({ request: 'unpublish' })).data)
+      .to.deep.equal({ videoroom: 'event', error_code: 435, error: "Can't unpublish, not published" });
+    expect(await p.sync({ request: 'destroy', room: 77 })).to.deep.equal({ videoroom: 'destroyed', room: 77 });
+  });
+});
