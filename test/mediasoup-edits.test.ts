@@ -9,7 +9,7 @@ import { expect } from 'chai';
 import dgram from 'node:dgram';
 import * as mediasoup from 'mediasoup';
 import type { types } from 'mediasoup';
-import { consumeWire, EXT_URI, PPID, buildDcepOpen, parseDcepOpen } from '../src/media/mediasoup-edits';
+import { consumeWire, EXT_URI, PPID, buildDcepAck, buildDcepOpen, parseDcepOpen } from '../src/media/mediasoup-edits';
 
 // ---- RTP / RTCP bytes ----
 
@@ -286,38 +286,49 @@ describe('mediasoup edits', function () {
       await pA.connect({ ip: '127.0.0.1', port: pB.tuple.localPort });
       await pB.connect({ ip: '127.0.0.1', port: pA.tuple.localPort });
       await until(() => pA.sctpState === 'connected' && pB.sctpState === 'connected', 'SCTP association');
-
-      // A's side: Node -> DirectTransport -> pA (SCTP) -> pB.
       const dA = await router.createDirectTransport();
-      const fromNode = await dA.produceData();
-      const toB = await pA.consumeData({ dataProducerId: fromNode.id });
-      const streamId = toB.sctpStreamParameters!.streamId;
-
-      // B's side: pB's DataProducer on that stream -> DirectTransport -> Node ...
       const dB = await router.createDirectTransport();
-      const atB = await pB.produceData({ sctpStreamParameters: { streamId, ordered: true }, label: 'chat' });
-      const nodeB = await dB.consumeData({ dataProducerId: atB.id });
-      const gotB: [number, Buffer][] = [];
-      nodeB.on('message', (m: Buffer, ppid: number) => gotB.push([ppid, m]));
+      /** Node receives what arrives on `sctp`'s stream `streamId`. */
+      const listen = async (sctpTransport: types.PlainTransport, direct: types.DirectTransport, streamId: number) => {
+        const producer = await sctpTransport.produceData({ sctpStreamParameters: { streamId, ordered: true } });
+        const consumer = await direct.consumeData({ dataProducerId: producer.id });
+        const got: [number, Buffer][] = [];
+        consumer.on('message', (m: Buffer, ppid: number) => got.push([ppid, m]));
+        return { producer, got };
+      };
+      /** Node sends on `sctp`'s stream `streamId` (series 40's sctpStreamId option). */
+      const sender = async (direct: types.DirectTransport, sctpTransport: types.PlainTransport, streamId: number) => {
+        const producer = await direct.produceData();
+        const consumer = await sctpTransport.consumeData({ dataProducerId: producer.id, sctpStreamId: streamId });
+        expect(consumer.sctpStreamParameters!.streamId).to.equal(streamId);
+        return producer;
+      };
 
-      // ... and also to another SCTP association (pB -> pA), which must not get the DCEP.
-      const backToA = await pB.consumeData({ dataProducerId: atB.id });
-      const atA = await pA.produceData({ sctpStreamParameters: { streamId: backToA.sctpStreamParameters!.streamId, ordered: true } });
-      const nodeA = await dA.consumeData({ dataProducerId: atA.id });
-      const gotA: [number, Buffer][] = [];
-      nodeA.on('message', (m: Buffer, ppid: number) => gotA.push([ppid, m]));
+      // "Client" A opens a channel on stream 3: Node -> dA -> pA =SCTP=> pB -> Node.
+      const openerA = await sender(dA, pA, 3);
+      const atB = await listen(pB, dB, 3);
+      // pB's stream-3 DataProducer is also consumed by another SCTP association (pB -> pA on
+      // stream 5): that one must get the text but not the DCEP.
+      await pB.consumeData({ dataProducerId: atB.producer.id, sctpStreamId: 5 });
+      const at5 = await listen(pA, dA, 5);
+      // B's Node answers DATA_CHANNEL_ACK on the same stream 3, which A sees.
+      const ackerB = await sender(dB, pB, 3);
+      const atA = await listen(pA, dA, 3);
 
-      fromNode.send(buildDcepOpen({ label: 'JanusDataChannel', protocol: 'janus-protocol', channelType: 0x80 }), PPID.dcep);
-      fromNode.send('hello');
-      await until(() => gotB.length >= 2 && gotA.length >= 1, 'the messages');
-      await sleep(100); // anything else in flight would arrive now
-
-      expect(gotB.map(([ppid]) => ppid)).to.deep.equal([50, 51]);
-      expect(parseDcepOpen(gotB[0]![1])).to.deep.equal({
+      openerA.send(buildDcepOpen({ label: 'JanusDataChannel', protocol: 'janus-protocol', channelType: 0x80 }), PPID.dcep);
+      openerA.send('hello');
+      await until(() => atB.got.length >= 2 && at5.got.length >= 1, 'the messages');
+      expect(atB.got.map(([ppid]) => ppid)).to.deep.equal([50, 51]);
+      expect(parseDcepOpen(atB.got[0]![1])).to.deep.equal({
         channelType: 0x80, priority: 0, reliabilityParameter: 0, label: 'JanusDataChannel', protocol: 'janus-protocol',
       });
-      expect(gotB[1]![1].toString()).to.equal('hello');
-      expect(gotA.map(([ppid, m]) => [ppid, m.toString()])).to.deep.equal([[51, 'hello']]);
+      expect(atB.got[1]![1].toString()).to.equal('hello');
+
+      ackerB.send(buildDcepAck(), PPID.dcep);
+      await until(() => atA.got.length >= 1, 'the ACK');
+      await sleep(100); // anything else in flight would arrive now
+      expect(atA.got.map(([ppid, m]) => [ppid, m.toString('hex')])).to.deep.equal([[50, '02']]);
+      expect(at5.got.map(([ppid, m]) => [ppid, m.toString()])).to.deep.equal([[51, 'hello']]);
     });
   });
 });

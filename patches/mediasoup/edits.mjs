@@ -9,6 +9,7 @@ import meson from './00-meson-system-deps.mjs';
 import consumerWire from './10-consumer-wire.mjs';
 import dcep from './20-dcep-to-node.mjs';
 import nodeConsumeWire from './30-node-consume-wire.mjs';
+import nodeConsumeDataStream from './40-node-consume-data-stream.mjs';
 
 /**
  * @typedef {object} Edit
@@ -24,7 +25,7 @@ import nodeConsumeWire from './30-node-consume-wire.mjs';
  */
 
 /** @type {Edit[]} */
-export const edits = [...meson, ...consumerWire, ...dcep, ...nodeConsumeWire];
+export const edits = [...meson, ...consumerWire, ...dcep, ...nodeConsumeWire, ...nodeConsumeDataStream];
 
 /** The mediasoup version these edits are written against. */
 export const MEDIASOUP_VERSION = '3.12.16';

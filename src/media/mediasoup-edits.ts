@@ -51,6 +51,10 @@ export function consumeWire<AppData extends types.AppData = types.AppData>(
   return transport.consume<AppData>(options as types.ConsumerOptions<AppData>);
 }
 
+/** DataConsumerOptions with series 40's `sctpStreamId` (send on the client's own stream). */
+export type StreamDataConsumerOptions<AppData extends types.AppData = types.AppData> =
+  types.DataConsumerOptions<AppData> & { sctpStreamId?: number };
+
 /** Well-known extension URIs (the ones mediasoup's Producer writes towards consumers). */
 export const EXT_URI = {
   mid: 'urn:ietf:params:rtp-hdrext:sdes:mid',
