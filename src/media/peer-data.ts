@@ -167,8 +167,8 @@ export class PeerDataChannels {
       const producer = await direct.produceData({ label, protocol });
       const consumer = await this.options.transport.consumeData({
         dataProducerId: producer.id,
-        // Our Node edit (patches/mediasoup): use this SCTP stream id.
-        ...({ sctpStreamId: targetStream } as object),
+        // Our Node edit (patches/mediasoup/40-…): send on this SCTP stream.
+        sctpStreamId: targetStream,
       });
       if (this.closed) {
         consumer.close();

@@ -1,0 +1,224 @@
+// A real libwebrtc peer in Node (@roamhq/wrtc): sends generated video and audio (and a data
+// channel), and counts what comes back. Its types are declared here, minimally, because the
+// package's typings need the DOM library.
+
+/* eslint-disable @typescript-eslint/no-require-imports */
+
+interface Track {
+  kind: string;
+  stop(): void;
+}
+interface Transceiver {
+  receiver: { track: Track };
+}
+interface DataChannel {
+  label: string;
+  readyState: string;
+  send(data: string): void;
+  close(): void;
+  onmessage: ((event: { data: string | ArrayBuffer }) => void) | null;
+  onopen: (() => void) | null;
+}
+interface Description {
+  type: 'offer' | 'answer';
+  sdp: string;
+}
+interface StatsReport {
+  forEach(callback: (stat: Record<string, unknown>) => void): void;
+}
+interface PeerConnection {
+  addTrack(track: Track): unknown;
+  createDataChannel(label: string): DataChannel;
+  createOffer(): Promise<Description>;
+  createAnswer(): Promise<Description>;
+  setLocalDescription(description: Description): Promise<void>;
+  setRemoteDescription(description: Description): Promise<void>;
+  getTransceivers(): Transceiver[];
+  getStats(): Promise<StatsReport>;
+  close(): void;
+  connectionState: string;
+  ondatachannel: ((event: { channel: DataChannel }) => void) | null;
+  ontrack: ((event: { track: Track }) => void) | null;
+}
+interface Sink {
+  stop(): void;
+}
+interface Wrtc {
+  RTCPeerConnection: new (config?: object) => PeerConnection;
+  nonstandard: {
+    RTCVideoSource: new () => { createTrack(): Track; onFrame(frame: { width: number; height: number; data: Uint8Array }): void };
+    RTCAudioSource: new () => { createTrack(): Track; onData(data: { samples: Int16Array; sampleRate: number; channelCount?: number }): void };
+    RTCVideoSink: new (track: Track) => Sink & { onframe: ((event: { frame: { width: number; height: number } }) => void) | null };
+    RTCAudioSink: new (track: Track) => Sink & { ondata: ((data: { samples: Int16Array }) => void) | null };
+  };
+}
+
+const wrtc = require('@roamhq/wrtc') as Wrtc;
+
+export interface NodePeerOptions {
+  audio?: boolean;
+  video?: boolean;
+  data?: boolean;
+  width?: number;
+  height?: number;
+}
+
+export class NodePeer {
+  readonly pc: PeerConnection;
+  videoFrames = 0;
+  lastFrameSize = { width: 0, height: 0 };
+  audioChunks = 0;
+  readonly dataReceived: string[] = [];
+  channel?: DataChannel;
+  private readonly timers: NodeJS.Timeout[] = [];
+  private readonly tracks: Track[] = [];
+  private readonly sinks: Sink[] = [];
+  private readonly channels: DataChannel[] = [];
+
+  constructor(private readonly options: NodePeerOptions = {}) {
+    this.pc = new wrtc.RTCPeerConnection({ iceServers: [] });
+    const { audio = true, video = true, data = false } = options;
+    if (video) this.startVideo(options.width ?? 320, options.height ?? 240);
+    if (audio) this.startAudio();
+    if (data) {
+      this.channel = this.pc.createDataChannel('JanusDataChannel');
+      this.listen(this.channel);
+    }
+    this.pc.ondatachannel = (event) => this.listen(event.channel);
+    this.pc.ontrack = (event) => this.sink(event.track);
+  }
+
+  /** Our offer, as the client would send it (optionally rewritten: see renumber). */
+  async offer(rewrite?: (sdp: string) => string): Promise<Description> {
+    const offer = await this.pc.createOffer();
+    const sdp = rewrite ? rewrite(offer.sdp) : offer.sdp;
+    await this.pc.setLocalDescription({ type: 'offer', sdp });
+    return { type: 'offer', sdp };
+  }
+
+  async accept(answer: Description): Promise<void> {
+    await this.pc.setRemoteDescription(answer);
+  }
+
+  /** Answers a server offer (videoroom subscriber). */
+  async answer(offer: Description): Promise<Description> {
+    await this.pc.setRemoteDescription(offer);
+    const answer = await this.pc.createAnswer();
+    await this.pc.setLocalDescription(answer);
+    return { type: 'answer', sdp: answer.sdp };
+  }
+
+  /** Bytes this peer has sent on its outbound video RTP stream. */
+  async outboundVideoBitrate(windowMs: number): Promise<number> {
+    const bytes = async (): Promise<number> => {
+      let total = 0;
+      (await this.pc.getStats()).forEach((stat) => {
+        if (stat.type === 'outbound-rtp' && (stat.kind === 'video' || stat.mediaType === 'video')) total += Number(stat.bytesSent ?? 0);
+      });
+      return total;
+    };
+    const before = await bytes();
+    await new Promise((resolve) => setTimeout(resolve, windowMs));
+    return ((await bytes()) - before) * 8 * (1000 / windowMs);
+  }
+
+  close(): void {
+    for (const timer of this.timers) clearInterval(timer);
+    for (const sink of this.sinks) sink.stop();
+    for (const track of this.tracks) track.stop();
+    for (const channel of this.channels) channel.close();
+    this.pc.close();
+  }
+
+  private startVideo(width: number, height: number): void {
+    const source = new wrtc.nonstandard.RTCVideoSource();
+    const track = source.createTrack();
+    this.tracks.push(track);
+    this.pc.addTrack(track);
+    const frame = new Uint8Array((width * height * 3) / 2);
+    let n = 0;
+    this.timers.push(
+      setInterval(() => {
+        // A moving gradient, so the encoder has something to code.
+        n++;
+        for (let i = 0; i < width * height; i += 7) frame[i] = (i + n * 5) & 0xff;
+        source.onFrame({ width, height, data: frame });
+      }, 33),
+    );
+  }
+
+  private startAudio(): void {
+    const source = new wrtc.nonstandard.RTCAudioSource();
+    const track = source.createTrack();
+    this.tracks.push(track);
+    this.pc.addTrack(track);
+    const samples = new Int16Array(480);
+    let phase = 0;
+    this.timers.push(
+      setInterval(() => {
+        for (let i = 0; i < samples.length; i++) samples[i] = Math.round(8000 * Math.sin((phase++ * 2 * Math.PI * 440) / 48000));
+        source.onData({ samples, sampleRate: 48000, channelCount: 1 });
+      }, 10),
+    );
+  }
+
+  private sink(track: Track): void {
+    if (track.kind === 'video') {
+      const sink = new wrtc.nonstandard.RTCVideoSink(track);
+      sink.onframe = ({ frame }) => {
+        this.videoFrames++;
+        this.lastFrameSize = { width: frame.width, height: frame.height };
+      };
+      this.sinks.push(sink);
+    } else if (track.kind === 'audio') {
+      const sink = new wrtc.nonstandard.RTCAudioSink(track);
+      sink.ondata = () => {
+        this.audioChunks++;
+      };
+      this.sinks.push(sink);
+    }
+  }
+
+  private listen(channel: DataChannel): void {
+    this.channels.push(channel);
+    channel.onmessage = (event) => {
+      this.dataReceived.push(typeof event.data === 'string' ? event.data : Buffer.from(event.data).toString('utf8'));
+    };
+  }
+}
+
+/** Renumbers an offer's payload types as Firefox does (opus 109, VP8 120, VP8's rtx 124). */
+export function renumberLikeFirefox(sdp: string): string {
+  const pt = (codec: string): string | undefined => new RegExp(`a=rtpmap:(\\d+) ${codec}`, 'i').exec(sdp)?.[1];
+  const opus = pt('opus/48000');
+  const vp8 = pt('VP8/90000');
+  const vp8Rtx = vp8 ? new RegExp(`a=fmtp:(\\d+) apt=${vp8}\\r`).exec(sdp)?.[1] : undefined;
+  const map = new Map<string, string>();
+  if (opus) map.set(opus, '109');
+  if (vp8) map.set(vp8, '120');
+  if (vp8Rtx) map.set(vp8Rtx, '124');
+  // Swap with whatever used the target numbers, so numbers stay unique.
+  for (const [from, to] of [...map]) if (!map.has(to) && from !== to) map.set(to, from);
+  const swap = (n: string): string => map.get(n) ?? n;
+  return sdp
+    .split('\r\n')
+    .map((line) => {
+      const m = /^(m=(?:audio|video) \d+ [A-Z/]+ )([\d ]+)$/.exec(line);
+      if (m) return m[1] + m[2]!.split(' ').map(swap).join(' ');
+      const a = /^a=(rtpmap|fmtp|rtcp-fb):(\d+)(.*)$/.exec(line);
+      if (a) {
+        const rest = a[1] === 'fmtp' ? a[3]!.replace(/apt=(\d+)/, (_, p: string) => `apt=${swap(p)}`) : a[3];
+        return `a=${a[1]}:${swap(a[2]!)}${rest}`;
+      }
+      return line;
+    })
+    .join('\r\n');
+}
+
+export async function waitUntil(condition: () => boolean, timeoutMs: number, what: string): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!condition()) {
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+}
