@@ -12,9 +12,9 @@
 // with the same client. See bench/README.md for figures.
 
 import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, connect } from 'node:net';
-import { tmpdir } from 'node:os';
+import { availableParallelism, loadavg, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import WebSocket from 'ws';
@@ -151,6 +151,18 @@ async function startLuasfu(script: string): Promise<{ url: string; child: ChildP
   throw new Error(exited ? 'luasfu exited before listening' : 'luasfu did not listen within 30 s');
 }
 
+/** CPU seconds (user + system, all threads) a process has used so far, from /proc (Linux). */
+function processCpuSeconds(pid: number): number | undefined {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    // Fields after the command name (which may contain spaces) start after the last ')'.
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return (Number(fields[11]) + Number(fields[12])) / 100; // utime, stime in clock ticks (USER_HZ 100)
+  } catch {
+    return undefined;
+  }
+}
+
 /** Percentile (0..100) of an ascending array. */
 function percentile(sorted: Float64Array, p: number): number {
   if (sorted.length === 0) return NaN;
@@ -272,8 +284,13 @@ async function main(): Promise<void> {
     let lastCount = 0;
     let seconds = 0;
     let progress: NodeJS.Timeout | undefined;
+    // CPU used while measuring: the server child (when we started it) and this client process.
+    let serverCpuStart: number | undefined;
+    let clientCpuStart = process.cpuUsage();
     const warmupTimer = setTimeout(() => {
       measuring = true;
+      serverCpuStart = server?.child.pid ? processCpuSeconds(server.child.pid) : undefined;
+      clientCpuStart = process.cpuUsage();
       progress = setInterval(() => {
         seconds++;
         process.stdout.write(`  ${String(seconds).padStart(3)} s: ${stats.count - lastCount} msgs/s (total ${stats.count}, errors ${stats.errors})\n`);
@@ -287,6 +304,9 @@ async function main(): Promise<void> {
     clearInterval(progress);
     clearTimeout(warmupTimer);
     const elapsed = (performance.now() - measureFrom) / 1000;
+    const serverCpuEnd = server?.child.pid ? processCpuSeconds(server.child.pid) : undefined;
+    const clientCpu = process.cpuUsage(clientCpuStart);
+    const serverCpu = serverCpuStart !== undefined && serverCpuEnd !== undefined ? serverCpuEnd - serverCpuStart : undefined;
 
     const sorted = Float64Array.from(stats.latencies).sort();
     const summary = {
@@ -300,11 +320,18 @@ async function main(): Promise<void> {
       p95Ms: Number(percentile(sorted, 95).toFixed(2)),
       p99Ms: Number(percentile(sorted, 99).toFixed(2)),
       maxMs: Number((sorted.length ? sorted[sorted.length - 1] : NaN).toFixed(2)),
+      // Server CPU per reply (all its threads; null with --url): independent of how busy the
+      // machine is, unlike msgs/s. Client CPU likewise, for this process.
+      serverCpuUsPerMsg: serverCpu !== undefined && stats.count > 0 ? Math.round((serverCpu * 1e6) / stats.count) : null,
+      clientCpuUsPerMsg: stats.count > 0 ? Math.round((clientCpu.user + clientCpu.system) / stats.count) : null,
+      load: Number(loadavg()[0].toFixed(2)),
     };
     process.stdout.write(
       `\n${summary.messages} replies in ${summary.seconds} s: ${summary.msgsPerSecond} msgs/s, ` +
         `latency p50 ${summary.p50Ms} ms, p95 ${summary.p95Ms} ms, p99 ${summary.p99Ms} ms, max ${summary.maxMs} ms, ` +
-        `errors ${summary.errors}\n`,
+        `errors ${summary.errors}\n` +
+        `CPU per reply: server ${summary.serverCpuUsPerMsg ?? '?'} us, client ${summary.clientCpuUsPerMsg} us; ` +
+        `load average ${summary.load} on ${availableParallelism()} cores\n`,
     );
     if (firstError) process.stdout.write(`first error: ${JSON.stringify(firstError)}\n`);
     if (options.json) process.stdout.write(`${JSON.stringify(summary)}\n`);
