@@ -58,8 +58,19 @@ export class AdminApi {
     for (const document of parseJsonDocuments(text)) {
       if (!document.ok) {
         const response = errorReply(0, undefined, JanusErrorCode.INVALID_JSON, `JSON error: ${document.error}`);
-        (reply ?? ((message: JsonObject) => connection.send(message)))(response);
-        replies.push(Promise.resolve(response));
+        const earlier = Promise.all(replies);
+        const deliver = (resolve: (value: JsonObject) => void): void => {
+          try {
+            (reply ?? ((message: JsonObject) => connection.send(message)))(response);
+          } catch (error) {
+            this.log.warn('admin reply delivery failed', { error: error as Error });
+          }
+          resolve(response);
+        };
+        // Alone in its frame: answer now; otherwise after the documents before it.
+        replies.push(replies.length === 0
+          ? new Promise((resolve) => deliver(resolve))
+          : earlier.then(() => new Promise((resolve) => deliver(resolve))));
         break;
       }
       replies.push(this.handleRequest(connection, document.value, reply));

@@ -282,12 +282,19 @@ export class JanusCore {
       if (!document.ok) {
         const response = errorReply(0, undefined, JanusErrorCode.INVALID_JSON, `JSON error: ${document.error}`);
         this.log.debug('invalid JSON request', { transport: connection.id, error: document.error });
-        try {
-          (reply ?? ((message: JsonObject) => connection.send(message)))(response);
-        } catch (error) {
-          this.log.warn('reply delivery failed', { transport: connection.id, error: error as Error });
-        }
-        replies.push(Promise.resolve(response));
+        const earlier = Promise.all(replies);
+        const deliver = (resolve: (value: JsonObject) => void): void => {
+          try {
+            (reply ?? ((message: JsonObject) => connection.send(message)))(response);
+          } catch (error) {
+            this.log.warn('reply delivery failed', { transport: connection.id, error: error as Error });
+          }
+          resolve(response);
+        };
+        // Alone in its frame: answer now; otherwise after the documents before it.
+        replies.push(replies.length === 0
+          ? new Promise((resolve) => deliver(resolve))
+          : earlier.then(() => new Promise((resolve) => deliver(resolve))));
         break;
       }
       replies.push(this.handleRequest(connection, document.value, reply));
