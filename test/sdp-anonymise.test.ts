@@ -3,7 +3,7 @@
 import { expect } from 'chai';
 import { JanusError } from '../src/janus/errors';
 import { anonymiseClientSdp } from '../src/media/sdp/anonymise';
-import { clientJsepForScript } from '../src/media/sdp/client-sdp';
+import { clientJsepForScript, extractClientSdp, iceRestarted } from '../src/media/sdp/client-sdp';
 import { readSdpFixture, sdpLines } from './fixtures/sdp/fixtures';
 
 /** True when `sub` appears in `all` in the same relative order. */
@@ -191,5 +191,44 @@ describe('the jsep a script receives (clientJsepForScript)', () => {
     expect(() => clientJsepForScript({ type: 'offer', sdp: noIce })).to.throw(JanusError).with.property('code', 465);
     const noFp = readSdpFixture('chrome-offer.sdp').replace(/a=fingerprint:[^\r]*\r\n/g, '');
     expect(() => clientJsepForScript({ type: 'offer', sdp: noFp })).to.throw(JanusError).with.property('code', 465);
+  });
+});
+
+describe('extractClientSdp: transport and per m-line details', () => {
+  it('wrtc offer (non-trickle): credentials, fingerprint, setup, candidates per m-line, SCTP', () => {
+    const c = extractClientSdp(readSdpFixture('wrtc-offer.sdp'));
+    expect([c.setup, c.fingerprint.algorithm, c.iceLite, c.bundle]).to.deep.equal(['actpass', 'sha-256', false, ['0', '1', '2']]);
+    expect(c.media.map((m) => [m.mid, m.kind, m.candidates.length, m.endOfCandidates])).to.deep.equal([
+      ['0', 'audio', 8, false],
+      ['1', 'video', 8, false],
+      ['2', 'application', 8, false],
+    ]);
+    expect(c.media[0].candidates[1]).to.equal('candidate:3229573512 1 udp 2122194687 192.0.2.2 34112 typ host generation 0 network-id 1');
+    expect(c.media[2].sctp).to.deep.equal({ port: 5000, legacy: false, maxMessageSize: 262144 });
+  });
+
+  it('Chrome offer: msid, cname, FID rtx, extmaps, codecs with apt', () => {
+    const c = extractClientSdp(readSdpFixture('chrome-offer.sdp'));
+    const v = c.media[1];
+    expect(v.msid).to.deep.equal({ streamId: 'd1439826-9b50-4ae6-a7ae-a97e12228294', trackId: 'e7e18ed6-7a7b-47cc-9bdb-1666e6d8f6cc' });
+    expect(v.cname).to.equal('kSJ6XBifh5Y7kf3X');
+    expect(v.ssrcGroups).to.deep.equal([{ semantics: 'FID', ssrcs: [1539015627, 1746190601] }]);
+    expect(v.codecs.find((x) => x.payloadType === 97)).to.deep.equal({
+      payloadType: 97, name: 'rtx', mimeType: 'video/rtx', clockRate: 90000, parameters: { apt: 96 }, fmtp: 'apt=96', rtcpFeedback: [],
+    });
+    expect(v.codecs.find((x) => x.payloadType === 108)?.parameters).to.deep.equal({
+      'level-asymmetry-allowed': 1, 'packetization-mode': 1, 'profile-level-id': '42e01f',
+    });
+    expect(v.extmaps.find((e) => e.id === 13)).to.deep.equal({ id: 13, uri: 'urn:3gpp:video-orientation', encrypted: false });
+    expect(c.media[0].codecs.find((x) => x.payloadType === 0)).to.deep.equal({
+      payloadType: 0, name: 'PCMU', mimeType: 'audio/PCMU', clockRate: 8000, channels: 1, parameters: {}, rtcpFeedback: [],
+    });
+  });
+
+  it('ICE restart: new credentials', () => {
+    const a = extractClientSdp(readSdpFixture('chrome-offer.sdp'));
+    const b = extractClientSdp(readSdpFixture('chrome-offer.sdp').replace(/a=ice-ufrag:8Hgs/g, 'a=ice-ufrag:NEW1'));
+    expect(iceRestarted(a, a)).to.equal(false);
+    expect(iceRestarted(a, b)).to.equal(true);
   });
 });
