@@ -106,7 +106,8 @@ export class LuasfuServer {
       });
       const listener = await startHttpListener({
         host, port: config.http.port, basePath: config.http.path, processor: this.core,
-        longPoll: { core: this.core, router }, maxBodyBytes: config.maxRequestBytes, logger, layout,
+        longPoll: { core: this.core, router }, maxBodyBytes: config.maxRequestBytes,
+        maxRequestsPerSecond: config.maxRequestsPerSecond, logger, layout,
       });
       this.listeners.push(listener);
       this.currentPorts.http = listener.port;
@@ -125,7 +126,7 @@ export class LuasfuServer {
     if (config.adminHttp.enabled) {
       const listener = await startHttpListener({
         host, port: config.adminHttp.port, basePath: config.adminHttp.path, processor: this.admin,
-        maxBodyBytes: config.maxRequestBytes, logger, layout,
+        maxBodyBytes: config.maxRequestBytes, maxRequestsPerSecond: config.maxRequestsPerSecond, logger, layout,
       });
       this.listeners.push(listener);
       this.currentPorts.adminHttp = listener.port;

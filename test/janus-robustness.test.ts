@@ -3,6 +3,7 @@
 // keep working.
 
 import { expect } from 'chai';
+import { request as httpRequest } from 'node:http';
 import type { JsonObject } from '../src/plugin/json';
 import { JanusWsClient, createAndAttach, delay } from './support/janus-ws-client';
 import { TEST_PLUGIN_PACKAGE, TestPlugin } from './support/test-plugin';
@@ -162,5 +163,45 @@ describe('bad input on the WebSocket transport', () => {
     } finally {
       await client.close();
     }
+  });
+});
+
+/** POST with node:http from a chosen local address (a second "client machine" on loopback). */
+function postFrom(localAddress: string, url: string, body: JsonObject): Promise<{ status: number; body: string }> {
+  return new Promise((resolve, reject) => {
+    const req = httpRequest(url, { method: 'POST', localAddress, agent: false, timeout: 5000 }, (res) => {
+      let data = '';
+      res.on('data', (chunk: Buffer) => { data += chunk.toString(); });
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, body: data }));
+    });
+    req.on('error', reject);
+    req.on('timeout', () => req.destroy(new Error('timeout')));
+    req.end(JSON.stringify(body));
+  });
+}
+
+describe('bad input on the HTTP transport', () => {
+  let ts: TestServer;
+
+  before(async () => {
+    ts = await startTestServer({ config: { maxRequestsPerSecond: 20 } });
+  });
+
+  after(async () => {
+    await ts.close();
+  });
+
+  it('answers a flooding address with 429 and a log line; other addresses are unaffected', async () => {
+    const statuses: number[] = [];
+    for (let i = 0; i < 40; i++) {
+      const reply = await postFrom('127.0.0.1', ts.urls.http, { janus: 'ping', transaction: `f${i}` }).catch(() => ({ status: -1, body: '' }));
+      statuses.push(reply.status);
+    }
+    expect(statuses.slice(0, 20).every((status) => status === 200)).to.equal(true);
+    expect(statuses.filter((status) => status === 429).length).to.be.greaterThan(0);
+    expect(ts.log.find('request flood on HTTP').length).to.be.greaterThan(0);
+    const bystander = await postFrom('127.0.0.2', ts.urls.http, { janus: 'ping', transaction: 'ok' });
+    expect(bystander.status).to.equal(200);
+    expect(JSON.parse(bystander.body)).to.deep.equal({ janus: 'pong', transaction: 'ok' });
   });
 });

@@ -10,6 +10,7 @@ import { JanusErrorCode } from '../janus/errors';
 import { errorReply, randomString } from '../janus/protocol';
 import { parseJanusPath, parseMaxEvents, parsePathId } from './http-path';
 import { HttpEventRouter } from './long-poll';
+import { KeyedRateLimiter } from './rate-limit';
 import { type JsonLayout, type Listener, listen, serialize, uws } from './uws';
 
 /** What processes one parsed request: the Janus core or the Admin API. */
@@ -33,6 +34,8 @@ export interface HttpListenerOptions {
   /** Connection object handed to the processor for admin requests (no events). */
   adminConnection?: TransportConnection;
   maxBodyBytes: number;
+  /** Requests per second one remote address may send; beyond that: 429 and the connection is closed. */
+  maxRequestsPerSecond: number;
   /** How long a POST waits for the core's reply before the connection is dropped (Janus: 10 s). */
   replyTimeoutMs?: number;
   logger: Logger;
@@ -113,6 +116,7 @@ export async function startHttpListener(options: HttpListenerOptions): Promise<L
   const connection: TransportConnection = options.longPoll?.router ?? options.adminConnection ?? {
     id: 'admin-http', transport: 'janus.transport.http', send: () => undefined,
   };
+  const limiter = new KeyedRateLimiter(options.maxRequestsPerSecond);
   const app = uws.App();
 
   const dispatch = (exchange: Exchange, request: JsonObject): void => {
@@ -197,8 +201,14 @@ export async function startHttpListener(options: HttpListenerOptions): Promise<L
       requestHeaders: req.getHeader('access-control-request-headers'),
     };
     const contentLength = Number.parseInt(req.getHeader('content-length') || '0', 10);
+    const remote = Buffer.from(res.getRemoteAddressAsText()).toString();
     const exchange = new Exchange(res, cors, layout);
 
+    if (!limiter.hit(remote)) {
+      log.warn('request flood on HTTP; closing connection', { remote });
+      exchange.empty('429 Too Many Requests', {}, true);
+      return;
+    }
     if (method !== 'GET' && method !== 'POST' && method !== 'OPTIONS') {
       exchange.json(errorReply(0, undefined, JanusErrorCode.TRANSPORT_SPECIFIC, `Unsupported method ${method}`));
       return;
