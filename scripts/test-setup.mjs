@@ -4,6 +4,8 @@
 //  - Janus's own Lua and Duktape scripts from Debian's `janus` package, extracted (never
 //    installed, never committed) into test/.fixtures/janus/{lua,duktape};
 //  - janus.js from `libjs-janus-gateway`, extracted into test/.fixtures/janus.js;
+//  - adapter.js from `libjs-webrtc-adapter` (the `adapter` global janus.js uses, as the demo
+//    pages load it), extracted into test/.fixtures/adapter.js;
 //  - installed with apt-get (root): `janus-tools` (janus-pp-rec) and `chromium`.
 // Without root or apt it prints the exact apt-get line and exits non-zero.
 
@@ -17,6 +19,7 @@ const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const fixtures = join(root, 'test', '.fixtures');
 const janusDir = join(fixtures, 'janus');
 const janusJs = join(fixtures, 'janus.js');
+const adapterJs = join(fixtures, 'adapter.js');
 const INSTALL = ['janus-tools', 'chromium'];
 const NEEDED_SCRIPTS = ['lua/echotest.lua', 'lua/videoroom.lua', 'lua/janus-sdp.lua', 'lua/janus-logger.lua', 'duktape/echotest.js', 'duktape/janus-sdp.js'];
 
@@ -106,6 +109,14 @@ if (existsSync(janusJs)) {
 } else {
   extract('libjs-janus-gateway', [{ from: 'usr/share/javascript/janus-gateway/janus.js', to: janusJs }]);
   say(`janus.js extracted to ${janusJs}`);
+}
+
+// 2b. adapter.js (webrtc-adapter), which janus.js's default dependencies expect as a global.
+if (existsSync(adapterJs)) {
+  say(`adapter.js present at ${adapterJs}`);
+} else {
+  extract('libjs-webrtc-adapter', [{ from: 'usr/share/javascript/webrtc-adapter/adapter.js', to: adapterJs }]);
+  say(`adapter.js extracted to ${adapterJs}`);
 }
 
 // 3. Installed tools.
