@@ -220,6 +220,39 @@ describe('mergeLocalSdp: script answers', () => {
     ]);
   });
 
+  it('legacy DTLS/SCTP data: sctpmap in the merge, legacy port in the extraction; non-SCTP application rejected', () => {
+    const offer =
+      'v=0\r\no=- 1 1 IN IP4 0.0.0.0\r\ns=-\r\nt=0 0\r\n' +
+      'm=application 9 DTLS/SCTP 5000\r\nc=IN IP4 0.0.0.0\r\na=ice-ufrag:abcd\r\na=ice-pwd:efghijklmnopqrstuvwxyz12\r\n' +
+      'a=fingerprint:sha-256 AA:BB\r\na=setup:actpass\r\na=mid:data\r\na=sctpmap:5000 webrtc-datachannel 1024\r\n' +
+      'm=application 9 UDP/BFCP *\r\na=mid:bfcp\r\n';
+    const legacy = extractClientSdp(offer);
+    expect(legacy.media[0].sctp).to.deep.equal({ port: 5000, legacy: true });
+    const answer = 'v=0\r\no=- 1 1 IN IP4 1.1.1.1\r\ns=-\r\nt=0 0\r\nm=application 9 DTLS/SCTP 5000\r\nm=application 9 UDP/BFCP *\r\n';
+    const r = mergeLocalSdp(answer, ctx({ client: legacy, includeCandidates: false, sctpMaxMessageSize: 262144 }));
+    expect(sdpLines(r.sdp).slice(4)).to.deep.equal([
+      'a=group:BUNDLE data',
+      'a=ice-options:trickle',
+      'a=fingerprint:sha-256 AB:CD:EF',
+      'a=extmap-allow-mixed',
+      'a=msid-semantic: WMS *',
+      'a=ice-lite',
+      'm=application 9 DTLS/SCTP 5000',
+      'c=IN IP4 203.0.113.7',
+      'a=mid:data',
+      'a=sctpmap:5000 webrtc-datachannel 16',
+      'a=ice-ufrag:msufrag',
+      'a=ice-pwd:mspassword',
+      'a=ice-options:trickle',
+      'a=setup:active',
+      'a=max-message-size:262144',
+      'm=application 0 UDP/BFCP *',
+      'c=IN IP4 203.0.113.7',
+      'a=inactive',
+      'a=mid:bfcp',
+    ]);
+  });
+
   it('refuses garbage (465), an answer without the client SDP, and a transport without sha-256', () => {
     expect(() => mergeLocalSdp('nope', ctx({ client }))).to.throw(JanusError).with.property('code', 465);
     expect(() => mergeLocalSdp(readSdpFixture('lua-echotest-answer-chrome.sdp'), ctx({ client: undefined }))).to.throw(/client SDP/);
