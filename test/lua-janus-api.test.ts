@@ -1,0 +1,182 @@
+// Janus's own Lua scripts behind the real Janus API (WebSocket + Admin HTTP) of the test
+// server, with the fake media plane: what a janus.js client sees from echotest.lua and
+// videoroom.lua, a broken script's 462, a hung script's restart (detached handles), and Admin
+// handle_info showing querySession's output.
+
+import { expect } from 'chai';
+import type { ScriptConfig } from '../src/config';
+import { silentLogger as silent } from '../src/log';
+import type { JsonObject, JsonValue } from '../src/plugin/json';
+import { createLuaPlugin } from '../src/script/lua-plugin';
+import type { ScriptPlugin } from '../src/script/script-plugin';
+import { readSdpFixture } from './fixtures/sdp/fixtures';
+import { JANUS_LUA_DIR, janusLua, ourLua } from './lua-fixtures';
+import { JanusWsClient, createAndAttach, newTransaction } from './support/janus-ws-client';
+import { TEST_ADMIN_SECRET, type TestServer, startTestServer } from './support/test-server';
+
+async function adminPost(url: string, body: JsonValue): Promise<JsonObject> {
+  const response = await fetch(url, { method: 'POST', body: JSON.stringify(body), signal: AbortSignal.timeout(5000) });
+  expect(response.status).to.equal(200);
+  return (await response.json()) as JsonObject;
+}
+
+function janusScript(name: string): ScriptConfig {
+  return { path: janusLua(name), modulesPath: JANUS_LUA_DIR, instructionLimit: 50_000_000, memoryLimitMb: 256 };
+}
+
+describe('Lua scripts through the Janus API', function () {
+  let ts: TestServer;
+  let client: JanusWsClient;
+  let echo: ScriptPlugin;
+  let room: ScriptPlugin;
+  let broken: ScriptPlugin;
+  let hang: ScriptPlugin;
+
+  before(async function () {
+    echo = createLuaPlugin(janusScript('echotest.lua'), silent());
+    room = createLuaPlugin(janusScript('videoroom.lua'), silent());
+    // Our test scripts would register as janus.plugin.lua too: these wrappers give them their own package.
+    broken = createLuaPlugin({ path: ourLua('error-in-handle-pkg.lua'), instructionLimit: 1_000_000, memoryLimitMb: 256 }, silent());
+    hang = createLuaPlugin({ path: ourLua('hang-pkg.lua'), instructionLimit: 1_000_000, memoryLimitMb: 256 }, silent(), { taskTimeoutMs: 1000 });
+    ts = await startTestServer({ plugins: [echo, room, broken, hang] });
+    client = await JanusWsClient.connect(ts.urls.ws);
+  });
+
+  after(async function () {
+    await client?.close();
+    await ts?.close();
+  });
+
+  it('lists the scripts in server_info under their packages with their getters', async function () {
+    const info = await client.request({ janus: 'info' });
+    const plugins = info.plugins as JsonObject;
+    expect(plugins['janus.plugin.echolua']).to.deep.equal({
+      name: 'Lua based EchoTest',
+      author: 'Lorenzo Miniero',
+      description: 'This is echotest.lua, a Lua based clone of janus.plugin.echotest',
+      version_string: '0.0.12',
+      version: 12,
+    });
+    expect(plugins['janus.plugin.lua']).to.deep.equal({
+      name: 'Janus Lua plugin',
+      author: 'Meetecho s.r.l.',
+      description: 'A custom plugin for the Lua framework.',
+      version_string: '0.0.1',
+      version: 1,
+    });
+  });
+
+  it('echotest.lua: sync success, then ack + event with the answer; handle_info shows querySession', async function () {
+    const { sessionId, handleId } = await createAndAttach(client, 'janus.plugin.echolua');
+    const sync = await client.request({ janus: 'message', session_id: sessionId, handle_id: handleId, body: { audio: true, video: true } });
+    expect(sync).to.deep.equal({
+      janus: 'success',
+      session_id: sessionId,
+      transaction: sync.transaction,
+      sender: handleId,
+      plugindata: { plugin: 'janus.plugin.echolua', data: { echotest: 'response', result: 'ok' } },
+    });
+    const transaction = newTransaction();
+    const ack = await client.request({
+      janus: 'message', session_id: sessionId, handle_id: handleId, transaction,
+      body: { audio: true, video: true }, jsep: { type: 'offer', sdp: readSdpFixture('chrome-offer.sdp') },
+    });
+    expect(ack).to.deep.equal({ janus: 'ack', session_id: sessionId, transaction });
+    const event = await client.next((m) => m.janus === 'event' && m.transaction === transaction, 5000);
+    expect(event.sender).to.equal(handleId);
+    expect(event.plugindata).to.deep.equal({ plugin: 'janus.plugin.echolua', data: { echotest: 'event', result: 'ok' } });
+    const jsep = event.jsep as JsonObject;
+    expect(jsep.type).to.equal('answer');
+    expect(String(jsep.sdp)).to.include('\r\nm=audio 9 UDP/TLS/RTP/SAVPF 111\r\n');
+    expect(String(jsep.sdp)).to.include('\r\nm=video 9 UDP/TLS/RTP/SAVPF 96\r\n');
+
+    const scriptId = echo.sessionState(handleId)!.scriptId;
+    const reply = await adminPost(`${ts.urls.adminHttp}/${sessionId}/${handleId}`, {
+      janus: 'handle_info', plugin_only: true, transaction: 'hi', admin_secret: TEST_ADMIN_SECRET,
+    });
+    expect((reply.info as JsonObject).plugin).to.equal('janus.plugin.echolua');
+    expect((reply.info as JsonObject).plugin_specific).to.deep.equal({ script: 'echotest.lua', id: scriptId });
+
+    const admin = await adminPost(ts.urls.adminHttp, {
+      janus: 'message_plugin', plugin: 'janus.plugin.echolua', request: { hello: 'lua' }, transaction: 'mp', admin_secret: TEST_ADMIN_SECRET,
+    });
+    expect(admin).to.deep.equal({ janus: 'success', transaction: 'mp', response: { hello: 'lua' } });
+
+    const detach = await client.request({ janus: 'detach', session_id: sessionId, handle_id: handleId });
+    expect(detach.janus).to.equal('success');
+    await client.next((m) => m.janus === 'detached' && m.sender === handleId, 3000);
+    expect(echo.sessionState(handleId)).to.equal(undefined);
+  });
+
+  it('videoroom.lua: create, publisher join + publish, subscriber join (offer) + start (answer)', async function () {
+    const pub = await createAndAttach(client, 'janus.plugin.lua');
+    const created = await client.request({ janus: 'message', session_id: pub.sessionId, handle_id: pub.handleId, body: { request: 'create', room: 4321 } });
+    expect((created.plugindata as JsonObject).data).to.deep.equal({ videoroom: 'created', room: 4321 });
+
+    const tJoin = newTransaction();
+    await client.request({ janus: 'message', session_id: pub.sessionId, handle_id: pub.handleId, transaction: tJoin, body: { request: 'join', ptype: 'publisher', room: 4321, display: 'alice' } });
+    const joined = await client.next((m) => m.janus === 'event' && m.transaction === tJoin, 5000);
+    const joinedData = (joined.plugindata as JsonObject).data as JsonObject;
+    expect(joinedData.videoroom).to.equal('joined');
+    expect(joinedData.publishers).to.deep.equal([]);
+    const publisherId = joinedData.id as number;
+
+    const tPub = newTransaction();
+    await client.request({
+      janus: 'message', session_id: pub.sessionId, handle_id: pub.handleId, transaction: tPub,
+      body: { request: 'publish', audio: true, video: true }, jsep: { type: 'offer', sdp: readSdpFixture('chrome-offer.sdp') },
+    });
+    const configured = await client.next((m) => m.janus === 'event' && m.transaction === tPub, 5000);
+    expect((configured.plugindata as JsonObject).data).to.deep.equal({ videoroom: 'event', room: 4321, configured: 'ok', audio_codec: 'opus', video_codec: 'vp8' });
+    expect((configured.jsep as JsonObject).type).to.equal('answer');
+    expect(String((configured.jsep as JsonObject).sdp)).to.include('a=recvonly');
+    // The fake media plane does not fire setupMedia: do what the core does when ICE/DTLS complete.
+    await room.setupMedia({ id: pub.handleId, sessionId: pub.sessionId });
+
+    const sub = await createAndAttach(client, 'janus.plugin.lua');
+    const tSub = newTransaction();
+    await client.request({ janus: 'message', session_id: sub.sessionId, handle_id: sub.handleId, transaction: tSub, body: { request: 'join', ptype: 'subscriber', room: 4321, feed: publisherId } });
+    const attached = await client.next((m) => m.janus === 'event' && m.transaction === tSub, 5000);
+    expect((attached.plugindata as JsonObject).data).to.deep.equal({ videoroom: 'attached', room: 4321, id: publisherId, display: 'alice' });
+    const offer = attached.jsep as JsonObject;
+    expect(offer.type).to.equal('offer');
+    expect(String(offer.sdp)).to.include('a=sendonly');
+
+    const tStart = newTransaction();
+    await client.request({
+      janus: 'message', session_id: sub.sessionId, handle_id: sub.handleId, transaction: tStart,
+      body: { request: 'start', room: 4321 }, jsep: { type: 'answer', sdp: readSdpFixture('lua-echotest-answer-chrome.sdp') },
+    });
+    const started = await client.next((m) => m.janus === 'event' && m.transaction === tStart, 5000);
+    expect((started.plugindata as JsonObject).data).to.deep.equal({ videoroom: 'event', room: 4321, started: 'ok' });
+    await room.setupMedia({ id: sub.handleId, sessionId: sub.sessionId });
+    expect(room.sessionState(pub.handleId)?.recipients).to.deep.equal([sub.handleId]);
+
+    const info = await adminPost(`${ts.urls.adminHttp}/${sub.sessionId}/${sub.handleId}`, {
+      janus: 'handle_info', plugin_only: true, transaction: 'hi2', admin_secret: TEST_ADMIN_SECRET,
+    });
+    expect((info.info as JsonObject).plugin_specific).to.include({ script: 'videoroom.lua', room: 4321, ptype: 'subscriber', feed: publisherId });
+  });
+
+  it('a script error becomes 462 with the script reason or "Lua error"', async function () {
+    const { sessionId, handleId } = await createAndAttach(client, 'janus.plugin.brokenlua');
+    const raised = await client.request({ janus: 'message', session_id: sessionId, handle_id: handleId, body: { request: 'raise' } });
+    expect(raised).to.deep.equal({ janus: 'error', session_id: sessionId, transaction: raised.transaction, error: { code: 462, reason: 'Lua error' } });
+    const reason = await client.request({ janus: 'message', session_id: sessionId, handle_id: handleId, body: { request: 'reason' } });
+    expect(reason.error).to.deep.equal({ code: 462, reason: 'custom reason' });
+    const array = await client.request({ janus: 'message', session_id: sessionId, handle_id: handleId, body: { request: 'array' } });
+    expect(array.error).to.deep.equal({ code: 462, reason: 'Plugin returned an invalid JSON response' });
+  });
+
+  it('a hung script: 462 for the message, the handle detached, the script restarted', async function () {
+    const { sessionId, handleId } = await createAndAttach(client, 'janus.plugin.hanglua');
+    const hung = await client.request({ janus: 'message', session_id: sessionId, handle_id: handleId, body: { request: 'hang' } }, 8000);
+    expect(hung.error).to.deep.equal({ code: 462, reason: 'Lua error' });
+    const detached = await client.next((m) => m.janus === 'detached' && m.sender === handleId, 5000);
+    expect(detached.session_id).to.equal(sessionId);
+    expect(hang.restarts).to.equal(1);
+    const again = await createAndAttach(client, 'janus.plugin.hanglua');
+    const pong = await client.request({ janus: 'message', session_id: again.sessionId, handle_id: again.handleId, body: { request: 'ping' } }, 8000);
+    expect((pong.plugindata as JsonObject).data).to.deep.equal({ pong: true });
+  });
+});
