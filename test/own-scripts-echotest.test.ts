@@ -164,6 +164,35 @@ describe('own scripts: lua/echotest.lua through the Janus API', function () {
     expect(sdp).not.to.contain('VP8');
   });
 
+  it('answers static payload types, profiles, directions and extra m-lines as Janus does', async () => {
+    const offer = [
+      'v=0', 'o=- 42 2 IN IP4 1.1.1.1', 's=-', 't=0 0', 'a=extmap-allow-mixed',
+      'm=audio 9 UDP/TLS/RTP/SAVPF 0 101', 'c=IN IP4 1.1.1.1', 'a=mid:a', 'a=sendonly',
+      'a=extmap:5/sendonly urn:ietf:params:rtp-hdrext:sdes:mid',
+      'a=extmap:6 urn:ietf:params:rtp-hdrext:ssrc-audio-level',
+      'a=rtpmap:101 telephone-event/8000', 'a=rtcp-mux',
+      'm=audio 9 UDP/TLS/RTP/SAVPF 111', 'c=IN IP4 1.1.1.1', 'a=mid:b', 'a=sendrecv', 'a=rtpmap:111 opus/48000/2',
+      'm=video 9 UDP/TLS/RTP/SAVPF 102 108', 'c=IN IP4 1.1.1.1', 'a=mid:v', 'a=recvonly',
+      'a=rtpmap:102 H264/90000', 'a=rtcp-fb:102 nack', 'a=fmtp:102 level-asymmetry-allowed=1;packetization-mode=1;profile-level-id=42001f',
+      'a=rtpmap:108 H264/90000', 'a=rtcp-fb:108 nack pli', 'a=fmtp:108 level-asymmetry-allowed=1;packetization-mode=1;profile-level-id=42E01F',
+      'm=application 9 UDP/DTLS/SCTP webrtc-datachannel', 'c=IN IP4 1.1.1.1', 'a=mid:d',
+      'm=application 9 UDP/DTLS/SCTP webrtc-datachannel', 'c=IN IP4 1.1.1.1', 'a=mid:d2',
+      '',
+    ].join('\r\n');
+    await message({ videocodec: 'h264', videoprofile: '42e01f' }, { type: 'offer', sdp: offer }, 'crafted');
+    const event = await client.next((m) => m.janus === 'event' && m.transaction === 'crafted');
+    expect((event.jsep as JsonObject).sdp).to.equal([
+      'v=0', 'o=- 42 2 IN IP4 1.1.1.1', 's=-', 't=0 0', 'a=extmap-allow-mixed',
+      'm=audio 9 UDP/TLS/RTP/SAVPF 0', 'a=recvonly', 'a=extmap:5/recvonly urn:ietf:params:rtp-hdrext:sdes:mid', 'a=rtcp-mux',
+      'm=audio 0 UDP/TLS/RTP/SAVPF 0', 'a=inactive',
+      'm=video 9 UDP/TLS/RTP/SAVPF 108', 'a=sendonly', 'a=rtpmap:108 H264/90000', 'a=rtcp-fb:108 nack pli',
+      'a=fmtp:108 level-asymmetry-allowed=1;packetization-mode=1;profile-level-id=42E01F',
+      'm=application 9 UDP/DTLS/SCTP webrtc-datachannel',
+      'm=application 0 UDP/DTLS/SCTP webrtc-datachannel', 'a=inactive',
+      FAKE_MERGE_MARK, '',
+    ].join('\r\n'));
+  });
+
   it('answers an offer without m-lines with the session lines only', async () => {
     await message({}, { type: 'offer', sdp: 'v=0\r\no=- 1 1 IN IP4 1.1.1.1\r\ns=-\r\nt=0 0\r\n' }, 'empty');
     const event = await client.next((m) => m.janus === 'event' && m.transaction === 'empty');
