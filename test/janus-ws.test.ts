@@ -425,9 +425,9 @@ describe('Janus API over WebSocket', () => {
       expect(await client.request({ janus: 'hangup', session_id: sessionId, handle_id: handleId, transaction: 'h1' })).to.deep.equal({
         janus: 'success', session_id: sessionId, transaction: 'h1',
       });
-      expect(await client.next((m) => m.janus === 'hangup')).to.deep.equal({
-        janus: 'hangup', session_id: sessionId, sender: handleId, reason: 'Janus API',
-      });
+      const hangup = await client.next((m) => m.janus === 'hangup');
+      expect(hangup).to.deep.equal({ janus: 'hangup', session_id: sessionId, sender: handleId, reason: 'Janus API' });
+      expect(client.received.findIndex((m) => m.transaction === 'h1')).to.be.lessThan(client.received.indexOf(hangup));
       expect(plane.peer(handleId).hangups).to.equal(1);
       expect(plugin.callsFor(handleId)).to.deep.equal(['createSession', 'handleMessage', 'hangupMedia']);
       await delay(50);
@@ -458,8 +458,11 @@ describe('Janus API over WebSocket', () => {
       expect(await client.request({ janus: 'detach', session_id: sessionId, handle_id: handleId, transaction: 'd1' })).to.deep.equal({
         janus: 'success', session_id: sessionId, transaction: 'd1',
       });
-      expect(await client.next((m) => m.janus === 'detached')).to.deep.equal({ janus: 'detached', session_id: sessionId, sender: handleId });
+      const detached = await client.next((m) => m.janus === 'detached');
+      expect(detached).to.deep.equal({ janus: 'detached', session_id: sessionId, sender: handleId });
+      expect(client.received.findIndex((m) => m.transaction === 'd1')).to.be.lessThan(client.received.indexOf(detached));
       expect(plugin.callsFor(handleId)).to.deep.equal(['createSession', 'handleMessage', 'hangupMedia', 'destroySession']);
+      for (let i = 0; i < 20 && !plane.peer(handleId).closed; i++) await delay(10);
       expect(plane.peer(handleId).closed).to.equal(true);
       expect(client.untaken().some((m) => m.janus === 'hangup')).to.equal(false);
       expect((await client.request({ janus: 'detach', session_id: sessionId, handle_id: handleId })).error).to.deep.equal({

@@ -25,6 +25,11 @@ const MAX_PENDING_CANDIDATES = 256;
 /** How long a new offer waits for a previous PeerConnection's cleanup (Janus: 3 s, then 471). */
 const CLEANING_WAIT_MS = 3000;
 
+/** Resolves on the next turn of the event loop (after pending I/O callbacks and replies). */
+function nextTurn(): Promise<void> {
+  return new Promise((resolve) => setImmediate(resolve));
+}
+
 /** A plugin JSEP is acceptable when its type is known and its SDP looks like an SDP. */
 export function isValidPluginJsep(jsep: PluginJsep): boolean {
   return (jsep.type === 'offer' || jsep.type === 'answer') && typeof jsep.sdp === 'string' && /^v=0\r?\n/.test(jsep.sdp);
@@ -161,11 +166,12 @@ export class Handle {
     void cleaning.finally(() => {
       if (this.cleaning === cleaning) this.cleaning = null;
     });
-    void this.queue.run(async () => {
+    // Deferred (Janus does it from the handle's loop): the request's reply goes out first.
+    void nextTurn().then(() => this.queue.run(async () => {
       await this.callPlugin('hangupMedia', () => this.plugin.hangupMedia(this.pluginHandle));
       this.emit({ janus: 'hangup', session_id: this.session.id, sender: this.id, reason });
       this.hangingUp = false;
-    });
+    }));
   }
 
   private resetMediaState(): void {
@@ -203,13 +209,14 @@ export class Handle {
     const peerHangup = hadPc ? this.peer.hangup().catch((error: unknown) => {
       this.log.warn('peer hangup failed', { error: error as Error });
     }) : Promise.resolve();
-    this.detachPromise = this.queue
-      .run(async () => {
+    // Deferred like a hangup: the detach reply goes out before the `detached` event.
+    this.detachPromise = nextTurn()
+      .then(() => this.queue.run(async () => {
         await this.callPlugin('hangupMedia', () => this.plugin.hangupMedia(this.pluginHandle));
         await this.callPlugin('destroySession', () => this.plugin.destroySession(this.pluginHandle));
         this.gone = true;
         this.emit({ janus: 'detached', session_id: this.session.id, sender: this.id });
-      })
+      }))
       .then(async () => {
         await peerHangup;
         await this.outbox;
