@@ -153,8 +153,8 @@ describe('LuasfuServer lifecycle', () => {
 
   it('stop() hangs up and detaches handles, destroys plugins, closes connections and listeners', async () => {
     const plugin = new TestPlugin();
-    const plane = new FakeMediaPlane();
-    const ts = await startTestServer({ plugins: [plugin], mediaPlane: plane });
+    const ts = await startTestServer({ plugins: [plugin] });
+    const plane = ts.mediaPlane as FakeMediaPlane;
     const client = await JanusWsClient.connect(ts.urls.ws);
     const created = await client.request({ janus: 'create' });
     const sessionId = (created.data as JsonObject).id as number;

@@ -18,6 +18,7 @@ export const TEST_ADMIN_SECRET = 'testoverlord';
 
 export interface TestServerOptions {
   plugins?: Plugin[];
+  /** Default: a FakeMediaPlane, closed by close(). A plane passed in is not closed by close(). */
   mediaPlane?: MediaPlane;
   /** Shallow overrides of the config (listeners keep port 0 unless given). */
   config?: Partial<LuasfuConfig>;
@@ -63,6 +64,8 @@ export async function startTestServer(options: TestServerOptions = {}): Promise<
     logger: options.logger ?? log.logger,
     plugins,
     mediaPlane,
+    // A media plane the caller passed in stays the caller's to close.
+    ownsMediaPlane: options.mediaPlane === undefined,
     watchdogIntervalMs: options.watchdogIntervalMs ?? 100,
     longPollHoldMs: options.longPollHoldMs ?? 1000,
   });
