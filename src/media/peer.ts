@@ -16,6 +16,7 @@ import type { MediaEngine } from './engine';
 import type { ClientJsep, FullJsep, Peer, PeerEvents, TrickleCandidate } from './media-plane';
 import type { ConsumerWireOptions as ConsumerWire } from './mediasoup-edits';
 import { PeerDataChannels } from './peer-data';
+import { SlowLinkGate, lostPackets } from './slowlink';
 import { type ClientSdp, clientJsepForScript } from './sdp/client-sdp';
 import { type LocalSsrcs, chooseLocalSsrcs } from './sdp/local-ssrcs';
 import { localMediaOf, mergeLocalSdp } from './sdp/merge';
@@ -359,11 +360,16 @@ export class MediasoupPeer implements Peer {
 
   private watchProducer(producer: Producer, m: NegotiatedMedia): void {
     let receiving = false;
+    const slow = new SlowLinkGate();
     producer.on('score', (scores) => {
       const now = scores.some((s) => s.score > 0);
       if (now !== receiving) {
         receiving = now;
         this.events.media({ mid: m.mid, type: m.kind, receiving: now });
+      }
+      const worst = Math.min(...scores.map((s) => s.score));
+      if (receiving && slow.report(worst, Date.now())) {
+        void lostPackets(producer).then((lost) => this.events.slowLink({ mid: m.mid, media: m.kind, uplink: true, lost }));
       }
     });
   }

@@ -17,6 +17,7 @@ import type { MediaEngine } from './engine';
 import { consumeWire } from './mediasoup-edits';
 import type { MediasoupPeer } from './peer';
 import { RecordingSet } from './recording-set';
+import { SlowLinkGate, lostPackets } from './slowlink';
 
 const MEDIA_KINDS: readonly MediaKind[] = ['audio', 'video'];
 /** Janus sends a REMB of 10 Mbps when no cap is set. */
@@ -353,7 +354,7 @@ export class MediaRelay implements MediaRouter {
         });
         link = { senderId: sender.id, producerId: producer.id, mid: slot.mid, ssrc: slot.wire.ssrc ?? 0, consumer };
         user.links.set(kind, link);
-        this.watchConsumer(user, consumer, kind);
+        this.watchConsumer(user, consumer, kind, slot.mid);
         if (kind === 'video') await this.setLayers(user, consumer);
       }
       if (link && sender) {
@@ -369,7 +370,13 @@ export class MediaRelay implements MediaRouter {
     this.applyBitrate(user);
   }
 
-  private watchConsumer(user: RelayUser, consumer: Consumer, kind: MediaKind): void {
+  private watchConsumer(user: RelayUser, consumer: Consumer, kind: MediaKind, mid: string): void {
+    const slow = new SlowLinkGate();
+    consumer.on('score', ({ score }) => {
+      if (!consumer.paused && slow.report(score, Date.now())) {
+        void lostPackets(consumer).then((lost) => user.peer.events.slowLink({ mid, media: kind, uplink: false, lost }));
+      }
+    });
     if (kind !== 'video' || consumer.type !== 'simulcast') return;
     let lastSpatial: number | undefined;
     let lastTemporal: number | undefined;
