@@ -1,0 +1,119 @@
+// A browser and a libwebrtc peer in Node at the same time, on one luasfu with the real
+// mediasoup media plane and our lua/echotest.lua: headless Chromium runs the real janus.js
+// echo session (fake camera at 640x480, 4:3) while a NodePeer (@roamhq/wrtc) runs its own
+// echo session over a raw Janus WebSocket client (240x160 generated video, 3:2). Both must
+// receive their own media back, concurrently: the frame sizes tell the streams apart, so a
+// cross-wired relay fails the test.
+
+import { expect } from 'chai';
+import { join } from 'node:path';
+import type { Page } from 'playwright-core';
+import { defaultConfig } from '../src/config';
+import { silentLogger } from '../src/log';
+import { MediasoupMediaPlane } from '../src/media/plane';
+import type { JsonObject } from '../src/plugin/json';
+import { createLuaPlugin } from '../src/script/lua-plugin';
+import { expectAudioArriving, expectVideoPlaying, js, startEchoSession, stats } from './browser/echo-session';
+import { type Browser, type PageServer, launchBrowser, missingBrowserParts, pollPage, sleep, startPageServer } from './browser/harness';
+import { JanusWsClient, createAndAttach } from './support/janus-ws-client';
+import { type TestServer, startTestServer } from './support/test-server';
+import { NodePeer, waitUntil } from './support/wrtc-peer';
+
+const ECHOTEST = join(__dirname, '..', '..', 'lua', 'echotest.lua');
+const PREFIX = '[luasfu echotest] ';
+
+async function startNodeEcho(ts: TestServer, peer: NodePeer): Promise<JanusWsClient> {
+  const client = await JanusWsClient.connect(ts.urls.ws);
+  const { sessionId, handleId } = await createAndAttach(client, 'janus.plugin.echolua');
+  const offer = await peer.offer();
+  const ack = await client.request({
+    janus: 'message', session_id: sessionId, handle_id: handleId,
+    body: { audio: true, video: true, data: true },
+    jsep: { type: offer.type, sdp: offer.sdp },
+  });
+  expect(ack.janus).to.equal('ack');
+  const event = await client.next((m) => m.janus === 'event' && m.jsep !== undefined, 15000);
+  await peer.accept({ type: 'answer', sdp: (event.jsep as JsonObject).sdp as string });
+  await client.next((m) => m.janus === 'webrtcup' && m.sender === handleId, 15000);
+  return client;
+}
+
+describe('browser and Node peer: two echo sessions at the same time', function () {
+  this.timeout(120000);
+  let ts: TestServer | undefined;
+  let pages: PageServer | undefined;
+  let browser: Browser | undefined;
+  let page: Page;
+  let peer: NodePeer | undefined;
+  let client: JanusWsClient | undefined;
+
+  before(async function () {
+    const missing = missingBrowserParts();
+    if (missing) {
+      console.log(`    (skipped: ${missing})`);
+      this.skip();
+    }
+    const media = await MediasoupMediaPlane.start({ ...defaultConfig().media, workers: 2, listenIp: '127.0.0.1' }, silentLogger());
+    ts = await startTestServer({
+      plugins: [createLuaPlugin({ path: ECHOTEST, instructionLimit: 50_000_000, memoryLimitMb: 256 }, silentLogger())],
+      mediaPlane: media,
+    });
+    pages = await startPageServer();
+    browser = await launchBrowser();
+    page = await browser.open(`${pages.origin}/pages/janus-page.html`);
+  });
+
+  after(async function () {
+    peer?.close();
+    await client?.close();
+    await browser?.close();
+    await pages?.close();
+    await ts?.close();
+  });
+
+  afterEach(function () {
+    if (this.currentTest?.state === 'failed' && browser) console.log(browser.consoleLog.slice(-40).join('\n'));
+  });
+
+  it('both get their own video, audio and data back while the other runs', async () => {
+    peer = new NodePeer({ data: true, width: 240, height: 160 });
+    // Negotiate both at once.
+    const [browserEvent, nodeClient] = await Promise.all([
+      startEchoSession(page, ts!.urls.ws, 'echo'),
+      startNodeEcho(ts!, peer),
+    ]);
+    client = nodeClient;
+    expect(browserEvent.msg).to.deep.include({ echotest: 'event', result: 'ok' });
+
+    // Both receive media, checked concurrently.
+    const nodeVideo = waitUntil(() => peer!.videoFrames >= 30, 20000, 'video echoed to the Node peer');
+    const browserVideo = await expectVideoPlaying(page, 'echo');
+    await nodeVideo;
+    expect(peer.lastFrameSize).to.deep.equal({ width: 240, height: 160 });
+    expect(browserVideo.videoWidth * 3).to.equal(browserVideo.videoHeight * 4); // 4:3: the browser's own camera
+
+    await expectAudioArriving(page, 'echo');
+    const audio = peer.audioChunks;
+    await sleep(1000);
+    expect(peer.audioChunks - audio, 'audio chunks at the Node peer over ~1 s').to.be.greaterThan(30);
+
+    // Both still flowing at the same time: counters rise in the same window.
+    const frames = peer.videoFrames;
+    const a = await stats(page, 'echo');
+    await sleep(2000);
+    const b = await stats(page, 'echo');
+    expect(peer.videoFrames - frames, 'Node peer frames over 2 s').to.be.greaterThan(20);
+    expect(b.framesDecoded - a.framesDecoded, 'browser frames decoded over the same 2 s').to.be.greaterThan(20);
+    expect(b.audioPacketsReceived - a.audioPacketsReceived, 'browser audio packets over the same 2 s').to.be.greaterThan(30);
+
+    // Data: each gets its own text back, with the script's prefix.
+    await pollPage<{ dataOpen: unknown[] }>(page, `lsfu.state('echo')`, (s) => s.dataOpen.length > 0, 15000, 'browser ondataopen');
+    await waitUntil(() => peer!.channel?.readyState === 'open', 15000, 'Node data channel open');
+    await page.evaluate(`lsfu.sendData('echo', ${js('from chromium')})`);
+    peer.channel!.send('from node');
+    const st = await pollPage<{ data: Array<{ data: string }> }>(page, `lsfu.state('echo')`, (s) => s.data.length > 0, 10000, 'data echoed to the browser');
+    await waitUntil(() => peer!.dataReceived.length > 0, 10000, 'data echoed to the Node peer');
+    expect(st.data.map((d) => d.data)).to.deep.equal([`${PREFIX}from chromium`]);
+    expect(peer.dataReceived).to.deep.equal([`${PREFIX}from node`]);
+  });
+});
