@@ -231,3 +231,35 @@ describe('HTTP session timeout', () => {
     });
   });
 });
+
+describe('HTTP long-poll limits', () => {
+  let ts: TestServer;
+
+  before(async () => {
+    ts = await startTestServer({ config: { maxLongPolls: 2 }, longPollHoldMs: 10_000 });
+  });
+
+  after(async () => {
+    await ts.close();
+  });
+
+  it('holds at most maxLongPolls polls per session: the oldest is answered early with a keepalive', async () => {
+    const created = await post(ts.urls.http, { janus: 'create', transaction: 'c' });
+    const sessionId = ((created.body as JsonObject).data as JsonObject).id as number;
+    const attached = await post(`${ts.urls.http}/${sessionId}`, { janus: 'attach', plugin: TEST_PLUGIN_PACKAGE, transaction: 'a' });
+    const handleId = ((attached.body as JsonObject).data as JsonObject).id as number;
+    const settled: string[] = [];
+    const first = call(`${ts.urls.http}/${sessionId}?maxev=5`).then((r) => { settled.push('first'); return r; });
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    const second = call(`${ts.urls.http}/${sessionId}?maxev=5`).then((r) => { settled.push('second'); return r; });
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    const third = call(`${ts.urls.http}/${sessionId}?maxev=5`).then((r) => { settled.push('third'); return r; });
+    expect((await first).body).to.deep.equal([{ janus: 'keepalive' }]);
+    expect(settled).to.deep.equal(['first']);
+    await post(`${ts.urls.http}/${sessionId}/${handleId}`, { janus: 'message', body: { request: 'async' }, transaction: 'm' });
+    const delivered = await second;
+    expect((delivered.body as JsonObject[]).map((e) => e.janus)).to.deep.equal(['event']);
+    await post(`${ts.urls.http}/${sessionId}`, { janus: 'destroy', transaction: 'd' });
+    expect((await third).body).to.deep.equal([{ janus: 'keepalive' }]);
+  });
+});
