@@ -5,11 +5,11 @@ import type { Logger } from '../log';
 import type { JsonObject } from '../plugin/json';
 import { isJsonObject } from '../plugin/json';
 import type { ReplySink, TransportConnection } from './connection';
-import { type JanusCore, secretMatches } from './core';
+import type { JanusCore } from './core';
 import { JanusError, JanusErrorCode } from './errors';
 import type { Handle } from './handle';
-import { parseJsonDocuments } from './json-documents';
-import { ADMIN_REQUEST_RULES, baseMessage, errorReply, janusError, requestIds, validateFields } from './protocol';
+import { type RequestContext, runRequest, runText } from './request-runner';
+import { ADMIN_REQUEST_RULES, baseMessage, janusError, requestIds, secretMatches, validateFields } from './protocol';
 import { monotonicMicros } from './serial-queue';
 
 export interface AdminApiOptions {
@@ -17,11 +17,6 @@ export interface AdminApiOptions {
   /** admin_secret; empty = none. */
   adminSecret: string;
   logger: Logger;
-}
-
-interface Context {
-  sessionId: number;
-  transaction: string | undefined;
 }
 
 export class AdminApi {
@@ -32,50 +27,12 @@ export class AdminApi {
   }
 
   /** One admin request; the reply goes to `reply` (default: the connection) and is returned. */
-  async handleRequest(connection: TransportConnection, request: unknown, reply?: ReplySink): Promise<JsonObject> {
-    const context: Context = { sessionId: 0, transaction: undefined };
-    let response: JsonObject;
-    try {
-      response = await this.dispatch(request, context);
-    } catch (error) {
-      if (error instanceof JanusError) {
-        response = errorReply(context.sessionId, context.transaction, error.code, error.reason);
-      } else {
-        this.log.error('admin request failed', { error: error as Error });
-        response = errorReply(context.sessionId, context.transaction, JanusErrorCode.UNKNOWN, 'Unknown error');
-      }
-    }
-    try {
-      (reply ?? ((message: JsonObject) => connection.send(message)))(response);
-    } catch (error) {
-      this.log.warn('admin reply delivery failed', { error: error as Error });
-    }
-    return response;
+  handleRequest(connection: TransportConnection, request: unknown, reply?: ReplySink): Promise<JsonObject> {
+    return runRequest((_c, r, context) => this.dispatch(r, context), connection, request, reply, this.log);
   }
 
   handleText(connection: TransportConnection, text: string, reply?: ReplySink): Promise<JsonObject[]> {
-    const replies: Array<Promise<JsonObject>> = [];
-    for (const document of parseJsonDocuments(text)) {
-      if (!document.ok) {
-        const response = errorReply(0, undefined, JanusErrorCode.INVALID_JSON, `JSON error: ${document.error}`);
-        const earlier = Promise.all(replies);
-        const deliver = (resolve: (value: JsonObject) => void): void => {
-          try {
-            (reply ?? ((message: JsonObject) => connection.send(message)))(response);
-          } catch (error) {
-            this.log.warn('admin reply delivery failed', { error: error as Error });
-          }
-          resolve(response);
-        };
-        // Alone in its frame: answer now; otherwise after the documents before it.
-        replies.push(replies.length === 0
-          ? new Promise((resolve) => deliver(resolve))
-          : earlier.then(() => new Promise((resolve) => deliver(resolve))));
-        break;
-      }
-      replies.push(this.handleRequest(connection, document.value, reply));
-    }
-    return Promise.all(replies);
+    return runText((request) => this.handleRequest(connection, request, reply), connection, text, reply, this.log);
   }
 
   private checkSecret(request: JsonObject): void {
@@ -83,7 +40,7 @@ export class AdminApi {
     if (secret && !secretMatches(request.admin_secret, secret)) throw janusError(JanusErrorCode.UNAUTHORIZED);
   }
 
-  private async dispatch(request: unknown, context: Context): Promise<JsonObject> {
+  private async dispatch(request: unknown, context: RequestContext): Promise<JsonObject> {
     if (!isJsonObject(request)) throw janusError(JanusErrorCode.INVALID_JSON_OBJECT, 'JSON error: not an object');
     const ids = requestIds(request);
     if (ids.sessionId > 0) context.sessionId = ids.sessionId;

@@ -3,20 +3,20 @@
 // plugin registry. Transports (or an embedding application) call handleRequest / handleText
 // with a TransportConnection; replies and events go back through it.
 
-import { timingSafeEqual } from 'node:crypto';
 import type { Logger } from '../log';
-import type { ClientJsep, MediaPlane } from '../media/media-plane';
-import type { JsonObject, JsonValue } from '../plugin/json';
+import type { MediaPlane } from '../media/media-plane';
+import type { JsonObject } from '../plugin/json';
 import { isJsonObject } from '../plugin/json';
 import type { Plugin, PluginInfo, PluginResult } from '../plugin/plugin';
 import type { ReplySink, TransportConnection, TransportInfo } from './connection';
 import { JanusError, JanusErrorCode } from './errors';
+import { type RequestContext, runRequest, runText } from './request-runner';
+import { parseClientJsep } from './client-jsep';
 import { Handle, type RegisteredPlugin } from './handle';
 import { buildServerInfo } from './info';
-import { parseJsonDocuments } from './json-documents';
 import { CorePluginHost } from './plugin-host';
 import {
-  ATTACH_RULES, BODY_RULES, JSEP_RULES, REQUEST_RULES, baseMessage, errorReply, janusError, requestIds,
+  ATTACH_RULES, BODY_RULES, REQUEST_RULES, baseMessage, janusError, requestIds, secretMatches,
   uniqueId, validateFields,
 } from './protocol';
 import { monotonicMs } from './serial-queue';
@@ -39,20 +39,8 @@ export interface JanusCoreOptions {
   localIp?: string;
 }
 
-/** Mutable per-request context: what an error reply may echo. */
-interface RequestContext {
-  sessionId: number;
-  transaction: string | undefined;
-}
-
 export type SessionEndReason = 'destroyed' | 'timeout' | 'transport' | 'stopping' | 'admin';
 
-export function secretMatches(given: JsonValue | undefined, expected: string): boolean {
-  if (typeof given !== 'string') return false;
-  const a = Buffer.from(given);
-  const b = Buffer.from(expected);
-  return a.length === b.length && timingSafeEqual(a, b);
-}
 
 export class JanusCore {
   private readonly sessions = new Map<number, Session>();
@@ -251,55 +239,13 @@ export class JanusCore {
    * Processes one Janus API request (a parsed JSON value). The reply goes to `reply` (by
    * default the connection) and is also returned. Never throws.
    */
-  async handleRequest(connection: TransportConnection, request: unknown, reply?: ReplySink): Promise<JsonObject> {
-    const context: RequestContext = { sessionId: 0, transaction: undefined };
-    let response: JsonObject;
-    try {
-      response = await this.dispatch(connection, request, context);
-    } catch (error) {
-      if (error instanceof JanusError) {
-        response = errorReply(context.sessionId, context.transaction, error.code, error.reason);
-      } else {
-        this.log.error('request failed', { error: error as Error, transport: connection.id });
-        response = errorReply(context.sessionId, context.transaction, JanusErrorCode.UNKNOWN, 'Unknown error');
-      }
-    }
-    try {
-      (reply ?? ((message: JsonObject) => connection.send(message)))(response);
-    } catch (error) {
-      this.log.warn('reply delivery failed', { transport: connection.id, error: error as Error });
-    }
-    return response;
+  handleRequest(connection: TransportConnection, request: unknown, reply?: ReplySink): Promise<JsonObject> {
+    return runRequest((c, r, context) => this.dispatch(c, r, context), connection, request, reply, this.log);
   }
 
-  /**
-   * Processes one frame of text: every JSON document in it, in order. Unparseable text
-   * gets 454 with no transaction (and stops the frame).
-   */
+  /** Processes one frame of text: every JSON document in it, in order (454 for bad JSON). */
   handleText(connection: TransportConnection, text: string, reply?: ReplySink): Promise<JsonObject[]> {
-    const replies: Array<Promise<JsonObject>> = [];
-    for (const document of parseJsonDocuments(text)) {
-      if (!document.ok) {
-        const response = errorReply(0, undefined, JanusErrorCode.INVALID_JSON, `JSON error: ${document.error}`);
-        this.log.debug('invalid JSON request', { transport: connection.id, error: document.error });
-        const earlier = Promise.all(replies);
-        const deliver = (resolve: (value: JsonObject) => void): void => {
-          try {
-            (reply ?? ((message: JsonObject) => connection.send(message)))(response);
-          } catch (error) {
-            this.log.warn('reply delivery failed', { transport: connection.id, error: error as Error });
-          }
-          resolve(response);
-        };
-        // Alone in its frame: answer now; otherwise after the documents before it.
-        replies.push(replies.length === 0
-          ? new Promise((resolve) => deliver(resolve))
-          : earlier.then(() => new Promise((resolve) => deliver(resolve))));
-        break;
-      }
-      replies.push(this.handleRequest(connection, document.value, reply));
-    }
-    return Promise.all(replies);
+    return runText((request) => this.handleRequest(connection, request, reply), connection, text, reply, this.log);
   }
 
   private checkApiSecret(request: JsonObject): void {
@@ -513,21 +459,4 @@ export class JanusCore {
   get handleCount(): number {
     return this.handles.size;
   }
-}
-
-/** A client JSEP: 455 when not an object, 456/467 for its fields, 464 for an unknown type. */
-export function parseClientJsep(value: JsonValue): ClientJsep {
-  if (!isJsonObject(value)) throw janusError(JanusErrorCode.INVALID_JSON_OBJECT, 'Invalid jsep object');
-  validateFields(value, JSEP_RULES, 'JSEP error');
-  const typeText = value.type as string;
-  const type = typeText.toLowerCase();
-  if (type !== 'offer' && type !== 'answer') {
-    throw janusError(JanusErrorCode.JSEP_UNKNOWN_TYPE, `JSEP error: unknown message type '${typeText}'`);
-  }
-  const jsep: ClientJsep = { type, sdp: value.sdp as string };
-  if (typeof value.trickle === 'boolean') jsep.trickle = value.trickle;
-  if (value.rid_order === 'hml' || value.rid_order === 'lmh') jsep.rid_order = value.rid_order;
-  if (typeof value.force_relay === 'boolean') jsep.force_relay = value.force_relay;
-  if (typeof value.e2ee === 'boolean') jsep.e2ee = value.e2ee;
-  return jsep;
 }

@@ -1,6 +1,7 @@
 // Pure Janus API protocol helpers (janus-contract §5.1): reply and event builders, request
 // field validation with Janus's exact error texts, and id extraction. No state, no I/O.
 
+import { timingSafeEqual } from 'node:crypto';
 import type { JsonObject, JsonValue } from '../plugin/json';
 import { isJsonObject } from '../plugin/json';
 import { JanusError, JanusErrorCode, type JanusErrorCodeValue } from './errors';
@@ -187,4 +188,12 @@ export function randomString(length: number): string {
   let out = '';
   for (let i = 0; i < length; i++) out += chars[Math.floor(Math.random() * chars.length)];
   return out;
+}
+
+/** Constant-time comparison of a request's secret (apisecret / admin_secret). */
+export function secretMatches(given: JsonValue | undefined, expected: string): boolean {
+  if (typeof given !== 'string') return false;
+  const a = Buffer.from(given);
+  const b = Buffer.from(expected);
+  return a.length === b.length && timingSafeEqual(a, b);
 }

@@ -1,0 +1,81 @@
+// What the Janus API and the Admin API share around their dispatch: turning a thrown
+// JanusError into the error reply (with whatever session_id / transaction the request had
+// revealed so far), delivering the reply, and splitting a text frame into requests while
+// keeping the order of their replies.
+
+import type { Logger } from '../log';
+import type { JsonObject } from '../plugin/json';
+import type { ReplySink, TransportConnection } from './connection';
+import { JanusError, JanusErrorCode } from './errors';
+import { parseJsonDocuments } from './json-documents';
+import { errorReply } from './protocol';
+
+/** Filled in by a dispatcher as it validates: what an error reply may echo. */
+export interface RequestContext {
+  sessionId: number;
+  transaction: string | undefined;
+}
+
+export type Dispatcher = (connection: TransportConnection, request: unknown, context: RequestContext) => Promise<JsonObject>;
+
+function deliver(connection: TransportConnection, reply: ReplySink | undefined, response: JsonObject, log: Logger): void {
+  try {
+    (reply ?? ((message: JsonObject) => connection.send(message)))(response);
+  } catch (error) {
+    log.warn('reply delivery failed', { transport: connection.id, error: error as Error });
+  }
+}
+
+/** Runs one request through `dispatch`; never throws. The reply is delivered and returned. */
+export async function runRequest(
+  dispatch: Dispatcher,
+  connection: TransportConnection,
+  request: unknown,
+  reply: ReplySink | undefined,
+  log: Logger,
+): Promise<JsonObject> {
+  const context: RequestContext = { sessionId: 0, transaction: undefined };
+  let response: JsonObject;
+  try {
+    response = await dispatch(connection, request, context);
+  } catch (error) {
+    if (error instanceof JanusError) {
+      response = errorReply(context.sessionId, context.transaction, error.code, error.reason);
+    } else {
+      log.error('request failed', { error: error as Error, transport: connection.id });
+      response = errorReply(context.sessionId, context.transaction, JanusErrorCode.UNKNOWN, 'Unknown error');
+    }
+  }
+  deliver(connection, reply, response, log);
+  return response;
+}
+
+/**
+ * Every JSON document of a text frame, in order. An unparseable document gets 454 with no
+ * transaction and ends the frame; its error follows the replies of the documents before it.
+ */
+export function runText(
+  run: (request: unknown) => Promise<JsonObject>,
+  connection: TransportConnection,
+  text: string,
+  reply: ReplySink | undefined,
+  log: Logger,
+): Promise<JsonObject[]> {
+  const replies: Array<Promise<JsonObject>> = [];
+  for (const document of parseJsonDocuments(text)) {
+    if (document.ok) {
+      replies.push(run(document.value));
+      continue;
+    }
+    log.debug('invalid JSON request', { transport: connection.id, error: document.error });
+    const response = errorReply(0, undefined, JanusErrorCode.INVALID_JSON, `JSON error: ${document.error}`);
+    const send = (): JsonObject => {
+      deliver(connection, reply, response, log);
+      return response;
+    };
+    // Alone in its frame: answer now (keeps order with earlier frames); else after the others.
+    replies.push(replies.length === 0 ? Promise.resolve(send()) : Promise.all(replies).then(send));
+    break;
+  }
+  return Promise.all(replies);
+}
