@@ -114,7 +114,60 @@ describe('SDP layer end to end with headless Chromium and mediasoup', function (
       expect(state).to.equal('connected');
     } finally {
       router.close();
-      await page.evaluate('window.pc.close()');
+      // Stop the capture too: the fake camera keeps the last constraints for the next test.
+      await page.evaluate('window.pc.getSenders().forEach((s) => s.track && s.track.stop()); window.pc.close()');
+    }
+  });
+  it('Chromium rid simulcast (videoroom publisher): every layer reaches a simulcast Producer', async () => {
+    const offer = await page.evaluate<string>(`(async () => {
+      const stream = await navigator.mediaDevices.getUserMedia({ audio: true, video: { width: 1280, height: 720 } });
+      const pc = new RTCPeerConnection();
+      window.pc = pc;
+      pc.addTrack(stream.getAudioTracks()[0], stream);
+      pc.addTransceiver(stream.getVideoTracks()[0], { direction: 'sendrecv', streams: [stream], sendEncodings: [
+        { rid: 'h', maxBitrate: 900000 }, { rid: 'm', maxBitrate: 300000, scaleResolutionDownBy: 2 },
+        { rid: 'l', maxBitrate: 100000, scaleResolutionDownBy: 4 } ] });
+      pc.createDataChannel('JanusDataChannel');
+      await pc.setLocalDescription(await pc.createOffer());
+      return pc.localDescription.sdp;
+    })()`);
+    expect(layout(offer), 'Chromium changed its PT/extmap layout: re-record the fixtures').to.deep.equal(layout(readSdpFixture('chrome-simulcast-offer.sdp')));
+    // videoroom.lua rewrites sendrecv to sendonly before answering; the recorded answer has that.
+    const { client, jsep } = clientJsepForScript({ type: 'offer', sdp: offer });
+    expect(jsep.simulcast).to.deep.equal([{ mindex: 1, mid: '1', rids: ['h', 'm', 'l'], 'rid-ext': 10 }]);
+    const plugin = readSdpFixture('lua-videoroom-publisher-answer-chrome-simulcast.sdp');
+    const router = await worker!.createRouter({ mediaCodecs: routerCodecsFor(negotiate({ client, local: plugin, clientIsOfferer: true }).media) });
+    try {
+      const transport = await router.createWebRtcTransport({ listenIps: [{ ip: '127.0.0.1' }], enableSctp: true, initialAvailableOutgoingBitrate: 1000000 });
+      const ourRole = answererDtlsRole(client.setup);
+      const merged = mergeLocalSdp(plugin, {
+        type: 'answer',
+        announcedIp: '127.0.0.1',
+        iceParameters: transport.iceParameters,
+        iceCandidates: transport.iceCandidates,
+        dtlsParameters: transport.dtlsParameters,
+        dtlsRole: ourRole,
+        client,
+        localSsrcs: {},
+      });
+      await page.evaluate(`window.pc.setRemoteDescription({ type: 'answer', sdp: ${JSON.stringify(merged.sdp)} })`);
+      await transport.connect({
+        dtlsParameters: { role: remoteDtlsRole({ weOffered: false, ourRole }), fingerprints: [{ algorithm: 'sha-256', value: client.fingerprint.value }] },
+      });
+      const video = negotiate({ client, local: merged.sdp, clientIsOfferer: true }).media[1];
+      expect([video.clientSends, video.clientReceives]).to.deep.equal([true, false]);
+      const producer = await transport.produce({ kind: 'video', rtpParameters: toProducerRtpParameters(video) });
+      expect(producer.type).to.equal('simulcast');
+      let layers = new Map<string, number>();
+      for (let i = 0; i < 200 && layers.size < 3; i++) {
+        await new Promise((r) => setTimeout(r, 100));
+        layers = new Map((await producer.getStats()).filter((s) => s.rid !== undefined && s.byteCount > 0).map((s) => [s.rid!, s.byteCount]));
+      }
+      expect([...layers.keys()].sort()).to.deep.equal(['h', 'l', 'm']);
+    } finally {
+      router.close();
+      // Stop the capture too: the fake camera keeps the last constraints for the next test.
+      await page.evaluate('window.pc.getSenders().forEach((s) => s.track && s.track.stop()); window.pc.close()');
     }
   });
 });
