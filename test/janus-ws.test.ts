@@ -435,6 +435,18 @@ describe('Janus API over WebSocket', () => {
       expect(plugin.callsFor(plain.handleId)).to.deep.equal(['createSession']);
     });
 
+    it('a new offer waits for the previous PeerConnection to finish cleaning', async () => {
+      const client = await connect();
+      const { sessionId, handleId } = await negotiated(client);
+      plane.peer(handleId).hangupDelayMs = 200;
+      await client.request({ janus: 'hangup', session_id: sessionId, handle_id: handleId });
+      const reply = await client.request({
+        janus: 'message', session_id: sessionId, handle_id: handleId, body: { request: 'sync' }, jsep: { type: 'offer', sdp: TEST_OFFER_SDP },
+      });
+      expect(reply.janus).to.equal('success');
+      expect(plane.peer(handleId).remote?.type).to.equal('offer');
+    });
+
     it('hangs up on peer failure and on closePc with their reasons', async () => {
       const client = await connect();
       const { sessionId, handleId } = await negotiated(client);

@@ -36,6 +36,10 @@ export class FakePeer implements Peer {
   closed = false;
   /** Set to make setLocalDescription reject (merge failure). */
   failLocal = false;
+  /** How long hangup() takes (the core must wait for it before a new offer). */
+  hangupDelayMs = 0;
+  /** Set while a hangup is in progress. */
+  hangingUp = false;
 
   constructor(
     readonly handle: { id: number; sessionId: number },
@@ -43,6 +47,7 @@ export class FakePeer implements Peer {
   ) {}
 
   async setRemoteDescription(jsep: ClientJsep): Promise<PluginJsep> {
+    if (this.hangingUp) throw new Error('setRemoteDescription during hangup');
     if (!jsep.sdp.startsWith('v=0')) throw new JanusError(JanusErrorCode.JSEP_INVALID_SDP, 'Invalid SDP (no v= line)');
     if (jsep.type === 'answer') {
       if (!this.localOfferPending) throw new JanusError(JanusErrorCode.UNEXPECTED_ANSWER, 'Unexpected ANSWER (did we offer?)');
@@ -67,6 +72,11 @@ export class FakePeer implements Peer {
 
   async hangup(): Promise<void> {
     this.hangups++;
+    if (this.hangupDelayMs > 0) {
+      this.hangingUp = true;
+      await new Promise((resolve) => setTimeout(resolve, this.hangupDelayMs));
+      this.hangingUp = false;
+    }
     this.remote = undefined;
     this.local = undefined;
     this.localOfferPending = false;
