@@ -435,6 +435,18 @@ describe('Janus API over WebSocket', () => {
       expect(plugin.callsFor(plain.handleId)).to.deep.equal(['createSession']);
     });
 
+    it('survives a media plane that throws: the hangup still reaches plugin and client', async () => {
+      const client = await connect();
+      const { sessionId, handleId } = await negotiated(client);
+      plane.peer(handleId).hangup = (): Promise<void> => { throw new Error('media plane bug'); };
+      await client.request({ janus: 'hangup', session_id: sessionId, handle_id: handleId });
+      expect(await client.next((m) => m.janus === 'hangup')).to.deep.equal({
+        janus: 'hangup', session_id: sessionId, sender: handleId, reason: 'Janus API',
+      });
+      expect(ts.log.find('peer hangup failed').length).to.be.greaterThan(0);
+      expect(plugin.callsFor(handleId)).to.include('hangupMedia');
+    });
+
     it('a new offer waits for the previous PeerConnection to finish cleaning', async () => {
       const client = await connect();
       const { sessionId, handleId } = await negotiated(client);

@@ -159,9 +159,7 @@ export class Handle {
     if (!this.pcActive || this.hangingUp || this.stopping) return;
     this.hangingUp = true;
     this.resetMediaState();
-    const cleaning = this.peer.hangup().catch((error: unknown) => {
-      this.log.warn('peer hangup failed', { error: error as Error });
-    });
+    const cleaning = this.peerHangup();
     this.cleaning = cleaning;
     void cleaning.finally(() => {
       if (this.cleaning === cleaning) this.cleaning = null;
@@ -172,6 +170,15 @@ export class Handle {
       this.emit({ janus: 'hangup', session_id: this.session.id, sender: this.id, reason });
       this.hangingUp = false;
     }));
+  }
+
+  /** peer.hangup() that never throws or rejects (a media-plane failure is only logged). */
+  private async peerHangup(): Promise<void> {
+    try {
+      await this.peer.hangup();
+    } catch (error) {
+      this.log.warn('peer hangup failed', { error: error as Error });
+    }
   }
 
   private resetMediaState(): void {
@@ -206,9 +213,7 @@ export class Handle {
     this.stopping = true;
     const hadPc = this.pcActive;
     this.resetMediaState();
-    const peerHangup = hadPc ? this.peer.hangup().catch((error: unknown) => {
-      this.log.warn('peer hangup failed', { error: error as Error });
-    }) : Promise.resolve();
+    const peerHangup = hadPc ? this.peerHangup() : Promise.resolve();
     // Deferred like a hangup: the detach reply goes out before the `detached` event.
     this.detachPromise = nextTurn()
       .then(() => this.queue.run(async () => {

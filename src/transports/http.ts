@@ -192,6 +192,20 @@ export async function startHttpListener(options: HttpListenerOptions): Promise<L
   };
 
   app.any('/*', (res, req) => {
+    try {
+      route(res, req);
+    } catch (error) {
+      // Never let a bug in request handling reach uWS (it would abort the process).
+      log.error('HTTP request handling failed', { error: error as Error });
+      try {
+        res.cork(() => res.writeStatus('500 Internal Server Error').end(undefined, true));
+      } catch {
+        // Already answered or aborted.
+      }
+    }
+  });
+
+  const route = (res: uws.HttpResponse, req: uws.HttpRequest): void => {
     // HttpRequest is only valid synchronously: read everything now.
     const method = req.getMethod().toUpperCase();
     const url = req.getUrl();
@@ -262,9 +276,16 @@ export async function startHttpListener(options: HttpListenerOptions): Promise<L
       }
       // The chunk is neutered after this callback: copy it.
       chunks.push(Buffer.from(chunk.slice(0)));
-      if (isLast) handlePost(exchange, Buffer.concat(chunks).toString('utf8'), session, handle);
+      if (isLast) {
+        try {
+          handlePost(exchange, Buffer.concat(chunks).toString('utf8'), session, handle);
+        } catch (error) {
+          log.error('HTTP request handling failed', { error: error as Error });
+          exchange.empty('500 Internal Server Error', {}, true);
+        }
+      }
     });
-  });
+  };
 
   const listener = await listen(app, options.host, options.port);
   log.info('HTTP listener started', { host: options.host, port: listener.port, path: basePath });

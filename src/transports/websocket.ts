@@ -125,9 +125,14 @@ export async function startWebSocketListener(options: WebSocketListenerOptions):
       }
       // The ArrayBuffer is only valid during this callback: decode it now.
       const text = Buffer.from(message).toString('utf8');
-      options.processor.handleText(connection, text).catch((error: unknown) => {
+      try {
+        options.processor.handleText(connection, text).catch((error: unknown) => {
+          log.error('request processing failed', { connection: connection.id, error: error as Error });
+        });
+      } catch (error) {
+        // Never let a bug in request handling reach uWS (it would abort the process).
         log.error('request processing failed', { connection: connection.id, error: error as Error });
-      });
+      }
     },
     close: (ws, code) => {
       const { connection } = ws.getUserData();
