@@ -7,6 +7,7 @@
 // the echoed video, and {bitrate:128000} makes the browser's encoder slow down (REMB).
 
 import { expect } from 'chai';
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Page } from 'playwright-core';
 import type { ScriptConfig } from '../src/config';
@@ -20,7 +21,6 @@ import {
 import { type Browser, type PageServer, launchBrowser, missingBrowserParts, pollPage, sleep, startPageServer } from './browser/harness';
 import { JANUS_LUA_DIR } from './lua-fixtures';
 import { type TestServer, startTestServer } from './support/test-server';
-import { existsSync } from 'node:fs';
 
 const OUR_ECHOTEST = join(__dirname, '..', '..', 'lua', 'echotest.lua');
 const JANUS_ECHOTEST = join(JANUS_LUA_DIR, 'echotest.lua');
@@ -47,7 +47,6 @@ function echotestSuite(title: string, script: () => ScriptConfig, dataPrefix: st
     });
 
     after(async function () {
-      if (this.currentTest?.state === 'failed' && browser) console.log(browser.consoleLog.slice(-40).join('\n'));
       await browser?.close();
       await pages?.close();
       await ts?.close();
