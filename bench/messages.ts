@@ -28,6 +28,8 @@ interface Options {
   plugin: string;
   body: Record<string, unknown>;
   json: boolean;
+  /** With --url: the server's pid, to report its CPU per reply too. */
+  serverPid?: number;
 }
 
 const ROOT = resolve(__dirname, '..', '..');
@@ -43,6 +45,7 @@ const USAGE = `Usage: node dist/bench/messages.js [options]
   --url <ws-url>     benchmark a running server instead of starting luasfu
   --plugin <pkg>     plugin to attach to (default janus.plugin.echolua)
   --body <json>      message body (default {"audio":true})
+  --server-pid <pid> with --url: report that process's CPU per reply (Linux /proc)
   --json             print the final summary as one JSON line too`;
 
 function parseOptions(argv: string[]): Options {
@@ -76,6 +79,7 @@ function parseOptions(argv: string[]): Options {
       case '--plugin': options.plugin = next(); break;
       case '--body': options.body = JSON.parse(next()) as Record<string, unknown>; break;
       case '--json': options.json = true; break;
+      case '--server-pid': options.serverPid = Math.floor(positive(next(), 1)); break;
       case '-h': case '--help': process.stdout.write(`${USAGE}\n`); process.exit(0);
       // eslint-disable-next-line no-fallthrough
       default: throw new Error(`unknown option ${flag}\n${USAGE}`);
@@ -284,12 +288,13 @@ async function main(): Promise<void> {
     let lastCount = 0;
     let seconds = 0;
     let progress: NodeJS.Timeout | undefined;
-    // CPU used while measuring: the server child (when we started it) and this client process.
+    // CPU used while measuring: the server (our child, or --server-pid) and this client process.
+    const serverPid = server?.child.pid ?? options.serverPid;
     let serverCpuStart: number | undefined;
     let clientCpuStart = process.cpuUsage();
     const warmupTimer = setTimeout(() => {
       measuring = true;
-      serverCpuStart = server?.child.pid ? processCpuSeconds(server.child.pid) : undefined;
+      serverCpuStart = serverPid ? processCpuSeconds(serverPid) : undefined;
       clientCpuStart = process.cpuUsage();
       progress = setInterval(() => {
         seconds++;
@@ -304,7 +309,7 @@ async function main(): Promise<void> {
     clearInterval(progress);
     clearTimeout(warmupTimer);
     const elapsed = (performance.now() - measureFrom) / 1000;
-    const serverCpuEnd = server?.child.pid ? processCpuSeconds(server.child.pid) : undefined;
+    const serverCpuEnd = serverPid ? processCpuSeconds(serverPid) : undefined;
     const clientCpu = process.cpuUsage(clientCpuStart);
     const serverCpu = serverCpuStart !== undefined && serverCpuEnd !== undefined ? serverCpuEnd - serverCpuStart : undefined;
 
