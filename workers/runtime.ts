@@ -3,7 +3,7 @@
 
 import type { CallTask, LoadTask, Result } from '../src/script/bridge';
 
-export type TaskOutcome = Omit<Result, 'instance' | 'seq'>;
+export type TaskOutcome = Result;
 
 export interface ScriptRuntime {
   load(task: LoadTask): TaskOutcome;

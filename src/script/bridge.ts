@@ -68,7 +68,7 @@ export interface CallTask {
 export interface Task {
   seq: number;
   load?: LoadTask | null;
-  call?: CallTask | null;
+  calls?: CallTask[];
 }
 
 export interface Recording {
@@ -112,8 +112,6 @@ export interface ScriptInfoMessage {
 }
 
 export interface Result {
-  instance: string;
-  seq: number;
   status: Status;
   error?: string;
   calls?: HostCall[];
@@ -139,9 +137,15 @@ function protoPath(): string {
   throw new Error(`bridge: proto/bridge.proto not found above ${__dirname}`);
 }
 
+export interface Reply {
+  instance: string;
+  seq: number;
+  results: Result[];
+}
+
 interface Codec {
   task: protobuf.Type;
-  result: protobuf.Type;
+  reply: protobuf.Type;
 }
 
 let codec: Codec | undefined;
@@ -149,25 +153,31 @@ let codec: Codec | undefined;
 function getCodec(): Codec {
   if (!codec) {
     const root = protobuf.loadSync(protoPath());
-    codec = { task: root.lookupType('luasfu.bridge.Task'), result: root.lookupType('luasfu.bridge.Result') };
+    codec = { task: root.lookupType('luasfu.bridge.Task'), reply: root.lookupType('luasfu.bridge.Reply') };
   }
   return codec;
 }
 
+// encode() takes plain objects whose fields already have the wire types (numbers for enums,
+// Uint8Array for bytes): skipping fromObject() halves the cost per message.
+// finish() may return a view into a shared 8 KiB pool; posting a view clones its whole buffer,
+// so the bytes are copied into an exact-size buffer first (measured: 100 us -> a few us).
 export function encodeTask(task: Task): Uint8Array {
-  const { task: type } = getCodec();
-  return type.encode(type.fromObject(task as unknown as Record<string, unknown>)).finish();
+  return exact(getCodec().task.encode(task as unknown as protobuf.Message).finish());
+}
+
+function exact(bytes: Uint8Array): Uint8Array {
+  return bytes.byteOffset === 0 && bytes.byteLength === bytes.buffer.byteLength ? bytes : new Uint8Array(bytes);
 }
 
 export function decodeTask(bytes: Uint8Array): Task {
   return getCodec().task.decode(bytes) as unknown as Task;
 }
 
-export function encodeResult(result: Result): Uint8Array {
-  const { result: type } = getCodec();
-  return type.encode(type.fromObject(result as unknown as Record<string, unknown>)).finish();
+export function encodeReply(reply: Reply): Uint8Array {
+  return exact(getCodec().reply.encode(reply as unknown as protobuf.Message).finish());
 }
 
-export function decodeResult(bytes: Uint8Array): Result {
-  return getCodec().result.decode(bytes) as unknown as Result;
+export function decodeReply(bytes: Uint8Array): Reply {
+  return getCodec().reply.decode(bytes) as unknown as Reply;
 }

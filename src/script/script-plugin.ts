@@ -12,7 +12,7 @@ import type { JsonObject, JsonValue } from '../plugin/json';
 import { isJsonObject } from '../plugin/json';
 import type { MediumKind, RecordingRequest } from '../plugin/media';
 import type { DataMessage, Plugin, PluginHandle, PluginHost, PluginInfo, PluginJsep, PluginResult } from '../plugin/plugin';
-import { Callback, Status, type CallTask, type HostCall, type Result } from './bridge';
+import { Callback, Status, type CallTask, type HostCall, type Reply, type Result } from './bridge';
 import { ScriptPool } from './pool';
 import { resetForHangup, sessionStateJson, SessionTable, type ScriptSessionState } from './sessions';
 
@@ -49,8 +49,13 @@ const MEDIA: MediumKind[] = ['audio', 'video', 'data'];
 const utf8 = new TextEncoder();
 const fromUtf8 = new TextDecoder('utf-8');
 
+/** Callbacks sent to the worker in one task at most (one message each way per batch). */
+const MAX_BATCH = 64;
+
 interface Job {
   call: CallTask;
+  /** The session the callback is for: dropped unsent if the script restarted meanwhile. */
+  session?: ScriptSessionState;
   /** Applied in task order just before the task's host calls (C-side state changes). */
   before?: () => void;
   /** Applied in task order just after them. */
@@ -73,6 +78,11 @@ export class ScriptPlugin implements Plugin {
   private readonly sessions = new SessionTable();
   private readonly timers = new Set<NodeJS.Timeout>();
   private readonly waiting: Job[] = [];
+  private readonly outbox: Job[] = [];
+  private flushScheduled = false;
+  /** Replies waiting to be applied, in task order. */
+  private readonly inbox: Array<{ generation: number; jobs: Job[]; results: Result[] }> = [];
+  private applying = false;
   private deferred: HostCall[][] = [];
   private inFlight = 0;
   private watchdog: NodeJS.Timeout | undefined;
@@ -106,9 +116,9 @@ export class ScriptPlugin implements Plugin {
     });
     this.pool = pool;
     const generation = this.generation;
-    let result: Result;
+    let reply: Reply;
     try {
-      result = await this.withTimeout(pool.run({
+      reply = await this.withTimeout(pool.run({
         seq: ++this.seq,
         load: {
           runtime: this.options.runtime,
@@ -131,6 +141,7 @@ export class ScriptPlugin implements Plugin {
       await pool.destroy().catch(() => undefined);
       throw new Error(`script ${this.script.path}: superseded while starting`);
     }
+    const result: Result = reply.results[0] ?? { status: Status.LOAD_FAILED, error: 'empty reply to load' };
     this.applyCalls(result.calls ?? []);
     if (result.status !== Status.OK) {
       this.state = 'failed';
@@ -138,7 +149,7 @@ export class ScriptPlugin implements Plugin {
       this.log.error('script failed to load', { error: result.error });
       throw new Error(result.error ?? `script ${this.script.path} failed to load`);
     }
-    this.instance = result.instance;
+    this.instance = reply.instance;
     this.hookSet = new Set(result.hooks ?? []);
     const info = result.info;
     this.infoValue = {
@@ -152,7 +163,7 @@ export class ScriptPlugin implements Plugin {
     this.state = 'ready';
     this.afterResult(result);
     this.log.info('script loaded', { package: this.infoValue.package, hooks: [...this.hookSet] });
-    for (const job of this.waiting.splice(0)) this.dispatch(job);
+    for (const job of this.waiting.splice(0)) this.enqueue(job);
   }
 
   private withTimeout<T>(promise: Promise<T>): Promise<T> {
@@ -197,7 +208,7 @@ export class ScriptPlugin implements Plugin {
     this.state = 'destroyed';
     this.generation++;
     this.stopWatchdog();
-    for (const job of this.waiting.splice(0)) job.resolve(undefined);
+    for (const job of this.waiting.splice(0)) this.abandon(job);
     const pool = this.pool;
     this.pool = undefined;
     await pool?.destroy().catch(() => undefined);
@@ -227,6 +238,7 @@ export class ScriptPlugin implements Plugin {
         jsep: jsep ? utf8.encode(JSON.stringify(jsep)) : null,
       },
       {
+        session: state,
         // What the C side records before calling handleMessage (janus-contract §2).
         before: () => {
           if (!jsep) return;
@@ -263,7 +275,7 @@ export class ScriptPlugin implements Plugin {
   async setupMedia(handle: PluginHandle): Promise<void> {
     const state = this.sessions.fromHandle(handle.id);
     if (!state || state.orphaned) return;
-    await this.submit({ callback: Callback.SETUP_MEDIA, session: state.scriptId }, { before: () => (state.started = true) });
+    await this.submit({ callback: Callback.SETUP_MEDIA, session: state.scriptId }, { session: state, before: () => (state.started = true) });
   }
 
   async hangupMedia(handle: PluginHandle): Promise<void> {
@@ -273,7 +285,7 @@ export class ScriptPlugin implements Plugin {
       this.resetMedia(state);
       return;
     }
-    await this.submit({ callback: Callback.HANGUP_MEDIA, session: state.scriptId }, { before: () => this.resetMedia(state) });
+    await this.submit({ callback: Callback.HANGUP_MEDIA, session: state.scriptId }, { session: state, before: () => this.resetMedia(state) });
   }
 
   async destroySession(handle: PluginHandle): Promise<void> {
@@ -284,13 +296,13 @@ export class ScriptPlugin implements Plugin {
       return;
     }
     // destroySession runs before the C side unlinks the session and marks it dead.
-    await this.submit({ callback: Callback.DESTROY_SESSION, session: state.scriptId }, { after: () => this.unlinkAndRemove(state) });
+    await this.submit({ callback: Callback.DESTROY_SESSION, session: state.scriptId }, { session: state, after: () => this.unlinkAndRemove(state) });
   }
 
   async querySession(handle: PluginHandle): Promise<JsonObject | undefined> {
     const state = this.sessions.fromHandle(handle.id);
     if (!state || state.orphaned) return undefined;
-    const result = await this.submit({ callback: Callback.QUERY_SESSION, session: state.scriptId });
+    const result = await this.submit({ callback: Callback.QUERY_SESSION, session: state.scriptId }, { session: state });
     const parsed = parseJson(result?.status === Status.OK ? result.json : undefined);
     return isJsonObject(parsed) ? (parsed as JsonObject) : undefined;
   }
@@ -309,7 +321,7 @@ export class ScriptPlugin implements Plugin {
       payload,
       label: message.label,
       protocol: message.protocol,
-    });
+    }, { session: state });
   }
 
   /** Whether the script handles RTP itself (then the core must not relay, record or PLI). */
@@ -324,14 +336,14 @@ export class ScriptPlugin implements Plugin {
   incomingRtp(handle: PluginHandle, video: boolean, packet: Uint8Array): void {
     const state = this.live(handle);
     if (state && this.hookSet.has('incomingRtp')) {
-      void this.submit({ callback: Callback.INCOMING_RTP, session: state.scriptId, flagA: video, payload: packet });
+      void this.submit({ callback: Callback.INCOMING_RTP, session: state.scriptId, flagA: video, payload: packet }, { session: state });
     }
   }
 
   incomingRtcp(handle: PluginHandle, video: boolean, packet: Uint8Array): void {
     const state = this.live(handle);
     if (state && this.hookSet.has('incomingRtcp')) {
-      void this.submit({ callback: Callback.INCOMING_RTCP, session: state.scriptId, flagA: video, payload: packet });
+      void this.submit({ callback: Callback.INCOMING_RTCP, session: state.scriptId, flagA: video, payload: packet }, { session: state });
     }
   }
 
@@ -339,20 +351,20 @@ export class ScriptPlugin implements Plugin {
     const state = this.live(handle);
     if (!state) return;
     // Always sent: the worker's "data ready" flag gates relayTextData even without the hook.
-    void this.submit({ callback: Callback.DATA_READY, session: state.scriptId }, { before: () => (state.dataReady = true) });
+    void this.submit({ callback: Callback.DATA_READY, session: state.scriptId }, { session: state, before: () => (state.dataReady = true) });
   }
 
   slowLink(handle: PluginHandle, uplink: boolean, video: boolean): void {
     const state = this.live(handle);
     if (state && this.hookSet.has('slowLink')) {
-      void this.submit({ callback: Callback.SLOW_LINK, session: state.scriptId, flagA: uplink, flagB: video });
+      void this.submit({ callback: Callback.SLOW_LINK, session: state.scriptId, flagA: uplink, flagB: video }, { session: state });
     }
   }
 
   substreamChanged(handle: PluginHandle, substream: number): void {
     const state = this.live(handle);
     if (state && this.hookSet.has('substreamChanged')) {
-      void this.submit({ callback: Callback.SUBSTREAM_CHANGED, session: state.scriptId, number: substream });
+      void this.submit({ callback: Callback.SUBSTREAM_CHANGED, session: state.scriptId, number: substream }, { session: state });
     }
   }
 
@@ -360,7 +372,7 @@ export class ScriptPlugin implements Plugin {
     const state = this.live(handle);
     // Janus 1.1.2 quirk: only when substreamChanged is defined too.
     if (state && this.hookSet.has('substreamChanged') && this.hookSet.has('temporalLayerChanged')) {
-      void this.submit({ callback: Callback.TEMPORAL_LAYER_CHANGED, session: state.scriptId, number: layer });
+      void this.submit({ callback: Callback.TEMPORAL_LAYER_CHANGED, session: state.scriptId, number: layer }, { session: state });
     }
   }
 
@@ -391,51 +403,123 @@ export class ScriptPlugin implements Plugin {
     return state && !state.orphaned ? state : undefined;
   }
 
-  /** Queues a callback task. Resolves undefined when the worker failed or the script is gone. */
-  private submit(call: CallTask, hooks: { before?: () => void; after?: () => void } = {}): Promise<Result | undefined> {
+  /** Queues a callback. Resolves undefined when the worker failed or the script is gone. */
+  private submit(
+    call: CallTask,
+    hooks: { before?: () => void; after?: () => void; session?: ScriptSessionState } = {},
+  ): Promise<Result | undefined> {
     return new Promise((resolve) => {
-      const job: Job = { call, before: hooks.before, after: hooks.after, resolve };
-      if (this.state === 'ready') this.dispatch(job);
+      const job: Job = { call, before: hooks.before, after: hooks.after, session: hooks.session, resolve };
+      if (this.state === 'ready') this.enqueue(job);
       else if (this.state === 'loading' || this.state === 'restarting') this.waiting.push(job);
-      else resolve(undefined);
+      else this.abandon(job);
     });
   }
 
-  private dispatch(job: Job): void {
-    const pool = this.pool;
-    if (!pool) {
-      job.resolve(undefined);
+  /**
+   * A job that will not run (or whose result is lost): the main-side bookkeeping still happens
+   * (hangup resets, destroy unlinks and forgets), since the core considers the callback done.
+   */
+  private abandon(job: Job): void {
+    try {
+      job.before?.();
+      job.after?.();
+    } catch (error) {
+      this.log.error('script bookkeeping failed', { error: error instanceof Error ? error.message : String(error) });
+    }
+    job.resolve(undefined);
+  }
+
+  /** Callbacks queued in one event-loop turn travel to the worker as one task. */
+  private enqueue(job: Job): void {
+    this.outbox.push(job);
+    if (this.flushScheduled) return;
+    this.flushScheduled = true;
+    setImmediate(() => this.flushOutbox());
+  }
+
+  private flushOutbox(): void {
+    this.flushScheduled = false;
+    if (this.state !== 'ready' || !this.pool) {
+      if (this.state === 'loading' || this.state === 'restarting') this.waiting.push(...this.outbox.splice(0));
+      else for (const job of this.outbox.splice(0)) this.abandon(job);
       return;
     }
+    while (this.outbox.length > 0) {
+      const jobs = this.outbox.splice(0, MAX_BATCH).filter((job) => {
+        if (!job.session?.orphaned) return true;
+        this.abandon(job);
+        return false;
+      });
+      if (jobs.length > 0) this.send(this.pool, jobs);
+    }
+  }
+
+  private send(pool: ScriptPool, jobs: Job[]): void {
     const generation = this.generation;
-    const seq = ++this.seq;
     this.inFlight++;
     this.armWatchdog();
-    pool.run({ seq, call: job.call }).then(
-      (result) => this.onResult(job, generation, result),
-      (error: unknown) => this.onFailure(job, generation, error),
+    pool.run({ seq: ++this.seq, calls: jobs.map((job) => job.call) }).then(
+      (reply) => this.onReply(jobs, generation, reply),
+      (error: unknown) => this.onFailure(jobs, generation, error),
     );
   }
 
-  private onFailure(job: Job, generation: number, error: unknown): void {
-    job.resolve(undefined);
+  private onFailure(jobs: Job[], generation: number, error: unknown): void {
+    for (const job of jobs) this.abandon(job);
     if (generation !== this.generation) return;
     this.taskDone();
     this.restart(`worker failed: ${error instanceof Error ? error.message : String(error)}`);
   }
 
-  private onResult(job: Job, generation: number, result: Result): void {
+  private onReply(jobs: Job[], generation: number, reply: Reply): void {
     if (generation !== this.generation) {
-      job.resolve(undefined);
+      for (const job of jobs) this.abandon(job);
       return;
     }
     this.taskDone();
-    if (result.instance !== this.instance || result.status === Status.NOT_LOADED) {
+    const results = reply.results ?? [];
+    if (reply.instance !== this.instance || results.length !== jobs.length || results.some((r) => r.status === Status.NOT_LOADED)) {
       // piscina replaced a dead thread: the script state is gone; never trust it silently.
-      job.resolve(undefined);
+      for (const job of jobs) this.abandon(job);
       this.restart('worker was replaced (script state lost)');
       return;
     }
+    this.inbox.push({ generation, jobs, results });
+    this.drainInbox();
+  }
+
+  /**
+   * Applies results in order. After a result with follow-up calls (work queued by
+   * pokeScheduler), it yields a macrotask so that job's reply goes out and its follow-ups are
+   * applied before anything later: the order as if every callback were a task of its own.
+   * Results without follow-ups are applied back to back (a later job's host calls may then
+   * precede an earlier job's reply, which Janus's concurrent message threads allow too).
+   */
+  private drainInbox(): void {
+    while (!this.applying) {
+      let entry = this.inbox[0];
+      while (entry && entry.generation !== this.generation) {
+        for (const job of entry.jobs) this.abandon(job);
+        this.inbox.shift();
+        entry = this.inbox[0];
+      }
+      if (!entry) return;
+      const job = entry.jobs.shift() as Job;
+      const result = entry.results.shift() as Result;
+      if (entry.jobs.length === 0) this.inbox.shift();
+      this.applyResult(job, result);
+      if ((result.followupCalls ?? []).length > 0) {
+        this.applying = true;
+        setImmediate(() => {
+          this.applying = false;
+          this.drainInbox();
+        });
+      }
+    }
+  }
+
+  private applyResult(job: Job, result: Result): void {
     this.flushDeferred();
     job.before?.();
     this.applyCalls(result.calls ?? []);
@@ -521,6 +605,8 @@ export class ScriptPlugin implements Plugin {
     this.stopWatchdog();
     this.clearTimers();
     this.deferred = [];
+    for (const entry of this.inbox.splice(0)) for (const job of entry.jobs) this.abandon(job);
+    this.waiting.push(...this.outbox.splice(0));
     const old = this.pool;
     this.pool = undefined;
     void old?.destroy().catch(() => undefined);
@@ -533,12 +619,12 @@ export class ScriptPlugin implements Plugin {
     if (this.restartTimes.length > (this.options.maxRestartsPerMinute ?? 5)) {
       this.log.fatal('script keeps failing; not restarting it again', { restarts: this.restartTimes.length });
       this.state = 'failed';
-      for (const job of this.waiting.splice(0)) job.resolve(undefined);
+      for (const job of this.waiting.splice(0)) this.abandon(job);
       return;
     }
     this.start().catch((error: unknown) => {
       this.log.error('script restart failed', { error: error instanceof Error ? error.message : String(error) });
-      for (const job of this.waiting.splice(0)) job.resolve(undefined);
+      for (const job of this.waiting.splice(0)) this.abandon(job);
     });
   }
 

@@ -91,8 +91,9 @@ export function registerHostFunctions(L: LuaState, env: HostEnvironment): void {
     janusLog: (L1) => {
       if (!arity(L1, 'janusLog', 2)) return 0;
       const level = Math.trunc(toNumber(L1, 1));
+      if (level > env.logLevel) return 0; // filtered here: not worth shipping
       const text = toBytes(L1, 2);
-      if (text !== null && level <= env.logLevel) env.emit({ log: { level, text } });
+      if (text !== null) env.emit({ log: { level, text } });
       return 0;
     },
     pokeScheduler: (L1) => {

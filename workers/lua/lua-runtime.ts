@@ -153,6 +153,13 @@ export class LuaRuntime implements ScriptRuntime {
       },
     });
     lua.lua_sethook(L, this.hook, lua.LUA_MASKCOUNT, this.hookStep());
+    // The message handler (traceback) stays at stack index 1 for every pcall.
+    lua.lua_settop(L, 0);
+    lua.lua_pushjsfunction(L, (L1) => {
+      const message = lua.lua_type(L1, 1) === lua.LUA_TSTRING ? lua.lua_tolstring(L1, 1) : lauxlib.luaL_tolstring(L1, 1);
+      lauxlib.luaL_traceback(L1, L1, message, 1);
+      return 1;
+    });
     this.L = L;
 
     const failed = (error: string): TaskOutcome => {
@@ -196,7 +203,7 @@ export class LuaRuntime implements ScriptRuntime {
   private memoryReport(): { memoryBytes: number; overMemory: boolean } {
     const memoryBytes = memoryInUse();
     const over = this.overMemory || (memoryBytes > this.memoryLimit && this.overMemoryLimit());
-    return { memoryBytes: memoryInUse(), overMemory: over };
+    return { memoryBytes, overMemory: over };
   }
 
   private isFunction(name: string): boolean {
@@ -239,11 +246,6 @@ export class LuaRuntime implements ScriptRuntime {
     const L = this.L;
     if (!L) return { status: Status.NOT_LOADED, error: 'no script loaded' };
     const base = lua.lua_gettop(L);
-    lua.lua_pushjsfunction(L, (L1) => {
-      const message = lua.lua_type(L1, 1) === lua.LUA_TSTRING ? lua.lua_tolstring(L1, 1) : lauxlib.luaL_tolstring(L1, 1);
-      lauxlib.luaL_traceback(L1, L1, message, 1);
-      return 1;
-    });
     if (lua.lua_getglobal(L, name) !== lua.LUA_TFUNCTION) {
       lua.lua_settop(L, base);
       return { status: Status.NO_CALLBACK };
@@ -251,7 +253,7 @@ export class LuaRuntime implements ScriptRuntime {
     const nargs = pushArgs(L);
     this.used = 0;
     this.exceeded = undefined;
-    const rc = lua.lua_pcall(L, nargs, nresults, base + 1);
+    const rc = lua.lua_pcall(L, nargs, nresults, 1);
     let result: Invocation;
     if (rc === lua.LUA_OK) {
       read?.(L);
