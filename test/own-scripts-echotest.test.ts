@@ -278,5 +278,13 @@ describe('own scripts: lua/echotest.lua through the Janus API', function () {
         `{"type":"data","codec":"text","filename":"/tmp/luasfu-own-echotest-data"}])`,
       `stopRecording(${handleId},["audio","video","data"])`,
     ]);
+    // Without a filename: luasfu-echotest-<script id>-<epoch ms>, in the server's folder.
+    media.routerCalls.length = 0;
+    await message({ record: true });
+    expect(media.routerCalls).to.have.length(1);
+    const match = /^startRecording\(\d+,\[\{"type":"audio","codec":"opus","filename":"luasfu-echotest-(\d+)-(\d+)-audio"\}/.exec(media.routerCalls[0]!);
+    expect(match, media.routerCalls[0]).to.not.equal(null);
+    expect(Math.abs(Number(match![2]) - Date.now())).to.be.below(10_000);
+    await message({ record: false });
   });
 });
