@@ -72,15 +72,14 @@ local function value(v)
   return v
 end
 
--- Encode a table; the listed keys hold arrays, which must stay arrays when empty
--- (an empty Lua table encodes as {}).
-local function encode(tbl, arrayKeys)
-  local text = json.encode(tbl)
-  for _, key in ipairs(arrayKeys or {}) do
-    text = text:gsub('"' .. key .. '"%s*:%s*{}', '"' .. key .. '":[]')
-  end
-  return text
+-- An empty Lua table encodes as a JSON object ({}); lists that may be empty are marked as
+-- arrays with the json module's InitArray (luajson's API, which luasfu's module offers too).
+local function array(t)
+  if json.util and json.util.InitArray then return json.util.InitArray(t) end
+  return t
 end
+
+local function encode(tbl) return json.encode(tbl) end
 
 local function errorReply(code, text)
   return encode({ videoroom = "error", error_code = code, error = text })
@@ -270,7 +269,7 @@ function sync.destroy(s, msg)
 end
 
 function sync.list(s, msg)
-  local list = {}
+  local list = array({})
   for _, room in pairs(rooms) do
     local count = 0
     for _ in pairs(room.participants) do count = count + 1 end
@@ -282,7 +281,7 @@ function sync.list(s, msg)
       num_participants = count,
     }
   end
-  return encode({ videoroom = "success", list = list }, { "list" })
+  return encode({ videoroom = "success", list = list })
 end
 
 function sync.exists(s, msg)
@@ -295,12 +294,12 @@ function sync.listparticipants(s, msg)
   if roomId == nil then return errorReply(ERR.MISSING_ELEMENT, "Missing element (room)") end
   local room = rooms[roomId]
   if room == nil then return errorReply(ERR.NO_SUCH_ROOM, "No such room") end
-  local participants = {}
+  local participants = array({})
   for _, sid in pairs(room.participants) do
     local p = sessions[sid]
     if sid ~= s.id and isActivePublisher(p) then participants[#participants + 1] = publisherInfo(p) end
   end
-  return encode({ videoroom = "participants", room = roomId, participants = participants }, { "participants" })
+  return encode({ videoroom = "participants", room = roomId, participants = participants })
 end
 
 ---------------------------------------------------------------------------------------
@@ -331,12 +330,8 @@ local function joinPublisher(s, room, msg)
     configureMedium(s.id, medium, "in", false)
   end
   local event = { videoroom = "joined", room = room.id, description = room.description,
-    id = userId, private_id = s.privateId, publishers = {} }
-  local arrays = { "publishers" }
-  if room.notifyJoining then
-    event.attendees = {}
-    arrays[#arrays + 1] = "attendees"
-  end
+    id = userId, private_id = s.privateId, publishers = array({}) }
+  if room.notifyJoining then event.attendees = array({}) end
   for _, sid in pairs(room.participants) do
     local p = sessions[sid]
     if sid ~= s.id and p ~= nil then
@@ -351,7 +346,7 @@ local function joinPublisher(s, room, msg)
     notifyParticipants(room, encode({ videoroom = "event", event = "joining", room = room.id,
       id = userId, display = s.display }), s.id)
   end
-  return encode(event, arrays)
+  return encode(event)
 end
 
 local function joinSubscriber(s, room, msg)

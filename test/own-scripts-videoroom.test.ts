@@ -277,6 +277,27 @@ describe('own scripts: lua/videoroom.lua through the Janus API', function () {
     expect(await carol.unsolicited()).to.deep.equal({ videoroom: 'destroyed', room: 1234 });
   });
 
+  it('lists attendees and announces joins with notify_joining', async () => {
+    const first = await participant();
+    const second = await participant();
+    expect(await first.sync({ request: 'create', room: 55, notify_joining: true })).to.deep.equal({ videoroom: 'created', room: 55 });
+    const joined = await first.async({ request: 'join', room: 55, ptype: 'publisher', id: 1, display: 'one' });
+    expect(joined.data).to.deep.equal({
+      videoroom: 'joined', room: 55, id: 1, private_id: joined.data.private_id, publishers: [], attendees: [],
+    });
+    const joined2 = await second.async({ request: 'join', room: 55, ptype: 'publisher', id: 2, display: 'two' });
+    expect(joined2.data).to.deep.equal({
+      videoroom: 'joined', room: 55, id: 2, private_id: joined2.data.private_id, publishers: [],
+      attendees: [{ id: 1, display: 'one' }],
+    });
+    expect(await first.unsolicited()).to.deep.equal({ videoroom: 'event', event: 'joining', room: 55, id: 2, display: 'two' });
+    // Detaching a participant tells the others it left.
+    const detached = await second.client.request({ janus: 'detach', session_id: second.sessionId, handle_id: second.handleId });
+    expect(detached.janus).to.equal('success');
+    expect(await first.unsolicited()).to.deep.equal({ videoroom: 'event', room: 55, leaving: 2 });
+    expect(await first.sync({ request: 'destroy', room: 55 })).to.deep.equal({ videoroom: 'destroyed', room: 55 });
+  });
+
   it('reports join and request errors as events', async () => {
     const p = await participant();
     expect(await p.sync({ request: 'create', room: 77, require_pvtid: true })).to.deep.equal({ videoroom: 'created', room: 77 });
