@@ -201,9 +201,9 @@ export class ScriptPlugin implements Plugin {
     const wasReady = this.state === 'ready';
     this.clearTimers();
     if (wasReady) {
-      // The scheduler and timers are stopped first, as in Janus; then destroy().
-      const result = await this.submit({ callback: Callback.DESTROY });
-      if (result && result.status !== Status.OK) this.log.warn('destroy() failed', { error: result.error });
+      // The scheduler and timers are stopped first, as in Janus; then destroy() (bounded wait).
+      const result = await this.withTimeout(this.submit({ callback: Callback.DESTROY })).catch(() => undefined);
+      if (!result || result.status !== Status.OK) this.log.warn('destroy() failed', { error: result?.error ?? 'no answer' });
     }
     this.state = 'destroyed';
     this.generation++;
@@ -459,8 +459,9 @@ export class ScriptPlugin implements Plugin {
     const generation = this.generation;
     this.inFlight++;
     this.armWatchdog();
-    pool.run({ seq: ++this.seq, calls: jobs.map((job) => job.call) }).then(
-      (reply) => this.onReply(jobs, generation, reply),
+    const seq = ++this.seq;
+    pool.run({ seq, calls: jobs.map((job) => job.call) }).then(
+      (reply) => this.onReply(jobs, generation, seq, reply),
       (error: unknown) => this.onFailure(jobs, generation, error),
     );
   }
@@ -472,14 +473,15 @@ export class ScriptPlugin implements Plugin {
     this.restart(`worker failed: ${error instanceof Error ? error.message : String(error)}`);
   }
 
-  private onReply(jobs: Job[], generation: number, reply: Reply): void {
+  private onReply(jobs: Job[], generation: number, seq: number, reply: Reply): void {
     if (generation !== this.generation) {
       for (const job of jobs) this.abandon(job);
       return;
     }
     this.taskDone();
     const results = reply.results ?? [];
-    if (reply.instance !== this.instance || results.length !== jobs.length || results.some((r) => r.status === Status.NOT_LOADED)) {
+    const foreign = reply.instance !== this.instance || reply.seq !== seq || results.length !== jobs.length;
+    if (foreign || results.some((r) => r.status === Status.NOT_LOADED)) {
       // piscina replaced a dead thread: the script state is gone; never trust it silently.
       for (const job of jobs) this.abandon(job);
       this.restart('worker was replaced (script state lost)');

@@ -114,10 +114,18 @@ export class LuaRuntime implements ScriptRuntime {
     return Math.min(HOOK_STEP, this.instructionLimit);
   }
 
+  private lastGc = 0;
+
+  /** Over the limit even after a full GC (at most one forced GC per 100 ms, to avoid thrashing). */
   private overMemoryLimit(): boolean {
     if (memoryInUse() <= this.memoryLimit) return false;
-    forceGc?.();
-    if (memoryInUse() <= this.memoryLimit) return false;
+    if (forceGc) {
+      const now = performance.now();
+      if (now - this.lastGc < 100) return false;
+      this.lastGc = now;
+      forceGc();
+      if (memoryInUse() <= this.memoryLimit) return false;
+    }
     this.overMemory = true;
     return true;
   }
