@@ -45,8 +45,9 @@ describe('session timeout over WebSocket', () => {
     try {
       const created = await client.request({ janus: 'create' });
       const sessionId = (created.data as JsonObject).id as number;
-      for (let i = 0; i < 6; i++) {
-        await delay(300);
+      // Keepalives every ~150 ms (generous slack on a loaded machine) for well over the 1 s timeout.
+      for (let i = 0; i < 12; i++) {
+        await delay(150);
         expect((await client.request({ janus: 'keepalive', session_id: sessionId })).janus).to.equal('ack');
       }
       expect(client.untaken().some((m) => m.janus === 'timeout')).to.equal(false);
@@ -192,12 +193,11 @@ describe('bad input on the HTTP transport', () => {
   });
 
   it('answers a flooding address with 429 and a log line; other addresses are unaffected', async () => {
-    const statuses: number[] = [];
-    for (let i = 0; i < 40; i++) {
-      const reply = await postFrom('127.0.0.1', ts.urls.http, { janus: 'ping', transaction: `f${i}` }).catch(() => ({ status: -1, body: '' }));
-      statuses.push(reply.status);
-    }
-    expect(statuses.slice(0, 20).every((status) => status === 200)).to.equal(true);
+    // 60 requests at once: far more than 20 land in one second whatever the machine's load.
+    const replies = await Promise.all(Array.from({ length: 60 }, (_, i) =>
+      postFrom('127.0.0.1', ts.urls.http, { janus: 'ping', transaction: `f${i}` }).catch(() => ({ status: -1, body: '' }))));
+    const statuses = replies.map((reply) => reply.status);
+    expect(statuses.filter((status) => status === 200).length).to.be.at.least(20);
     expect(statuses.filter((status) => status === 429).length).to.be.greaterThan(0);
     expect(ts.log.find('request flood on HTTP').length).to.be.greaterThan(0);
     const bystander = await postFrom('127.0.0.2', ts.urls.http, { janus: 'ping', transaction: 'ok' });
