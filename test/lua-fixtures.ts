@@ -3,6 +3,9 @@
 
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
+import type { JsonObject, JsonValue } from '../src/plugin/json';
+import type { MediaRouter, MediumDirection, MediumKind, RecordingRequest } from '../src/plugin/media';
+import type { DataMessage, PluginHost, PluginJsep } from '../src/plugin/plugin';
 
 /** dist/test -> repository root */
 const ROOT = join(__dirname, '..', '..');
@@ -28,9 +31,6 @@ export function ourLua(name: string): string {
 
 // ---- a recording PluginHost for plugin-level tests ------------------------------------------
 
-import type { JsonObject, JsonValue } from '../src/plugin/json';
-import type { MediaRouter, MediumDirection, MediumKind, RecordingRequest } from '../src/plugin/media';
-import type { DataMessage, PluginHost, PluginJsep } from '../src/plugin/plugin';
 
 export interface RecordedEvent {
   handleId: number;

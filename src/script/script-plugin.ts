@@ -49,6 +49,8 @@ const MEDIA: MediumKind[] = ['audio', 'video', 'data'];
 const utf8 = new TextEncoder();
 const fromUtf8 = new TextDecoder('utf-8');
 
+/** setTimeout's limit (longer delays would fire at once). */
+const MAX_TIMER_MS = 2 ** 31 - 1;
 /** Callbacks sent to the worker in one task at most (one message each way per batch). */
 const MAX_BATCH = 64;
 
@@ -844,7 +846,7 @@ export class ScriptPlugin implements Plugin {
         this.timers.delete(timer);
         if (generation !== this.generation) return;
         void this.submit({ callback: Callback.TIMER, functionName, argument: argument ?? null });
-      }, delayMs);
+      }, Math.min(delayMs, MAX_TIMER_MS));
       this.timers.add(timer);
     }
   }
