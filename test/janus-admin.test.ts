@@ -123,6 +123,32 @@ describe('Admin API', () => {
     expect(refused).to.equal(true);
   });
 
+  it('detach_handle, set_session_timeout and destroy_session act on the session', async () => {
+    const other = await JanusWsClient.connect(ts.urls.ws);
+    try {
+      const ids = await createAndAttach(other, TEST_PLUGIN_PACKAGE);
+      const handlePath = `${ts.urls.adminHttp}/${ids.sessionId}/${ids.handleId}`;
+      const sessionPath = `${ts.urls.adminHttp}/${ids.sessionId}`;
+      expect(await adminPost(handlePath, { janus: 'detach_handle', transaction: 'dh', admin_secret: TEST_ADMIN_SECRET })).to.deep.equal({
+        janus: 'success', session_id: ids.sessionId, transaction: 'dh',
+      });
+      expect(await other.next((m) => m.janus === 'detached')).to.deep.equal({ janus: 'detached', session_id: ids.sessionId, sender: ids.handleId });
+      expect(await adminPost(sessionPath, { janus: 'set_session_timeout', timeout: 5, transaction: 'st', admin_secret: TEST_ADMIN_SECRET })).to.deep.equal({
+        janus: 'success', session_id: ids.sessionId, transaction: 'st', timeout: 5,
+      });
+      expect(ts.server.core.effectiveTimeout(ts.server.core.getSession(ids.sessionId)!)).to.equal(5);
+      expect(await adminPost(sessionPath, { janus: 'destroy_session', transaction: 'ds', admin_secret: TEST_ADMIN_SECRET })).to.deep.equal({
+        janus: 'success', session_id: ids.sessionId, transaction: 'ds',
+      });
+      expect(ts.server.core.getSession(ids.sessionId)).to.equal(undefined);
+      expect(await adminPost(`${ts.urls.adminHttp}/${sessionId}`, { janus: 'bogus', transaction: 'b', admin_secret: TEST_ADMIN_SECRET })).to.deep.equal({
+        janus: 'error', session_id: sessionId, transaction: 'b', error: { code: 457, reason: "Unhandled request 'bogus' at this path" },
+      });
+    } finally {
+      await other.close();
+    }
+  });
+
   it('does not refresh session activity', async () => {
     const session = ts.server.core.getSession(sessionId);
     const before = session?.lastActivity;
