@@ -1,5 +1,6 @@
 // Paths of the real Janus parts that scripts/test-setup.mjs extracts (never committed), and
-// of our own small test scripts. Tests fail with a clear message when setup was not run.
+// of our own small test scripts (tests fail with a clear message when setup was not run);
+// a recording PluginHost for plugin-level tests; a bounded waitFor.
 
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
