@@ -31,6 +31,8 @@ export class ScriptPool {
       idleTimeout: Infinity,
       atomics: 'disabled',
       concurrentTasksPerWorker: options.inFlight ?? 32,
+      // Never refuse a task: a refusal would look like a dead worker and restart the script.
+      maxQueue: Infinity,
       // A large young generation: Fengari allocates a TValue per stack slot, so scavenges
       // dominate with V8's default 16 MiB semispaces (measured: 3x the cost per message).
       resourceLimits: { maxOldGenerationSizeMb: options.maxHeapMb, maxYoungGenerationSizeMb: 96 },
