@@ -447,6 +447,19 @@ describe('Janus API over WebSocket', () => {
       expect(plugin.callsFor(handleId)).to.include('hangupMedia');
     });
 
+    it('a hangup followed at once by a new offer reaches the plugin in that order', async () => {
+      const client = await connect();
+      const { sessionId, handleId } = await negotiated(client);
+      client.sendRaw(JSON.stringify({ janus: 'hangup', session_id: sessionId, handle_id: handleId, transaction: 'hh' })
+        + JSON.stringify({
+          janus: 'message', session_id: sessionId, handle_id: handleId, body: { request: 'sync' },
+          jsep: { type: 'offer', sdp: TEST_OFFER_SDP }, transaction: 'oo',
+        }));
+      expect((await client.next((m) => m.transaction === 'oo')).janus).to.equal('success');
+      await client.next((m) => m.janus === 'hangup');
+      expect(plugin.callsFor(handleId)).to.deep.equal(['createSession', 'handleMessage', 'hangupMedia', 'handleMessage']);
+    });
+
     it('a new offer waits for the previous PeerConnection to finish cleaning', async () => {
       const client = await connect();
       const { sessionId, handleId } = await negotiated(client);

@@ -164,12 +164,14 @@ export class Handle {
     void cleaning.finally(() => {
       if (this.cleaning === cleaning) this.cleaning = null;
     });
-    // Deferred (Janus does it from the handle's loop): the request's reply goes out first.
-    void nextTurn().then(() => this.queue.run(async () => {
+    // Queued now (a following message must come after it), run a turn later (Janus does it
+    // from the handle's loop): the request's reply goes out before the event.
+    void this.queue.run(async () => {
+      await nextTurn();
       await this.callPlugin('hangupMedia', () => this.plugin.hangupMedia(this.pluginHandle));
       this.emit({ janus: 'hangup', session_id: this.session.id, sender: this.id, reason });
       this.hangingUp = false;
-    }));
+    });
   }
 
   /** peer.hangup() that never throws or rejects (a media-plane failure is only logged). */
@@ -214,14 +216,15 @@ export class Handle {
     const hadPc = this.pcActive;
     this.resetMediaState();
     const peerHangup = hadPc ? this.peerHangup() : Promise.resolve();
-    // Deferred like a hangup: the detach reply goes out before the `detached` event.
-    this.detachPromise = nextTurn()
-      .then(() => this.queue.run(async () => {
+    // Like a hangup: queued now, run a turn later, so the detach reply precedes `detached`.
+    this.detachPromise = this.queue
+      .run(async () => {
+        await nextTurn();
         await this.callPlugin('hangupMedia', () => this.plugin.hangupMedia(this.pluginHandle));
         await this.callPlugin('destroySession', () => this.plugin.destroySession(this.pluginHandle));
         this.gone = true;
         this.emit({ janus: 'detached', session_id: this.session.id, sender: this.id });
-      }))
+      })
       .then(async () => {
         await peerHangup;
         await this.outbox;
