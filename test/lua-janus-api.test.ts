@@ -31,6 +31,7 @@ describe('Lua scripts through the Janus API', function () {
   let room: ScriptPlugin;
   let broken: ScriptPlugin;
   let hang: ScriptPlugin;
+  let probe: ScriptPlugin;
 
   before(async function () {
     echo = createLuaPlugin(janusScript('echotest.lua'), silent());
@@ -38,7 +39,8 @@ describe('Lua scripts through the Janus API', function () {
     // Our test scripts would register as janus.plugin.lua too: these wrappers give them their own package.
     broken = createLuaPlugin({ path: ourLua('error-in-handle-pkg.lua'), instructionLimit: 1_000_000, memoryLimitMb: 256 }, silent());
     hang = createLuaPlugin({ path: ourLua('hang-pkg.lua'), instructionLimit: 1_000_000, memoryLimitMb: 256 }, silent(), { taskTimeoutMs: 1000 });
-    ts = await startTestServer({ plugins: [echo, room, broken, hang] });
+    probe = createLuaPlugin({ path: ourLua('host-api-pkg.lua'), instructionLimit: 1_000_000, memoryLimitMb: 256 }, silent());
+    ts = await startTestServer({ plugins: [echo, room, broken, hang, probe] });
     client = await JanusWsClient.connect(ts.urls.ws);
   });
 
@@ -178,5 +180,20 @@ describe('Lua scripts through the Janus API', function () {
     const again = await createAndAttach(client, 'janus.plugin.hanglua');
     const pong = await client.request({ janus: 'message', session_id: again.sessionId, handle_id: again.handleId, body: { request: 'ping' } }, 8000);
     expect((pong.plugindata as JsonObject).data).to.deep.equal({ pong: true });
+  });
+
+  it('keeps ack before event for every client when many async requests arrive together', async function () {
+    const handles = await Promise.all(Array.from({ length: 20 }, () => createAndAttach(client, 'janus.plugin.hostapi')));
+    const transactions = handles.map(() => newTransaction());
+    // All sent in one go: they reach the worker as batches.
+    handles.forEach((h, i) => client.send({ janus: 'message', session_id: h.sessionId, handle_id: h.handleId, transaction: transactions[i], body: { request: 'async' } }));
+    for (const [i, h] of handles.entries()) {
+      const event = await client.next((m) => m.janus === 'event' && m.transaction === transactions[i], 5000);
+      expect((event.plugindata as JsonObject).data).to.deep.equal({ async: 'done' });
+      expect(event.sender).to.equal(h.handleId);
+      const ackIndex = client.received.findIndex((m) => m.janus === 'ack' && m.transaction === transactions[i]);
+      expect(ackIndex).to.be.greaterThan(-1);
+      expect(ackIndex).to.be.lessThan(client.received.indexOf(event));
+    }
   });
 });
