@@ -10,11 +10,11 @@ import type { Logger, LogLevel } from '../log';
 import type { ScriptConfig } from '../config';
 import type { JsonObject, JsonValue } from '../plugin/json';
 import { isJsonObject } from '../plugin/json';
-import type { MediumKind, RecordingRequest } from '../plugin/media';
 import type { DataMessage, Plugin, PluginHandle, PluginHost, PluginInfo, PluginJsep, PluginResult } from '../plugin/plugin';
 import { Callback, Status, type CallTask, type HostCall, type Reply, type Result } from './bridge';
 import { ScriptPool } from './pool';
-import { resetForHangup, sessionStateJson, SessionTable, type ScriptSessionState } from './sessions';
+import { firstVideoCodec, HostCallApplier, parseJson } from './host-calls';
+import { sessionStateJson, SessionTable, type ScriptSessionState } from './sessions';
 
 export interface ScriptPluginOptions {
   /** Runtime inside the worker ('lua'). */
@@ -33,7 +33,6 @@ export type ScriptHook =
   | 'dataReady' | 'slowLink' | 'substreamChanged' | 'temporalLayerChanged'
   | 'getVersion' | 'getVersionString' | 'getDescription' | 'getName' | 'getAuthor' | 'getPackage';
 
-const JANUS_TO_LOG: Record<number, LogLevel | undefined> = { 1: 'fatal', 2: 'error', 3: 'warn', 4: 'info', 5: 'debug', 6: 'trace', 7: 'trace' };
 const LOG_TO_JANUS: Record<LogLevel, number> = { fatal: 1, error: 2, warn: 3, info: 4, debug: 5, trace: 7 };
 const CALLBACK_NAMES: Record<number, string> = {
   [Callback.DESTROY]: 'destroy', [Callback.RESUME_SCHEDULER]: 'resumeScheduler', [Callback.CREATE_SESSION]: 'createSession',
@@ -43,8 +42,6 @@ const CALLBACK_NAMES: Record<number, string> = {
   [Callback.INCOMING_BINARY_DATA]: 'incomingBinaryData', [Callback.DATA_READY]: 'dataReady', [Callback.SLOW_LINK]: 'slowLink',
   [Callback.SUBSTREAM_CHANGED]: 'substreamChanged', [Callback.TEMPORAL_LAYER_CHANGED]: 'temporalLayerChanged', [Callback.TIMER]: 'timer',
 };
-const ANSI_SGR = /\u001b\[[0-9;]*m/g;
-const MEDIA: MediumKind[] = ['audio', 'video', 'data'];
 
 const utf8 = new TextEncoder();
 const fromUtf8 = new TextDecoder('utf-8');
@@ -90,6 +87,8 @@ export class ScriptPlugin implements Plugin {
   private watchdog: NodeJS.Timeout | undefined;
   private restartTimes: number[] = [];
   private readonly taskTimeoutMs: number;
+  private restartCount = 0;
+  private readonly calls: HostCallApplier;
 
   constructor(
     readonly script: ScriptConfig,
@@ -98,6 +97,12 @@ export class ScriptPlugin implements Plugin {
   ) {
     this.log = logger.child({ component: 'script', script: script.path });
     this.taskTimeoutMs = options.taskTimeoutMs ?? 10_000;
+    this.calls = new HostCallApplier({
+      sessions: this.sessions,
+      log: this.log,
+      host: () => this.host,
+      setTimer: (functionName, argument, delayMs) => this.setTimer(functionName, argument, delayMs),
+    });
   }
 
   // ---- lifecycle -------------------------------------------------------------------------
@@ -144,7 +149,7 @@ export class ScriptPlugin implements Plugin {
       throw new Error(`script ${this.script.path}: superseded while starting`);
     }
     const result: Result = reply.results[0] ?? { status: Status.LOAD_FAILED, error: 'empty reply to load' };
-    this.applyCalls(result.calls ?? []);
+    this.calls.applyAll(result.calls ?? []);
     if (result.status !== Status.OK) {
       this.state = 'failed';
       await pool.destroy().catch(() => undefined);
@@ -284,21 +289,21 @@ export class ScriptPlugin implements Plugin {
     const state = this.sessions.fromHandle(handle.id);
     if (!state) return;
     if (state.orphaned) {
-      this.resetMedia(state);
+      this.calls.resetMedia(state);
       return;
     }
-    await this.submit({ callback: Callback.HANGUP_MEDIA, session: state.scriptId }, { session: state, before: () => this.resetMedia(state) });
+    await this.submit({ callback: Callback.HANGUP_MEDIA, session: state.scriptId }, { session: state, before: () => this.calls.resetMedia(state) });
   }
 
   async destroySession(handle: PluginHandle): Promise<void> {
     const state = this.sessions.fromHandle(handle.id);
     if (!state) return;
     if (state.orphaned) {
-      this.unlinkAndRemove(state);
+      this.calls.unlinkAndRemove(state);
       return;
     }
     // destroySession runs before the C side unlinks the session and marks it dead.
-    await this.submit({ callback: Callback.DESTROY_SESSION, session: state.scriptId }, { session: state, after: () => this.unlinkAndRemove(state) });
+    await this.submit({ callback: Callback.DESTROY_SESSION, session: state.scriptId }, { session: state, after: () => this.calls.unlinkAndRemove(state) });
   }
 
   async querySession(handle: PluginHandle): Promise<JsonObject | undefined> {
@@ -395,8 +400,6 @@ export class ScriptPlugin implements Plugin {
   get restarts(): number {
     return this.restartCount;
   }
-
-  private restartCount = 0;
 
   // ---- task plumbing -----------------------------------------------------------------------
 
@@ -526,7 +529,7 @@ export class ScriptPlugin implements Plugin {
   private applyResult(job: Job, result: Result): void {
     this.flushDeferred();
     job.before?.();
-    this.applyCalls(result.calls ?? []);
+    this.calls.applyAll(result.calls ?? []);
     job.after?.();
     if (result.status === Status.SCRIPT_ERROR || result.status === Status.LIMIT_EXCEEDED) {
       this.log.error('script callback failed', {
@@ -562,7 +565,7 @@ export class ScriptPlugin implements Plugin {
   private flushDeferred(): void {
     const batches = this.deferred;
     this.deferred = [];
-    for (const calls of batches) this.applyCalls(calls);
+    for (const calls of batches) this.calls.applyAll(calls);
   }
 
   private taskDone(): void {
@@ -617,7 +620,7 @@ export class ScriptPlugin implements Plugin {
     const orphans = this.sessions.all().filter((s) => !s.orphaned);
     for (const state of orphans) {
       state.orphaned = true;
-      this.resetMedia(state);
+      this.calls.resetMedia(state);
     }
     for (const state of orphans) this.host?.endSession(state.handle.id);
     if (this.restartTimes.length > (this.options.maxRestartsPerMinute ?? 5)) {
@@ -632,255 +635,14 @@ export class ScriptPlugin implements Plugin {
     });
   }
 
-  // ---- applying host calls -----------------------------------------------------------------
-
-  private resetMedia(state: ScriptSessionState): void {
-    resetForHangup(state);
-    const media = this.host?.media;
-    for (const recipientHandle of state.recipients) {
-      const recipient = this.sessions.fromHandle(recipientHandle);
-      if (recipient && recipient.sender === state.handle.id) recipient.sender = undefined;
-      media?.removeRecipient(state.handle.id, recipientHandle);
-    }
-    state.recipients = [];
-    if (!media) return;
-    for (const kind of MEDIA) {
-      media.configureMedium(state.handle.id, kind, 'in', false);
-      media.configureMedium(state.handle.id, kind, 'out', false);
-    }
-    media.setBitrate(state.handle.id, 0);
-    media.setPliFreq(state.handle.id, 0);
+  /** timeCallback: calls the global `functionName` after `delayMs`, unless the script restarted. */
+  private setTimer(functionName: string, argument: Uint8Array | null, delayMs: number): void {
+    const generation = this.generation;
+    const timer = setTimeout(() => {
+      this.timers.delete(timer);
+      if (generation !== this.generation) return;
+      void this.submit({ callback: Callback.TIMER, functionName, argument });
+    }, Math.min(delayMs, MAX_TIMER_MS));
+    this.timers.add(timer);
   }
-
-  /** After destroySession: unlink from its sender and recipients, close recorders, forget it. */
-  private unlinkAndRemove(state: ScriptSessionState): void {
-    const media = this.host?.media;
-    if (state.sender !== undefined) {
-      const sender = this.sessions.fromHandle(state.sender);
-      if (sender) sender.recipients = sender.recipients.filter((r) => r !== state.handle.id);
-      media?.removeRecipient(state.sender, state.handle.id);
-      state.sender = undefined;
-    }
-    for (const other of this.sessions.all()) {
-      if (other !== state && other.recipients.includes(state.handle.id)) {
-        other.recipients = other.recipients.filter((r) => r !== state.handle.id);
-        media?.removeRecipient(other.handle.id, state.handle.id);
-      }
-    }
-    for (const recipientHandle of state.recipients) {
-      const recipient = this.sessions.fromHandle(recipientHandle);
-      if (recipient && recipient.sender === state.handle.id) recipient.sender = undefined;
-      media?.removeRecipient(state.handle.id, recipientHandle);
-    }
-    state.recipients = [];
-    const recording = MEDIA.filter((k) => state.recorders[k]);
-    if (recording.length > 0) media?.stopRecording(state.handle.id, recording);
-    state.recorders = {};
-    this.sessions.remove(state);
-  }
-
-  private applyCalls(calls: HostCall[]): void {
-    for (const call of calls) {
-      try {
-        this.applyCall(call);
-      } catch (error) {
-        this.log.error('applying a script host call failed', { error: error instanceof Error ? error.message : String(error) });
-      }
-    }
-  }
-
-  private handleOf(scriptId: number): ScriptSessionState | undefined {
-    return this.sessions.fromScript(scriptId);
-  }
-
-  private applyCall(call: HostCall): void {
-    const host = this.host;
-    if (call.log) {
-      const level = JANUS_TO_LOG[call.log.level];
-      if (level) this.log.log(level, fromUtf8.decode(call.log.text).replace(ANSI_SGR, ''), { source: 'janusLog' });
-      return;
-    }
-    if (!host) return;
-    const media = host.media;
-    if (call.pushEvent) {
-      const { session, transaction, event, jsep } = call.pushEvent;
-      const state = this.handleOf(session);
-      if (!state) return;
-      const data = parseJson(event);
-      if (!isJsonObject(data)) return;
-      let pluginJsep: PluginJsep | undefined;
-      if (jsep) {
-        pluginJsep = toPluginJsep(parseJson(jsep));
-        if (!pluginJsep) return;
-        if (pluginJsep.type === 'answer') {
-          const codec = firstVideoCodec(pluginJsep.sdp);
-          if (codec) state.videoCodec = codec;
-        }
-        if (pluginJsep.e2ee === true) state.e2ee = true;
-      }
-      const rc = host.pushEvent(state.handle.id, transaction ?? undefined, data as JsonObject, pluginJsep);
-      if (rc !== 0) this.log.debug('pushEvent not delivered', { handle: state.handle.id, rc });
-      return;
-    }
-    if (call.notifyEvent) {
-      const data = parseJson(call.notifyEvent.event);
-      if (data === undefined) return;
-      const state = this.handleOf(call.notifyEvent.session);
-      host.notifyEvent(state ? state.handle.id : 0, data);
-      return;
-    }
-    if (call.closePc) {
-      const state = this.handleOf(call.closePc);
-      if (state) host.closePc(state.handle.id);
-      return;
-    }
-    if (call.endSession) {
-      const state = this.handleOf(call.endSession);
-      if (state) host.endSession(state.handle.id);
-      return;
-    }
-    if (call.configureMedium) {
-      const { session, medium, incoming, enabled } = call.configureMedium;
-      const state = this.handleOf(session);
-      if (!state || (medium !== 'audio' && medium !== 'video' && medium !== 'data')) return;
-      state.media[medium][incoming ? 'in' : 'out'] = enabled;
-      media.configureMedium(state.handle.id, medium, incoming ? 'in' : 'out', enabled);
-      return;
-    }
-    if (call.addRecipient) {
-      const sender = this.handleOf(call.addRecipient.sender);
-      const recipient = this.handleOf(call.addRecipient.recipient);
-      if (!sender || !recipient) return;
-      if (!sender.recipients.includes(recipient.handle.id)) {
-        sender.recipients.push(recipient.handle.id);
-        recipient.sender = sender.handle.id;
-        media.addRecipient(sender.handle.id, recipient.handle.id);
-      }
-      return;
-    }
-    if (call.removeRecipient) {
-      const sender = this.handleOf(call.removeRecipient.sender);
-      const recipient = this.handleOf(call.removeRecipient.recipient);
-      if (!sender || !recipient) return;
-      sender.recipients = sender.recipients.filter((r) => r !== recipient.handle.id);
-      recipient.sender = undefined;
-      media.removeRecipient(sender.handle.id, recipient.handle.id);
-      return;
-    }
-    if (call.setBitrate) {
-      const state = this.handleOf(call.setBitrate.session);
-      if (!state) return;
-      state.bitrate = call.setBitrate.value;
-      media.setBitrate(state.handle.id, state.bitrate);
-      return;
-    }
-    if (call.setPliFreq) {
-      const state = this.handleOf(call.setPliFreq.session);
-      if (!state) return;
-      state.pliFreq = call.setPliFreq.value;
-      media.setPliFreq(state.handle.id, state.pliFreq);
-      return;
-    }
-    if (call.setSubstream) {
-      const state = this.handleOf(call.setSubstream.session);
-      if (!state) return;
-      state.substream = call.setSubstream.value;
-      media.setSubstream(state.handle.id, state.substream);
-      return;
-    }
-    if (call.setTemporalLayer) {
-      const state = this.handleOf(call.setTemporalLayer.session);
-      if (!state) return;
-      state.temporalLayer = call.setTemporalLayer.value;
-      media.setTemporalLayer(state.handle.id, state.temporalLayer);
-      return;
-    }
-    if (call.sendPli) {
-      const state = this.handleOf(call.sendPli);
-      if (state) media.sendPli(state.handle.id);
-      return;
-    }
-    if (call.startRecording) {
-      const state = this.handleOf(call.startRecording.session);
-      if (!state) return;
-      const requests: RecordingRequest[] = [];
-      for (const r of call.startRecording.recordings) {
-        if (r.type !== 'audio' && r.type !== 'video' && r.type !== 'data') continue;
-        const request: RecordingRequest = { type: r.type, codec: r.codec };
-        if (r.fmtp) request.fmtp = r.fmtp;
-        if (r.folder) request.folder = r.folder;
-        if (r.filename) request.filename = r.filename;
-        state.recorders[r.type] = request;
-        requests.push(request);
-      }
-      if (!media.startRecording(state.handle.id, requests)) this.log.warn('startRecording failed in the media plane', { handle: state.handle.id });
-      return;
-    }
-    if (call.stopRecording) {
-      const state = this.handleOf(call.stopRecording.session);
-      if (!state) return;
-      const types = call.stopRecording.types.filter((t): t is MediumKind => t === 'audio' || t === 'video' || t === 'data');
-      for (const t of types) delete state.recorders[t];
-      media.stopRecording(state.handle.id, types);
-      return;
-    }
-    if (call.relayRtp || call.relayRtcp) {
-      const relay = (call.relayRtp ?? call.relayRtcp)!;
-      const state = this.handleOf(relay.session);
-      if (!state) return;
-      if (call.relayRtp) media.relayRtp(state.handle.id, relay.video, relay.packet);
-      else media.relayRtcp(state.handle.id, relay.video, relay.packet);
-      return;
-    }
-    if (call.relayData) {
-      const { session, binary, payload, label, protocol } = call.relayData;
-      const state = this.handleOf(session);
-      if (!state) return;
-      media.relayData(state.handle.id, { binary, payload: binary ? payload : fromUtf8.decode(payload), label, protocol });
-      return;
-    }
-    if (call.timeCallback) {
-      const { functionName, argument, delayMs } = call.timeCallback;
-      const generation = this.generation;
-      const timer = setTimeout(() => {
-        this.timers.delete(timer);
-        if (generation !== this.generation) return;
-        void this.submit({ callback: Callback.TIMER, functionName, argument: argument ?? null });
-      }, Math.min(delayMs, MAX_TIMER_MS));
-      this.timers.add(timer);
-    }
-  }
-}
-
-function parseJson(bytes: Uint8Array | null | undefined): JsonValue | undefined {
-  if (!bytes) return undefined;
-  try {
-    return JSON.parse(fromUtf8.decode(bytes)) as JsonValue;
-  } catch {
-    return undefined;
-  }
-}
-
-function toPluginJsep(value: JsonValue | undefined): PluginJsep | undefined {
-  if (!isJsonObject(value)) return undefined;
-  const { type, sdp } = value;
-  if ((type !== 'offer' && type !== 'answer') || typeof sdp !== 'string') return undefined;
-  const jsep: PluginJsep = { type, sdp };
-  if (value.restart === true) jsep.restart = true;
-  if (value.e2ee === true) jsep.e2ee = true;
-  return jsep;
-}
-
-/** The first video codec of an SDP (from its first video m-line's first payload type). */
-export function firstVideoCodec(sdp: string): string | undefined {
-  const lines = sdp.split(/\r?\n/);
-  const m = lines.findIndex((l) => l.startsWith('m=video '));
-  if (m < 0) return undefined;
-  const pt = lines[m].split(' ')[3];
-  if (pt === undefined) return undefined;
-  for (let i = m + 1; i < lines.length && !lines[i].startsWith('m='); i++) {
-    const match = /^a=rtpmap:(\d+) ([^/]+)\//.exec(lines[i]);
-    if (match && match[1] === pt) return match[2].toLowerCase();
-  }
-  return undefined;
 }
