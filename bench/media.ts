@@ -51,6 +51,9 @@ interface Options {
   churn: number;
   lanes: number;
   json: boolean;
+  url?: string;
+  serverPid?: number;
+  plugin: string;
 }
 
 const USAGE = `Usage: node dist/bench/media.js [options]
@@ -62,10 +65,17 @@ const USAGE = `Usage: node dist/bench/media.js [options]
   --workers <n>    mediasoup workers in the server (default 2)
   --churn <n>      instead: n attach/negotiate/detach cycles, memory every 1,000
   --lanes <n>      concurrent connections for --churn (default 4)
+  --url <ws-url>   drive a running Janus-API server instead of starting luasfu
+                   (e.g. Janus itself, for a comparison on the same machine)
+  --server-pid <p> with --url: the server process, for its CPU and RSS (children included)
+  --plugin <pkg>   plugin to attach to (default janus.plugin.echolua; Janus's C echo test
+                   is janus.plugin.echotest)
   --json           print the summary as one JSON line too`;
 
 function parseOptions(argv: string[]): Options {
-  const options: Options = { sessions: 4, seconds: 20, warmup: 3, width: 640, height: 480, workers: 2, churn: 0, lanes: 4, json: false };
+  const options: Options = {
+    sessions: 4, seconds: 20, warmup: 3, width: 640, height: 480, workers: 2, churn: 0, lanes: 4, json: false, plugin: PLUGIN,
+  };
   for (let i = 0; i < argv.length; i++) {
     const flag = argv[i]!;
     const number = (min: number, max: number): number => {
@@ -83,11 +93,16 @@ function parseOptions(argv: string[]): Options {
       case '--churn': options.churn = Math.floor(number(1, 10_000_000)); break;
       case '--lanes': options.lanes = Math.floor(number(1, 64)); break;
       case '--json': options.json = true; break;
+      case '--url': options.url = argv[++i]; break;
+      case '--server-pid': options.serverPid = Math.floor(number(1, 4_194_304)); break;
+      case '--plugin': options.plugin = argv[++i] ?? PLUGIN; break;
       case '-h': case '--help': process.stdout.write(`${USAGE}\n`); process.exit(0);
       // eslint-disable-next-line no-fallthrough
       default: throw new Error(`unknown option ${flag}\n${USAGE}`);
     }
   }
+  if (options.serverPid !== undefined && !options.url) throw new Error('--server-pid needs --url');
+  if (options.url && !/^ws:\/\/127\.0\.0\.1[:/]/.test(options.url)) throw new Error('--url must be ws://127.0.0.1:<port>');
   return options;
 }
 
@@ -131,11 +146,13 @@ function printServerLog(): void {
 }
 
 interface ServerProcess {
-  child: ChildProcess;
+  /** Absent for a server we did not start (--url). */
+  child?: ChildProcess;
+  /** 0 when unknown (--url without --server-pid): no CPU or memory figures then. */
   pid: number;
-  ports: { http: number; ws: number; adminHttp: number; adminWs: number };
   wsUrl: string;
-  adminUrl: string;
+  /** luasfu's Admin API (only for a server we started). */
+  adminUrl?: string;
   exited: () => boolean;
   stop(): Promise<void>;
 }
@@ -190,7 +207,7 @@ async function startServer(workers: number): Promise<ServerProcess> {
   for (let i = 0; i < 300 && !exited; i++) {
     if (await canConnect(ports.ws)) {
       return {
-        child, pid: child.pid!, ports, exited: () => exited, stop,
+        child, pid: child.pid!, exited: () => exited, stop,
         wsUrl: `ws://127.0.0.1:${ports.ws}`,
         adminUrl: `http://127.0.0.1:${ports.adminHttp}/admin`,
       };
@@ -199,6 +216,12 @@ async function startServer(workers: number): Promise<ServerProcess> {
   }
   await stop();
   throw new Error(exited ? 'luasfu exited before listening' : 'luasfu did not listen within 30 s');
+}
+
+/** A server already running (--url): we neither start nor stop it. */
+function attachToServer(url: string, pid: number): ServerProcess {
+  if (pid > 0 && !readStat(pid)) throw new Error(`no process ${pid}`);
+  return { pid, wsUrl: url, exited: () => pid > 0 && !readStat(pid), stop: async () => undefined };
 }
 
 function readStat(pid: number): { ppid: number; ticks: number; comm: string } | undefined {
@@ -277,7 +300,9 @@ interface ServerSample {
 
 function sampleServer(server: ServerProcess): ServerSample {
   const node = readStat(server.pid);
-  const workerPids = childrenOf(server.pid).filter((pid) => readStat(pid)?.comm.startsWith('mediasoup-work') ?? false);
+  // luasfu's children are its mediasoup workers; for another server (--server-pid), count
+  // whatever children it has.
+  const workerPids = server.pid > 0 ? childrenOf(server.pid).filter((pid) => !server.child || (readStat(pid)?.comm.startsWith('mediasoup-work') ?? false)) : [];
   let workersTicks = 0;
   let workersRss = 0;
   for (const pid of workerPids) {
@@ -288,7 +313,7 @@ function sampleServer(server: ServerProcess): ServerSample {
     at: performance.now(),
     nodeCpuMs: ((node?.ticks ?? 0) * 1000) / CLOCK_TICKS_PER_SECOND,
     workersCpuMs: (workersTicks * 1000) / CLOCK_TICKS_PER_SECOND,
-    nodeRss: rssBytes(server.pid),
+    nodeRss: server.pid > 0 ? rssBytes(server.pid) : 0,
     workersRss,
     workers: workerPids.length,
   };
@@ -297,8 +322,8 @@ function sampleServer(server: ServerProcess): ServerSample {
 function workerFds(server: ServerProcess): { total: number; sockets: number } {
   let total = 0;
   let sockets = 0;
-  for (const pid of childrenOf(server.pid)) {
-    if (!readStat(pid)?.comm.startsWith('mediasoup-work')) continue;
+  for (const pid of server.pid > 0 ? childrenOf(server.pid) : []) {
+    if (server.child && !readStat(pid)?.comm.startsWith('mediasoup-work')) continue;
     const fds = openFds(pid);
     total += fds.total;
     sockets += fds.sockets;
@@ -315,6 +340,7 @@ function percentile(values: number[], p: number): number {
 }
 
 async function adminListSessions(server: ServerProcess): Promise<number | undefined> {
+  if (!server.adminUrl) return undefined;
   try {
     const response = await fetch(server.adminUrl, {
       method: 'POST',
@@ -384,9 +410,22 @@ async function openEchoSession(server: ServerProcess, index: number, options: Op
   client.socket.on('message', (data) => {
     if (webrtcupAt === 0 && data.toString().includes('"webrtcup"')) webrtcupAt = performance.now();
   });
-  const { sessionId, handleId } = await createAndAttach(client, PLUGIN);
+  const { sessionId, handleId } = await createAndAttach(client, options.plugin);
   const keepalive = setInterval(() => client.send({ janus: 'keepalive', session_id: sessionId, transaction: `ka${index}` }), 20_000);
   const peer = new NodePeer({ audio: true, video: true, width: options.width, height: options.height });
+  // Trickle our candidates, as janus.js does: luasfu (ICE-lite) ignores them, but a full-ICE
+  // server (Janus, with --url) needs them to connect quickly.
+  type CandidateEvent = { candidate: { candidate: string; sdpMid?: string | null; sdpMLineIndex?: number | null } | null };
+  (peer.pc as unknown as { onicecandidate: ((event: CandidateEvent) => void) | null }).onicecandidate = (event) => {
+    if (!client.isOpen) return;
+    const candidate = event.candidate;
+    client.send({
+      janus: 'trickle', session_id: sessionId, handle_id: handleId, transaction: `trickle${index}`,
+      candidate: candidate
+        ? { candidate: candidate.candidate, sdpMid: candidate.sdpMid ?? '0', sdpMLineIndex: candidate.sdpMLineIndex ?? 0 }
+        : { completed: true },
+    });
+  };
   const offer = await peer.offer();
   const sentAt = performance.now();
   client.send({
@@ -415,8 +454,9 @@ async function runEcho(options: Options, server: ServerProcess): Promise<boolean
   await sleep(2000);
   const idle1 = sampleServer(server);
   const idleCpuMsPerS = ((idle1.nodeCpuMs + idle1.workersCpuMs - idle0.nodeCpuMs - idle0.workersCpuMs) * 1000) / (idle1.at - idle0.at);
-  out(`server pid ${server.pid} with ${idle1.workers} mediasoup workers; idle: ${idleCpuMsPerS.toFixed(1)} CPU ms/s, ` +
-    `RSS node ${mb(idle1.nodeRss)} MB + workers ${mb(idle1.workersRss)} MB`);
+  out(`${options.url ? `server at ${options.url} (${options.plugin}), pid ${server.pid || 'unknown: no CPU/RSS figures'}` : `luasfu pid ${server.pid}`} ` +
+    `with ${idle1.workers} ${server.child ? 'mediasoup workers' : 'child processes'}; idle: ${idleCpuMsPerS.toFixed(1)} CPU ms/s, ` +
+    `RSS main ${mb(idle1.nodeRss)} MB + children ${mb(idle1.workersRss)} MB`);
 
   const sessions: EchoSession[] = [];
   try {
@@ -445,7 +485,7 @@ async function runEcho(options: Options, server: ServerProcess): Promise<boolean
       const cpuMs = cpu.nodeCpuMs + cpu.workersCpuMs - previous.cpu.nodeCpuMs - previous.cpu.workersCpuMs;
       const seconds = (cpu.at - previous.cpu.at) / 1000;
       out(`  ${String(second).padStart(3)} s: ${Math.round(relayed / seconds)} pkt/s relayed, server CPU ${Math.round(cpuMs / seconds)} ms/s ` +
-        `(node ${Math.round((cpu.nodeCpuMs - previous.cpu.nodeCpuMs) / seconds)}, workers ${Math.round((cpu.workersCpuMs - previous.cpu.workersCpuMs) / seconds)}), ` +
+        `(main ${Math.round((cpu.nodeCpuMs - previous.cpu.nodeCpuMs) / seconds)}, workers ${Math.round((cpu.workersCpuMs - previous.cpu.workersCpuMs) / seconds)}), ` +
         `${relayed > 0 ? ((cpuMs * 1000) / relayed).toFixed(1) : '?'} ms/1k pkt, RSS ${mb(cpu.nodeRss + cpu.workersRss)} MB`);
       previous = { packets, cpu };
     }
@@ -469,6 +509,7 @@ async function runEcho(options: Options, server: ServerProcess): Promise<boolean
     const webrtcup = sessions.map((s) => s.offerToWebrtcupMs);
     const answer = sessions.map((s) => s.offerToAnswerMs);
     const summary = {
+      target: options.url ? `${options.url} ${options.plugin}` : `luasfu ${options.plugin}`,
       sessions: sessions.length,
       seconds: Number(elapsed.toFixed(2)),
       video: `${options.width}x${options.height}`,
@@ -511,8 +552,8 @@ async function runEcho(options: Options, server: ServerProcess): Promise<boolean
     out(`on the wire (peers' transport stats: RTP, RTX, padding, RTCP): ${wireIn} packets server->peers, ${wireOut} peers->server` +
       `${wireIn > 0 ? ` (${(((nodeMs + workersMs) * 1000) / wireIn).toFixed(2)} ms per 1,000 server->peer packets)` : ''}`);
     out(`server CPU: ${summary.serverCpuMs} ms = ${summary.serverCpuMsPer1kPackets} ms per 1,000 packets ` +
-      `(node ${summary.nodeCpuMsPer1kPackets}, workers ${summary.workersCpuMsPer1kPackets}); idle ${summary.idleCpuMsPerSecond} ms/s`);
-    out(`server RSS: node ${summary.rssNodeMb} MB + workers ${summary.rssWorkersMb} MB (peak total ${summary.rssPeakMb} MB)`);
+      `(main process ${summary.nodeCpuMsPer1kPackets}, workers ${summary.workersCpuMsPer1kPackets}); idle ${summary.idleCpuMsPerSecond} ms/s`);
+    out(`server RSS: main process ${summary.rssNodeMb} MB + workers ${summary.rssWorkersMb} MB (peak total ${summary.rssPeakMb} MB)`);
     out(`offer->webrtcup p50 ${summary.offerToWebrtcupP50Ms} ms, max ${summary.offerToWebrtcupMaxMs} ms ` +
       `(first session ${summary.offerToWebrtcupFirstMs} ms; the others p50 ${summary.offerToWebrtcupWarmP50Ms ?? '-'} ms, ` +
       `max ${summary.offerToWebrtcupWarmMaxMs ?? '-'} ms); offer->answer p50 ${summary.offerToAnswerP50Ms} ms, max ${summary.offerToAnswerMaxMs} ms`);
@@ -581,7 +622,7 @@ async function runChurn(options: Options, server: ServerProcess): Promise<boolea
       const cycle = next++;
       used++;
       try {
-        const attached = await client.request({ janus: 'attach', session_id: sessionId, plugin: PLUGIN }, 5000);
+        const attached = await client.request({ janus: 'attach', session_id: sessionId, plugin: options.plugin }, 5000);
         const handleId = (attached.data as JsonObject).id as number;
         const ack = await client.request({
           janus: 'message', session_id: sessionId, handle_id: handleId,
@@ -646,7 +687,7 @@ async function runChurn(options: Options, server: ServerProcess): Promise<boolea
       workerSockets: [baseFds.sockets, endFds.sockets], sessionsLeft,
     }));
   }
-  return errors === 0 && done === options.churn && endFds.sockets === baseFds.sockets && sessionsLeft === 0;
+  return errors === 0 && done === options.churn && endFds.sockets === baseFds.sockets && (sessionsLeft === 0 || !server.adminUrl);
 }
 
 async function main(): Promise<void> {
@@ -658,11 +699,11 @@ async function main(): Promise<void> {
   let server: ServerProcess | undefined;
   const hardStop = setTimeout(() => {
     out(`bench: over its ${Math.round(budgetMs / 1000)} s budget, stopping`);
-    server?.child.kill('SIGKILL');
+    server?.child?.kill('SIGKILL');
     process.exit(3);
   }, budgetMs);
   hardStop.unref();
-  server = await startServer(options.workers);
+  server = options.url ? attachToServer(options.url, options.serverPid ?? 0) : await startServer(options.workers);
   let ok = false;
   try {
     ok = options.churn > 0 ? await runChurn(options, server) : await runEcho(options, server);
