@@ -354,8 +354,7 @@ describe('media: PeerConnection lifecycle on mediasoup (echotest.lua)', function
   // channels first, and the DirectTransport created afterwards is never closed. The churn
   // hits it about once per 100 detaches 8–16 ms after the offer; this test makes it
   // deterministic by holding createDirectTransport until the teardown has happened.
-  // Run it with LUASFU_KNOWN_BUGS=1 (it fails until the bug is fixed, then drop the switch).
-  (process.env.LUASFU_KNOWN_BUGS ? it : it.skip)('leaves nothing behind when detach lands while the data channel path is being set up', async () => {
+  it('leaves nothing behind when detach lands while the data channel path is being set up', async () => {
     const recorder = newPeer({ data: true });
     const recorded = await recorder.offer();
     recorder.close();

@@ -118,7 +118,12 @@ describe('negotiate: simulcast and Firefox numbering', () => {
     const video = negotiation.media[1];
     expect([video.clientSends, video.clientReceives]).to.deep.equal([true, false]);
     const p = toProducerRtpParameters(video);
-    expect(p.encodings).to.deep.equal([{ rid: 'l' }, { rid: 'm' }, { rid: 'h' }]);
+    // VP8 simulcast layers carry three temporal layers each (libwebrtc's default).
+    expect(p.encodings).to.deep.equal([
+      { rid: 'l', scalabilityMode: 'L1T3' },
+      { rid: 'm', scalabilityMode: 'L1T3' },
+      { rid: 'h', scalabilityMode: 'L1T3' },
+    ]);
     expect(p.headerExtensions!.filter((e) => e.uri.includes('rtp-stream-id'))).to.deep.equal([
       { uri: 'urn:ietf:params:rtp-hdrext:sdes:rtp-stream-id', id: 10 },
       { uri: 'urn:ietf:params:rtp-hdrext:sdes:repaired-rtp-stream-id', id: 11 },
@@ -128,9 +133,9 @@ describe('negotiate: simulcast and Firefox numbering', () => {
   it('libwebrtc SSRC simulcast: three SSRCs with their RTX SSRCs, low..high', () => {
     const { negotiation } = answerFor('wrtc-ssrc-simulcast-offer.sdp', 'lua-echotest-answer-wrtc.sdp');
     expect(toProducerRtpParameters(negotiation.media[1]).encodings).to.deep.equal([
-      { ssrc: 655245656, rtx: { ssrc: 2956593368 } },
-      { ssrc: 655246656, rtx: { ssrc: 2956594368 } },
-      { ssrc: 655247656, rtx: { ssrc: 2956595368 } },
+      { scalabilityMode: 'L1T3', ssrc: 655245656, rtx: { ssrc: 2956593368 } },
+      { scalabilityMode: 'L1T3', ssrc: 655246656, rtx: { ssrc: 2956594368 } },
+      { scalabilityMode: 'L1T3', ssrc: 655247656, rtx: { ssrc: 2956595368 } },
     ]);
   });
 

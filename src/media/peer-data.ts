@@ -56,16 +56,27 @@ export class PeerDataChannels {
 
   async start(): Promise<void> {
     const { router, transport } = this.options;
-    this.direct = await router.createDirectTransport({ maxMessageSize: 262144 });
-    this.closers.push(this.direct);
+    // Each await may see the peer torn down meanwhile: whatever arrives after close() is
+    // closed at once, so nothing outlives the handle.
+    const keep = <T extends { close(): void }>(object: T): T | undefined => {
+      if (this.closed) {
+        object.close();
+        return undefined;
+      }
+      this.closers.push(object);
+      return object;
+    };
+    const direct = keep(await router.createDirectTransport({ maxMessageSize: 262144 }));
+    if (!direct) return;
+    this.direct = direct;
     // Listen on the first streams of both parities: the client's channels, and replies on ours.
     for (let streamId = 0; streamId < LISTENED_STREAMS_PER_PARITY * 2; streamId++) {
-      const producer = await transport.produceData({
-        sctpStreamParameters: { streamId, ordered: true },
-        appData: { streamId },
-      });
-      const consumer = await this.direct.consumeData({ dataProducerId: producer.id });
-      this.closers.push(producer, consumer);
+      const producer = keep(
+        await transport.produceData({ sctpStreamParameters: { streamId, ordered: true }, appData: { streamId } }),
+      );
+      if (!producer) return;
+      const consumer = keep(await direct.consumeData({ dataProducerId: producer.id }));
+      if (!consumer) return;
       consumer.on('message', (payload: Buffer, ppid: number) => this.onIncoming(streamId, payload, ppid));
     }
   }

@@ -86,6 +86,7 @@ export class MediasoupPeer implements Peer {
     const update = this.remoteSdp !== undefined;
     const { jsep: forScript, client } = clientJsepForScript(jsep, { update });
     const transport = await this.ensureTransport();
+    this.assertCurrent(transport);
     if (update && this.client && client.iceUfrag !== this.client.iceUfrag && jsep.type === 'offer') {
       // The client restarted ICE: new local credentials go into our answer.
       await transport.restartIce();
@@ -107,6 +108,7 @@ export class MediasoupPeer implements Peer {
     }
     const transport = await this.ensureTransport();
     if (jsep.type === 'offer' && jsep.restart) await transport.restartIce();
+    this.assertCurrent(transport);
     const client = jsep.type === 'answer' ? this.client : undefined;
     const media = localMediaOf(jsep.sdp, jsep.type, client);
     const avoid = client ? client.media.flatMap((m) => m.ssrcs) : [];
@@ -294,10 +296,17 @@ export class MediasoupPeer implements Peer {
     }
   }
 
+  /** Throws when a hangup replaced or removed the transport while we were awaiting. */
+  private assertCurrent(transport: WebRtcTransport): void {
+    if (this.transport !== transport || transport.closed) {
+      throw new JanusError(JanusErrorCode.WEBRTC_STATE, 'PeerConnection was closed during negotiation');
+    }
+  }
+
   /** After each completed offer/answer: DTLS, Producers, data channels. */
   private async applyNegotiation(negotiation: Negotiation, local: string): Promise<void> {
-    const transport = this.transport!;
-    const client = this.client!;
+    const { transport, client, router } = this;
+    if (!transport || !client || !router) throw new JanusError(JanusErrorCode.WEBRTC_STATE, 'PeerConnection was closed during negotiation');
     this.negotiation = negotiation;
     this.localSdp = local;
     if (!this.dtlsConnecting) {
@@ -311,11 +320,13 @@ export class MediasoupPeer implements Peer {
         },
       });
     }
+    this.assertCurrent(transport);
     await this.syncProducers(negotiation.media);
+    this.assertCurrent(transport);
     if (negotiation.data && !this.data) {
       this.data = new PeerDataChannels({
         transport,
-        router: this.router!,
+        router,
         dtlsClient: this.weAreDtlsClient(client),
         logger: this.logger,
         onMessage: (message) => this.events.data(message),
@@ -342,12 +353,18 @@ export class MediasoupPeer implements Peer {
     let changed = false;
     for (const [mid, m] of wanted) {
       if (this.producers.has(mid)) continue;
+      const transport = this.transport;
+      if (!transport) return;
       try {
-        const producer = await this.transport!.produce({
+        const producer = await transport.produce({
           kind: m.kind,
           rtpParameters: toProducerRtpParameters(m),
           appData: { handleId: this.handleId, mid },
         });
+        if (this.transport !== transport) {
+          producer.close();
+          return;
+        }
         this.producers.set(mid, producer);
         this.watchProducer(producer, m);
         changed = true;

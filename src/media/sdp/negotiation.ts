@@ -209,8 +209,12 @@ export function toProducerRtpParameters(m: NegotiatedMedia): RtpParameters {
     if (c.rtxPayloadType !== undefined) codecs.push(rtxCodec(m.kind, c.rtxPayloadType, c.payloadType));
   }
   const hasRtx = m.codecs.some((c) => c.rtxPayloadType !== undefined);
+  // libwebrtc sends VP8 simulcast layers with three temporal layers each; without saying
+  // so, mediasoup takes one and relays only the base layer (a quarter of the frames).
+  const temporalLayers = m.encodings.length > 1 && m.codecs[0]?.mimeType.toLowerCase() === 'video/vp8';
   const encodings: RtpEncodingParameters[] = m.encodings.map((e) => {
     const enc: RtpEncodingParameters = {};
+    if (temporalLayers) enc.scalabilityMode = 'L1T3';
     if (e.rid !== undefined) enc.rid = e.rid;
     if (e.ssrc !== undefined) enc.ssrc = e.ssrc;
     if (e.ssrc !== undefined && e.rtxSsrc !== undefined && hasRtx) enc.rtx = { ssrc: e.rtxSsrc };
