@@ -101,7 +101,8 @@ local function setMedium(s, medium, enabled)
   s[medium] = enabled
 end
 
--- Start recording whatever was negotiated (opus/vp8 if nothing was yet).
+-- Start recording what was negotiated: after an answer only its media (plus data), before
+-- any negotiation opus and vp8 (the recorder only writes what actually arrives).
 local function startRecordingFor(s, filename)
   local base = value(filename)
   if type(base) ~= "string" then
@@ -110,13 +111,14 @@ local function startRecordingFor(s, filename)
     if ok and type(socket) == "table" and socket.gettime then now = socket.gettime() end
     base = "luasfu-echotest-" .. idString(s.id) .. "-" .. string.format("%.0f", now * 1000)
   end
-  local videoCodec = s.videoCodec or "vp8"
+  local audioCodec, videoCodec = s.audioCodec, s.videoCodec
+  if not s.negotiated then audioCodec, videoCodec = "opus", "vp8" end
   if s.videoFmtp ~= nil and (videoCodec == "vp9" or videoCodec == "h264") then
     videoCodec = videoCodec .. "/fmtp=" .. s.videoFmtp
   end
-  -- Always 13 arguments: a nil type or codec skips that group.
+  -- Always 13 arguments: a nil codec skips that group.
   local rc = startRecording(s.id,
-    "audio", s.audioCodec or "opus", nil, base .. "-audio",
+    "audio", audioCodec, nil, base .. "-audio",
     "video", videoCodec, nil, base .. "-video",
     "data", "text", nil, base .. "-data")
   s.recording = (rc == 0)
@@ -173,6 +175,7 @@ local function negotiate(id, tr, msg, jsep)
     vp9Profile = profile, h264Profile = profile,
   })
   -- Remember the negotiated codecs (for recordings and simulcast events).
+  s.negotiated = true
   s.audioCodec = sdp.negotiatedCodec(answer, "audio")
   s.videoCodec = sdp.negotiatedCodec(answer, "video")
   s.videoFmtp = nil
@@ -229,7 +232,7 @@ function hangupMedia(id)
   s.audio, s.video, s.data = nil, nil, nil
   s.bitrate = 0
   s.substream, s.temporal = nil, nil
-  s.audioCodec, s.videoCodec, s.videoFmtp = nil, nil, nil
+  s.negotiated, s.audioCodec, s.videoCodec, s.videoFmtp = false, nil, nil, nil
 end
 
 -- Text messages come back with this prefix, so a user sees the server answered.
