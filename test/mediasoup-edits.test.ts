@@ -9,7 +9,8 @@ import { expect } from 'chai';
 import dgram from 'node:dgram';
 import * as mediasoup from 'mediasoup';
 import type { types } from 'mediasoup';
-import { consumeWire, EXT_URI, PPID, buildDcepAck, buildDcepOpen, parseDcepOpen } from '../src/media/mediasoup-edits';
+import { Ppid, buildDcepAck, buildDcepOpen, parseDcep } from '../src/media/datachannel/dcep';
+import { consumeWire, EXT_URI } from '../src/media/mediasoup-edits';
 
 // ---- RTP / RTCP bytes ----
 
@@ -315,16 +316,17 @@ describe('mediasoup edits', function () {
       const ackerB = await sender(dB, pB, 3);
       const atA = await listen(pA, dA, 3);
 
-      openerA.send(buildDcepOpen({ label: 'JanusDataChannel', protocol: 'janus-protocol', channelType: 0x80 }), PPID.dcep);
+      openerA.send(buildDcepOpen({ label: 'JanusDataChannel', protocol: 'janus-protocol', ordered: false }), Ppid.DCEP);
       openerA.send('hello');
       await until(() => atB.got.length >= 2 && at5.got.length >= 1, 'the messages');
       expect(atB.got.map(([ppid]) => ppid)).to.deep.equal([50, 51]);
-      expect(parseDcepOpen(atB.got[0]![1])).to.deep.equal({
-        channelType: 0x80, priority: 0, reliabilityParameter: 0, label: 'JanusDataChannel', protocol: 'janus-protocol',
+      expect(parseDcep(atB.got[0]![1])).to.deep.equal({
+        type: 'open', channelType: 0x80, ordered: false, reliability: { kind: 'reliable' }, priority: 0,
+        reliabilityParameter: 0, label: 'JanusDataChannel', protocol: 'janus-protocol',
       });
       expect(atB.got[1]![1].toString()).to.equal('hello');
 
-      ackerB.send(buildDcepAck(), PPID.dcep);
+      ackerB.send(buildDcepAck(), Ppid.DCEP);
       await until(() => atA.got.length >= 1, 'the ACK');
       await sleep(100); // anything else in flight would arrive now
       expect(atA.got.map(([ppid, m]) => [ppid, m.toString('hex')])).to.deep.equal([[50, '02']]);

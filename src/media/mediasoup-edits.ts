@@ -2,7 +2,7 @@
 //  - Transport.consume()'s `wire` option: the recipient's header extension ids and payload
 //    types, and the SSRCs we wrote in the SDP (edit series 10 + 30; mediasoup #1126);
 //  - DCEP (SCTP ppid 50) messages reaching Node through a DataConsumer on a DirectTransport
-//    (edit series 20), with RFC 8832 helpers to parse DATA_CHANNEL_OPEN and answer ACK.
+//    (edit series 20; the codec is datachannel/dcep.ts).
 
 import type { types } from 'mediasoup';
 
@@ -65,63 +65,3 @@ export const EXT_URI = {
   toffset: 'urn:ietf:params:rtp-hdrext:toffset',
   absCaptureTime: 'http://www.webrtc.org/experiments/rtp-hdrext/abs-capture-time',
 } as const;
-
-// ---- DCEP (RFC 8832) ----
-
-/** SCTP payload protocol identifiers (RFC 8831 / 8832). */
-export const PPID = {
-  dcep: 50,
-  string: 51,
-  binary: 53,
-  stringEmpty: 56,
-  binaryEmpty: 57,
-} as const;
-
-export const DCEP_DATA_CHANNEL_OPEN = 0x03;
-export const DCEP_DATA_CHANNEL_ACK = 0x02;
-
-export interface DcepOpen {
-  /** 0x00 reliable, 0x01 partial reliable rexmit, 0x02 partial reliable timed; 0x80 bit = unordered. */
-  channelType: number;
-  priority: number;
-  reliabilityParameter: number;
-  label: string;
-  protocol: string;
-}
-
-/** Parses a DATA_CHANNEL_OPEN; null if the message is not a well-formed one. */
-export function parseDcepOpen(msg: Uint8Array): DcepOpen | null {
-  const b = Buffer.from(msg.buffer, msg.byteOffset, msg.byteLength);
-  if (b.length < 12 || b[0] !== DCEP_DATA_CHANNEL_OPEN) return null;
-  const labelLen = b.readUInt16BE(8);
-  const protocolLen = b.readUInt16BE(10);
-  if (b.length !== 12 + labelLen + protocolLen) return null;
-  return {
-    channelType: b[1]!,
-    priority: b.readUInt16BE(2),
-    reliabilityParameter: b.readUInt32BE(4),
-    label: b.toString('utf8', 12, 12 + labelLen),
-    protocol: b.toString('utf8', 12 + labelLen, 12 + labelLen + protocolLen),
-  };
-}
-
-/** Builds a DATA_CHANNEL_OPEN (e.g. for a server-opened channel). */
-export function buildDcepOpen(open: Partial<DcepOpen> & { label: string }): Buffer {
-  const label = Buffer.from(open.label, 'utf8');
-  const protocol = Buffer.from(open.protocol ?? '', 'utf8');
-  const b = Buffer.alloc(12 + label.length + protocol.length);
-  b[0] = DCEP_DATA_CHANNEL_OPEN;
-  b[1] = open.channelType ?? 0;
-  b.writeUInt16BE(open.priority ?? 0, 2);
-  b.writeUInt32BE(open.reliabilityParameter ?? 0, 4);
-  b.writeUInt16BE(label.length, 8);
-  b.writeUInt16BE(protocol.length, 10);
-  label.copy(b, 12);
-  protocol.copy(b, 12 + label.length);
-  return b;
-}
-
-/** The one-byte DATA_CHANNEL_ACK; send it with ppid 50 on the channel's stream. */
-export function buildDcepAck(): Buffer {
-  return Buffer.from([DCEP_DATA_CHANNEL_ACK]);
-}

@@ -14,7 +14,7 @@ import type { Router } from 'mediasoup/node/lib/Router';
 import type { WebRtcTransport } from 'mediasoup/node/lib/WebRtcTransport';
 import type { Logger } from '../log';
 import type { DataMessage } from '../plugin/plugin';
-import { PPID, buildDcepAck, buildDcepOpen, parseDcepOpen } from './mediasoup-edits';
+import { Ppid, buildDcepAck, buildDcepOpen, decodeDataMessage, encodeDataMessage, nextStreamId, parseDcep } from './datachannel/dcep';
 
 export const DEFAULT_DATA_LABEL = 'JanusDataChannel';
 
@@ -125,39 +125,35 @@ export class PeerDataChannels {
 
   private write(producer: DataProducer, message: DataMessage): void {
     if (producer.closed) return;
-    if (message.binary) {
-      const bytes = typeof message.payload === 'string' ? Buffer.from(message.payload, 'utf8') : Buffer.from(message.payload);
-      producer.send(bytes.length > 0 ? bytes : Buffer.alloc(1), bytes.length > 0 ? PPID.binary : PPID.binaryEmpty);
-    } else {
-      const text = typeof message.payload === 'string' ? message.payload : Buffer.from(message.payload).toString('utf8');
-      producer.send(text.length > 0 ? text : ' ', text.length > 0 ? PPID.string : PPID.stringEmpty);
-    }
+    const { payload } = message;
+    const wire = message.binary
+      ? encodeDataMessage(typeof payload === 'string' ? Buffer.from(payload, 'utf8') : payload)
+      : encodeDataMessage(typeof payload === 'string' ? payload : Buffer.from(payload).toString('utf8'));
+    producer.send(wire.payload, wire.ppid);
   }
 
   private onIncoming(streamId: number, payload: Buffer, ppid: number): void {
     if (this.closed) return;
-    if (ppid === PPID.dcep) {
-      const open = parseDcepOpen(payload);
-      if (open) {
+    if (ppid === Ppid.DCEP) {
+      const open = parseDcep(payload);
+      if (open?.type === 'open') {
         this.channels.set(streamId, { label: open.label, protocol: open.protocol, streamId });
         this.options.logger.debug('data channel opened by the client', { streamId, label: open.label });
         // Acknowledge on the same stream, so the client's channel is fully open.
         void this.openOutgoing(open.label, open.protocol, streamId).then((out) => {
-          if (out && !out.producer.closed) out.producer.send(buildDcepAck(), PPID.dcep);
+          if (out && !out.producer.closed) out.producer.send(buildDcepAck(), Ppid.DCEP);
         });
       }
       return;
     }
+    const decoded = decodeDataMessage(ppid, payload);
+    if (!decoded) return;
     const channel = this.channels.get(streamId);
-    const label = channel?.label ?? DEFAULT_DATA_LABEL;
-    const protocol = channel?.protocol ?? '';
-    const binary = ppid === PPID.binary || ppid === PPID.binaryEmpty;
-    const empty = ppid === PPID.binaryEmpty || ppid === PPID.stringEmpty;
     this.options.onMessage({
-      binary,
-      payload: binary ? (empty ? new Uint8Array(0) : new Uint8Array(payload)) : empty ? '' : payload.toString('utf8'),
-      label,
-      protocol,
+      binary: decoded.binary,
+      payload: decoded.binary ? new Uint8Array(decoded.data) : decoded.data,
+      label: channel?.label ?? DEFAULT_DATA_LABEL,
+      protocol: channel?.protocol ?? '',
     });
   }
 
@@ -192,7 +188,7 @@ export class PeerDataChannels {
       this.outgoing.set(label, out);
       if (clientStream === undefined) {
         this.channels.set(targetStream, { label, protocol, streamId: targetStream });
-        producer.send(buildDcepOpen({ label, protocol }), PPID.dcep);
+        producer.send(buildDcepOpen({ label, protocol }), Ppid.DCEP);
       }
       return out;
     } catch (error) {
@@ -202,10 +198,7 @@ export class PeerDataChannels {
   }
 
   private freeStreamOfOurParity(): number {
-    const start = this.options.dtlsClient ? 0 : 1;
-    for (let id = start; id < LISTENED_STREAMS_PER_PARITY * 2; id += 2) {
-      if (!this.channels.has(id)) return id;
-    }
-    return start;
+    const role = this.options.dtlsClient ? 'client' : 'server';
+    return nextStreamId(role, new Set(this.channels.keys()), LISTENED_STREAMS_PER_PARITY * 2) ?? (this.options.dtlsClient ? 0 : 1);
   }
 }
