@@ -191,6 +191,15 @@ describe('own scripts: lua/echotest.lua through the Janus API', function () {
       'm=application 0 UDP/DTLS/SCTP webrtc-datachannel', 'a=inactive',
       FAKE_MERGE_MARK, '',
     ].join('\r\n'));
+    // Recording uses what was negotiated, with the H.264 fmtp for the .mjr header.
+    media.routerCalls.length = 0;
+    await message({ record: true, filename: '/tmp/luasfu-own-crafted' });
+    expect(media.routerCalls).to.deep.equal([
+      `startRecording(${handleId},[{"type":"audio","codec":"pcmu","filename":"/tmp/luasfu-own-crafted-audio"},` +
+        '{"type":"video","codec":"h264","fmtp":"level-asymmetry-allowed=1;packetization-mode=1;profile-level-id=42E01F",' +
+        '"filename":"/tmp/luasfu-own-crafted-video"},{"type":"data","codec":"text","filename":"/tmp/luasfu-own-crafted-data"}])',
+    ]);
+    await message({ record: false });
   });
 
   it('answers an offer without m-lines with the session lines only', async () => {
