@@ -12,6 +12,7 @@ import { Logger } from './log';
 import type { MediaPlane } from './media/media-plane';
 import { MediasoupMediaPlane } from './media/plane';
 import type { Plugin } from './plugin/plugin';
+import { createJsPlugin } from './script/js-plugin';
 import { createLuaPlugin } from './script/lua-plugin';
 import { type ListeningPorts, LuasfuServer } from './server';
 
@@ -25,6 +26,7 @@ export type * from './media/media-plane';
 export { MediasoupMediaPlane } from './media/plane';
 export { LuasfuServer, type LuasfuServerOptions, type ListeningPorts } from './server';
 export { createLuaPlugin } from './script/lua-plugin';
+export { createJsPlugin } from './script/js-plugin';
 
 export interface StartOptions {
   config: LuasfuConfig;
@@ -47,7 +49,8 @@ export interface Luasfu {
 export function scriptPlugin(script: ScriptConfig, logger: Logger): Plugin {
   const kind = extname(script.path).toLowerCase();
   if (kind === '.lua') return createLuaPlugin(script, logger);
-  throw new ConfigError('scripts.path', `must name a .lua script (got ${script.path})`);
+  if (kind === '.js') return createJsPlugin(script, logger);
+  throw new ConfigError('scripts.path', `must name a .lua or .js script (got ${script.path})`);
 }
 
 /** Starts mediasoup, the script plugins and the Janus API listeners. */

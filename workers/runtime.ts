@@ -1,4 +1,4 @@
-// What a script runtime (Lua today; a JavaScript one can slot in) offers the worker entry:
+// What a script runtime (Lua in Fengari, or JavaScript in node:vm) offers the worker entry:
 // load a script, then run callbacks. Each returns the Result fields of one task.
 
 import type { CallTask, LoadTask, Result } from '../src/script/bridge';

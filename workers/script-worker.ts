@@ -7,12 +7,14 @@ import { randomBytes } from 'node:crypto';
 import { decodeTask, encodeReply, Status, type CallTask, type Result } from '../src/script/bridge';
 import type { ScriptRuntime } from './runtime';
 import { LuaRuntime } from './lua/lua-runtime';
+import { JsRuntime } from './js/js-runtime';
 
 const instance = randomBytes(8).toString('hex');
 let runtime: ScriptRuntime | undefined;
 
 function createRuntime(kind: string): ScriptRuntime | undefined {
   if (kind === 'lua') return new LuaRuntime();
+  if (kind === 'js') return new JsRuntime();
   return undefined;
 }
 

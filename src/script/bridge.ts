@@ -46,6 +46,8 @@ export interface LoadTask {
   eventsEnabled: boolean;
   memoryLimitBytes: number;
   maxResumeRounds: number;
+  /** JavaScript runtime: wall-clock limit per callback, in ms. */
+  timeLimitMs?: number;
 }
 
 export interface CallTask {

@@ -17,8 +17,12 @@ import { firstVideoCodec, HostCallApplier, parseJson } from './host-calls';
 import { sessionStateJson, SessionTable, type ScriptSessionState } from './sessions';
 
 export interface ScriptPluginOptions {
-  /** Runtime inside the worker ('lua'). */
+  /** Runtime inside the worker ('lua' or 'js'). */
   runtime: string;
+  /** The 462 reason when handleMessage fails ("Lua error"; the Duktape plugin says "Duktape error"). */
+  errorReason?: string;
+  /** JavaScript runtime: wall-clock limit per callback in ms (vm timeout). */
+  timeLimitMs?: number;
   /** A task not finished after this long means a hung worker: it is terminated (default 10 s). */
   taskTimeoutMs?: number;
   /** resumeScheduler runs per task before the rest is handed to a follow-up task. */
@@ -89,6 +93,7 @@ export class ScriptPlugin implements Plugin {
   private readonly taskTimeoutMs: number;
   private restartCount = 0;
   private readonly calls: HostCallApplier;
+  private readonly errorReason: string;
 
   constructor(
     readonly script: ScriptConfig,
@@ -97,6 +102,7 @@ export class ScriptPlugin implements Plugin {
   ) {
     this.log = logger.child({ component: 'script', script: script.path });
     this.taskTimeoutMs = options.taskTimeoutMs ?? 10_000;
+    this.errorReason = options.errorReason ?? 'Lua error';
     this.calls = new HostCallApplier({
       sessions: this.sessions,
       log: this.log,
@@ -137,6 +143,7 @@ export class ScriptPlugin implements Plugin {
           eventsEnabled: this.host?.eventsIsEnabled() ?? false,
           memoryLimitBytes: this.script.memoryLimitMb * 1024 * 1024,
           maxResumeRounds: this.options.maxResumeRounds ?? 16,
+          timeLimitMs: this.options.timeLimitMs ?? 0,
         },
       }));
     } catch (error) {
@@ -255,20 +262,20 @@ export class ScriptPlugin implements Plugin {
         },
       },
     );
-    if (!result || result.status !== Status.OK) return { kind: 'error', reason: 'Lua error' };
+    if (!result || result.status !== Status.OK) return { kind: 'error', reason: this.errorReason };
     const code = result.code ?? 0;
     const text = result.text ? fromUtf8.decode(result.text) : undefined;
-    if (code < 0) return { kind: 'error', reason: text ?? 'Lua error' };
+    if (code < 0) return { kind: 'error', reason: text ?? this.errorReason };
     if (code > 0) return { kind: 'ack' };
-    if (text === undefined) return { kind: 'error', reason: 'Lua error' };
+    if (text === undefined) return { kind: 'error', reason: this.errorReason };
     let data: unknown;
     try {
       data = JSON.parse(text);
     } catch {
-      return { kind: 'error', reason: 'Lua error' };
+      return { kind: 'error', reason: this.errorReason };
     }
     if (Array.isArray(data)) return { kind: 'error', reason: 'Plugin returned an invalid JSON response' };
-    if (!isJsonObject(data)) return { kind: 'error', reason: 'Lua error' };
+    if (!isJsonObject(data)) return { kind: 'error', reason: this.errorReason };
     return { kind: 'ok', data: data as JsonObject };
   }
 
@@ -310,7 +317,8 @@ export class ScriptPlugin implements Plugin {
     const state = this.sessions.fromHandle(handle.id);
     if (!state || state.orphaned) return undefined;
     const result = await this.submit({ callback: Callback.QUERY_SESSION, session: state.scriptId }, { session: state });
-    const parsed = parseJson(result?.status === Status.OK ? result.json : undefined);
+    // A failed callback may still carry JSON (the Duktape plugin answers {"error": ...}).
+    const parsed = parseJson(result?.json ?? undefined);
     return isJsonObject(parsed) ? (parsed as JsonObject) : undefined;
   }
 

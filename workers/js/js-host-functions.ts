@@ -1,0 +1,330 @@
+// The Janus Duktape plugin's C API (janus-contract §1 with §6's differences) for the JavaScript
+// runtime: arguments are type-checked (a mismatch is a TypeError), unknown/dead sessions, bad
+// JSON, unparsable SDP and a data channel that isn't ready are Errors, results are numbers.
+// These run in the worker's own realm and never touch script objects beyond `typeof` and
+// reading primitives; js-sandbox.ts turns their outcomes into errors of the script's realm.
+// Nothing here calls back into the script: each call is validated against the session
+// mirror, answered at once, and recorded as a HostCall the main thread applies later.
+
+import { readFileSync } from 'node:fs';
+import type { HostCall, Recording } from '../../src/script/bridge';
+import type { RecorderType, SessionMirror } from '../session-mirror';
+import { jsonDocumentKind, sdpParses } from '../validate';
+
+export interface JsHostEnvironment {
+  readonly sessions: SessionMirror;
+  readonly eventsEnabled: boolean;
+  /** getModulesFolder(): the configured modules path, or "." */
+  readonly modulesFolder: string;
+  /** Highest Janus log level shipped to the host. */
+  readonly logLevel: number;
+  emit(call: HostCall): void;
+  poke(): void;
+}
+
+/** What a host function did: a value for the script, or an error to throw in its realm. */
+export type HostOutcome =
+  | { kind: 'value'; value: number | string }
+  | { kind: 'TypeError' | 'Error'; message: string };
+
+/** Arguments as the script passed them (only inspected with typeof / read as primitives). */
+export type HostArgs = ArrayLike<unknown>;
+export type HostFunction = (args: HostArgs) => HostOutcome;
+
+/** DUK_VERSION of Debian bookworm's libduktape (2.7.0), for getDuktapeVersion(). */
+export const DUKTAPE_VERSION = 20700;
+
+const LOG_WARN = 3;
+const DEFAULT_LABEL = 'JanusDataChannel';
+const RECORDER_CODECS = new Set([
+  'vp8', 'vp9', 'h264', 'av1', 'h265', 'opus', 'multiopus', 'g711', 'pcmu', 'pcma', 'g722', 'l16-48', 'l16', 'text', 'binary',
+]);
+
+const encoder = new TextEncoder();
+
+const value = (v: number | string): HostOutcome => ({ kind: 'value', value: v });
+const error = (message: string): HostOutcome => ({ kind: 'Error', message });
+
+/** Duktape's type names, as janus_duktape.c prints them in its TypeErrors. */
+function dukType(v: unknown): string {
+  if (v === null) return 'DUK_TYPE_NULL';
+  switch (typeof v) {
+    case 'undefined': return 'DUK_TYPE_UNDEFINED';
+    case 'boolean': return 'DUK_TYPE_BOOLEAN';
+    case 'number': return 'DUK_TYPE_NUMBER';
+    case 'string': return 'DUK_TYPE_STRING';
+    default: return 'DUK_TYPE_OBJECT';
+  }
+}
+
+type Expected = 'number' | 'string' | 'boolean' | 'string?' | 'string|null?' | 'number?';
+
+function matches(v: unknown, expected: Expected): boolean {
+  switch (expected) {
+    case 'number': return typeof v === 'number';
+    case 'string': return typeof v === 'string';
+    case 'boolean': return typeof v === 'boolean';
+    case 'string?': return typeof v === 'string' || v === undefined;
+    case 'string|null?': return typeof v === 'string' || v === undefined || v === null;
+    case 'number?': return typeof v === 'number' || v === undefined;
+  }
+}
+
+/** The first argument not of its expected type, as janus_duktape.c's TypeError. */
+function typeCheck(args: HostArgs, expected: Expected[]): HostOutcome | undefined {
+  for (let i = 0; i < expected.length; i++) {
+    const v = args[i];
+    if (!matches(v, expected[i])) {
+      const want = expected[i].startsWith('number') ? 'DUK_TYPE_NUMBER' : expected[i] === 'boolean' ? 'DUK_TYPE_BOOLEAN' : 'DUK_TYPE_STRING';
+      return { kind: 'TypeError', message: `Invalid argument (expected ${want}, got ${dukType(v)})` };
+    }
+  }
+  return undefined;
+}
+
+/** (uint32_t)duk_get_number */
+function uint32(v: unknown): number {
+  const n = typeof v === 'number' && Number.isFinite(v) ? Math.trunc(v) : 0;
+  return n >>> 0;
+}
+
+/** (int)duk_get_number */
+function int(v: unknown): number {
+  return typeof v === 'number' && Number.isFinite(v) ? Math.trunc(v) : 0;
+}
+
+/** A byte string (one char per byte, as Duktape hands binary data to scripts) to bytes. */
+export function bytesOfBinaryString(text: string, length: number): Uint8Array {
+  const n = Math.min(Math.max(0, length), text.length);
+  const bytes = new Uint8Array(n);
+  for (let i = 0; i < n; i++) bytes[i] = text.charCodeAt(i) & 0xff;
+  return bytes;
+}
+
+export function createHostFunctions(env: JsHostEnvironment): Record<string, HostFunction> {
+  const log = (level: number, text: string): void => {
+    if (level <= env.logLevel) env.emit({ log: { level, text: encoder.encode(text) } });
+  };
+  const noSession = (id: number): HostOutcome => error(`Session ${id} doesn't exist`);
+
+  /** f(id): type check, alive check, record. */
+  const aliveOnly = (record: (id: number) => HostCall): HostFunction => (args) => {
+    const bad = typeCheck(args, ['number']);
+    if (bad) return bad;
+    const id = uint32(args[0]);
+    if (!env.sessions.alive(id)) return noSession(id);
+    env.emit(record(id));
+    return value(0);
+  };
+  /** f(id, number): type check, alive check, record (or nothing when undefined). */
+  const aliveValue = (record: (id: number, n: number) => HostCall | undefined): HostFunction => (args) => {
+    const bad = typeCheck(args, ['number', 'number']);
+    if (bad) return bad;
+    const id = uint32(args[0]);
+    if (!env.sessions.alive(id)) return noSession(id);
+    const call = record(id, args[1] as number);
+    if (call) env.emit(call);
+    return value(0);
+  };
+  /** relayRtp / relayRtcp: (number, boolean, string, number). */
+  const relayPacket = (record: (id: number, video: boolean, packet: Uint8Array) => HostCall): HostFunction => (args) => {
+    const bad = typeCheck(args, ['number', 'boolean', 'string', 'number']);
+    if (bad) return bad;
+    const len = int(args[3]);
+    if (len < 1) return error(`Invalid payload of declared size ${len}`);
+    const id = uint32(args[0]);
+    if (!env.sessions.alive(id)) return noSession(id);
+    env.emit(record(id, args[1] as boolean, bytesOfBinaryString(args[2] as string, len)));
+    return value(0);
+  };
+  /** relayTextData / relayBinaryData: (number, string, number, label?, protocol?). */
+  const relayData = (binary: boolean): HostFunction => (args) => {
+    const bad = typeCheck(args, ['number', 'string', 'number', 'string|null?', 'string|null?']);
+    if (bad) return bad;
+    const len = int(args[2]);
+    if (len < 1) return error(`Invalid payload of declared size ${len}`);
+    const id = uint32(args[0]);
+    if (!env.sessions.alive(id)) return noSession(id);
+    if (!env.sessions.dataReady(id)) return error(`Datachannel not ready yet for session ${id}`);
+    const text = args[1] as string;
+    // Text: `len` counts the string's characters (scripts pass .length), sent as UTF-8;
+    // binary: one byte per character. Janus reads `len` raw bytes (deliberate difference).
+    const payload = binary ? bytesOfBinaryString(text, len) : encoder.encode(len >= text.length ? text : text.slice(0, len));
+    const label = typeof args[3] === 'string' ? args[3] : DEFAULT_LABEL;
+    const protocol = typeof args[4] === 'string' ? args[4] : '';
+    env.emit({ relayData: { session: id, binary, payload, label, protocol } });
+    return value(0);
+  };
+
+  return {
+    getModulesFolder: () => value(env.modulesFolder),
+    getDuktapeVersion: () => value(DUKTAPE_VERSION),
+    testExtraFunction: () => value(1234),
+    readFile: (args) => {
+      const bad = typeCheck(args, ['string']);
+      if (bad) return bad;
+      const path = args[0] as string;
+      try {
+        return value(readFileSync(path, 'utf8'));
+      } catch {
+        return error(`Error opening file: ${path}`);
+      }
+    },
+    pokeScheduler: () => {
+      env.poke();
+      return value(0);
+    },
+    timeCallback: (args) => {
+      const bad = typeCheck(args, ['string', 'string?', 'number?']);
+      if (bad) return bad;
+      const argument = typeof args[1] === 'string' ? encoder.encode(args[1]) : null;
+      env.emit({ timeCallback: { functionName: args[0] as string, argument, delayMs: uint32(args[2]) } });
+      return value(0);
+    },
+    pushEvent: (args) => {
+      const bad = typeCheck(args, ['number', 'string|null?', 'string', 'string|null?']);
+      if (bad) return bad;
+      const id = uint32(args[0]);
+      const transaction = typeof args[1] === 'string' ? args[1] : null;
+      const event = encoder.encode(args[2] as string);
+      const jsep = typeof args[3] === 'string' ? encoder.encode(args[3]) : null;
+      const { kind } = jsonDocumentKind(event);
+      if (kind === 'invalid') return error('JSON error: the event is not a JSON object or array');
+      let jsepSdp: unknown;
+      if (jsep !== null) {
+        const parsed = jsonDocumentKind(jsep);
+        if (parsed.kind === 'invalid') return error('JSON error: the JSEP is not a JSON object or array');
+        jsepSdp = parsed.kind === 'object' ? (parsed.value as Record<string, unknown>).sdp : undefined;
+      }
+      if (!env.sessions.alive(id)) return noSession(id);
+      if (jsep !== null) {
+        if (typeof jsepSdp !== 'string' || !sdpParses(jsepSdp)) return error('Error parsing answer: invalid SDP');
+        // Sent asynchronously, like Janus's push thread: 0 now; a non-object event is dropped later.
+        if (kind === 'object') env.emit({ pushEvent: { session: id, transaction, event, jsep } });
+        else log(2, 'pushEvent: the event is not a JSON object, dropped');
+        return value(0);
+      }
+      if (kind === 'array') return value(455);
+      env.emit({ pushEvent: { session: id, transaction, event, jsep: null } });
+      return value(0);
+    },
+    notifyEvent: (args) => {
+      const bad = typeCheck(args, ['number', 'string']);
+      if (bad) return bad;
+      if (!env.eventsEnabled) return value(0);
+      const id = uint32(args[0]);
+      const event = encoder.encode(args[1] as string);
+      if (jsonDocumentKind(event).kind === 'invalid') return error('JSON error: the event is not a JSON object or array');
+      env.emit({ notifyEvent: { session: env.sessions.alive(id) ? id : 0, event } });
+      return value(0);
+    },
+    eventsIsEnabled: () => value(env.eventsEnabled ? 1 : 0),
+    closePc: aliveOnly((id) => ({ closePc: id })),
+    endSession: aliveOnly((id) => ({ endSession: id })),
+    configureMedium: (args) => {
+      const bad = typeCheck(args, ['number', 'string', 'string', 'boolean']);
+      if (bad) return bad;
+      const id = uint32(args[0]);
+      if (!env.sessions.alive(id)) return noSession(id);
+      const medium = (args[1] as string).toLowerCase();
+      const incoming = (args[2] as string).toLowerCase() === 'in';
+      if (medium === 'audio' || medium === 'video' || medium === 'data') {
+        env.emit({ configureMedium: { session: id, medium, incoming, enabled: args[3] as boolean } });
+      }
+      return value(0);
+    },
+    addRecipient: (args) => {
+      const bad = typeCheck(args, ['number', 'number']);
+      if (bad) return bad;
+      const sender = uint32(args[0]);
+      const recipient = uint32(args[1]);
+      if (!env.sessions.alive(sender)) return noSession(sender);
+      if (!env.sessions.alive(recipient)) return error(`Recipient session ${recipient} doesn't exist`);
+      env.emit({ addRecipient: { sender, recipient } });
+      return value(0);
+    },
+    removeRecipient: (args) => {
+      const bad = typeCheck(args, ['number', 'number']);
+      if (bad) return bad;
+      const sender = uint32(args[0]);
+      const recipient = uint32(args[1]);
+      // No "dead" check: works while destroySession runs.
+      if (!env.sessions.inTable(sender)) return noSession(sender);
+      if (!env.sessions.inTable(recipient)) return error(`Recipient session ${recipient} doesn't exist`);
+      env.emit({ removeRecipient: { sender, recipient } });
+      return value(0);
+    },
+    setBitrate: aliveValue((session, n) => ({ setBitrate: { session, value: uint32(n) } })),
+    setPliFreq: aliveValue((session, n) => ({ setPliFreq: { session, value: uint32(n) & 0xffff } })),
+    // (uint16_t) then `<= 2`: negative values wrap and are ignored.
+    setSubstream: aliveValue((session, n) => (int(n) >= 0 && int(n) <= 2 ? { setSubstream: { session, value: int(n) } } : undefined)),
+    setTemporalLayer: aliveValue((session, n) => (int(n) >= 0 && int(n) <= 2 ? { setTemporalLayer: { session, value: int(n) } } : undefined)),
+    sendPli: aliveOnly((id) => ({ sendPli: id })),
+    relayRtp: relayPacket((session, video, packet) => ({ relayRtp: { session, video, packet } })),
+    relayRtcp: relayPacket((session, video, packet) => ({ relayRtcp: { session, video, packet } })),
+    relayTextData: relayData(false),
+    relayBinaryData: relayData(true),
+    relayData: (args) => {
+      log(LOG_WARN, "Deprecated function 'relayData' called, invoking 'relayTextData' instead");
+      return relayData(false)(args);
+    },
+    startRecording: (args) => {
+      const bad = typeCheck(args, ['number']);
+      if (bad) return bad;
+      const id = uint32(args[0]);
+      if (!env.sessions.alive(id)) return noSession(id);
+      const failed = error(`Error starting the recording of session ${id}`);
+      const recordings: Recording[] = [];
+      const types = new Set<RecorderType>();
+      // Declared with 13 formal arguments: absent groups are undefined and skipped.
+      for (let base = 1; base + 3 <= 12; base += 4) {
+        const type = args[base];
+        const codecSpec = args[base + 1];
+        if (typeof type !== 'string' || typeof codecSpec !== 'string') continue;
+        const split = codecSpec.indexOf('/fmtp=');
+        const codec = (split >= 0 ? codecSpec.slice(0, split) : codecSpec).toLowerCase();
+        const fmtp = split >= 0 ? codecSpec.slice(split + '/fmtp='.length) : null;
+        if (!RECORDER_CODECS.has(codec)) return failed;
+        const slot = type.toLowerCase();
+        if (slot !== 'audio' && slot !== 'video' && slot !== 'data') {
+          log(LOG_WARN, `startRecording: unknown type '${type}', skipped`);
+          continue;
+        }
+        if (types.has(slot) || env.sessions.isRecording(id, slot)) {
+          log(LOG_WARN, `Duplicate ${slot} recording, skipping`);
+          continue;
+        }
+        types.add(slot);
+        const folder = args[base + 2];
+        const filename = args[base + 3];
+        recordings.push({
+          type: slot, codec, fmtp,
+          folder: typeof folder === 'string' ? folder : null,
+          filename: typeof filename === 'string' ? filename : null,
+        });
+      }
+      if (recordings.length === 0) return failed;
+      for (const type of types) env.sessions.setRecording(id, type, true);
+      env.emit({ startRecording: { session: id, recordings } });
+      return value(0);
+    },
+    stopRecording: (args) => {
+      const bad = typeCheck(args, ['number']);
+      if (bad) return bad;
+      const id = uint32(args[0]);
+      if (!env.sessions.alive(id)) return noSession(id);
+      const types: string[] = [];
+      for (let i = 1; i <= 3; i++) {
+        const type = args[i];
+        if (typeof type !== 'string') continue; // undefined / null: skipped
+        const slot = type.toLowerCase();
+        if ((slot === 'audio' || slot === 'video' || slot === 'data') && env.sessions.isRecording(id, slot)) {
+          env.sessions.setRecording(id, slot, false);
+          types.push(slot);
+        }
+      }
+      if (types.length > 0) env.emit({ stopRecording: { session: id, types } });
+      return value(0);
+    },
+  };
+}

@@ -1,0 +1,312 @@
+// A Janus Duktape plugin script (janus-contract §6) in a node:vm context: loads the script as
+// janus_duktape.c does (global sloppy-mode code, mandatory callbacks checked, optional ones
+// detected once, init(config)), then runs callbacks under a wall-clock limit each. Pokes are
+// served right after the task that made them (bounded rounds), their host calls returned
+// separately so the host can send the reply first, as the Lua runtime does.
+
+import { readFileSync } from 'node:fs';
+import * as v8 from 'node:v8';
+import * as vm from 'node:vm';
+import { Callback, Status, type CallTask, type HostCall, type LoadTask, type ScriptInfoMessage } from '../../src/script/bridge';
+import type { ScriptRuntime, TaskOutcome } from '../runtime';
+import { SessionMirror } from '../session-mirror';
+import { createHostFunctions } from './js-host-functions';
+import { JsSandbox, type CallbackArg, type Invocation } from './js-sandbox';
+
+export const MANDATORY_CALLBACKS = [
+  'init', 'destroy', 'resumeScheduler', 'createSession', 'destroySession', 'querySession', 'handleMessage', 'setupMedia', 'hangupMedia',
+] as const;
+
+export const OPTIONAL_CALLBACKS = [
+  'handleAdminMessage', 'incomingRtp', 'incomingRtcp', 'incomingTextData', 'incomingBinaryData', 'incomingData', 'dataReady',
+  'slowLink', 'substreamChanged', 'temporalLayerChanged',
+  'getVersion', 'getVersionString', 'getDescription', 'getName', 'getAuthor', 'getPackage',
+] as const;
+
+const DEFAULT_INFO: ScriptInfoMessage = {
+  package: 'janus.plugin.duktape',
+  name: 'Janus JavaScript plugin (Duktape)',
+  description: 'A custom plugin for implementing the logic in JavaScript, via Duktape.',
+  author: 'Meetecho s.r.l.',
+  version: 1,
+  versionString: '0.0.1',
+};
+
+/** Per-callback wall-clock limit when the host sets none. */
+export const DEFAULT_TIME_LIMIT_MS = 2000;
+const LOG_ERR = 2;
+const LOG_INFO = 4;
+
+const encoder = new TextEncoder();
+const utf8 = new TextDecoder('utf-8');
+
+/** A full GC when available: confirms an over-limit reading is live memory, not garbage. */
+const forceGc: (() => void) | undefined = (() => {
+  try {
+    v8.setFlagsFromString('--expose-gc');
+    const gc: unknown = vm.runInNewContext('gc');
+    return typeof gc === 'function' ? () => (gc as () => void)() : undefined;
+  } catch {
+    return undefined;
+  }
+})();
+
+function memoryInUse(): number {
+  const stats = v8.getHeapStatistics() as v8.HeapInfo & { external_memory?: number };
+  return stats.used_heap_size + (stats.external_memory ?? 0);
+}
+
+/** Bytes as Duktape hands binary data to scripts: one character per byte. */
+function binaryString(bytes: Uint8Array | undefined): string {
+  return bytes ? Buffer.from(bytes).toString('latin1') : '';
+}
+
+function textOrNull(bytes: Uint8Array | null | undefined): string | null {
+  return bytes === null || bytes === undefined ? null : utf8.decode(bytes);
+}
+
+export class JsRuntime implements ScriptRuntime {
+  private sandbox: JsSandbox | undefined;
+  private readonly sessions = new SessionMirror();
+  private readonly hooks = new Set<string>();
+  private out: HostCall[] = [];
+  private pokes = 0;
+  private memoryLimit = 256 * 1024 * 1024;
+  private logLevel = LOG_INFO;
+  private maxResumeRounds = 16;
+
+  load(task: LoadTask): TaskOutcome {
+    const calls: HostCall[] = [];
+    this.out = calls;
+    this.pokes = 0;
+    this.memoryLimit = task.memoryLimitBytes;
+    this.logLevel = task.logLevel;
+    this.maxResumeRounds = Math.max(1, task.maxResumeRounds);
+    const failed = (error: string): TaskOutcome => {
+      this.sandbox = undefined;
+      return { status: Status.LOAD_FAILED, error, calls };
+    };
+    let source: string;
+    try {
+      source = readFileSync(task.scriptPath, 'utf8');
+    } catch (error) {
+      return failed(`cannot load ${task.scriptPath}: ${error instanceof Error ? error.message : String(error)}`);
+    }
+    if (source.length === 0) return failed(`cannot load ${task.scriptPath}: empty file`);
+    const sandbox = new JsSandbox({
+      hostFunctions: createHostFunctions({
+        sessions: this.sessions,
+        eventsEnabled: task.eventsEnabled,
+        modulesFolder: task.modulesPath ?? '.',
+        logLevel: task.logLevel,
+        emit: (call) => this.out.push(call),
+        poke: () => {
+          this.pokes++;
+        },
+      }),
+      log: (level, text) => {
+        if (level <= this.logLevel) this.out.push({ log: { level, text: encoder.encode(text) } });
+      },
+      timeLimitMs: task.timeLimitMs && task.timeLimitMs > 0 ? task.timeLimitMs : DEFAULT_TIME_LIMIT_MS,
+    });
+    this.sandbox = sandbox;
+    const main = sandbox.evaluate(source, task.scriptPath);
+    if (main.status !== 'ok') return failed(`error running ${task.scriptPath}: ${errorText(main)}`);
+    const missing = MANDATORY_CALLBACKS.filter((name) => !sandbox.isFunction(name));
+    if (missing.length > 0) {
+      return failed(`${task.scriptPath} does not define the mandatory function${missing.length > 1 ? 's' : ''} ${missing.join(', ')}`);
+    }
+    for (const name of OPTIONAL_CALLBACKS) if (sandbox.isFunction(name)) this.hooks.add(name);
+    // init(config): NULL config arrives as null.
+    const init = sandbox.call('init', [textOrNull(task.config)]);
+    if (init.status !== 'ok') return failed(`init failed: ${errorText(init)}`);
+    const info = this.readInfo(sandbox);
+    const followups = this.servePokes(this.pokes, []);
+    return {
+      status: Status.OK,
+      calls,
+      followupCalls: followups.calls,
+      pendingPokes: followups.pending,
+      info,
+      hooks: [...this.hooks],
+      ...this.memoryReport(),
+    };
+  }
+
+  private readInfo(sandbox: JsSandbox): ScriptInfoMessage {
+    const info: ScriptInfoMessage = { ...DEFAULT_INFO };
+    const get = (name: string): Invocation | undefined => {
+      if (!this.hooks.has(name)) return undefined;
+      const result = sandbox.call(name, []);
+      if (result.status !== 'ok') this.logFailure(name, result);
+      return result.status === 'ok' ? result : undefined;
+    };
+    const text = (name: string): string | undefined => {
+      const r = get(name);
+      return typeof r?.value === 'string' ? r.value : undefined;
+    };
+    const version = get('getVersion');
+    if (typeof version?.value === 'number' && Number.isFinite(version.value)) info.version = Math.trunc(version.value);
+    info.versionString = text('getVersionString') ?? info.versionString;
+    info.description = text('getDescription') ?? info.description;
+    info.name = text('getName') ?? info.name;
+    info.author = text('getAuthor') ?? info.author;
+    info.package = text('getPackage') ?? info.package;
+    return info;
+  }
+
+  private memoryReport(): { memoryBytes: number; overMemory: boolean } {
+    let memoryBytes = memoryInUse();
+    if (memoryBytes > this.memoryLimit && forceGc) {
+      forceGc();
+      memoryBytes = memoryInUse();
+    }
+    return { memoryBytes, overMemory: memoryBytes > this.memoryLimit };
+  }
+
+  private logFailure(name: string, result: Invocation): void {
+    if (LOG_ERR <= this.logLevel) this.out.push({ log: { level: LOG_ERR, text: encoder.encode(`Duktape error in ${name}: ${errorText(result)}`) } });
+  }
+
+  /** Runs resumeScheduler once per poke, at most maxResumeRounds times, into `calls`. */
+  private servePokes(pending: number, calls: HostCall[]): { calls: HostCall[]; pending: number } {
+    const sandbox = this.sandbox;
+    if (!sandbox) return { calls, pending: 0 };
+    const saved = this.out;
+    this.out = calls;
+    let rounds = 0;
+    while (pending > 0 && rounds < this.maxResumeRounds) {
+      pending--;
+      rounds++;
+      this.pokes = 0;
+      const r = sandbox.call('resumeScheduler', []);
+      if (r.status !== 'ok') this.logFailure('resumeScheduler', r);
+      pending += this.pokes;
+    }
+    this.pokes = 0;
+    this.out = saved;
+    return { calls, pending };
+  }
+
+  call(task: CallTask): TaskOutcome {
+    const sandbox = this.sandbox;
+    if (!sandbox) return { status: Status.NOT_LOADED, error: 'no script loaded in this worker' };
+    const calls: HostCall[] = [];
+    this.out = calls;
+    this.pokes = 0;
+    const id = task.session ?? 0;
+    const run = (name: string, args: CallbackArg[]): TaskOutcome => outcomeOf(sandbox.call(name, args));
+    const optional = (name: string, args: CallbackArg[]): TaskOutcome => (this.hooks.has(name) ? run(name, args) : { status: Status.NO_CALLBACK });
+    let outcome: TaskOutcome;
+    let resumeInto: HostCall[] | undefined;
+    let pending = 0;
+    switch (task.callback) {
+      case Callback.CREATE_SESSION:
+        this.sessions.create(id);
+        outcome = run('createSession', [id]);
+        // The host refuses the attach when createSession fails (as for Lua): forget the id.
+        if (outcome.status !== Status.OK) this.sessions.remove(id);
+        break;
+      case Callback.DESTROY_SESSION:
+        outcome = run('destroySession', [id]);
+        this.sessions.remove(id);
+        break;
+      case Callback.SETUP_MEDIA:
+        outcome = run('setupMedia', [id]);
+        break;
+      case Callback.HANGUP_MEDIA:
+        this.sessions.setDataReady(id, false);
+        outcome = run('hangupMedia', [id]);
+        break;
+      case Callback.DATA_READY:
+        this.sessions.setDataReady(id, true);
+        outcome = optional('dataReady', [id]);
+        break;
+      case Callback.QUERY_SESSION: {
+        const r = sandbox.call('querySession', [id]);
+        outcome = outcomeOf(r);
+        // A throw becomes {"error": String(error)}, as janus_duktape.c answers.
+        if (r.status === 'ok') outcome.json = typeof r.value === 'string' ? encoder.encode(r.value) : null;
+        else outcome.json = encoder.encode(JSON.stringify({ error: r.message }));
+        break;
+      }
+      case Callback.HANDLE_MESSAGE: {
+        const r = sandbox.call('handleMessage', [id, task.transaction ?? '', textOrNull(task.message), textOrNull(task.jsep)]);
+        outcome = outcomeOf(r);
+        // ONE value: a number (<0 error, else async) or a string (sync JSON); anything else is an error.
+        if (r.status === 'ok' && typeof r.value === 'number') outcome.code = r.value >= 0 ? 1 : -1;
+        else if (r.status === 'ok' && typeof r.value === 'string') outcome.text = encoder.encode(r.value);
+        break;
+      }
+      case Callback.HANDLE_ADMIN_MESSAGE: {
+        const r = this.hooks.has('handleAdminMessage') ? sandbox.call('handleAdminMessage', [textOrNull(task.message)]) : undefined;
+        outcome = r ? outcomeOf(r) : { status: Status.NO_CALLBACK };
+        outcome.json = r?.status === 'ok' && typeof r.value === 'string' ? encoder.encode(r.value) : null;
+        break;
+      }
+      case Callback.RESUME_SCHEDULER:
+        outcome = { status: Status.OK };
+        pending = task.resumes ?? 1;
+        resumeInto = calls;
+        break;
+      case Callback.INCOMING_RTP:
+      case Callback.INCOMING_RTCP: {
+        const payload = task.payload ?? new Uint8Array(0);
+        const name = task.callback === Callback.INCOMING_RTP ? 'incomingRtp' : 'incomingRtcp';
+        outcome = optional(name, [id, task.flagA ?? false, binaryString(payload), payload.length]);
+        break;
+      }
+      case Callback.INCOMING_TEXT_DATA:
+      case Callback.INCOMING_BINARY_DATA: {
+        const payload = task.payload ?? new Uint8Array(0);
+        const binary = task.callback === Callback.INCOMING_BINARY_DATA;
+        let name = binary ? 'incomingBinaryData' : 'incomingTextData';
+        if (!binary && !this.hooks.has(name)) name = 'incomingData';
+        const data = binary ? binaryString(payload) : utf8.decode(payload);
+        outcome = optional(name, [id, data, payload.length, task.label ?? '', task.protocol ?? '']);
+        break;
+      }
+      case Callback.SLOW_LINK:
+        outcome = optional('slowLink', [id, task.flagA ?? false, task.flagB ?? false]);
+        break;
+      case Callback.SUBSTREAM_CHANGED:
+        outcome = optional('substreamChanged', [id, task.number ?? 0]);
+        break;
+      case Callback.TEMPORAL_LAYER_CHANGED:
+        // Janus 1.1.2 gates this on substreamChanged being defined too.
+        outcome = this.hooks.has('substreamChanged') ? optional('temporalLayerChanged', [id, task.number ?? 0]) : { status: Status.NO_CALLBACK };
+        break;
+      case Callback.TIMER: {
+        const fname = task.functionName ?? '';
+        // Looked up at fire time: any global function with that name.
+        const argument = textOrNull(task.argument);
+        const r = sandbox.call(fname, argument === null ? [] : [argument]);
+        outcome = r.status === 'missing' ? { status: Status.SCRIPT_ERROR, error: `timeCallback: no global function '${fname}'` } : outcomeOf(r);
+        break;
+      }
+      case Callback.DESTROY:
+        outcome = run('destroy', []);
+        break;
+      default:
+        outcome = { status: Status.SCRIPT_ERROR, error: `unknown callback ${String(task.callback)}` };
+    }
+    outcome.calls = calls;
+    const served = this.servePokes(pending + this.pokes, resumeInto ?? []);
+    if (!resumeInto) outcome.followupCalls = served.calls;
+    outcome.pendingPokes = served.pending;
+    Object.assign(outcome, this.memoryReport());
+    return outcome;
+  }
+}
+
+function errorText(result: Invocation): string {
+  return result.stack || result.message;
+}
+
+function outcomeOf(result: Invocation): TaskOutcome {
+  switch (result.status) {
+    case 'ok': return { status: Status.OK };
+    case 'timeout': return { status: Status.LIMIT_EXCEEDED, error: result.message };
+    default: return { status: Status.SCRIPT_ERROR, error: errorText(result) };
+  }
+}
