@@ -12,10 +12,9 @@ import type { PluginHandle } from '../src/plugin/plugin';
 import { createJsPlugin, type JsPluginOptions } from '../src/script/js-plugin';
 import type { ScriptPlugin } from '../src/script/script-plugin';
 import { captureLogger, type CapturedLog } from './support/log-capture';
+import { OUR_JS_DIR, ourJs } from './fixtures/js/fixtures';
 import { FakeHost, waitFor } from './lua-fixtures';
 
-const OUR_JS_DIR = join(__dirname, '..', '..', 'test', 'fixtures', 'js');
-const ourJs = (name: string): string => join(OUR_JS_DIR, name);
 const handle = (id: number): PluginHandle => ({ id, sessionId: 1 });
 
 function config(name: string, extra: Partial<ScriptConfig> = {}): ScriptConfig {
@@ -132,7 +131,6 @@ describe('JavaScript scripts: sandbox, errors and host functions', function () {
       },
     });
     expect(await plugin.handleMessage(h, 't', { request: 'import' }, undefined)).to.deep.equal({ kind: 'ok', data: { importing: true } });
-    await waitFor(() => true, 10);
     const imported = await plugin.handleMessage(h, 't', { request: 'imported' }, undefined);
     expect(imported.kind).to.equal('ok');
     expect(String((imported as unknown as { data: { imported: string } }).data.imported)).to.match(/^failed: /);
