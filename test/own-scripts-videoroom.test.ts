@@ -277,6 +277,19 @@ describe('own scripts: lua/videoroom.lua through the Janus API', function () {
     expect(await carol.unsolicited()).to.deep.equal({ videoroom: 'destroyed', room: 1234 });
   });
 
+  it('keeps client-chosen ids beyond 32 bits intact (Fengari integers are 32-bit)', async () => {
+    const p = await participant();
+    const room = 4294967295;
+    expect(await p.sync({ request: 'create', room })).to.deep.equal({ videoroom: 'created', room });
+    expect(await p.sync({ request: 'exists', room })).to.deep.equal({ videoroom: 'success', room, exists: true });
+    const joined = await p.async({ request: 'join', room, ptype: 'publisher', id: 5_000_000_000, display: 'big' });
+    expect(joined.data).to.deep.equal({
+      videoroom: 'joined', room, id: 5_000_000_000, private_id: joined.data.private_id, publishers: [],
+    });
+    expect((await p.async({ request: 'leave' })).data).to.deep.equal({ videoroom: 'event', room, leaving: 'ok' });
+    expect(await p.sync({ request: 'destroy', room })).to.deep.equal({ videoroom: 'destroyed', room });
+  });
+
   it('lists attendees and announces joins with notify_joining', async () => {
     const first = await participant();
     const second = await participant();
