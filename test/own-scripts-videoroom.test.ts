@@ -311,6 +311,35 @@ describe('own scripts: lua/videoroom.lua through the Janus API', function () {
     expect(await first.sync({ request: 'destroy', room: 55 })).to.deep.equal({ videoroom: 'destroyed', room: 55 });
   });
 
+  it('switches a started subscriber to another publisher', async () => {
+    const a = await participant();
+    const b = await participant();
+    const sub = await participant();
+    expect(await a.sync({ request: 'create', room: 66 })).to.deep.equal({ videoroom: 'created', room: 66 });
+    for (const [p, id] of [[a, 1], [b, 2]] as const) {
+      await p.async({ request: 'join', room: 66, ptype: 'publisher', id });
+      await p.async({ request: 'publish' }, { type: 'offer', sdp: anonymisedOffer('chrome-offer.sdp') });
+      media.peer(p.handleId).events.connected();
+      await p.client.next((m) => m.janus === 'webrtcup');
+    }
+    const attached = await sub.async({ request: 'join', room: 66, ptype: 'subscriber', feed: 1 });
+    expect(attached.data).to.deep.equal({ videoroom: 'attached', room: 66, id: 1 });
+    await sub.async({ request: 'start' }, { type: 'answer', sdp: 'v=0\r\no=- 1 2 IN IP4 127.0.0.1\r\ns=-\r\nt=0 0\r\n' });
+    media.peer(sub.handleId).events.connected();
+    await routerCalls(media, [`addRecipient(${a.handleId},${sub.handleId})`]);
+    media.routerCalls.length = 0;
+    expect((await sub.async({ request: 'switch', feed: 2 })).data)
+      .to.deep.equal({ videoroom: 'event', room: 66, switched: 'ok', id: 2 });
+    expect(media.routerCalls).to.deep.equal([
+      `removeRecipient(${a.handleId},${sub.handleId})`,
+      `addRecipient(${b.handleId},${sub.handleId})`,
+      `sendPli(${b.handleId})`,
+    ]);
+    expect((await sub.async({ request: 'switch', feed: 3 })).data)
+      .to.deep.equal({ videoroom: 'event', error_code: 428, error: 'No such feed' });
+    expect(await a.sync({ request: 'destroy', room: 66 })).to.deep.equal({ videoroom: 'destroyed', room: 66 });
+  });
+
   it('reports join and request errors as events', async () => {
     const p = await participant();
     expect(await p.sync({ request: 'create', room: 77, require_pvtid: true })).to.deep.equal({ videoroom: 'created', room: 77 });
