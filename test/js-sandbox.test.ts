@@ -105,6 +105,20 @@ describe('JavaScript scripts: sandbox, errors and host functions', function () {
     expect(plugin.restarts).to.equal(0);
   });
 
+  it('restarts a script over its memory limit after replying, detaching its handles', async function () {
+    const { plugin, host } = await start('broken.js', { memoryLimitMb: 16 }, { taskTimeoutMs: 20_000 });
+    const h = handle(7);
+    await plugin.createSession(h);
+    expect(await plugin.handleMessage(h, 't', { request: 'hoard' }, undefined)).to.deep.equal({ kind: 'ok', data: { hoarded: 40 } });
+    await waitFor(() => plugin.restarts === 1, 5000, 'restart');
+    expect(String(log.find('restarting script')[0].reason)).to.equal('memory limit exceeded');
+    expect(host.ended).to.deep.equal([7]);
+    await waitFor(() => host.notifications.length === 2, 5000, 'init again');
+    const h2 = handle(8);
+    await plugin.createSession(h2);
+    expect(await plugin.handleMessage(h2, 't', { request: 'ping' }, undefined)).to.deep.equal({ kind: 'ok', data: { pong: true } });
+  });
+
   it('gives scripts no way to Node: no process, no Node require, no realm leaks, no dynamic import', async function () {
     const { plugin } = await start('broken.js');
     const h = handle(3);
@@ -223,6 +237,7 @@ describe('JavaScript scripts: sandbox, errors and host functions', function () {
       data: {
         hello: 'hello, luasfu',
         thisIsExports: true,
+        processFromModule: 'undefined',
         cached: true,
         loaded: ['greet', 'words'],
         missing: `Error: Error opening file: ${modules}/nope.js`,
