@@ -9,19 +9,10 @@ import * as v8 from 'node:v8';
 import * as vm from 'node:vm';
 import { Callback, Status, type CallTask, type HostCall, type LoadTask, type ScriptInfoMessage } from '../../src/script/bridge';
 import type { ScriptRuntime, TaskOutcome } from '../runtime';
+import { MANDATORY_CALLBACKS, OPTIONAL_CALLBACKS } from '../lua/lua-runtime';
 import { SessionMirror } from '../session-mirror';
 import { createHostFunctions } from './js-host-functions';
 import { JsSandbox, type CallbackArg, type Invocation } from './js-sandbox';
-
-export const MANDATORY_CALLBACKS = [
-  'init', 'destroy', 'resumeScheduler', 'createSession', 'destroySession', 'querySession', 'handleMessage', 'setupMedia', 'hangupMedia',
-] as const;
-
-export const OPTIONAL_CALLBACKS = [
-  'handleAdminMessage', 'incomingRtp', 'incomingRtcp', 'incomingTextData', 'incomingBinaryData', 'incomingData', 'dataReady',
-  'slowLink', 'substreamChanged', 'temporalLayerChanged',
-  'getVersion', 'getVersionString', 'getDescription', 'getName', 'getAuthor', 'getPackage',
-] as const;
 
 const DEFAULT_INFO: ScriptInfoMessage = {
   package: 'janus.plugin.duktape',

@@ -16,7 +16,7 @@
 
 import * as vm from 'node:vm';
 import { types } from 'node:util';
-import type { HostArgs, HostFunction } from './js-host-functions';
+import type { HostArgs, HostFunction, HostOutcome } from './js-host-functions';
 import { DUKTAPE_VERSION } from './js-host-functions';
 
 const BOOTSTRAP = `(function (hostCall, hostLog, compile, names, duktapeVersion) {
@@ -206,7 +206,13 @@ export class JsSandbox {
     const functions = new Map(Object.entries(options.hostFunctions));
     const hostCall = (name: unknown, box: Record<string, unknown>, args: HostArgs): void => {
       const fn = typeof name === 'string' ? functions.get(name) : undefined;
-      const outcome = fn ? fn(args) : { kind: 'Error' as const, message: `${String(name)}: no such host function` };
+      let outcome: HostOutcome = { kind: 'Error', message: `${String(name)}: host call failed` };
+      try {
+        if (fn) outcome = fn(args);
+      } catch (error) {
+        // Our bug, not the script's: logged here; the script sees a plain Error.
+        options.log(2, `host function ${String(name)} failed: ${error instanceof Error ? error.stack ?? error.message : String(error)}`);
+      }
       box.kind = outcome.kind;
       if (outcome.kind === 'value') box.value = outcome.value;
       else box.message = outcome.message;
