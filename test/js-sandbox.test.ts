@@ -139,6 +139,8 @@ describe('JavaScript scripts: sandbox, errors and host functions', function () {
         viaHostError: 'undefined',
         viaConsole: 'undefined',
         viaRequire: 'undefined',
+        threeArgPushEvent: "Session 1 doesn't exist",
+        getterTouched: false,
         Atomics: 'undefined',
         SharedArrayBuffer: 'undefined',
         WebAssembly: 'undefined',

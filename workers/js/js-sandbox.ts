@@ -176,6 +176,8 @@ export interface SandboxOptions {
 }
 
 const TIMEOUT_CODE = 'ERR_SCRIPT_EXECUTION_TIMEOUT';
+/** startRecording's 13 formal arguments are the most any host function reads. */
+const MAX_HOST_ARGS = 13;
 
 /** Reads an own data property without running script code (the object came from the context). */
 function own(object: object, key: string): unknown {
@@ -207,8 +209,13 @@ export class JsSandbox {
     const hostCall = (name: unknown, box: Record<string, unknown>, args: HostArgs): void => {
       const fn = typeof name === 'string' ? functions.get(name) : undefined;
       let outcome: HostOutcome = { kind: 'Error', message: `${String(name)}: host call failed` };
+      // Only the arguments actually passed (own data properties): reading past them could run
+      // a getter the script put on Object.prototype while we are on the stack.
+      const list: unknown[] = [];
+      const count = Math.min(typeof args.length === 'number' ? args.length : 0, MAX_HOST_ARGS);
+      for (let i = 0; i < count; i++) list.push(args[i]);
       try {
-        if (fn) outcome = fn(args);
+        if (fn) outcome = fn(list);
       } catch (error) {
         // Our bug, not the script's: logged here; the script sees a plain Error.
         options.log(2, `host function ${String(name)} failed: ${error instanceof Error ? error.stack ?? error.message : String(error)}`);
