@@ -146,9 +146,16 @@ export class JsRuntime implements ScriptRuntime {
     return info;
   }
 
+  private lastGc = 0;
+
+  /** Over the limit even after a full GC (at most one forced GC per 100 ms, to avoid thrashing). */
   private memoryReport(): { memoryBytes: number; overMemory: boolean } {
     let memoryBytes = memoryInUse();
-    if (memoryBytes > this.memoryLimit && forceGc) {
+    if (memoryBytes <= this.memoryLimit) return { memoryBytes, overMemory: false };
+    if (forceGc) {
+      const now = performance.now();
+      if (now - this.lastGc < 100) return { memoryBytes, overMemory: false };
+      this.lastGc = now;
       forceGc();
       memoryBytes = memoryInUse();
     }
