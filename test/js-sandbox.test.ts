@@ -243,6 +243,7 @@ describe('JavaScript scripts: sandbox, errors and host functions', function () {
         cached: true,
         loaded: ['greet', 'words'],
         missing: `Error: Error opening file: ${modules}/nope.js`,
+        unparsable: "SyntaxError: broken-module.js:2: Unexpected token ';'",
         folder: modules,
       },
     });

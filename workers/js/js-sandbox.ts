@@ -189,6 +189,21 @@ function isTimeout(error: unknown): boolean {
   return typeof error === 'object' && error !== null && !types.isProxy(error) && own(error, 'code') === TIMEOUT_CODE;
 }
 
+/**
+ * "file:line: SyntaxError: message" (or without the name) for a compile error (which may come from either realm):
+ * its stack starts with "file:line"; our own frames after it are left out.
+ */
+function compileErrorText(error: unknown, withName = true): string {
+  if (typeof error !== 'object' || error === null || types.isProxy(error)) return 'cannot compile';
+  const name = own(error, 'name') ?? own(Object.getPrototypeOf(error) as object, 'name');
+  const message = own(error, 'message');
+  const stack = own(error, 'stack');
+  const text = typeof message === 'string' ? message : 'cannot compile';
+  const what = withName ? `${typeof name === 'string' ? name : 'SyntaxError'}: ${text}` : text;
+  const where = typeof stack === 'string' ? /^(.*:\d+)\n/.exec(stack)?.[1] : undefined;
+  return where ? `${where}: ${what}` : what;
+}
+
 export class JsSandbox {
   readonly context: vm.Context;
   private readonly prepare: (name: string, n: number, ...args: CallbackArg[]) => void;
@@ -238,7 +253,7 @@ export class JsSandbox {
         box.kind = 'value';
       } catch (error) {
         box.kind = 'SyntaxError';
-        box.message = `${id}: ${error instanceof Error ? error.message : 'cannot compile'}`;
+        box.message = compileErrorText(error, false); // thrown as a SyntaxError of the script's realm
       }
     };
     const factory = new vm.Script(BOOTSTRAP, { filename: 'luasfu:bootstrap' }).runInContext(this.context) as (...args: unknown[]) => unknown;
@@ -251,10 +266,7 @@ export class JsSandbox {
     try {
       script = new vm.Script(source, { filename });
     } catch (error) {
-      // A SyntaxError's stack starts with "file:line" (then our own frames: left out).
-      const where = error instanceof Error ? /^(.*:\d+)\n/.exec(error.stack ?? '')?.[1] : undefined;
-      const what = error instanceof Error ? `${error.name}: ${error.message}` : String(error);
-      return { status: 'error', type: 'undefined', message: where ? `${where}: ${what}` : what, stack: '' };
+      return { status: 'error', type: 'undefined', message: compileErrorText(error), stack: '' };
     }
     try {
       script.runInContext(this.context, { timeout: this.timeLimitMs });
