@@ -12,8 +12,10 @@ export interface ScriptConfig {
   modulesPath?: string;
   /** String passed verbatim to init(config); absent means nil/null. */
   config?: string;
-  /** Instructions one callback may run before it is aborted (Lua only). */
+  /** Instructions one callback may run before it is aborted (Lua). */
   instructionLimit: number;
+  /** Milliseconds one callback may run before it is aborted (JavaScript; default 2000). */
+  timeLimitMs?: number;
   /** Heap size above which the script's worker is restarted, in MiB. */
   memoryLimitMb: number;
 }
@@ -212,12 +214,13 @@ export function readScript(value: unknown, field: string): ScriptConfig {
   const source = typeof value === 'string' ? { path: value } : value;
   if (!isObject(source)) throw new ConfigError(field, 'must be a path or an object with a path');
   const reader = new Reader(source, field);
-  reader.known(['path', 'modulesPath', 'config', 'instructionLimit', 'memoryLimitMb']);
+  reader.known(['path', 'modulesPath', 'config', 'instructionLimit', 'timeLimitMs', 'memoryLimitMb']);
   return {
     path: reader.string('path', '', false) || (() => { throw new ConfigError(`${field}.path`, 'is required'); })(),
     modulesPath: reader.optionalString('modulesPath'),
     config: reader.optionalString('config'),
     instructionLimit: reader.integer('instructionLimit', 50_000_000, 1000, 2 ** 31 - 1),
+    timeLimitMs: reader.integer('timeLimitMs', 2000, 10, 60_000),
     memoryLimitMb: reader.integer('memoryLimitMb', 256, 16, 65536),
   };
 }

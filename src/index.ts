@@ -49,7 +49,7 @@ export interface Luasfu {
 export function scriptPlugin(script: ScriptConfig, logger: Logger): Plugin {
   const kind = extname(script.path).toLowerCase();
   if (kind === '.lua') return createLuaPlugin(script, logger);
-  if (kind === '.js') return createJsPlugin(script, logger);
+  if (kind === '.js') return createJsPlugin(script, logger, { timeLimitMs: script.timeLimitMs });
   throw new ConfigError('scripts.path', `must name a .lua or .js script (got ${script.path})`);
 }
 

@@ -46,6 +46,7 @@ describe('command line and config', () => {
       [{ websocket: { enabled: 'yes' } }, 'config: websocket.enabled must be true or false'],
       [{ log: { level: 'loud' } }, 'config: log.level must be one of fatal, error, warn, info, debug, trace'],
       [{ scripts: [{}] }, 'config: scripts[0].path is required'],
+      [{ scripts: [{ path: 'a.js', timeLimitMs: 5 }] }, 'config: scripts[0].timeLimitMs must be an integer from 10 to 60000'],
       [{ bogus: 1 }, 'config: bogus is not a known setting'],
       [{ media: { rtcMinPort: 5000, rtcMaxPort: 4000 } }, 'config: media.rtcMinPort must not be above media.rtcMaxPort'],
     ];
