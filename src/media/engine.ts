@@ -1,6 +1,7 @@
 // mediasoup workers and their routers: one router per worker, new transports placed on the
 // least loaded router, producers piped to other routers on demand (cached per pair).
 
+import { readFileSync } from 'node:fs';
 import * as mediasoup from 'mediasoup';
 import type { Router } from 'mediasoup/node/lib/Router';
 import type { Worker, WorkerLogLevel } from 'mediasoup/node/lib/Worker';
@@ -119,10 +120,24 @@ export class MediaEngine {
     await pipe;
   }
 
-  async close(): Promise<void> {
+  /** Closes the workers and waits (at most `timeoutMs`) until their processes have exited. */
+  async close(timeoutMs = 3000): Promise<void> {
     if (this.closed) return;
     this.closed = true;
+    const pids = this.workerPids;
     for (const slot of this.slots) slot.worker.close();
     this.slots.length = 0;
+    const deadline = Date.now() + timeoutMs;
+    while (pids.some(running) && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+}
+
+/** Whether a process still runs (an exited child waiting to be reaped counts as gone). */
+function running(pid: number): boolean {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3) !== 'Z';
+  } catch {
+    return false;
   }
 }
