@@ -5,23 +5,13 @@
 // separately so the host can send the reply first, as the Lua runtime does.
 
 import { readFileSync } from 'node:fs';
-import * as v8 from 'node:v8';
-import * as vm from 'node:vm';
+import { DUKTAPE_PLUGIN_INFO } from '../../src/janus/identity';
 import { Callback, Status, type CallTask, type HostCall, type LoadTask, type ScriptInfoMessage } from '../../src/script/bridge';
-import type { ScriptRuntime, TaskOutcome } from '../runtime';
-import { MANDATORY_CALLBACKS, OPTIONAL_CALLBACKS } from '../lua/lua-runtime';
+import { MemoryLimit } from '../memory';
+import { MANDATORY_CALLBACKS, OPTIONAL_CALLBACKS, type ScriptRuntime, type TaskOutcome } from '../runtime';
 import { SessionMirror } from '../session-mirror';
 import { createHostFunctions } from './js-host-functions';
 import { JsSandbox, type CallbackArg, type Invocation } from './js-sandbox';
-
-const DEFAULT_INFO: ScriptInfoMessage = {
-  package: 'janus.plugin.duktape',
-  name: 'Janus JavaScript plugin (Duktape)',
-  description: 'A custom plugin for implementing the logic in JavaScript, via Duktape.',
-  author: 'Meetecho s.r.l.',
-  version: 1,
-  versionString: '0.0.1',
-};
 
 /** Per-callback wall-clock limit when the host sets none. */
 export const DEFAULT_TIME_LIMIT_MS = 2000;
@@ -30,22 +20,6 @@ const LOG_INFO = 4;
 
 const encoder = new TextEncoder();
 const utf8 = new TextDecoder('utf-8');
-
-/** A full GC when available: confirms an over-limit reading is live memory, not garbage. */
-const forceGc: (() => void) | undefined = (() => {
-  try {
-    v8.setFlagsFromString('--expose-gc');
-    const gc: unknown = vm.runInNewContext('gc');
-    return typeof gc === 'function' ? () => (gc as () => void)() : undefined;
-  } catch {
-    return undefined;
-  }
-})();
-
-function memoryInUse(): number {
-  const stats = v8.getHeapStatistics() as v8.HeapInfo & { external_memory?: number };
-  return stats.used_heap_size + (stats.external_memory ?? 0);
-}
 
 /** Bytes as Duktape hands binary data to scripts: one character per byte. */
 function binaryString(bytes: Uint8Array | undefined): string {
@@ -62,7 +36,7 @@ export class JsRuntime implements ScriptRuntime {
   private readonly hooks = new Set<string>();
   private out: HostCall[] = [];
   private pokes = 0;
-  private memoryLimit = 256 * 1024 * 1024;
+  private readonly memory = new MemoryLimit();
   private logLevel = LOG_INFO;
   private maxResumeRounds = 16;
 
@@ -70,7 +44,7 @@ export class JsRuntime implements ScriptRuntime {
     const calls: HostCall[] = [];
     this.out = calls;
     this.pokes = 0;
-    this.memoryLimit = task.memoryLimitBytes;
+    this.memory.limitBytes = task.memoryLimitBytes;
     this.logLevel = task.logLevel;
     this.maxResumeRounds = Math.max(1, task.maxResumeRounds);
     const failed = (error: string): TaskOutcome => {
@@ -125,7 +99,7 @@ export class JsRuntime implements ScriptRuntime {
   }
 
   private readInfo(sandbox: JsSandbox): ScriptInfoMessage {
-    const info: ScriptInfoMessage = { ...DEFAULT_INFO };
+    const info: ScriptInfoMessage = { ...DUKTAPE_PLUGIN_INFO };
     const get = (name: string): Invocation | undefined => {
       if (!this.hooks.has(name)) return undefined;
       const result = sandbox.call(name, []);
@@ -146,20 +120,8 @@ export class JsRuntime implements ScriptRuntime {
     return info;
   }
 
-  private lastGc = 0;
-
-  /** Over the limit even after a full GC (at most one forced GC per 100 ms, to avoid thrashing). */
   private memoryReport(): { memoryBytes: number; overMemory: boolean } {
-    let memoryBytes = memoryInUse();
-    if (memoryBytes <= this.memoryLimit) return { memoryBytes, overMemory: false };
-    if (forceGc) {
-      const now = performance.now();
-      if (now - this.lastGc < 100) return { memoryBytes, overMemory: false };
-      this.lastGc = now;
-      forceGc();
-      memoryBytes = memoryInUse();
-    }
-    return { memoryBytes, overMemory: memoryBytes > this.memoryLimit };
+    return this.memory.check();
   }
 
   private logFailure(name: string, result: Invocation): void {

@@ -5,53 +5,18 @@
 // host can send the reply first.
 
 import { dirname } from 'node:path';
-import * as v8 from 'node:v8';
-import * as vm from 'node:vm';
 import { lua, lauxlib, to_luastring, type LuaState, type LuaHook } from 'fengari';
+import { LUA_PLUGIN_INFO } from '../../src/janus/identity';
 import { Callback, Status, type CallTask, type HostCall, type LoadTask, type ScriptInfoMessage } from '../../src/script/bridge';
-import type { ScriptRuntime, TaskOutcome } from '../runtime';
+import { MemoryLimit, memoryInUse } from '../memory';
+import { MANDATORY_CALLBACKS, OPTIONAL_CALLBACKS, type ScriptRuntime, type TaskOutcome } from '../runtime';
 import { SessionMirror } from '../session-mirror';
 import { createEnvironment } from './lua-libs';
 import { registerHostFunctions } from './host-functions';
 
-export const MANDATORY_CALLBACKS = [
-  'init', 'destroy', 'resumeScheduler', 'createSession', 'destroySession', 'querySession', 'handleMessage', 'setupMedia', 'hangupMedia',
-] as const;
-
-export const OPTIONAL_CALLBACKS = [
-  'handleAdminMessage', 'incomingRtp', 'incomingRtcp', 'incomingTextData', 'incomingBinaryData', 'incomingData', 'dataReady',
-  'slowLink', 'substreamChanged', 'temporalLayerChanged',
-  'getVersion', 'getVersionString', 'getDescription', 'getName', 'getAuthor', 'getPackage',
-] as const;
-
-const DEFAULT_INFO: ScriptInfoMessage = {
-  package: 'janus.plugin.lua',
-  name: 'Janus Lua plugin',
-  description: 'A custom plugin for the Lua framework.',
-  author: 'Meetecho s.r.l.',
-  version: 1,
-  versionString: '0.0.1',
-};
-
 const INT32_MAX = 2147483647;
 const HOOK_STEP = 10_000;
 const LOG_INFO = 4;
-
-/** A full GC when available: confirms an over-limit reading is live memory, not garbage. */
-const forceGc: (() => void) | undefined = (() => {
-  try {
-    v8.setFlagsFromString('--expose-gc');
-    const gc: unknown = vm.runInNewContext('gc');
-    return typeof gc === 'function' ? () => (gc as () => void)() : undefined;
-  } catch {
-    return undefined;
-  }
-})();
-
-function memoryInUse(): number {
-  const stats = v8.getHeapStatistics() as v8.HeapInfo & { external_memory?: number };
-  return stats.used_heap_size + (stats.external_memory ?? 0);
-}
 
 function pushId(L: LuaState, id: number): void {
   // Ids are uint32; fengari integers are 32-bit signed, so the upper half goes as floats
@@ -90,7 +55,7 @@ export class LuaRuntime implements ScriptRuntime {
   private exceeded: 'instructions' | 'memory' | undefined;
   private overMemory = false;
   private instructionLimit = 50_000_000;
-  private memoryLimit = 256 * 1024 * 1024;
+  private readonly memory = new MemoryLimit();
   private logLevel = LOG_INFO;
   private maxResumeRounds = 16;
 
@@ -114,18 +79,9 @@ export class LuaRuntime implements ScriptRuntime {
     return Math.min(HOOK_STEP, this.instructionLimit);
   }
 
-  private lastGc = 0;
-
-  /** Over the limit even after a full GC (at most one forced GC per 100 ms, to avoid thrashing). */
+  /** Over the limit even after a full GC; remembered for this task's report. */
   private overMemoryLimit(): boolean {
-    if (memoryInUse() <= this.memoryLimit) return false;
-    if (forceGc) {
-      const now = performance.now();
-      if (now - this.lastGc < 100) return false;
-      this.lastGc = now;
-      forceGc();
-      if (memoryInUse() <= this.memoryLimit) return false;
-    }
+    if (!this.memory.check().overMemory) return false;
     this.overMemory = true;
     return true;
   }
@@ -135,13 +91,13 @@ export class LuaRuntime implements ScriptRuntime {
     this.out = calls;
     this.pokes = 0;
     this.instructionLimit = task.instructionLimit;
-    this.memoryLimit = task.memoryLimitBytes;
+    this.memory.limitBytes = task.memoryLimitBytes;
     this.logLevel = task.logLevel;
     this.maxResumeRounds = Math.max(1, task.maxResumeRounds);
     const folders = [dirname(task.scriptPath), ...(task.modulesPath ? [task.modulesPath] : [])];
     const L = createEnvironment({
       packagePath: folders.map((folder) => `${folder}/?.lua`).join(';'),
-      memoryLimitBytes: this.memoryLimit,
+      memoryLimitBytes: this.memory.limitBytes,
       print: (text) => {
         if (this.logLevel >= LOG_INFO) this.out.push({ log: { level: LOG_INFO, text } });
       },
@@ -210,7 +166,7 @@ export class LuaRuntime implements ScriptRuntime {
 
   private memoryReport(): { memoryBytes: number; overMemory: boolean } {
     const memoryBytes = memoryInUse();
-    const over = this.overMemory || (memoryBytes > this.memoryLimit && this.overMemoryLimit());
+    const over = this.overMemory || (memoryBytes > this.memory.limitBytes && this.overMemoryLimit());
     return { memoryBytes, overMemory: over };
   }
 
@@ -222,7 +178,7 @@ export class LuaRuntime implements ScriptRuntime {
   }
 
   private readInfo(): ScriptInfoMessage {
-    const info: ScriptInfoMessage = { ...DEFAULT_INFO };
+    const info: ScriptInfoMessage = { ...LUA_PLUGIN_INFO };
     const text = (name: string): string | undefined => {
       if (!this.hooks.has(name)) return undefined;
       let value: string | undefined;
