@@ -13,7 +13,8 @@
 
 import type { LuasfuConfig } from './config';
 import { AdminApi } from './janus/admin';
-import { HTTP_TRANSPORT, type TransportConnection, WEBSOCKETS_TRANSPORT } from './janus/connection';
+import type { TransportConnection } from './janus/connection';
+import { HTTP_TRANSPORT, WEBSOCKETS_TRANSPORT } from './janus/identity';
 import { JanusCore } from './janus/core';
 import { type Logger, silentLogger } from './log';
 import type { MediaPlane } from './media/media-plane';

@@ -3,16 +3,10 @@
 // session_claimed). Transports (and embedding applications) implement this.
 
 import type { JsonObject } from '../plugin/json';
+import type { PluginInfo } from '../plugin/plugin';
 
-/** Janus's transport plugin description, shown in `info` under `transports`. */
-export interface TransportInfo {
-  package: string;
-  name: string;
-  description: string;
-  author: string;
-  version: number;
-  versionString: string;
-}
+/** Janus's transport plugin description, shown in `info` under `transports` (same fields as a plugin's). */
+export type TransportInfo = PluginInfo;
 
 export interface TransportConnection {
   /** Unique among live connections; for logs. */
@@ -32,21 +26,3 @@ export interface TransportConnection {
 
 /** Where the reply to one request goes (defaults to the connection itself). */
 export type ReplySink = (reply: JsonObject) => void;
-
-export const WEBSOCKETS_TRANSPORT: TransportInfo = {
-  package: 'janus.transport.websockets',
-  name: 'JANUS WebSockets transport plugin',
-  description: 'This transport plugin adds WebSockets support to the Janus API via libwebsockets.',
-  author: 'Meetecho s.r.l.',
-  version: 1,
-  versionString: '0.0.1',
-};
-
-export const HTTP_TRANSPORT: TransportInfo = {
-  package: 'janus.transport.http',
-  name: 'JANUS REST (HTTP/HTTPS) transport plugin',
-  description: 'This transport plugin adds REST (HTTP/HTTPS) support to the Janus API via libmicrohttpd.',
-  author: 'Meetecho s.r.l.',
-  version: 2,
-  versionString: '0.0.2',
-};

@@ -3,10 +3,7 @@
 import type { JsonObject } from '../plugin/json';
 import type { PluginInfo } from '../plugin/plugin';
 import type { TransportInfo } from './connection';
-
-export const SERVER_NAME = 'Janus WebRTC Server';
-export const SERVER_VERSION = 1102;
-export const SERVER_VERSION_STRING = '1.1.2';
+import { JANUS_AUTHOR, SERVER_NAME, SERVER_VERSION, SERVER_VERSION_STRING } from './identity';
 
 export interface ServerInfoInput {
   transaction: string | undefined;
@@ -21,7 +18,7 @@ export interface ServerInfoInput {
   localIp: string;
 }
 
-function describe(entry: PluginInfo | TransportInfo): JsonObject {
+function describe(entry: PluginInfo): JsonObject {
   return {
     name: entry.name,
     author: entry.author,
@@ -42,7 +39,7 @@ export function buildServerInfo(input: ServerInfoInput): JsonObject {
     name: SERVER_NAME,
     version: SERVER_VERSION,
     version_string: SERVER_VERSION_STRING,
-    author: 'Meetecho s.r.l.',
+    author: JANUS_AUTHOR,
     'commit-hash': 'not-a-git-repo',
     'compile-time': '',
     'log-to-stdout': true,

@@ -5,6 +5,7 @@
 import { existsSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import * as protobuf from 'protobufjs';
+import type { PluginInfo } from '../plugin/plugin';
 
 export const enum Callback {
   DESTROY = 1,
@@ -104,14 +105,8 @@ export interface HostCall {
   poke?: number | null;
 }
 
-export interface ScriptInfoMessage {
-  package: string;
-  name: string;
-  description: string;
-  author: string;
-  version: number;
-  versionString: string;
-}
+/** ScriptInfo in bridge.proto: the plugin's info as the script reports it. */
+export type ScriptInfoMessage = PluginInfo;
 
 export interface Result {
   status: Status;

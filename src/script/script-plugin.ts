@@ -8,6 +8,7 @@
 
 import type { Logger, LogLevel } from '../log';
 import type { ScriptConfig } from '../config';
+import { LUA_PLUGIN_INFO } from '../janus/identity';
 import type { JsonObject, JsonValue } from '../plugin/json';
 import { isJsonObject } from '../plugin/json';
 import type { DataMessage, Plugin, PluginHandle, PluginHost, PluginInfo, PluginJsep, PluginResult } from '../plugin/plugin';
@@ -167,7 +168,7 @@ export class ScriptPlugin implements Plugin {
     this.hookSet = new Set(result.hooks ?? []);
     const info = result.info;
     this.infoValue = {
-      package: info?.package ?? 'janus.plugin.lua',
+      package: info?.package ?? LUA_PLUGIN_INFO.package,
       name: info?.name ?? '',
       description: info?.description ?? '',
       author: info?.author ?? '',
