@@ -29,7 +29,7 @@ interface StatsReport {
 interface PeerConnection {
   addTrack(track: Track): unknown;
   createDataChannel(label: string): DataChannel;
-  createOffer(): Promise<Description>;
+  createOffer(options?: { iceRestart?: boolean }): Promise<Description>;
   createAnswer(): Promise<Description>;
   setLocalDescription(description: Description): Promise<void>;
   setRemoteDescription(description: Description): Promise<void>;
@@ -89,8 +89,8 @@ export class NodePeer {
   }
 
   /** Our offer, as the client would send it (optionally rewritten: see renumber). */
-  async offer(rewrite?: (sdp: string) => string): Promise<Description> {
-    const offer = await this.pc.createOffer();
+  async offer(rewrite?: (sdp: string) => string, options?: { iceRestart?: boolean }): Promise<Description> {
+    const offer = await this.pc.createOffer(options);
     const sdp = rewrite ? rewrite(offer.sdp) : offer.sdp;
     await this.pc.setLocalDescription({ type: 'offer', sdp });
     return { type: 'offer', sdp };
