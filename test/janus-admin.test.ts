@@ -2,16 +2,11 @@
 // list_handles, handle_info (plugin_specific from querySession), message_plugin.
 
 import { expect } from 'chai';
-import type { JsonObject, JsonValue } from '../src/plugin/json';
+import type { JsonObject } from '../src/plugin/json';
+import { adminPost } from './support/admin-http';
 import { JanusWsClient, createAndAttach } from './support/janus-ws-client';
 import { TEST_PLUGIN_PACKAGE, TestPlugin } from './support/test-plugin';
 import { TEST_ADMIN_SECRET, type TestServer, startTestServer } from './support/test-server';
-
-async function adminPost(url: string, body: JsonValue): Promise<JsonObject> {
-  const response = await fetch(url, { method: 'POST', body: JSON.stringify(body), signal: AbortSignal.timeout(5000) });
-  expect(response.status).to.equal(200);
-  return (await response.json()) as JsonObject;
-}
 
 describe('Admin API', () => {
   let ts: TestServer;

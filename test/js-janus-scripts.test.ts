@@ -7,14 +7,16 @@
 import { expect } from 'chai';
 import { silentLogger } from '../src/log';
 import { clientJsepForScript } from '../src/media/sdp/client-sdp';
-import type { JsonObject, JsonValue } from '../src/plugin/json';
+import type { JsonObject } from '../src/plugin/json';
 import type { PluginHandle, PluginJsep } from '../src/plugin/plugin';
 import { createJsPlugin } from '../src/script/js-plugin';
 import type { ScriptPlugin } from '../src/script/script-plugin';
 import { duktapeEchotestAnswer, janusEchotestJs, ourJs } from './fixtures/js/fixtures';
 import { readSdpFixture } from './fixtures/sdp/fixtures';
 import { FakeHost, waitFor } from './lua-fixtures';
-import { JanusWsClient, createAndAttach, newTransaction } from './support/janus-ws-client';
+import { adminPost } from './support/admin-http';
+import { echotestThroughJanusApi } from './support/echotest-api';
+import { JanusWsClient, createAndAttach } from './support/janus-ws-client';
 import { TEST_ADMIN_SECRET, type TestServer, startTestServer } from './support/test-server';
 
 const handle = (id: number): PluginHandle => ({ id, sessionId: 4242 });
@@ -113,12 +115,6 @@ describe('Janus echotest.js (unmodified) in the JavaScript runtime', function ()
   });
 });
 
-async function adminPost(url: string, body: JsonValue): Promise<JsonObject> {
-  const response = await fetch(url, { method: 'POST', body: JSON.stringify(body), signal: AbortSignal.timeout(5000) });
-  expect(response.status).to.equal(200);
-  return (await response.json()) as JsonObject;
-}
-
 describe('JavaScript scripts through the Janus API', function () {
   let ts: TestServer;
   let client: JanusWsClient;
@@ -149,44 +145,7 @@ describe('JavaScript scripts through the Janus API', function () {
   });
 
   it('echotest.js: sync success, then ack + event with the answer; handle_info shows querySession; admin message', async function () {
-    const { sessionId, handleId } = await createAndAttach(client, 'janus.plugin.echojs');
-    const sync = await client.request({ janus: 'message', session_id: sessionId, handle_id: handleId, body: { audio: true, video: true } });
-    expect(sync).to.deep.equal({
-      janus: 'success',
-      session_id: sessionId,
-      transaction: sync.transaction,
-      sender: handleId,
-      plugindata: { plugin: 'janus.plugin.echojs', data: { echotest: 'response', result: 'ok' } },
-    });
-    const transaction = newTransaction();
-    const ack = await client.request({
-      janus: 'message', session_id: sessionId, handle_id: handleId, transaction,
-      body: { audio: true, video: true }, jsep: { type: 'offer', sdp: readSdpFixture('chrome-offer.sdp') },
-    });
-    expect(ack).to.deep.equal({ janus: 'ack', session_id: sessionId, transaction });
-    const event = await client.next((m) => m.janus === 'event' && m.transaction === transaction, 5000);
-    expect(event.sender).to.equal(handleId);
-    expect(event.plugindata).to.deep.equal({ plugin: 'janus.plugin.echojs', data: { echotest: 'event', result: 'ok' } });
-    const jsep = event.jsep as JsonObject;
-    expect(jsep.type).to.equal('answer');
-    expect(String(jsep.sdp)).to.include('\r\nm=audio 9 UDP/TLS/RTP/SAVPF 111\r\n');
-    expect(String(jsep.sdp)).to.include('\r\nm=video 9 UDP/TLS/RTP/SAVPF 96\r\n');
-
-    const scriptId = echo.sessionState(handleId)!.scriptId;
-    const reply = await adminPost(`${ts.urls.adminHttp}/${sessionId}/${handleId}`, {
-      janus: 'handle_info', plugin_only: true, transaction: 'hi', admin_secret: TEST_ADMIN_SECRET,
-    });
-    expect((reply.info as JsonObject).plugin).to.equal('janus.plugin.echojs');
-    expect((reply.info as JsonObject).plugin_specific).to.deep.equal({ script: 'echotest.js', id: scriptId });
-
-    const admin = await adminPost(ts.urls.adminHttp, {
-      janus: 'message_plugin', plugin: 'janus.plugin.echojs', request: { hello: 'js' }, transaction: 'mp', admin_secret: TEST_ADMIN_SECRET,
-    });
-    expect(admin).to.deep.equal({ janus: 'success', transaction: 'mp', response: { hello: 'js' } });
-
-    expect((await client.request({ janus: 'detach', session_id: sessionId, handle_id: handleId })).janus).to.equal('success');
-    await client.next((m) => m.janus === 'detached' && m.sender === handleId, 3000);
-    expect(echo.sessionState(handleId)).to.equal(undefined);
+    await echotestThroughJanusApi({ ts, client, echo, plugin: 'janus.plugin.echojs', script: 'echotest.js', hello: 'js' });
   });
 
   it('a throwing handleMessage and an endless loop get 462 "Duktape error"; the script still answers', async function () {

@@ -6,19 +6,15 @@
 import { expect } from 'chai';
 import type { ScriptConfig } from '../src/config';
 import { silentLogger as silent } from '../src/log';
-import type { JsonObject, JsonValue } from '../src/plugin/json';
+import type { JsonObject } from '../src/plugin/json';
 import { createLuaPlugin } from '../src/script/lua-plugin';
 import type { ScriptPlugin } from '../src/script/script-plugin';
 import { readSdpFixture } from './fixtures/sdp/fixtures';
 import { JANUS_LUA_DIR, janusLua, ourLua } from './lua-fixtures';
+import { adminPost } from './support/admin-http';
+import { echotestThroughJanusApi } from './support/echotest-api';
 import { JanusWsClient, createAndAttach, newTransaction } from './support/janus-ws-client';
 import { TEST_ADMIN_SECRET, type TestServer, startTestServer } from './support/test-server';
-
-async function adminPost(url: string, body: JsonValue): Promise<JsonObject> {
-  const response = await fetch(url, { method: 'POST', body: JSON.stringify(body), signal: AbortSignal.timeout(5000) });
-  expect(response.status).to.equal(200);
-  return (await response.json()) as JsonObject;
-}
 
 function janusScript(name: string): ScriptConfig {
   return { path: janusLua(name), modulesPath: JANUS_LUA_DIR, instructionLimit: 50_000_000, memoryLimitMb: 256 };
@@ -69,45 +65,7 @@ describe('Lua scripts through the Janus API', function () {
   });
 
   it('echotest.lua: sync success, then ack + event with the answer; handle_info shows querySession', async function () {
-    const { sessionId, handleId } = await createAndAttach(client, 'janus.plugin.echolua');
-    const sync = await client.request({ janus: 'message', session_id: sessionId, handle_id: handleId, body: { audio: true, video: true } });
-    expect(sync).to.deep.equal({
-      janus: 'success',
-      session_id: sessionId,
-      transaction: sync.transaction,
-      sender: handleId,
-      plugindata: { plugin: 'janus.plugin.echolua', data: { echotest: 'response', result: 'ok' } },
-    });
-    const transaction = newTransaction();
-    const ack = await client.request({
-      janus: 'message', session_id: sessionId, handle_id: handleId, transaction,
-      body: { audio: true, video: true }, jsep: { type: 'offer', sdp: readSdpFixture('chrome-offer.sdp') },
-    });
-    expect(ack).to.deep.equal({ janus: 'ack', session_id: sessionId, transaction });
-    const event = await client.next((m) => m.janus === 'event' && m.transaction === transaction, 5000);
-    expect(event.sender).to.equal(handleId);
-    expect(event.plugindata).to.deep.equal({ plugin: 'janus.plugin.echolua', data: { echotest: 'event', result: 'ok' } });
-    const jsep = event.jsep as JsonObject;
-    expect(jsep.type).to.equal('answer');
-    expect(String(jsep.sdp)).to.include('\r\nm=audio 9 UDP/TLS/RTP/SAVPF 111\r\n');
-    expect(String(jsep.sdp)).to.include('\r\nm=video 9 UDP/TLS/RTP/SAVPF 96\r\n');
-
-    const scriptId = echo.sessionState(handleId)!.scriptId;
-    const reply = await adminPost(`${ts.urls.adminHttp}/${sessionId}/${handleId}`, {
-      janus: 'handle_info', plugin_only: true, transaction: 'hi', admin_secret: TEST_ADMIN_SECRET,
-    });
-    expect((reply.info as JsonObject).plugin).to.equal('janus.plugin.echolua');
-    expect((reply.info as JsonObject).plugin_specific).to.deep.equal({ script: 'echotest.lua', id: scriptId });
-
-    const admin = await adminPost(ts.urls.adminHttp, {
-      janus: 'message_plugin', plugin: 'janus.plugin.echolua', request: { hello: 'lua' }, transaction: 'mp', admin_secret: TEST_ADMIN_SECRET,
-    });
-    expect(admin).to.deep.equal({ janus: 'success', transaction: 'mp', response: { hello: 'lua' } });
-
-    const detach = await client.request({ janus: 'detach', session_id: sessionId, handle_id: handleId });
-    expect(detach.janus).to.equal('success');
-    await client.next((m) => m.janus === 'detached' && m.sender === handleId, 3000);
-    expect(echo.sessionState(handleId)).to.equal(undefined);
+    await echotestThroughJanusApi({ ts, client, echo, plugin: 'janus.plugin.echolua', script: 'echotest.lua', hello: 'lua' });
   });
 
   it('videoroom.lua: create, publisher join + publish, subscriber join (offer) + start (answer)', async function () {
