@@ -4,29 +4,22 @@
 // the script makes (configureMedium, addRecipient, ...) are recorded by the fake.
 
 import { expect } from 'chai';
-import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { ScriptConfig } from '../src/config';
-import { anonymiseClientSdp } from '../src/media/sdp/anonymise';
 import type { JsonObject } from '../src/plugin/json';
 import { createLuaPlugin } from '../src/script/lua-plugin';
+import { OUR_SESSION_LINES, anonymisedOffer, ourChromeAnswerMedia } from './fixtures/sdp/fixtures';
 import { FAKE_MERGE_MARK, type FakeMediaPlane } from './support/fake-media-plane';
 import { JanusWsClient, createAndAttach, delay } from './support/janus-ws-client';
 import { captureLogger } from './support/log-capture';
 import { TEST_ADMIN_SECRET, type TestServer, startTestServer } from './support/test-server';
 
 const ROOT = join(__dirname, '..', '..');
-const SDP_DIR = join(ROOT, 'test', 'fixtures', 'sdp');
 const ECHOTEST = join(ROOT, 'lua', 'echotest.lua');
 const PACKAGE = 'janus.plugin.echolua';
 
 function script(path: string): ScriptConfig {
   return { path, instructionLimit: 50_000_000, memoryLimitMb: 256 };
-}
-
-/** A recorded client offer, anonymised the way the core hands it to scripts. */
-function anonymisedOffer(name: string): string {
-  return anonymiseClientSdp(readFileSync(join(SDP_DIR, name), 'utf8'));
 }
 
 /** Waits (bounded) until the fake router has recorded `call`. */
@@ -38,32 +31,10 @@ async function routerCall(media: FakeMediaPlane, call: string, timeoutMs = 3000)
   }
 }
 
-// Our answer to the anonymised Chromium offer: one codec per kind with its rtpmap/fmtp/rtcp-fb,
-// value-less attributes, the mid/rid/repaired-rid/transport-cc extmaps, the data m-line.
+// Our answer to the anonymised Chromium offer: sendrecv audio and video, the data m-line.
 const CHROME_ANSWER = [
-  'v=0',
-  'o=- 7108948003333672339 2 IN IP4 1.1.1.1',
-  's=-',
-  't=0 0',
-  'm=audio 9 UDP/TLS/RTP/SAVPF 111',
-  'a=sendrecv',
-  'a=extmap:3 http://www.ietf.org/id/draft-holmer-rmcat-transport-wide-cc-extensions-01',
-  'a=extmap:4 urn:ietf:params:rtp-hdrext:sdes:mid',
-  'a=rtpmap:111 opus/48000/2',
-  'a=rtcp-fb:111 transport-cc',
-  'a=fmtp:111 minptime=10;useinbandfec=1',
-  'm=video 9 UDP/TLS/RTP/SAVPF 96',
-  'a=sendrecv',
-  'a=extmap:3 http://www.ietf.org/id/draft-holmer-rmcat-transport-wide-cc-extensions-01',
-  'a=extmap:4 urn:ietf:params:rtp-hdrext:sdes:mid',
-  'a=extmap:10 urn:ietf:params:rtp-hdrext:sdes:rtp-stream-id',
-  'a=extmap:11 urn:ietf:params:rtp-hdrext:sdes:repaired-rtp-stream-id',
-  'a=rtpmap:96 VP8/90000',
-  'a=rtcp-fb:96 goog-remb',
-  'a=rtcp-fb:96 transport-cc',
-  'a=rtcp-fb:96 ccm fir',
-  'a=rtcp-fb:96 nack',
-  'a=rtcp-fb:96 nack pli',
+  ...OUR_SESSION_LINES,
+  ...ourChromeAnswerMedia('sendrecv'),
   'm=application 9 UDP/DTLS/SCTP webrtc-datachannel',
   '',
 ].join('\r\n');

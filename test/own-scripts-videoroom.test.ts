@@ -3,19 +3,17 @@
 // WebSocket client per participant, real recorded offers (anonymised as the core does).
 
 import { expect } from 'chai';
-import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { ScriptConfig } from '../src/config';
-import { anonymiseClientSdp } from '../src/media/sdp/anonymise';
 import type { JsonObject } from '../src/plugin/json';
 import { createLuaPlugin } from '../src/script/lua-plugin';
+import { OUR_SESSION_LINES, anonymisedOffer, ourChromeAnswerMedia } from './fixtures/sdp/fixtures';
 import { FAKE_MERGE_MARK, type FakeMediaPlane } from './support/fake-media-plane';
 import { JanusWsClient, createAndAttach, delay } from './support/janus-ws-client';
 import { captureLogger } from './support/log-capture';
 import { type TestServer, startTestServer } from './support/test-server';
 
 const ROOT = join(__dirname, '..', '..');
-const SDP_DIR = join(ROOT, 'test', 'fixtures', 'sdp');
 const VIDEOROOM = join(ROOT, 'lua', 'videoroom.lua');
 const PACKAGE = 'janus.plugin.lua';
 
@@ -23,42 +21,16 @@ function script(path: string): ScriptConfig {
   return { path, instructionLimit: 50_000_000, memoryLimitMb: 256 };
 }
 
-function anonymisedOffer(name: string): string {
-  return anonymiseClientSdp(readFileSync(join(SDP_DIR, name), 'utf8'));
-}
-
 // The publisher's answer to the anonymised Chromium offer: sendrecv was turned into
 // sendonly before answering, so we say recvonly; opus and VP8 (the room's codecs).
-const PUBLISHER_ANSWER_MEDIA = [
-  'm=audio 9 UDP/TLS/RTP/SAVPF 111',
-  'a=DIR',
-  'a=extmap:3 http://www.ietf.org/id/draft-holmer-rmcat-transport-wide-cc-extensions-01',
-  'a=extmap:4 urn:ietf:params:rtp-hdrext:sdes:mid',
-  'a=rtpmap:111 opus/48000/2',
-  'a=rtcp-fb:111 transport-cc',
-  'a=fmtp:111 minptime=10;useinbandfec=1',
-  'm=video 9 UDP/TLS/RTP/SAVPF 96',
-  'a=DIR',
-  'a=extmap:3 http://www.ietf.org/id/draft-holmer-rmcat-transport-wide-cc-extensions-01',
-  'a=extmap:4 urn:ietf:params:rtp-hdrext:sdes:mid',
-  'a=extmap:10 urn:ietf:params:rtp-hdrext:sdes:rtp-stream-id',
-  'a=extmap:11 urn:ietf:params:rtp-hdrext:sdes:repaired-rtp-stream-id',
-  'a=rtpmap:96 VP8/90000',
-  'a=rtcp-fb:96 goog-remb',
-  'a=rtcp-fb:96 transport-cc',
-  'a=rtcp-fb:96 ccm fir',
-  'a=rtcp-fb:96 nack',
-  'a=rtcp-fb:96 nack pli',
-];
-const SESSION_LINES = ['v=0', 'o=- 7108948003333672339 2 IN IP4 1.1.1.1', 's=-', 't=0 0'];
 const PUBLISHER_ANSWER = [
-  ...SESSION_LINES,
-  ...PUBLISHER_ANSWER_MEDIA.map((l) => l.replace('DIR', 'recvonly')),
+  ...OUR_SESSION_LINES,
+  ...ourChromeAnswerMedia('recvonly'),
   'm=application 9 UDP/DTLS/SCTP webrtc-datachannel',
   '',
 ].join('\r\n');
 // What a subscriber is offered with offer_data:false: the same, seen from the sender.
-const SUBSCRIBER_OFFER = [...SESSION_LINES, ...PUBLISHER_ANSWER_MEDIA.map((l) => l.replace('DIR', 'sendonly')), ''].join('\r\n');
+const SUBSCRIBER_OFFER = [...OUR_SESSION_LINES, ...ourChromeAnswerMedia('sendonly'), ''].join('\r\n');
 
 /** One participant: its own WebSocket, Janus session and handle on the videoroom. */
 class Participant {
