@@ -7,20 +7,15 @@
 // the echoed video, and {bitrate:128000} makes the browser's encoder slow down (REMB).
 
 import { expect } from 'chai';
-import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Page } from 'playwright-core';
 import type { ScriptConfig } from '../src/config';
-import { defaultConfig } from '../src/config';
-import { silentLogger } from '../src/log';
-import { MediasoupMediaPlane } from '../src/media/plane';
-import { createLuaPlugin } from '../src/script/lua-plugin';
 import {
   expectAudioArriving, expectVideoPlaying, js, outboundVideoBitrate, send, startEchoSession, state, stats,
 } from './browser/echo-session';
-import { type Browser, type PageServer, launchBrowser, missingBrowserParts, pollPage, sleep, startPageServer } from './browser/harness';
+import { pollPage, sleep } from './browser/harness';
+import { useBrowserRig } from './browser/rig';
 import { JANUS_LUA_DIR } from './lua-fixtures';
-import { type TestServer, startTestServer } from './support/test-server';
 
 const OUR_ECHOTEST = join(__dirname, '..', '..', 'lua', 'echotest.lua');
 const JANUS_ECHOTEST = join(JANUS_LUA_DIR, 'echotest.lua');
@@ -28,36 +23,14 @@ const JANUS_ECHOTEST = join(JANUS_LUA_DIR, 'echotest.lua');
 function echotestSuite(title: string, script: () => ScriptConfig, dataPrefix: string): void {
   describe(title, function () {
     this.timeout(120000);
-    let ts: TestServer | undefined;
-    let pages: PageServer | undefined;
-    let browser: Browser | undefined;
+    const rig = useBrowserRig({ script, mediaWorkers: 2 });
     let page: Page;
-
-    before(async function () {
-      const missing = missingBrowserParts() ?? (existsSync(script().path) ? undefined : `${script().path} missing`);
-      if (missing) {
-        console.log(`    (skipped: ${missing})`);
-        this.skip();
-      }
-      const media = await MediasoupMediaPlane.start({ ...defaultConfig().media, workers: 2, listenIp: '127.0.0.1' }, silentLogger());
-      ts = await startTestServer({ plugins: [createLuaPlugin(script(), silentLogger())], mediaPlane: media });
-      pages = await startPageServer();
-      browser = await launchBrowser();
-      page = await browser.open(`${pages.origin}/pages/janus-page.html`);
-    });
-
-    after(async function () {
-      await browser?.close();
-      await pages?.close();
-      await ts?.close();
-    });
-
-    afterEach(function () {
-      if (this.currentTest?.state === 'failed' && browser) console.log(browser.consoleLog.slice(-40).join('\n'));
+    before(function () {
+      [page] = rig.pages;
     });
 
     it('janus.js echo session: echoed video plays, echoed audio arrives, data comes back with the prefix', async () => {
-      const event = await startEchoSession(page, ts!.urls.ws, 'echo');
+      const event = await startEchoSession(page, rig.ts.urls.ws, 'echo');
       expect(event.msg).to.deep.include({ echotest: 'event', result: 'ok' });
       expect(event.jsep!.sdp).to.match(/^m=video /m);
       expect(event.jsep!.sdp).to.match(/^m=audio /m);

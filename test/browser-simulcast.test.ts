@@ -13,18 +13,13 @@
 // scale all layers down under CPU load; the received size is compared with those.
 
 import { expect } from 'chai';
-import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Page } from 'playwright-core';
 import type { ScriptConfig } from '../src/config';
-import { defaultConfig } from '../src/config';
-import { silentLogger } from '../src/log';
-import { MediasoupMediaPlane } from '../src/media/plane';
-import { createLuaPlugin } from '../src/script/lua-plugin';
 import { type PageMessage, type PageState, js, send, state } from './browser/echo-session';
-import { type Browser, type PageServer, launchBrowser, missingBrowserParts, pollPage, sleep, startPageServer } from './browser/harness';
+import { pollPage, sleep } from './browser/harness';
+import { useBrowserRig } from './browser/rig';
 import { JANUS_LUA_DIR } from './lua-fixtures';
-import { type TestServer, startTestServer } from './support/test-server';
 
 const OUR_ECHOTEST = join(__dirname, '..', '..', 'lua', 'echotest.lua');
 const JANUS_ECHOTEST = join(JANUS_LUA_DIR, 'echotest.lua');
@@ -113,40 +108,21 @@ async function expectEvent(page: Page, from: number, fields: Record<string, unkn
 function simulcastSuite(title: string, script: () => ScriptConfig): void {
   describe(title, function () {
     this.timeout(120000);
-    let ts: TestServer | undefined;
-    let pages: PageServer | undefined;
-    let browser: Browser | undefined;
-    let page: Page;
-
-    before(async function () {
-      const missing = missingBrowserParts() ?? (existsSync(script().path) ? undefined : `${script().path} missing`);
-      if (missing) {
-        console.log(`    (skipped: ${missing})`);
-        this.skip();
-      }
-      const media = await MediasoupMediaPlane.start({ ...defaultConfig().media, workers: 1, listenIp: '127.0.0.1' }, silentLogger());
-      ts = await startTestServer({ plugins: [createLuaPlugin(script(), silentLogger())], mediaPlane: media });
-      pages = await startPageServer();
-      browser = await launchBrowser();
-      page = await browser.open(`${pages.origin}/pages/janus-page.html`);
-    });
-
-    after(async function () {
-      await browser?.close();
-      await pages?.close();
-      await ts?.close();
-    });
-
-    afterEach(async function () {
-      if (this.currentTest?.state === 'failed' && browser) {
-        console.log(browser.consoleLog.slice(-40).join('\n'));
+    const rig = useBrowserRig({
+      script,
+      mediaWorkers: 1,
+      onFailure: async () => {
         const st = await state(page, HANDLE).catch(() => null);
         if (st) console.log(`      messages: ${JSON.stringify(st.messages.map((m) => m.msg))}`);
-      }
+      },
+    });
+    let page: Page;
+    before(function () {
+      [page] = rig.pages;
     });
 
     it('janus.js offers rid simulcast (simulcast: true), the answer accepts it, the echo arrives at the top layer', async () => {
-      await page.evaluate(`lsfu.connect(${js(ts!.urls.ws)})`);
+      await page.evaluate(`lsfu.connect(${js(rig.ts.urls.ws)})`);
       await page.evaluate(`lsfu.attach(${js(HANDLE)}, 'janus.plugin.echolua')`);
       await page.evaluate(`(async () => {
         const jsep = await lsfu.offer(${js(HANDLE)}, [

@@ -13,20 +13,15 @@
 // `leaving`, and the subscriber's video stops.
 
 import { expect } from 'chai';
-import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Page } from 'playwright-core';
 import type { ScriptConfig } from '../src/config';
-import { defaultConfig } from '../src/config';
-import { silentLogger } from '../src/log';
-import { MediasoupMediaPlane } from '../src/media/plane';
-import { createLuaPlugin } from '../src/script/lua-plugin';
 import {
   type PageMessage, type PageState, expectAudioArriving, expectVideoPlaying, js, send, stats,
 } from './browser/echo-session';
-import { type Browser, type PageServer, launchBrowser, missingBrowserParts, pollPage, sleep, startPageServer } from './browser/harness';
+import { pollPage, sleep } from './browser/harness';
+import { useBrowserRig } from './browser/rig';
 import { JANUS_LUA_DIR } from './lua-fixtures';
-import { type TestServer, startTestServer } from './support/test-server';
 
 const OUR_VIDEOROOM = join(__dirname, '..', '..', 'lua', 'videoroom.lua');
 const JANUS_VIDEOROOM = join(JANUS_LUA_DIR, 'videoroom.lua');
@@ -48,40 +43,17 @@ async function messages(page: Page, handle: string): Promise<Msg[]> {
 function videoroomSuite(title: string, script: () => ScriptConfig): void {
   describe(title, function () {
     this.timeout(120000);
-    let ts: TestServer | undefined;
-    let pages: PageServer | undefined;
-    let browser: Browser | undefined;
+    const rig = useBrowserRig({ script, mediaWorkers: 2, pages: 2 });
     let publisher: Page;
     let subscriber: Page;
     let publisherId: number;
     let participantId: number;
-
-    before(async function () {
-      const missing = missingBrowserParts() ?? (existsSync(script().path) ? undefined : `${script().path} missing`);
-      if (missing) {
-        console.log(`    (skipped: ${missing})`);
-        this.skip();
-      }
-      const media = await MediasoupMediaPlane.start({ ...defaultConfig().media, workers: 2, listenIp: '127.0.0.1' }, silentLogger());
-      ts = await startTestServer({ plugins: [createLuaPlugin(script(), silentLogger())], mediaPlane: media });
-      pages = await startPageServer();
-      browser = await launchBrowser();
-      publisher = await browser.open(`${pages.origin}/pages/janus-page.html`);
-      subscriber = await browser.open(`${pages.origin}/pages/janus-page.html`);
-    });
-
-    after(async function () {
-      await browser?.close();
-      await pages?.close();
-      await ts?.close();
-    });
-
-    afterEach(function () {
-      if (this.currentTest?.state === 'failed' && browser) console.log(browser.consoleLog.slice(-40).join('\n'));
+    before(function () {
+      [publisher, subscriber] = rig.pages;
     });
 
     it('publisher page: creates room 1234 (sync), joins as publisher, publishes with an offer and gets the answer', async () => {
-      await publisher.evaluate(`lsfu.connect(${js(ts!.urls.ws)})`);
+      await publisher.evaluate(`lsfu.connect(${js(rig.ts.urls.ws)})`);
       await publisher.evaluate(`lsfu.attach('pub', ${js(PLUGIN)})`);
       const created = await send(publisher, 'pub', { request: 'create', room: ROOM });
       expect(created).to.deep.include({ videoroom: 'created', room: ROOM });
@@ -111,7 +83,7 @@ function videoroomSuite(title: string, script: () => ScriptConfig): void {
     });
 
     it('subscriber page: a participant sees the publisher; a subscriber gets attached + offer, answers, starts; video plays and audio arrives', async () => {
-      await subscriber.evaluate(`lsfu.connect(${js(ts!.urls.ws)})`);
+      await subscriber.evaluate(`lsfu.connect(${js(rig.ts.urls.ws)})`);
       await subscriber.evaluate(`lsfu.attach('part', ${js(PLUGIN)})`);
       await send(subscriber, 'part', { request: 'join', room: ROOM, ptype: 'publisher', display: 'bob' });
       const joined = await waitMessage(subscriber, 'part', (m) => m.msg.videoroom === 'joined', 'joined');

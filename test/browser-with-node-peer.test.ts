@@ -8,15 +8,12 @@
 import { expect } from 'chai';
 import { join } from 'node:path';
 import type { Page } from 'playwright-core';
-import { defaultConfig } from '../src/config';
-import { silentLogger } from '../src/log';
-import { MediasoupMediaPlane } from '../src/media/plane';
 import type { JsonObject } from '../src/plugin/json';
-import { createLuaPlugin } from '../src/script/lua-plugin';
 import { expectAudioArriving, expectVideoPlaying, js, startEchoSession, stats } from './browser/echo-session';
-import { type Browser, type PageServer, launchBrowser, missingBrowserParts, pollPage, sleep, startPageServer } from './browser/harness';
+import { pollPage, sleep } from './browser/harness';
+import { useBrowserRig } from './browser/rig';
 import { JanusWsClient, createAndAttach } from './support/janus-ws-client';
-import { type TestServer, startTestServer } from './support/test-server';
+import type { TestServer } from './support/test-server';
 import { NodePeer, waitUntil } from './support/wrtc-peer';
 
 const ECHOTEST = join(__dirname, '..', '..', 'lua', 'echotest.lua');
@@ -40,47 +37,28 @@ async function startNodeEcho(ts: TestServer, peer: NodePeer): Promise<JanusWsCli
 
 describe('browser and Node peer: two echo sessions at the same time', function () {
   this.timeout(120000);
-  let ts: TestServer | undefined;
-  let pages: PageServer | undefined;
-  let browser: Browser | undefined;
-  let page: Page;
   let peer: NodePeer | undefined;
   let client: JanusWsClient | undefined;
-
-  before(async function () {
-    const missing = missingBrowserParts();
-    if (missing) {
-      console.log(`    (skipped: ${missing})`);
-      this.skip();
-    }
-    const media = await MediasoupMediaPlane.start({ ...defaultConfig().media, workers: 2, listenIp: '127.0.0.1' }, silentLogger());
-    ts = await startTestServer({
-      plugins: [createLuaPlugin({ path: ECHOTEST, instructionLimit: 50_000_000, memoryLimitMb: 256 }, silentLogger())],
-      mediaPlane: media,
-    });
-    pages = await startPageServer();
-    browser = await launchBrowser();
-    page = await browser.open(`${pages.origin}/pages/janus-page.html`);
-  });
-
+  // Registered before the rig's, so these close first.
   after(async function () {
     peer?.close();
     await client?.close();
-    await browser?.close();
-    await pages?.close();
-    await ts?.close();
   });
-
-  afterEach(function () {
-    if (this.currentTest?.state === 'failed' && browser) console.log(browser.consoleLog.slice(-40).join('\n'));
+  const rig = useBrowserRig({
+    script: () => ({ path: ECHOTEST, instructionLimit: 50_000_000, memoryLimitMb: 256 }),
+    mediaWorkers: 2,
+  });
+  let page: Page;
+  before(function () {
+    [page] = rig.pages;
   });
 
   it('both get their own video, audio and data back while the other runs', async () => {
     peer = new NodePeer({ data: true, width: 240, height: 160 });
     // Negotiate both at once.
     const [browserEvent, nodeClient] = await Promise.all([
-      startEchoSession(page, ts!.urls.ws, 'echo'),
-      startNodeEcho(ts!, peer),
+      startEchoSession(page, rig.ts.urls.ws, 'echo'),
+      startNodeEcho(rig.ts, peer),
     ]);
     client = nodeClient;
     expect(browserEvent.msg).to.deep.include({ echotest: 'event', result: 'ok' });
