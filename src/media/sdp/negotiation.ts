@@ -231,6 +231,20 @@ export function toProducerRtpParameters(m: NegotiatedMedia): RtpParameters {
   return params;
 }
 
+/** A negotiated codec as a capability of `kind`, preferring the client's PT. */
+function codecCapability(kind: MediaKind, c: NegotiatedCodec): RtpCodecCapability {
+  const cap: RtpCodecCapability = {
+    kind,
+    mimeType: c.mimeType,
+    preferredPayloadType: c.payloadType,
+    clockRate: c.clockRate,
+    parameters: { ...c.parameters },
+    rtcpFeedback: c.rtcpFeedback.map((f) => ({ ...f })),
+  };
+  if (c.channels !== undefined) cap.channels = c.channels;
+  return cap;
+}
+
 function codecKey(c: RtpCodecCapability): string {
   return JSON.stringify([c.mimeType.toLowerCase(), c.clockRate, c.channels ?? 0, c.preferredPayloadType, c.parameters ?? {}]);
 }
@@ -247,15 +261,7 @@ export function routerCodecsFor(media: readonly NegotiatedMedia[]): RtpCodecCapa
   const ptOwner = new Map<number, string>();
   for (const m of media) {
     for (const c of m.codecs) {
-      const cap: RtpCodecCapability = {
-        kind: m.kind,
-        mimeType: c.mimeType,
-        preferredPayloadType: c.payloadType,
-        clockRate: c.clockRate,
-        parameters: { ...c.parameters },
-        rtcpFeedback: c.rtcpFeedback.map((f) => ({ ...f })),
-      };
-      if (c.channels !== undefined) cap.channels = c.channels;
+      const cap = codecCapability(m.kind, c);
       const key = codecKey(cap);
       if (seen.has(key)) continue;
       const owner = ptOwner.get(c.payloadType);
@@ -284,16 +290,7 @@ export function rtxPayloadTypesFor(media: readonly NegotiatedMedia[]): Record<nu
 export function toConsumerRtpCapabilities(m: NegotiatedMedia): RtpCapabilities {
   const codecs: RtpCodecCapability[] = [];
   for (const c of m.codecs) {
-    const cap: RtpCodecCapability = {
-      kind: m.kind,
-      mimeType: c.mimeType,
-      preferredPayloadType: c.payloadType,
-      clockRate: c.clockRate,
-      parameters: { ...c.parameters },
-      rtcpFeedback: c.rtcpFeedback.map((f) => ({ ...f })),
-    };
-    if (c.channels !== undefined) cap.channels = c.channels;
-    codecs.push(cap);
+    codecs.push(codecCapability(m.kind, c));
     if (c.rtxPayloadType !== undefined) {
       codecs.push({
         kind: m.kind,
