@@ -27,19 +27,19 @@
 
 import { spawn, type ChildProcess } from 'node:child_process';
 import { readFileSync, readdirSync, readlinkSync } from 'node:fs';
-import { createServer, connect } from 'node:net';
 import { availableParallelism, cpus, loadavg, totalmem } from 'node:os';
 import { join, resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import type { JsonObject } from '../src/plugin/json';
 import { JanusWsClient, createAndAttach } from '../test/support/janus-ws-client';
+import { CLOCK_TICKS_PER_SECOND, readStat } from './lib/proc';
+import { freePort, sleep, waitUntilListening } from './lib/server';
 import { NodePeer } from '../test/support/wrtc-peer';
 
 const ROOT = resolve(__dirname, '..', '..');
 const CLI = join(ROOT, 'dist', 'src', 'cli.js');
 const ECHOTEST = join(ROOT, 'lua', 'echotest.lua');
 const PLUGIN = 'janus.plugin.echolua';
-const CLOCK_TICKS_PER_SECOND = 100; // USER_HZ on Linux
 
 interface Options {
   sessions: number;
@@ -106,32 +106,11 @@ function parseOptions(argv: string[]): Options {
   return options;
 }
 
-const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 const out = (line: string): void => {
   process.stdout.write(`${line}\n`);
 };
 
 // --- the server child and /proc ------------------------------------------------------------
-
-function freePort(): Promise<number> {
-  return new Promise((resolvePort, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      const port = typeof address === 'object' && address ? address.port : 0;
-      server.close(() => resolvePort(port));
-    });
-  });
-}
-
-function canConnect(port: number): Promise<boolean> {
-  return new Promise((done) => {
-    const socket = connect({ port, host: '127.0.0.1' });
-    socket.once('connect', () => { socket.destroy(); done(true); });
-    socket.once('error', () => done(false));
-  });
-}
 
 /** Server log lines (stderr) by level and message, with counts. */
 const serverLog = new Map<string, number>();
@@ -204,15 +183,12 @@ async function startServer(workers: number): Promise<ServerProcess> {
       await Promise.race([exit, sleep(3000)]);
     }
   };
-  for (let i = 0; i < 300 && !exited; i++) {
-    if (await canConnect(ports.ws)) {
-      return {
-        child, pid: child.pid!, exited: () => exited, stop,
-        wsUrl: `ws://127.0.0.1:${ports.ws}`,
-        adminUrl: `http://127.0.0.1:${ports.adminHttp}/admin`,
-      };
-    }
-    await sleep(100);
+  if (await waitUntilListening(ports.ws, () => exited)) {
+    return {
+      child, pid: child.pid!, exited: () => exited, stop,
+      wsUrl: `ws://127.0.0.1:${ports.ws}`,
+      adminUrl: `http://127.0.0.1:${ports.adminHttp}/admin`,
+    };
   }
   await stop();
   throw new Error(exited ? 'luasfu exited before listening' : 'luasfu did not listen within 30 s');
@@ -222,19 +198,6 @@ async function startServer(workers: number): Promise<ServerProcess> {
 function attachToServer(url: string, pid: number): ServerProcess {
   if (pid > 0 && !readStat(pid)) throw new Error(`no process ${pid}`);
   return { pid, wsUrl: url, exited: () => pid > 0 && !readStat(pid), stop: async () => undefined };
-}
-
-function readStat(pid: number): { ppid: number; ticks: number; comm: string } | undefined {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    const close = stat.lastIndexOf(')');
-    const comm = stat.slice(stat.indexOf('(') + 1, close);
-    const fields = stat.slice(close + 2).split(' ');
-    // fields[0] is state (stat field 3): ppid is field 4, utime 14, stime 15.
-    return { ppid: Number(fields[1]), ticks: Number(fields[11]) + Number(fields[12]), comm };
-  } catch {
-    return undefined;
-  }
 }
 
 /** Child pids of `pid`: /proc/<pid>/task/<tid>/children, else a scan of /proc/<n>/stat. */

@@ -12,12 +12,13 @@
 // with the same client. See bench/README.md for figures.
 
 import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer, connect } from 'node:net';
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { availableParallelism, loadavg, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import WebSocket from 'ws';
+import { processCpuSeconds } from './lib/proc';
+import { freePort, sleep, waitUntilListening } from './lib/server';
 
 interface Options {
   sessions: number;
@@ -97,29 +98,6 @@ function scriptPath(which: string): string {
   return resolve(which);
 }
 
-/** A free TCP port on 127.0.0.1 (closed again before use; fine for a benchmark). */
-function freePort(): Promise<number> {
-  return new Promise((resolvePort, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      const port = typeof address === 'object' && address ? address.port : 0;
-      server.close(() => resolvePort(port));
-    });
-  });
-}
-
-function canConnect(port: number): Promise<boolean> {
-  return new Promise((done) => {
-    const socket = connect({ port, host: '127.0.0.1' });
-    socket.once('connect', () => { socket.destroy(); done(true); });
-    socket.once('error', () => done(false));
-  });
-}
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
 /** Starts luasfu with only the WebSocket listener; resolves once the port accepts. */
 async function startLuasfu(script: string): Promise<{ url: string; child: ChildProcess; cleanup: () => void }> {
   const port = await freePort();
@@ -147,24 +125,9 @@ async function startLuasfu(script: string): Promise<{ url: string; child: ChildP
     if (!exited) child.kill('SIGTERM');
     rmSync(dir, { recursive: true, force: true });
   };
-  for (let i = 0; i < 300 && !exited; i++) {
-    if (await canConnect(port)) return { url: `ws://127.0.0.1:${port}`, child, cleanup };
-    await sleep(100);
-  }
+  if (await waitUntilListening(port, () => exited)) return { url: `ws://127.0.0.1:${port}`, child, cleanup };
   cleanup();
   throw new Error(exited ? 'luasfu exited before listening' : 'luasfu did not listen within 30 s');
-}
-
-/** CPU seconds (user + system, all threads) a process has used so far, from /proc (Linux). */
-function processCpuSeconds(pid: number): number | undefined {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    // Fields after the command name (which may contain spaces) start after the last ')'.
-    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    return (Number(fields[11]) + Number(fields[12])) / 100; // utime, stime in clock ticks (USER_HZ 100)
-  } catch {
-    return undefined;
-  }
 }
 
 /** Percentile (0..100) of an ascending array. */
