@@ -8,8 +8,8 @@ import type { ReplySink, TransportConnection } from './connection';
 import type { JanusCore } from './core';
 import { JanusError, JanusErrorCode } from './errors';
 import type { Handle } from './handle';
-import { type RequestContext, runRequest, runText } from './request-runner';
-import { ADMIN_REQUEST_RULES, baseMessage, janusError, requestIds, secretMatches, validateFields } from './protocol';
+import { type RequestContext, checkRequest, runRequest, runText } from './request-runner';
+import { ADMIN_REQUEST_RULES, baseMessage, janusError, secretMatches, validateFields } from './protocol';
 import { monotonicMicros } from './serial-queue';
 
 export interface AdminApiOptions {
@@ -40,15 +40,8 @@ export class AdminApi {
     if (secret && !secretMatches(request.admin_secret, secret)) throw janusError(JanusErrorCode.UNAUTHORIZED);
   }
 
-  private async dispatch(request: unknown, context: RequestContext): Promise<JsonObject> {
-    if (!isJsonObject(request)) throw janusError(JanusErrorCode.INVALID_JSON_OBJECT, 'JSON error: not an object');
-    const ids = requestIds(request);
-    if (ids.sessionId > 0) context.sessionId = ids.sessionId;
-    validateFields(request, ADMIN_REQUEST_RULES);
-    const transaction = request.transaction as string;
-    context.transaction = transaction;
-    const verbText = request.janus as string;
-    const verb = verbText.toLowerCase();
+  private async dispatch(raw: unknown, context: RequestContext): Promise<JsonObject> {
+    const { request, ids, transaction, verbText, verb } = checkRequest(raw, ADMIN_REQUEST_RULES, context);
     const core = this.options.core;
     const wrongPath = (): JanusError => janusError(JanusErrorCode.INVALID_REQUEST_PATH, `Unhandled request '${verbText}' at this path`);
 

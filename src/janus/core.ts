@@ -10,13 +10,13 @@ import { isJsonObject } from '../plugin/json';
 import type { Plugin, PluginInfo, PluginResult } from '../plugin/plugin';
 import type { ReplySink, TransportConnection, TransportInfo } from './connection';
 import { JanusError, JanusErrorCode } from './errors';
-import { type RequestContext, runRequest, runText } from './request-runner';
+import { type RequestContext, checkRequest, runRequest, runText } from './request-runner';
 import { parseClientJsep } from './client-jsep';
 import { Handle, type RegisteredPlugin } from './handle';
 import { buildServerInfo } from './info';
 import { CorePluginHost } from './plugin-host';
 import {
-  ATTACH_RULES, BODY_RULES, REQUEST_RULES, baseMessage, janusError, requestIds, secretMatches,
+  ATTACH_RULES, BODY_RULES, REQUEST_RULES, baseMessage, janusError, secretMatches,
   uniqueId, validateFields,
 } from './protocol';
 import { monotonicMs } from './serial-queue';
@@ -267,15 +267,8 @@ export class JanusCore {
     return true;
   }
 
-  private async dispatch(connection: TransportConnection, request: unknown, context: RequestContext): Promise<JsonObject> {
-    if (!isJsonObject(request)) throw janusError(JanusErrorCode.INVALID_JSON_OBJECT, 'JSON error: not an object');
-    const ids = requestIds(request);
-    if (ids.sessionId > 0) context.sessionId = ids.sessionId;
-    validateFields(request, REQUEST_RULES);
-    const transaction = request.transaction as string;
-    context.transaction = transaction;
-    const verbText = request.janus as string;
-    const verb = verbText.toLowerCase();
+  private async dispatch(connection: TransportConnection, raw: unknown, context: RequestContext): Promise<JsonObject> {
+    const { request, ids, transaction, verbText, verb } = checkRequest(raw, REQUEST_RULES, context);
 
     if (ids.sessionId === 0 && ids.handleId === 0) {
       switch (verb) {

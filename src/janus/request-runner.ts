@@ -5,15 +5,41 @@
 
 import type { Logger } from '../log';
 import type { JsonObject } from '../plugin/json';
+import { isJsonObject } from '../plugin/json';
 import type { ReplySink, TransportConnection } from './connection';
 import { JanusError, JanusErrorCode } from './errors';
 import { parseJsonDocuments } from './json-documents';
-import { errorReply } from './protocol';
+import { type FieldRule, type RequestIds, errorReply, janusError, requestIds, validateFields } from './protocol';
 
 /** Filled in by a dispatcher as it validates: what an error reply may echo. */
 export interface RequestContext {
   sessionId: number;
   transaction: string | undefined;
+}
+
+/** A request past the checks every request gets first. */
+export interface CheckedRequest {
+  request: JsonObject;
+  ids: RequestIds;
+  transaction: string;
+  /** `janus` as sent, and lower-cased. */
+  verbText: string;
+  verb: string;
+}
+
+/**
+ * The checks both APIs start a request with: a JSON object, its ids (an error reply echoes the
+ * session id from then on), its fields against `rules`, then its transaction (echoed too).
+ */
+export function checkRequest(request: unknown, rules: readonly FieldRule[], context: RequestContext): CheckedRequest {
+  if (!isJsonObject(request)) throw janusError(JanusErrorCode.INVALID_JSON_OBJECT, 'JSON error: not an object');
+  const ids = requestIds(request);
+  if (ids.sessionId > 0) context.sessionId = ids.sessionId;
+  validateFields(request, rules);
+  const transaction = request.transaction as string;
+  context.transaction = transaction;
+  const verbText = request.janus as string;
+  return { request, ids, transaction, verbText, verb: verbText.toLowerCase() };
 }
 
 export type Dispatcher = (connection: TransportConnection, request: unknown, context: RequestContext) => Promise<JsonObject>;
