@@ -15,9 +15,9 @@ import {
 } from './browser/echo-session';
 import { pollPage, sleep } from './browser/harness';
 import { useBrowserRig } from './browser/rig';
-import { JANUS_LUA_DIR } from './lua-fixtures';
+import { JANUS_LUA_DIR, ourScript, scriptConfig } from './lua-fixtures';
 
-const OUR_ECHOTEST = join(__dirname, '..', '..', 'lua', 'echotest.lua');
+const OUR_ECHOTEST = ourScript('echotest.lua');
 const JANUS_ECHOTEST = join(JANUS_LUA_DIR, 'echotest.lua');
 
 function echotestSuite(title: string, script: () => ScriptConfig, dataPrefix: string): void {
@@ -95,9 +95,9 @@ function echotestSuite(title: string, script: () => ScriptConfig, dataPrefix: st
 
 describe('browser: janus.js echo test in headless Chromium', function () {
   echotestSuite('with our lua/echotest.lua',
-    () => ({ path: OUR_ECHOTEST, instructionLimit: 50_000_000, memoryLimitMb: 256 }),
+    () => scriptConfig(OUR_ECHOTEST),
     '[luasfu echotest] ');
   echotestSuite("with Janus's unmodified echotest.lua",
-    () => ({ path: JANUS_ECHOTEST, modulesPath: JANUS_LUA_DIR, instructionLimit: 50_000_000, memoryLimitMb: 256 }),
+    () => scriptConfig(JANUS_ECHOTEST, { modulesPath: JANUS_LUA_DIR }),
     '[echotest.lua] --> ');
 });

@@ -19,9 +19,9 @@ import type { ScriptConfig } from '../src/config';
 import { type PageMessage, type PageState, js, send, state } from './browser/echo-session';
 import { pollPage, sleep } from './browser/harness';
 import { useBrowserRig } from './browser/rig';
-import { JANUS_LUA_DIR } from './lua-fixtures';
+import { JANUS_LUA_DIR, ourScript, scriptConfig } from './lua-fixtures';
 
-const OUR_ECHOTEST = join(__dirname, '..', '..', 'lua', 'echotest.lua');
+const OUR_ECHOTEST = ourScript('echotest.lua');
 const JANUS_ECHOTEST = join(JANUS_LUA_DIR, 'echotest.lua');
 const HANDLE = 'sim';
 
@@ -235,7 +235,7 @@ function simulcastSuite(title: string, script: () => ScriptConfig): void {
 
 describe('browser: janus.js simulcast echo test in headless Chromium', function () {
   simulcastSuite('with our lua/echotest.lua',
-    () => ({ path: OUR_ECHOTEST, instructionLimit: 50_000_000, memoryLimitMb: 256 }));
+    () => scriptConfig(OUR_ECHOTEST));
   simulcastSuite("with Janus's unmodified echotest.lua",
-    () => ({ path: JANUS_ECHOTEST, modulesPath: JANUS_LUA_DIR, instructionLimit: 50_000_000, memoryLimitMb: 256 }));
+    () => scriptConfig(JANUS_ECHOTEST, { modulesPath: JANUS_LUA_DIR }));
 });

@@ -21,9 +21,9 @@ import {
 } from './browser/echo-session';
 import { pollPage, sleep } from './browser/harness';
 import { useBrowserRig } from './browser/rig';
-import { JANUS_LUA_DIR } from './lua-fixtures';
+import { JANUS_LUA_DIR, ourScript, scriptConfig } from './lua-fixtures';
 
-const OUR_VIDEOROOM = join(__dirname, '..', '..', 'lua', 'videoroom.lua');
+const OUR_VIDEOROOM = ourScript('videoroom.lua');
 const JANUS_VIDEOROOM = join(JANUS_LUA_DIR, 'videoroom.lua');
 const PLUGIN = 'janus.plugin.lua';
 const ROOM = 1234;
@@ -143,7 +143,7 @@ function videoroomSuite(title: string, script: () => ScriptConfig): void {
 }
 
 describe('browser: janus.js video room in headless Chromium (publisher and subscriber pages)', function () {
-  videoroomSuite('with our lua/videoroom.lua', () => ({ path: OUR_VIDEOROOM, instructionLimit: 50_000_000, memoryLimitMb: 256 }));
+  videoroomSuite('with our lua/videoroom.lua', () => scriptConfig(OUR_VIDEOROOM));
   videoroomSuite("with Janus's unmodified videoroom.lua",
-    () => ({ path: JANUS_VIDEOROOM, modulesPath: JANUS_LUA_DIR, instructionLimit: 50_000_000, memoryLimitMb: 256 }));
+    () => scriptConfig(JANUS_VIDEOROOM, { modulesPath: JANUS_LUA_DIR }));
 });

@@ -6,17 +6,17 @@
 // cross-wired relay fails the test.
 
 import { expect } from 'chai';
-import { join } from 'node:path';
 import type { Page } from 'playwright-core';
 import type { JsonObject } from '../src/plugin/json';
 import { expectAudioArriving, expectVideoPlaying, js, startEchoSession, stats } from './browser/echo-session';
 import { pollPage, sleep } from './browser/harness';
 import { useBrowserRig } from './browser/rig';
+import { ourScript, scriptConfig } from './lua-fixtures';
 import { JanusWsClient, createAndAttach } from './support/janus-ws-client';
 import type { TestServer } from './support/test-server';
 import { NodePeer, waitUntil } from './support/wrtc-peer';
 
-const ECHOTEST = join(__dirname, '..', '..', 'lua', 'echotest.lua');
+const ECHOTEST = ourScript('echotest.lua');
 const PREFIX = '[luasfu echotest] ';
 
 async function startNodeEcho(ts: TestServer, peer: NodePeer): Promise<JanusWsClient> {
@@ -45,7 +45,7 @@ describe('browser and Node peer: two echo sessions at the same time', function (
     await client?.close();
   });
   const rig = useBrowserRig({
-    script: () => ({ path: ECHOTEST, instructionLimit: 50_000_000, memoryLimitMb: 256 }),
+    script: () => scriptConfig(ECHOTEST),
     mediaWorkers: 2,
   });
   let page: Page;

@@ -4,14 +4,13 @@
 // (its incomingTextData hook relays it with relayTextData).
 
 import { expect } from 'chai';
-import { defaultConfig } from '../src/config';
 import { silentLogger } from '../src/log';
-import { MediasoupMediaPlane } from '../src/media/plane';
 import type { JsonObject } from '../src/plugin/json';
 import { createJsPlugin } from '../src/script/js-plugin';
 import { janusEchotestJs } from './fixtures/js/fixtures';
 import { JanusWsClient, createAndAttach } from './support/janus-ws-client';
-import { type TestServer, startTestServer } from './support/test-server';
+import { startMediaTestServer } from './support/media-server';
+import type { TestServer } from './support/test-server';
 import { NodePeer, waitUntil } from './support/wrtc-peer';
 
 describe('media: echotest.js with a libwebrtc peer', function () {
@@ -21,8 +20,7 @@ describe('media: echotest.js with a libwebrtc peer', function () {
   let client: JanusWsClient | undefined;
 
   before(async () => {
-    const media = await MediasoupMediaPlane.start({ ...defaultConfig().media, workers: 1, listenIp: '127.0.0.1' }, silentLogger());
-    ts = await startTestServer({ plugins: [createJsPlugin(janusEchotestJs(), silentLogger())], mediaPlane: media });
+    ts = await startMediaTestServer(createJsPlugin(janusEchotestJs(), silentLogger()), 1);
   });
 
   after(async () => {

@@ -4,6 +4,7 @@
 
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
+import type { ScriptConfig } from '../src/config';
 import type { JsonObject, JsonValue } from '../src/plugin/json';
 import type { MediaRouter, MediumDirection, MediumKind, RecordingRequest } from '../src/plugin/media';
 import type { DataMessage, PluginHost, PluginJsep } from '../src/plugin/plugin';
@@ -23,6 +24,21 @@ export function janusLua(name: string): string {
   const path = join(JANUS_LUA_DIR, name);
   if (!existsSync(path)) throw new Error(`${path} missing: run \`node scripts/test-setup.mjs\` first`);
   return path;
+}
+
+/** A script under the limits the tests give whole scripts: 50M instructions, 256 MB. */
+export function scriptConfig(path: string, extra: Partial<ScriptConfig> = {}): ScriptConfig {
+  return { path, instructionLimit: 50_000_000, memoryLimitMb: 256, ...extra };
+}
+
+/** One of Janus's own Lua scripts (janusLua), with its folder for require(). */
+export function janusScript(name: string, extra: Partial<ScriptConfig> = {}): ScriptConfig {
+  return scriptConfig(janusLua(name), { modulesPath: JANUS_LUA_DIR, ...extra });
+}
+
+/** One of our own scripts in lua/ (echotest.lua, videoroom.lua). */
+export function ourScript(name: string): string {
+  return join(ROOT, 'lua', name);
 }
 
 /** One of our own test scripts in test/fixtures/lua. */

@@ -4,21 +4,16 @@
 // handle_info showing querySession's output.
 
 import { expect } from 'chai';
-import type { ScriptConfig } from '../src/config';
 import { silentLogger as silent } from '../src/log';
 import type { JsonObject } from '../src/plugin/json';
 import { createLuaPlugin } from '../src/script/lua-plugin';
 import type { ScriptPlugin } from '../src/script/script-plugin';
 import { readSdpFixture } from './fixtures/sdp/fixtures';
-import { JANUS_LUA_DIR, janusLua, ourLua } from './lua-fixtures';
+import { janusScript, ourLua } from './lua-fixtures';
 import { adminPost } from './support/admin-http';
 import { echotestThroughJanusApi } from './support/echotest-api';
 import { JanusWsClient, createAndAttach, newTransaction } from './support/janus-ws-client';
 import { TEST_ADMIN_SECRET, type TestServer, startTestServer } from './support/test-server';
-
-function janusScript(name: string): ScriptConfig {
-  return { path: janusLua(name), modulesPath: JANUS_LUA_DIR, instructionLimit: 50_000_000, memoryLimitMb: 256 };
-}
 
 describe('Lua scripts through the Janus API', function () {
   let ts: TestServer;

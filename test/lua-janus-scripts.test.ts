@@ -4,7 +4,6 @@
 // does; the expected answers/offers were produced by the same scripts under Debian's lua5.3.
 
 import { expect } from 'chai';
-import type { ScriptConfig } from '../src/config';
 import { Logger, silentLogger } from '../src/log';
 import { clientJsepForScript } from '../src/media/sdp/client-sdp';
 import type { JsonObject } from '../src/plugin/json';
@@ -12,11 +11,7 @@ import type { PluginHandle, PluginJsep } from '../src/plugin/plugin';
 import { createLuaPlugin } from '../src/script/lua-plugin';
 import type { ScriptPlugin } from '../src/script/script-plugin';
 import { readSdpFixture } from './fixtures/sdp/fixtures';
-import { FakeHost, JANUS_LUA_DIR, janusLua, waitFor } from './lua-fixtures';
-
-function janusScript(name: string, extra: Partial<ScriptConfig> = {}): ScriptConfig {
-  return { path: janusLua(name), modulesPath: JANUS_LUA_DIR, instructionLimit: 50_000_000, memoryLimitMb: 256, ...extra };
-}
+import { FakeHost, janusScript, waitFor } from './lua-fixtures';
 
 const handle = (id: number): PluginHandle => ({ id, sessionId: 4242 });
 

@@ -4,17 +4,16 @@
 // payload type numbering.
 
 import { expect } from 'chai';
-import { join } from 'node:path';
-import { defaultConfig } from '../src/config';
-import { MediasoupMediaPlane } from '../src/media/plane';
 import type { JsonObject } from '../src/plugin/json';
 import { createLuaPlugin } from '../src/script/lua-plugin';
 import { silentLogger } from '../src/log';
+import { ourScript, scriptConfig } from './lua-fixtures';
 import { JanusWsClient, createAndAttach } from './support/janus-ws-client';
-import { type TestServer, startTestServer } from './support/test-server';
+import { startMediaTestServer } from './support/media-server';
+import type { TestServer } from './support/test-server';
 import { NodePeer, renumberLikeFirefox, waitUntil } from './support/wrtc-peer';
 
-const ECHOTEST = join(__dirname, '..', '..', 'lua', 'echotest.lua');
+const ECHOTEST = ourScript('echotest.lua');
 
 interface EchoSession {
   client: JanusWsClient;
@@ -50,11 +49,7 @@ describe('media: echo test with libwebrtc peers', function () {
   const clients: JanusWsClient[] = [];
 
   before(async () => {
-    const media = await MediasoupMediaPlane.start({ ...defaultConfig().media, workers: 2, listenIp: '127.0.0.1' }, silentLogger());
-    ts = await startTestServer({
-      plugins: [createLuaPlugin({ path: ECHOTEST, instructionLimit: 50_000_000, memoryLimitMb: 256 }, silentLogger())],
-      mediaPlane: media,
-    });
+    ts = await startMediaTestServer(createLuaPlugin(scriptConfig(ECHOTEST), silentLogger()), 2);
   });
 
   after(async () => {

@@ -9,18 +9,18 @@
 // A longer soak of thousands of cycles is `node dist/bench/media.js --churn N`.
 
 import { expect } from 'chai';
-import { join } from 'node:path';
-import { defaultConfig } from '../src/config';
 import { MediasoupMediaPlane } from '../src/media/plane';
 import { silentLogger } from '../src/log';
 import type { JsonObject, JsonValue } from '../src/plugin/json';
 import type { Plugin, PluginHandle } from '../src/plugin/plugin';
 import { createLuaPlugin } from '../src/script/lua-plugin';
+import { ourScript, scriptConfig } from './lua-fixtures';
 import { JanusWsClient, createAndAttach } from './support/janus-ws-client';
+import { startMediasoup } from './support/media-server';
 import { TEST_ADMIN_SECRET, type TestServer, startTestServer } from './support/test-server';
 import { NodePeer, waitUntil } from './support/wrtc-peer';
 
-const ECHOTEST = join(__dirname, '..', '..', 'lua', 'echotest.lua');
+const ECHOTEST = ourScript('echotest.lua');
 const PLUGIN = 'janus.plugin.echolua';
 
 /** What happened, in order, on both sides: plugin callbacks (server) and client frames. */
@@ -169,8 +169,8 @@ describe('media: PeerConnection lifecycle on mediasoup (echotest.lua)', function
   }
 
   before(async () => {
-    media = await MediasoupMediaPlane.start({ ...defaultConfig().media, workers: 2, listenIp: '127.0.0.1' }, silentLogger());
-    const plugin = traced(createLuaPlugin({ path: ECHOTEST, instructionLimit: 50_000_000, memoryLimitMb: 256 }, silentLogger()), trace);
+    media = await startMediasoup(2);
+    const plugin = traced(createLuaPlugin(scriptConfig(ECHOTEST), silentLogger()), trace);
     ts = await startTestServer({ plugins: [plugin], mediaPlane: media });
   });
 

@@ -7,17 +7,17 @@ import { execFileSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { defaultConfig } from '../src/config';
 import { silentLogger } from '../src/log';
-import { MediasoupMediaPlane } from '../src/media/plane';
 import type { JsonObject } from '../src/plugin/json';
 import { createLuaPlugin } from '../src/script/lua-plugin';
+import { ourScript, scriptConfig } from './lua-fixtures';
 import { JanusWsClient, createAndAttach } from './support/janus-ws-client';
-import { type TestServer, startTestServer } from './support/test-server';
+import { startMediaTestServer } from './support/media-server';
+import type { TestServer } from './support/test-server';
 import { NodePeer, waitUntil } from './support/wrtc-peer';
 
 const PP_REC = '/usr/bin/janus-pp-rec';
-const ECHOTEST = join(__dirname, '..', '..', 'lua', 'echotest.lua');
+const ECHOTEST = ourScript('echotest.lua');
 
 describe('media: recording an echo session to .mjr', function () {
   this.timeout(60000);
@@ -29,11 +29,7 @@ describe('media: recording an echo session to .mjr', function () {
   before(async () => {
     if (!existsSync(PP_REC)) throw new Error(`${PP_REC} missing: run node scripts/test-setup.mjs`);
     dir = mkdtempSync(join(tmpdir(), 'luasfu-rec-'));
-    const media = await MediasoupMediaPlane.start({ ...defaultConfig().media, workers: 1, listenIp: '127.0.0.1' }, silentLogger());
-    ts = await startTestServer({
-      plugins: [createLuaPlugin({ path: ECHOTEST, instructionLimit: 50_000_000, memoryLimitMb: 256 }, silentLogger())],
-      mediaPlane: media,
-    });
+    ts = await startMediaTestServer(createLuaPlugin(scriptConfig(ECHOTEST), silentLogger()), 1);
   });
 
   after(async () => {

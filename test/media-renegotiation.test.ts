@@ -3,17 +3,16 @@
 // echoed afterwards.
 
 import { expect } from 'chai';
-import { join } from 'node:path';
-import { defaultConfig } from '../src/config';
 import { silentLogger } from '../src/log';
-import { MediasoupMediaPlane } from '../src/media/plane';
 import type { JsonObject } from '../src/plugin/json';
 import { createLuaPlugin } from '../src/script/lua-plugin';
+import { ourScript, scriptConfig } from './lua-fixtures';
 import { JanusWsClient, createAndAttach } from './support/janus-ws-client';
-import { type TestServer, startTestServer } from './support/test-server';
+import { startMediaTestServer } from './support/media-server';
+import type { TestServer } from './support/test-server';
 import { NodePeer, waitUntil } from './support/wrtc-peer';
 
-const ECHOTEST = join(__dirname, '..', '..', 'lua', 'echotest.lua');
+const ECHOTEST = ourScript('echotest.lua');
 
 function iceUfrag(sdp: string): string {
   return /a=ice-ufrag:(\S+)/.exec(sdp)?.[1] ?? '';
@@ -26,11 +25,7 @@ describe('media: renegotiation and ICE restart', function () {
   let client: JanusWsClient | undefined;
 
   before(async () => {
-    const media = await MediasoupMediaPlane.start({ ...defaultConfig().media, workers: 1, listenIp: '127.0.0.1' }, silentLogger());
-    ts = await startTestServer({
-      plugins: [createLuaPlugin({ path: ECHOTEST, instructionLimit: 50_000_000, memoryLimitMb: 256 }, silentLogger())],
-      mediaPlane: media,
-    });
+    ts = await startMediaTestServer(createLuaPlugin(scriptConfig(ECHOTEST), silentLogger()), 1);
   });
 
   after(async () => {

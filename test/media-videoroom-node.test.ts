@@ -6,18 +6,18 @@
 import { expect } from 'chai';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { defaultConfig } from '../src/config';
 import { silentLogger } from '../src/log';
 import { MediasoupMediaPlane } from '../src/media/plane';
 import type { JsonObject } from '../src/plugin/json';
 import { createLuaPlugin } from '../src/script/lua-plugin';
-import { JANUS_LUA_DIR } from './lua-fixtures';
+import { JANUS_LUA_DIR, ourScript, scriptConfig } from './lua-fixtures';
 import { JanusWsClient, createAndAttach } from './support/janus-ws-client';
+import { startMediasoup } from './support/media-server';
 import { type TestServer, startTestServer } from './support/test-server';
 import { NodePeer, waitUntil } from './support/wrtc-peer';
 
 const SCRIPTS: Array<[string, string]> = [
-  ['our lua/videoroom.lua', join(__dirname, '..', '..', 'lua', 'videoroom.lua')],
+  ['our lua/videoroom.lua', ourScript('videoroom.lua')],
   ["Janus's videoroom.lua (unmodified)", join(JANUS_LUA_DIR, 'videoroom.lua')],
 ];
 
@@ -60,9 +60,9 @@ for (const [name, script] of SCRIPTS) {
 
     before(async function () {
       if (!existsSync(script)) throw new Error(`${script} missing: run node scripts/test-setup.mjs`);
-      media = await MediasoupMediaPlane.start({ ...defaultConfig().media, workers: 2, listenIp: '127.0.0.1' }, silentLogger());
+      media = await startMediasoup(2);
       ts = await startTestServer({
-        plugins: [createLuaPlugin({ path: script, instructionLimit: 50_000_000, memoryLimitMb: 256 }, silentLogger())],
+        plugins: [createLuaPlugin(scriptConfig(script), silentLogger())],
         mediaPlane: media,
       });
     });

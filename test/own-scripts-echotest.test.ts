@@ -4,23 +4,17 @@
 // the script makes (configureMedium, addRecipient, ...) are recorded by the fake.
 
 import { expect } from 'chai';
-import { join } from 'node:path';
-import type { ScriptConfig } from '../src/config';
 import type { JsonObject } from '../src/plugin/json';
 import { createLuaPlugin } from '../src/script/lua-plugin';
 import { OUR_SESSION_LINES, anonymisedOffer, ourChromeAnswerMedia } from './fixtures/sdp/fixtures';
+import { ourScript, scriptConfig } from './lua-fixtures';
 import { FAKE_MERGE_MARK, type FakeMediaPlane } from './support/fake-media-plane';
 import { JanusWsClient, createAndAttach, delay } from './support/janus-ws-client';
 import { captureLogger } from './support/log-capture';
 import { TEST_ADMIN_SECRET, type TestServer, startTestServer } from './support/test-server';
 
-const ROOT = join(__dirname, '..', '..');
-const ECHOTEST = join(ROOT, 'lua', 'echotest.lua');
+const ECHOTEST = ourScript('echotest.lua');
 const PACKAGE = 'janus.plugin.echolua';
-
-function script(path: string): ScriptConfig {
-  return { path, instructionLimit: 50_000_000, memoryLimitMb: 256 };
-}
 
 /** Waits (bounded) until the fake router has recorded `call`. */
 async function routerCall(media: FakeMediaPlane, call: string, timeoutMs = 3000): Promise<void> {
@@ -48,7 +42,7 @@ describe('own scripts: lua/echotest.lua through the Janus API', function () {
   let handleId: number;
 
   before(async () => {
-    const plugin = createLuaPlugin(script(ECHOTEST), captureLogger().logger);
+    const plugin = createLuaPlugin(scriptConfig(ECHOTEST), captureLogger().logger);
     ts = await startTestServer({ plugins: [plugin] });
     media = ts.mediaPlane as FakeMediaPlane;
   });

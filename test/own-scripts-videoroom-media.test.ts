@@ -4,16 +4,16 @@
 
 import { expect } from 'chai';
 import { join } from 'node:path';
-import { defaultConfig } from '../src/config';
 import { silentLogger } from '../src/log';
-import { MediasoupMediaPlane } from '../src/media/plane';
 import type { JsonObject } from '../src/plugin/json';
 import { createLuaPlugin } from '../src/script/lua-plugin';
+import { ourScript, scriptConfig } from './lua-fixtures';
 import { JanusWsClient, createAndAttach } from './support/janus-ws-client';
-import { type TestServer, startTestServer } from './support/test-server';
+import { startMediaTestServer } from './support/media-server';
+import type { TestServer } from './support/test-server';
 import { NodePeer, waitUntil } from './support/wrtc-peer';
 
-const VIDEOROOM = join(__dirname, '..', '..', 'lua', 'videoroom.lua');
+const VIDEOROOM = ourScript('videoroom.lua');
 const PACKAGE = 'janus.plugin.lua';
 
 describe('own scripts: lua/videoroom.lua with real media (libwebrtc peers)', function () {
@@ -23,11 +23,7 @@ describe('own scripts: lua/videoroom.lua with real media (libwebrtc peers)', fun
   const clients: JanusWsClient[] = [];
 
   before(async () => {
-    const media = await MediasoupMediaPlane.start({ ...defaultConfig().media, workers: 1, listenIp: '127.0.0.1' }, silentLogger());
-    ts = await startTestServer({
-      plugins: [createLuaPlugin({ path: VIDEOROOM, instructionLimit: 50_000_000, memoryLimitMb: 256 }, silentLogger())],
-      mediaPlane: media,
-    });
+    ts = await startMediaTestServer(createLuaPlugin(scriptConfig(VIDEOROOM), silentLogger()), 1);
   });
 
   after(async () => {

@@ -3,23 +3,17 @@
 // WebSocket client per participant, real recorded offers (anonymised as the core does).
 
 import { expect } from 'chai';
-import { join } from 'node:path';
-import type { ScriptConfig } from '../src/config';
 import type { JsonObject } from '../src/plugin/json';
 import { createLuaPlugin } from '../src/script/lua-plugin';
 import { OUR_SESSION_LINES, anonymisedOffer, ourChromeAnswerMedia } from './fixtures/sdp/fixtures';
+import { ourScript, scriptConfig } from './lua-fixtures';
 import { FAKE_MERGE_MARK, type FakeMediaPlane } from './support/fake-media-plane';
 import { JanusWsClient, createAndAttach, delay } from './support/janus-ws-client';
 import { captureLogger } from './support/log-capture';
 import { type TestServer, startTestServer } from './support/test-server';
 
-const ROOT = join(__dirname, '..', '..');
-const VIDEOROOM = join(ROOT, 'lua', 'videoroom.lua');
+const VIDEOROOM = ourScript('videoroom.lua');
 const PACKAGE = 'janus.plugin.lua';
-
-function script(path: string): ScriptConfig {
-  return { path, instructionLimit: 50_000_000, memoryLimitMb: 256 };
-}
 
 // The publisher's answer to the anonymised Chromium offer: sendrecv was turned into
 // sendonly before answering, so we say recvonly; opus and VP8 (the room's codecs).
@@ -106,7 +100,7 @@ describe('own scripts: lua/videoroom.lua through the Janus API', function () {
   }
 
   before(async () => {
-    ts = await startTestServer({ plugins: [createLuaPlugin(script(VIDEOROOM), captureLogger().logger)] });
+    ts = await startTestServer({ plugins: [createLuaPlugin(scriptConfig(VIDEOROOM), captureLogger().logger)] });
     media = ts.mediaPlane as FakeMediaPlane;
   });
 

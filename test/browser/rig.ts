@@ -6,11 +6,10 @@
 import { existsSync } from 'node:fs';
 import type { Page } from 'playwright-core';
 import type { ScriptConfig } from '../../src/config';
-import { defaultConfig } from '../../src/config';
 import { silentLogger } from '../../src/log';
-import { MediasoupMediaPlane } from '../../src/media/plane';
 import { createLuaPlugin } from '../../src/script/lua-plugin';
-import { type TestServer, startTestServer } from '../support/test-server';
+import { startMediaTestServer } from '../support/media-server';
+import type { TestServer } from '../support/test-server';
 import { type Browser, type PageServer, launchBrowser, missingBrowserParts, startPageServer } from './harness';
 
 export interface BrowserRigOptions {
@@ -37,8 +36,7 @@ export class BrowserRig {
   }
 
   async start(options: BrowserRigOptions): Promise<void> {
-    const media = await MediasoupMediaPlane.start({ ...defaultConfig().media, workers: options.mediaWorkers, listenIp: '127.0.0.1' }, silentLogger());
-    this.server = await startTestServer({ plugins: [createLuaPlugin(options.script(), silentLogger())], mediaPlane: media });
+    this.server = await startMediaTestServer(createLuaPlugin(options.script(), silentLogger()), options.mediaWorkers);
     this.pageServer = await startPageServer();
     this.chromium = await launchBrowser();
     for (let i = 0; i < (options.pages ?? 1); i++) this.pages.push(await this.chromium.open(`${this.pageServer.origin}/pages/janus-page.html`));
