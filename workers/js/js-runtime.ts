@@ -7,16 +7,13 @@
 import { readFileSync } from 'node:fs';
 import { DUKTAPE_PLUGIN_INFO } from '../../src/janus/identity';
 import { Callback, Status, type CallTask, type HostCall, type LoadTask, type ScriptInfoMessage } from '../../src/script/bridge';
-import { MemoryLimit } from '../memory';
-import { MANDATORY_CALLBACKS, OPTIONAL_CALLBACKS, type ScriptRuntime, type TaskOutcome } from '../runtime';
-import { SessionMirror } from '../session-mirror';
+import { ScriptRuntimeBase, readInfoTexts, type TaskOutcome } from '../runtime';
 import { createHostFunctions } from './js-host-functions';
 import { JsSandbox, type CallbackArg, type Invocation } from './js-sandbox';
 
 /** Per-callback wall-clock limit when the host sets none. */
 export const DEFAULT_TIME_LIMIT_MS = 2000;
 const LOG_ERR = 2;
-const LOG_INFO = 4;
 
 const encoder = new TextEncoder();
 const utf8 = new TextDecoder('utf-8');
@@ -30,23 +27,11 @@ function textOrNull(bytes: Uint8Array | null | undefined): string | null {
   return bytes === null || bytes === undefined ? null : utf8.decode(bytes);
 }
 
-export class JsRuntime implements ScriptRuntime {
+export class JsRuntime extends ScriptRuntimeBase {
   private sandbox: JsSandbox | undefined;
-  private readonly sessions = new SessionMirror();
-  private readonly hooks = new Set<string>();
-  private out: HostCall[] = [];
-  private pokes = 0;
-  private readonly memory = new MemoryLimit();
-  private logLevel = LOG_INFO;
-  private maxResumeRounds = 16;
 
   load(task: LoadTask): TaskOutcome {
-    const calls: HostCall[] = [];
-    this.out = calls;
-    this.pokes = 0;
-    this.memory.limitBytes = task.memoryLimitBytes;
-    this.logLevel = task.logLevel;
-    this.maxResumeRounds = Math.max(1, task.maxResumeRounds);
+    const calls = this.beginLoad(task);
     const failed = (error: string): TaskOutcome => {
       this.sandbox = undefined;
       return { status: Status.LOAD_FAILED, error, calls };
@@ -77,25 +62,12 @@ export class JsRuntime implements ScriptRuntime {
     this.sandbox = sandbox;
     const main = sandbox.evaluate(source, task.scriptPath);
     if (main.status !== 'ok') return failed(`error running ${task.scriptPath}: ${errorText(main)}`);
-    const missing = MANDATORY_CALLBACKS.filter((name) => !sandbox.isFunction(name));
-    if (missing.length > 0) {
-      return failed(`${task.scriptPath} does not define the mandatory function${missing.length > 1 ? 's' : ''} ${missing.join(', ')}`);
-    }
-    for (const name of OPTIONAL_CALLBACKS) if (sandbox.isFunction(name)) this.hooks.add(name);
+    const missing = this.findCallbacks(task.scriptPath, (name) => sandbox.isFunction(name));
+    if (missing) return failed(missing);
     // init(config): NULL config arrives as null.
     const init = sandbox.call('init', [textOrNull(task.config)]);
     if (init.status !== 'ok') return failed(`init failed: ${errorText(init)}`);
-    const info = this.readInfo(sandbox);
-    const followups = this.servePokes(this.pokes, []);
-    return {
-      status: Status.OK,
-      calls,
-      followupCalls: followups.calls,
-      pendingPokes: followups.pending,
-      info,
-      hooks: [...this.hooks],
-      ...this.memoryReport(),
-    };
+    return this.loaded(calls, this.readInfo(sandbox));
   }
 
   private readInfo(sandbox: JsSandbox): ScriptInfoMessage {
@@ -112,48 +84,23 @@ export class JsRuntime implements ScriptRuntime {
     };
     const version = get('getVersion');
     if (typeof version?.value === 'number' && Number.isFinite(version.value)) info.version = Math.trunc(version.value);
-    info.versionString = text('getVersionString') ?? info.versionString;
-    info.description = text('getDescription') ?? info.description;
-    info.name = text('getName') ?? info.name;
-    info.author = text('getAuthor') ?? info.author;
-    info.package = text('getPackage') ?? info.package;
+    readInfoTexts(info, text);
     return info;
-  }
-
-  private memoryReport(): { memoryBytes: number; overMemory: boolean } {
-    return this.memory.check();
   }
 
   private logFailure(name: string, result: Invocation): void {
     if (LOG_ERR <= this.logLevel) this.out.push({ log: { level: LOG_ERR, text: encoder.encode(`Duktape error in ${name}: ${errorText(result)}`) } });
   }
 
-  /** Runs resumeScheduler once per poke, at most maxResumeRounds times, into `calls`. */
-  private servePokes(pending: number, calls: HostCall[]): { calls: HostCall[]; pending: number } {
-    const sandbox = this.sandbox;
-    if (!sandbox) return { calls, pending: 0 };
-    const saved = this.out;
-    this.out = calls;
-    let rounds = 0;
-    while (pending > 0 && rounds < this.maxResumeRounds) {
-      pending--;
-      rounds++;
-      this.pokes = 0;
-      const r = sandbox.call('resumeScheduler', []);
-      if (r.status !== 'ok') this.logFailure('resumeScheduler', r);
-      pending += this.pokes;
-    }
-    this.pokes = 0;
-    this.out = saved;
-    return { calls, pending };
+  protected resume(): void {
+    const r = this.sandbox?.call('resumeScheduler', []);
+    if (r && r.status !== 'ok') this.logFailure('resumeScheduler', r);
   }
 
   call(task: CallTask): TaskOutcome {
     const sandbox = this.sandbox;
     if (!sandbox) return { status: Status.NOT_LOADED, error: 'no script loaded in this worker' };
-    const calls: HostCall[] = [];
-    this.out = calls;
-    this.pokes = 0;
+    const calls = this.beginTask();
     const id = task.session ?? 0;
     const run = (name: string, args: CallbackArg[]): TaskOutcome => outcomeOf(sandbox.call(name, args));
     const optional = (name: string, args: CallbackArg[]): TaskOutcome => (this.hooks.has(name) ? run(name, args) : { status: Status.NO_CALLBACK });
@@ -250,12 +197,7 @@ export class JsRuntime implements ScriptRuntime {
       default:
         outcome = { status: Status.SCRIPT_ERROR, error: `unknown callback ${String(task.callback)}` };
     }
-    outcome.calls = calls;
-    const served = this.servePokes(pending + this.pokes, resumeInto ?? []);
-    if (!resumeInto) outcome.followupCalls = served.calls;
-    outcome.pendingPokes = served.pending;
-    Object.assign(outcome, this.memoryReport());
-    return outcome;
+    return this.endCall(outcome, calls, pending, resumeInto);
   }
 }
 

@@ -8,9 +8,8 @@ import { dirname } from 'node:path';
 import { lua, lauxlib, to_luastring, type LuaState, type LuaHook } from 'fengari';
 import { LUA_PLUGIN_INFO } from '../../src/janus/identity';
 import { Callback, Status, type CallTask, type HostCall, type LoadTask, type ScriptInfoMessage } from '../../src/script/bridge';
-import { MemoryLimit, memoryInUse } from '../memory';
-import { MANDATORY_CALLBACKS, OPTIONAL_CALLBACKS, type ScriptRuntime, type TaskOutcome } from '../runtime';
-import { SessionMirror } from '../session-mirror';
+import { memoryInUse } from '../memory';
+import { ScriptRuntimeBase, readInfoTexts, type TaskOutcome } from '../runtime';
 import { createEnvironment } from './lua-libs';
 import { registerHostFunctions } from './host-functions';
 
@@ -45,19 +44,12 @@ interface Invocation {
   error?: string;
 }
 
-export class LuaRuntime implements ScriptRuntime {
+export class LuaRuntime extends ScriptRuntimeBase {
   private L: LuaState | undefined;
-  private readonly sessions = new SessionMirror();
-  private readonly hooks = new Set<string>();
-  private out: HostCall[] = [];
-  private pokes = 0;
   private used = 0;
   private exceeded: 'instructions' | 'memory' | undefined;
   private overMemory = false;
   private instructionLimit = 50_000_000;
-  private readonly memory = new MemoryLimit();
-  private logLevel = LOG_INFO;
-  private maxResumeRounds = 16;
 
   private readonly hook: LuaHook = (L1) => {
     const step = lua.lua_gethookcount(L1);
@@ -87,13 +79,8 @@ export class LuaRuntime implements ScriptRuntime {
   }
 
   load(task: LoadTask): TaskOutcome {
-    const calls: HostCall[] = [];
-    this.out = calls;
-    this.pokes = 0;
+    const calls = this.beginLoad(task);
     this.instructionLimit = task.instructionLimit;
-    this.memory.limitBytes = task.memoryLimitBytes;
-    this.logLevel = task.logLevel;
-    this.maxResumeRounds = Math.max(1, task.maxResumeRounds);
     const folders = [dirname(task.scriptPath), ...(task.modulesPath ? [task.modulesPath] : [])];
     const L = createEnvironment({
       packagePath: folders.map((folder) => `${folder}/?.lua`).join(';'),
@@ -140,31 +127,19 @@ export class LuaRuntime implements ScriptRuntime {
     lua.lua_setglobal(L, '__luasfu_main');
     if (main.status !== Status.OK) return failed(`error running ${task.scriptPath}: ${main.error ?? 'unknown error'}`);
     // Mandatory callbacks, then the optional ones, detected once.
-    const missing = MANDATORY_CALLBACKS.filter((name) => !this.isFunction(name));
-    if (missing.length > 0) {
-      return failed(`${task.scriptPath} does not define the mandatory function${missing.length > 1 ? 's' : ''} ${missing.join(', ')}`);
-    }
-    for (const name of OPTIONAL_CALLBACKS) if (this.isFunction(name)) this.hooks.add(name);
+    const missing = this.findCallbacks(task.scriptPath, (name) => this.isFunction(name));
+    if (missing) return failed(missing);
     // init(config)
     const init = this.invoke('init', (L1) => {
       pushBytesOrNil(L1, task.config);
       return 1;
     }, 0);
     if (init.status !== Status.OK) return failed(`init failed: ${init.error ?? 'unknown error'}`);
-    const info = this.readInfo();
-    const followupCalls = this.servePokes(this.pokes, []);
-    return {
-      status: Status.OK,
-      calls,
-      followupCalls: followupCalls.calls,
-      pendingPokes: followupCalls.pending,
-      info,
-      hooks: [...this.hooks],
-      ...this.memoryReport(),
-    };
+    return this.loaded(calls, this.readInfo());
   }
 
-  private memoryReport(): { memoryBytes: number; overMemory: boolean } {
+  /** As the base, but an over-limit reading the hook confirmed during the task counts too. */
+  protected override memoryReport(): { memoryBytes: number; overMemory: boolean } {
     const memoryBytes = memoryInUse();
     const over = this.overMemory || (memoryBytes > this.memory.limitBytes && this.overMemoryLimit());
     return { memoryBytes, overMemory: over };
@@ -194,11 +169,7 @@ export class LuaRuntime implements ScriptRuntime {
         if (n !== false) info.version = Math.trunc(n);
       });
     }
-    info.versionString = text('getVersionString') ?? info.versionString;
-    info.description = text('getDescription') ?? info.description;
-    info.name = text('getName') ?? info.name;
-    info.author = text('getAuthor') ?? info.author;
-    info.package = text('getPackage') ?? info.package;
+    readInfoTexts(info, text);
     return info;
   }
 
@@ -232,31 +203,16 @@ export class LuaRuntime implements ScriptRuntime {
     return result;
   }
 
-  /** Runs resumeScheduler once per poke, at most maxResumeRounds times, into `calls`. */
-  private servePokes(pending: number, calls: HostCall[]): { calls: HostCall[]; pending: number } {
-    const saved = this.out;
-    this.out = calls;
-    let rounds = 0;
-    while (pending > 0 && rounds < this.maxResumeRounds) {
-      pending--;
-      rounds++;
-      this.pokes = 0;
-      const r = this.invoke('resumeScheduler', () => 0, 0);
-      if (r.status !== Status.OK) {
-        calls.push({ log: { level: 2, text: new TextEncoder().encode(`resumeScheduler failed: ${r.error ?? ''}`) } });
-      }
-      pending += this.pokes;
+  protected resume(): void {
+    const r = this.invoke('resumeScheduler', () => 0, 0);
+    if (r.status !== Status.OK) {
+      this.out.push({ log: { level: 2, text: new TextEncoder().encode(`resumeScheduler failed: ${r.error ?? ''}`) } });
     }
-    this.pokes = 0;
-    this.out = saved;
-    return { calls, pending };
   }
 
   call(task: CallTask): TaskOutcome {
     if (!this.L) return { status: Status.NOT_LOADED, error: 'no script loaded in this worker' };
-    const calls: HostCall[] = [];
-    this.out = calls;
-    this.pokes = 0;
+    const calls = this.beginTask();
     this.overMemory = false;
     const id = task.session ?? 0;
     const withId = (extra?: (L: LuaState) => number) => (L: LuaState): number => {
@@ -393,12 +349,7 @@ export class LuaRuntime implements ScriptRuntime {
       default:
         outcome = { status: Status.SCRIPT_ERROR, error: `unknown callback ${String(task.callback)}` };
     }
-    outcome.calls = calls;
-    const served = this.servePokes(pending + this.pokes, resumeInto ?? []);
-    if (!resumeInto) outcome.followupCalls = served.calls;
-    outcome.pendingPokes = served.pending;
-    Object.assign(outcome, this.memoryReport());
-    return outcome;
+    return this.endCall(outcome, calls, pending, resumeInto);
   }
 
   private simple(invocation: Invocation): TaskOutcome {
