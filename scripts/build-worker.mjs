@@ -6,17 +6,22 @@
 //   node scripts/build-worker.mjs --check    only check every edit applies (no build)
 
 import { createHash } from 'node:crypto';
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import readline from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { edits as allEdits, MEDIASOUP_VERSION } from '../patches/mediasoup/edits.mjs';
+import { buildOpensslSrtp, isBuilt, opensslSrtpPlan, srtpRequest } from './libsrtp.mjs';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const MESON_ARGS = ['--buildtype', 'release', '-Db_ndebug=true', '--wrap-mode=nodownload'];
 const ORIG_SUFFIX = '.luasfu-orig';
+/** Next to the placed binary: which libsrtp2 it was built with ({ key, srtp }). */
+const INFO_SUFFIX = '.luasfu.json';
+/** The libsrtp2 choice of a worker built against Debian's shared libsrtp2 (NSS). */
+export const SYSTEM_SRTP = 'system';
 const LOCK_WAIT_MS = 45 * 60 * 1000;
 
 /** @param {string} msg */
@@ -73,14 +78,30 @@ function byFile(edits) {
   return m;
 }
 
-/** Cache key: version + meson args + the content (not comments) of the worker edits. */
-export function workerKey(version, edits = allEdits) {
+/**
+ * Cache key: version + meson args + the content (not comments) of the worker edits + the
+ * libsrtp2 it links: SYSTEM_SRTP (Debian's shared one; adds nothing, so keys of workers built
+ * before the choice existed stay valid) or the key of our static OpenSSL build
+ * (scripts/libsrtp.mjs, e.g. 'openssl-2.5.0-3-<hash of its build options>'). Without `srtp`:
+ * the choice recorded for the installed binary (so the key of what is installed).
+ */
+export function workerKey(version, edits = allEdits, srtp = installedSrtp()) {
   const h = createHash('sha256');
   h.update(JSON.stringify({ version, MESON_ARGS }));
   for (const e of edits.filter((x) => x.target === 'worker')) {
     h.update(JSON.stringify([e.id, e.file, e.find, e.replace, e.count ?? 1]));
   }
+  if (srtp !== SYSTEM_SRTP) h.update(`srtp=${srtp}`);
   return h.digest('hex').slice(0, 16);
+}
+
+/** The libsrtp2 choice recorded next to the installed binary (SYSTEM_SRTP when unrecorded). */
+export function installedSrtp(msDir = mediasoupDir()) {
+  try {
+    return JSON.parse(fs.readFileSync(defaultWorkerPath(msDir) + INFO_SUFFIX, 'utf8')).srtp || SYSTEM_SRTP;
+  } catch {
+    return SYSTEM_SRTP;
+  }
 }
 
 /** The patched text of every worker file an edit touches (throws on a failed edit). */
@@ -142,7 +163,7 @@ function pidAlive(pid) {
 }
 
 /** A directory lock so that two installs don't build into the same tree at once. */
-async function withLock(lockDir, fn) {
+export async function withLock(lockDir, fn) {
   const start = Date.now();
   let warned = false;
   for (;;) {
@@ -170,38 +191,82 @@ async function withLock(lockDir, fn) {
   }
 }
 
+/** Shared libraries a binary needs (readelf -d), or null when readelf is unavailable. */
+function neededLibs(bin) {
+  const r = spawnSync('readelf', ['-d', bin], { encoding: 'utf8' });
+  if (r.error || r.status !== 0) return null;
+  return [...r.stdout.matchAll(/\(NEEDED\)\s+Shared library: \[([^\]]+)\]/g)].map((m) => m[1]);
+}
+
 /**
- * Returns the cached binary for this version and edit list, building it if needed.
- * @returns {Promise<{ bin: string, reused: boolean }>}
+ * Returns the cached binary for this version, edit list and libsrtp2 choice, building it if
+ * needed. libsrtp2: LUASFU_SRTP (scripts/libsrtp.mjs) — by default our static OpenSSL build
+ * of Debian's source, falling back to the system libsrtp2 (one log line) if that fails.
+ * @returns {Promise<{ bin: string, reused: boolean, srtp: string }>}
  */
 export async function buildWorker({ msDir = mediasoupDir(), edits = allEdits } = {}) {
   const version = mediasoupVersion(msDir);
   if (version !== MEDIASOUP_VERSION) {
     throw new Error(`our mediasoup edits are written for ${MEDIASOUP_VERSION}, installed is ${version}`);
   }
-  const key = workerKey(version, edits);
-  const cached = path.join(cacheRoot(), `${version}-${key}`, 'mediasoup-worker');
-  if (fs.existsSync(cached)) return { bin: cached, reused: true };
-
-  // Fail on a bad edit before taking the lock or touching the build tree.
+  // Fail on a bad edit before anything else (no fallback would help).
   const files = patchedWorkerFiles(msDir, edits);
+  const want = srtpRequest();
+  if (want === 'system') {
+    log('libsrtp2: the system one (Debian, NSS), as LUASFU_SRTP=system asks');
+  } else {
+    try {
+      const plan = opensslSrtpPlan();
+      const key = workerKey(version, edits, plan.key);
+      const cached = path.join(cacheRoot(), `${version}-${key}`, 'mediasoup-worker');
+      if (!fs.existsSync(cached) && !isBuilt(plan)) {
+        fs.mkdirSync(path.dirname(plan.prefix), { recursive: true });
+        await withLock(`${plan.prefix}.lock`, async () => { if (!isBuilt(plan)) await buildOpensslSrtp(plan); });
+      }
+      log(`libsrtp2: ${plan.srcPackage} ${plan.srcVersion} from Debian's source, OpenSSL crypto, linked statically (${plan.prefix})`);
+      return await buildWith({
+        msDir, version, files, key, srtp: plan.key,
+        mesonArgs: [...MESON_ARGS, `-Dpkg_config_path=${plan.pkgConfigDir}`],
+        buildBase: path.join(cacheRoot(), `build-${version}-srtp-openssl`),
+      });
+    } catch (e) {
+      if (want === 'openssl') throw new Error(`libsrtp2 with OpenSSL (LUASFU_SRTP=openssl): ${e.message}`);
+      log(`libsrtp2 with OpenSSL unavailable (${e.message}); FALLING BACK to the system libsrtp2 (Debian, NSS; slower per packet)`);
+    }
+  }
+  return buildWith({
+    msDir, version, files, key: workerKey(version, edits, SYSTEM_SRTP), srtp: SYSTEM_SRTP,
+    mesonArgs: MESON_ARGS, buildBase: path.join(cacheRoot(), `build-${version}`),
+  });
+}
+
+/** Builds (or reuses) one configuration in its own build tree. */
+async function buildWith({ msDir, version, files, key, srtp, mesonArgs, buildBase }) {
+  const cached = path.join(cacheRoot(), `${version}-${key}`, 'mediasoup-worker');
+  if (fs.existsSync(cached)) return { bin: cached, reused: true, srtp };
   fs.mkdirSync(cacheRoot(), { recursive: true });
-  const buildBase = path.join(cacheRoot(), `build-${version}`);
   return withLock(`${buildBase}.lock`, async () => {
-    if (fs.existsSync(cached)) return { bin: cached, reused: true };
+    if (fs.existsSync(cached)) return { bin: cached, reused: true, srtp };
     const t0 = Date.now();
     const srcDir = path.join(buildBase, 'src');
     const outDir = path.join(buildBase, 'out');
     const logFile = path.join(buildBase, 'build.log');
+    // The meson options a tree was set up with (absent in trees set up before this existed,
+    // which used MESON_ARGS): a different set means a fresh setup.
+    const argsStamp = path.join(outDir, 'luasfu-meson-args.json');
     fs.mkdirSync(buildBase, { recursive: true });
-    fs.writeFileSync(logFile, `build ${version}-${key} at ${new Date().toISOString()}\n`);
+    fs.writeFileSync(logFile, `build ${version}-${key} (libsrtp2: ${srtp}) at ${new Date().toISOString()}\n`);
     log(`building mediasoup-worker ${version}-${key} in ${buildBase} (log: ${logFile}); several minutes on 2 cores`);
     const jobs = process.env.LUASFU_BUILD_JOBS || String(Math.max(1, os.availableParallelism()));
     const build = async () => {
       syncTree(path.join(msDir, 'worker'), srcDir, files);
+      let stamp = JSON.stringify(MESON_ARGS);
+      try { stamp = fs.readFileSync(argsStamp, 'utf8'); } catch { /* legacy or new tree */ }
+      if (stamp !== JSON.stringify(mesonArgs)) fs.rmSync(outDir, { recursive: true, force: true });
       if (!fs.existsSync(path.join(outDir, 'build.ninja'))) {
         fs.rmSync(outDir, { recursive: true, force: true });
-        await run('meson', ['setup', ...MESON_ARGS, outDir, srcDir], logFile);
+        await run('meson', ['setup', ...mesonArgs, outDir, srcDir], logFile);
+        fs.writeFileSync(argsStamp, JSON.stringify(mesonArgs));
       }
       // ninja re-runs meson by itself when a meson.build changed.
       await run('ninja', ['-C', outDir, '-j', jobs, 'mediasoup-worker'], logFile);
@@ -217,25 +282,41 @@ export async function buildWorker({ msDir = mediasoupDir(), edits = allEdits } =
       fs.rmSync(outDir, { recursive: true, force: true });
       await build();
     }
+    const built = path.join(outDir, 'mediasoup-worker');
+    const needed = neededLibs(built);
+    if (needed) {
+      log(`linked shared libraries: ${needed.join(' ')}`);
+      const sys = needed.filter((l) => /^libsrtp2\.so|^libnss3\.so/.test(l));
+      if (srtp !== SYSTEM_SRTP && sys.length) {
+        throw new Error(`the worker links ${sys.join(', ')} although it was set up for our static libsrtp2`);
+      }
+    }
     fs.mkdirSync(path.dirname(cached), { recursive: true });
     const tmp = `${cached}.tmp-${process.pid}`;
-    fs.copyFileSync(path.join(outDir, 'mediasoup-worker'), tmp);
+    fs.copyFileSync(built, tmp);
     fs.chmodSync(tmp, 0o755);
     fs.renameSync(tmp, cached);
     log(`built in ${Math.round((Date.now() - t0) / 1000)} s -> ${cached}`);
-    return { bin: cached, reused: false };
+    return { bin: cached, reused: false, srtp };
   });
 }
 
-/** Copies the binary where mediasoup looks for it (atomically: running workers keep theirs). */
-export function placeBinary(bin, msDir = mediasoupDir()) {
+/**
+ * Copies the binary where mediasoup looks for it (atomically: running workers keep theirs)
+ * and records its libsrtp2 choice next to it (`srtp` undefined: unknown, record removed).
+ */
+export function placeBinary(bin, msDir = mediasoupDir(), srtp = undefined) {
   const dst = defaultWorkerPath(msDir);
-  if (path.resolve(bin) === path.resolve(dst)) return dst;
-  fs.mkdirSync(path.dirname(dst), { recursive: true });
-  const tmp = `${dst}.tmp-${process.pid}`;
-  fs.copyFileSync(bin, tmp);
-  fs.chmodSync(tmp, 0o755);
-  fs.renameSync(tmp, dst);
+  const info = dst + INFO_SUFFIX;
+  fs.rmSync(info, { force: true });
+  if (path.resolve(bin) !== path.resolve(dst)) {
+    fs.mkdirSync(path.dirname(dst), { recursive: true });
+    const tmp = `${dst}.tmp-${process.pid}`;
+    fs.copyFileSync(bin, tmp);
+    fs.chmodSync(tmp, 0o755);
+    fs.renameSync(tmp, dst);
+  }
+  if (srtp) fs.writeFileSync(info, JSON.stringify({ bin, srtp }, null, 2) + '\n');
   return dst;
 }
 
@@ -299,10 +380,10 @@ export async function ensureWorker({ msDir = mediasoupDir() } = {}) {
     return placeBinary(envBin, msDir);
   }
   const t0 = Date.now();
-  const { bin, reused } = await buildWorker({ msDir });
-  const placed = placeBinary(bin, msDir);
+  const { bin, reused, srtp } = await buildWorker({ msDir });
+  const placed = placeBinary(bin, msDir, srtp);
   if (reused) log(`reused cached ${bin} (${Date.now() - t0} ms)`);
-  log(`worker binary at ${placed}`);
+  log(`worker binary at ${placed} (libsrtp2: ${srtp === SYSTEM_SRTP ? 'system, NSS' : `${srtp}, static`})`);
   return placed;
 }
 

@@ -1,6 +1,7 @@
 // postinstall: make sure Debian's build packages for mediasoup's worker are present, then
-// build (or reuse from the cache) our patched mediasoup worker and apply our Node-side
-// mediasoup edits. See scripts/build-worker.mjs and patches/README.md.
+// build (or reuse from the cache) our patched mediasoup worker (by default on libsrtp2 built
+// with OpenSSL from Debian's source, scripts/libsrtp.mjs; LUASFU_SRTP=system: Debian's own)
+// and apply our Node-side mediasoup edits. See scripts/build-worker.mjs and patches/README.md.
 
 import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
