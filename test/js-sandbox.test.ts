@@ -9,11 +9,11 @@ import type { ScriptConfig } from '../src/config';
 import { scriptPlugin } from '../src/index';
 import { silentLogger } from '../src/log';
 import type { PluginHandle } from '../src/plugin/plugin';
-import { createJsPlugin, type JsPluginOptions } from '../src/script/js-plugin';
+import { createJsPlugin } from '../src/script/js-plugin';
 import type { ScriptPlugin } from '../src/script/script-plugin';
-import { captureLogger, type CapturedLog } from './support/log-capture';
 import { OUR_JS_DIR, ourJs } from './fixtures/js/fixtures';
 import { FakeHost, waitFor } from './lua-fixtures';
+import { usePluginStarter } from './support/plugin-starter';
 
 const handle = (id: number): PluginHandle => ({ id, sessionId: 1 });
 
@@ -22,16 +22,9 @@ function config(name: string, extra: Partial<ScriptConfig> = {}): ScriptConfig {
 }
 
 describe('JavaScript scripts: sandbox, errors and host functions', function () {
-  const plugins: ScriptPlugin[] = [];
-  let log: CapturedLog;
-
-  async function start(name: string, extra: Partial<ScriptConfig> = {}, options: JsPluginOptions = {}, host = new FakeHost(true)): Promise<{ plugin: ScriptPlugin; host: FakeHost }> {
-    log = captureLogger();
-    const plugin = createJsPlugin(config(name, extra), log.logger, options);
-    plugins.push(plugin);
-    await plugin.init(host);
-    return { plugin, host };
-  }
+  const starter = usePluginStarter(createJsPlugin, config);
+  const start = starter.start;
+  const plugins = starter.plugins;
 
   async function loadError(name: string, extra: Partial<ScriptConfig> = {}): Promise<string> {
     let error: Error | undefined;
@@ -39,10 +32,6 @@ describe('JavaScript scripts: sandbox, errors and host functions', function () {
     expect(error, 'the load should fail').to.be.instanceOf(Error);
     return error!.message;
   }
-
-  afterEach(async function () {
-    await Promise.all(plugins.splice(0).map((p) => p.destroy()));
-  });
 
   it('refuses a script missing a mandatory callback, naming it', async function () {
     expect(await loadError('missing-callback.js')).to.match(/missing-callback\.js does not define the mandatory function hangupMedia$/);
@@ -73,7 +62,7 @@ describe('JavaScript scripts: sandbox, errors and host functions', function () {
     await plugin.createSession(h);
     const ask = (request: string) => plugin.handleMessage(h, 't', { request }, undefined);
     expect(await ask('throw')).to.deep.equal({ kind: 'error', reason: 'Duktape error' });
-    const failure = log.find('script callback failed')[0];
+    const failure = starter.log.find('script callback failed')[0];
     expect(failure).to.include({ level: 'error', callback: 'handleMessage', limit: false });
     expect(String(failure.error)).to.match(/^Error: boom\n\s+at handleMessage \(.*broken\.js:\d+:\d+\)/);
     expect(await ask('negative')).to.deep.equal({ kind: 'error', reason: 'Duktape error' });
@@ -96,11 +85,11 @@ describe('JavaScript scripts: sandbox, errors and host functions', function () {
     const started = Date.now();
     expect(await ask('loop')).to.deep.equal({ kind: 'error', reason: 'Duktape error' });
     expect(Date.now() - started).to.be.lessThan(5000);
-    const failures = log.find('script callback failed');
+    const failures = starter.log.find('script callback failed');
     expect(failures[0]).to.include({ callback: 'handleMessage', limit: true, error: 'execution time limit exceeded (200 ms)' });
     expect(await ask('catch-loop')).to.deep.equal({ kind: 'error', reason: 'Duktape error' });
     expect(await ask('promise-loop')).to.deep.equal({ kind: 'error', reason: 'Duktape error' });
-    expect(log.find('script callback failed').map((r) => r.limit)).to.deep.equal([true, true, true]);
+    expect(starter.log.find('script callback failed').map((r) => r.limit)).to.deep.equal([true, true, true]);
     expect(await ask('ping')).to.deep.equal({ kind: 'ok', data: { pong: true } });
     expect(plugin.restarts).to.equal(0);
   });
@@ -111,7 +100,7 @@ describe('JavaScript scripts: sandbox, errors and host functions', function () {
     await plugin.createSession(h);
     expect(await plugin.handleMessage(h, 't', { request: 'hoard' }, undefined)).to.deep.equal({ kind: 'ok', data: { hoarded: 40 } });
     await waitFor(() => plugin.restarts === 1, 5000, 'restart');
-    expect(String(log.find('restarting script')[0].reason)).to.equal('memory limit exceeded');
+    expect(String(starter.log.find('restarting script')[0].reason)).to.equal('memory limit exceeded');
     expect(host.ended).to.deep.equal([7]);
     await waitFor(() => host.notifications.length === 2, 5000, 'init again');
     const h2 = handle(8);
@@ -124,7 +113,7 @@ describe('JavaScript scripts: sandbox, errors and host functions', function () {
     const h = handle(3);
     await plugin.createSession(h);
     expect(await plugin.handleMessage(h, 't', { request: 'process' }, undefined)).to.deep.equal({ kind: 'error', reason: 'Duktape error' });
-    expect(String(log.find('script callback failed')[0].error)).to.match(/^ReferenceError: process is not defined/);
+    expect(String(starter.log.find('script callback failed')[0].error)).to.match(/^ReferenceError: process is not defined/);
     const probe = await plugin.handleMessage(h, 't', { request: 'probe' }, undefined);
     expect(probe).to.deep.equal({
       kind: 'ok',
@@ -248,7 +237,7 @@ describe('JavaScript scripts: sandbox, errors and host functions', function () {
       },
     });
     await plugin.handleMessage(h, 't', { request: 'console' }, undefined);
-    const lines = log.records.filter((r) => r.source === 'janusLog').map((r) => [r.level, r.msg]);
+    const lines = starter.log.records.filter((r) => r.source === 'janusLog').map((r) => [r.level, r.msg]);
     expect(lines).to.deep.equal([
       ['info', 'plain 42 {"b":[1,2]} null undefined'],
       ['warn', 'careful'],

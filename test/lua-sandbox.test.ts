@@ -6,10 +6,9 @@
 import { expect } from 'chai';
 import type { ScriptConfig } from '../src/config';
 import type { PluginHandle } from '../src/plugin/plugin';
-import { createLuaPlugin, type LuaPluginOptions } from '../src/script/lua-plugin';
-import type { ScriptPlugin } from '../src/script/script-plugin';
-import { captureLogger, type CapturedLog } from './support/log-capture';
-import { FakeHost, ourLua, waitFor } from './lua-fixtures';
+import { createLuaPlugin } from '../src/script/lua-plugin';
+import { ourLua, waitFor } from './lua-fixtures';
+import { usePluginStarter } from './support/plugin-starter';
 
 const handle = (id: number): PluginHandle => ({ id, sessionId: 1 });
 
@@ -18,20 +17,9 @@ function config(name: string, extra: Partial<ScriptConfig> = {}): ScriptConfig {
 }
 
 describe('Lua sandbox and supervision', function () {
-  const plugins: ScriptPlugin[] = [];
-  let log: CapturedLog;
-
-  async function start(name: string, extra: Partial<ScriptConfig> = {}, options: LuaPluginOptions = {}, host = new FakeHost(true)): Promise<{ plugin: ScriptPlugin; host: FakeHost }> {
-    log = captureLogger();
-    const plugin = createLuaPlugin(config(name, extra), log.logger, options);
-    plugins.push(plugin);
-    await plugin.init(host);
-    return { plugin, host };
-  }
-
-  afterEach(async function () {
-    await Promise.all(plugins.splice(0).map((p) => p.destroy()));
-  });
+  const starter = usePluginStarter(createLuaPlugin, config);
+  const start = starter.start;
+  const plugins = starter.plugins;
 
   it('refuses a script missing a mandatory callback, naming it', async function () {
     let error: Error | undefined;
@@ -50,7 +38,7 @@ describe('Lua sandbox and supervision', function () {
     const h = handle(1);
     await plugin.createSession(h);
     expect(await plugin.handleMessage(h, 't1', { request: 'loop' }, undefined)).to.deep.equal({ kind: 'error', reason: 'Lua error' });
-    const failures = log.find('script callback failed');
+    const failures = starter.log.find('script callback failed');
     expect(failures).to.have.length(1);
     expect(failures[0]).to.include({ level: 'error', callback: 'handleMessage', limit: true });
     expect(String(failures[0].error)).to.include('instruction limit exceeded (200000)');
@@ -64,7 +52,7 @@ describe('Lua sandbox and supervision', function () {
     const h = handle(2);
     await plugin.createSession(h);
     expect(await plugin.handleMessage(h, 't', { request: 'exit' }, undefined)).to.deep.equal({ kind: 'error', reason: 'Lua error' });
-    expect(String(log.find('script callback failed')[0].error)).to.include('os.exit is not available to luasfu scripts');
+    expect(String(starter.log.find('script callback failed')[0].error)).to.include('os.exit is not available to luasfu scripts');
     expect(await plugin.handleMessage(h, 't', { request: 'ping' }, undefined)).to.deep.equal({ kind: 'ok', data: { pong: true } });
   });
 
@@ -74,7 +62,7 @@ describe('Lua sandbox and supervision', function () {
     await plugin.createSession(h);
     const ask = (request: string) => plugin.handleMessage(h, 't', { request }, undefined);
     expect(await ask('raise')).to.deep.equal({ kind: 'error', reason: 'Lua error' });
-    expect(String(log.find('script callback failed')[0].error)).to.match(/error-in-handle\.lua:4: boom/);
+    expect(String(starter.log.find('script callback failed')[0].error)).to.match(/error-in-handle\.lua:4: boom/);
     expect(await ask('reason')).to.deep.equal({ kind: 'error', reason: 'custom reason' });
     expect(await ask('negative')).to.deep.equal({ kind: 'error', reason: 'Lua error' });
     expect(await ask('array')).to.deep.equal({ kind: 'error', reason: 'Plugin returned an invalid JSON response' });
@@ -96,8 +84,8 @@ describe('Lua sandbox and supervision', function () {
     await plugin.createSession(h1);
     await plugin.createSession(h2);
     expect(await plugin.handleMessage(h1, 't', { request: 'hang' }, undefined)).to.deep.equal({ kind: 'error', reason: 'Lua error' });
-    expect(log.find('restarting script')[0]).to.include({ level: 'error' });
-    expect(String(log.find('restarting script')[0].reason)).to.match(/^worker hung/);
+    expect(starter.log.find('restarting script')[0]).to.include({ level: 'error' });
+    expect(String(starter.log.find('restarting script')[0].reason)).to.match(/^worker hung/);
     expect(host.ended.sort()).to.deep.equal([10, 11]);
     await waitFor(() => plugin.sessionState(10) === undefined && plugin.sessionState(11) === undefined, 3000, 'orphans detached');
     await waitFor(() => host.notifications.length === 2, 5000, 'init again');
@@ -114,7 +102,7 @@ describe('Lua sandbox and supervision', function () {
     await plugin.createSession(h);
     expect(await plugin.handleMessage(h, 't', { request: 'hoard' }, undefined)).to.deep.equal({ kind: 'ok', data: { hoarded: 48 } });
     await waitFor(() => plugin.restarts === 1, 5000, 'restart');
-    expect(String(log.find('restarting script')[0].reason)).to.equal('memory limit exceeded');
+    expect(String(starter.log.find('restarting script')[0].reason)).to.equal('memory limit exceeded');
     expect(host.ended).to.deep.equal([20]);
     expect(plugin.sessionState(20)?.orphaned).to.equal(true);
     expect(await plugin.handleMessage(h, 't', { request: 'ping' }, undefined)).to.deep.equal({ kind: 'error', reason: 'Script restarted' });
