@@ -87,10 +87,15 @@ export function isBuilt(plan) {
   }
 }
 
-/** Runs a command (bounded), its output into logFile and, prefixed, to stdout when `show`. */
+/**
+ * Runs a command (bounded), its output into logFile and, prefixed, to stdout when `show`.
+ * Resolves with the output lines.
+ */
 function run(cmd, args, { cwd, logFile, env, show = true }) {
   const what = cmd === 'apt-get' ? `apt-get ${args.find((a, i) => !a.startsWith('-') && args[i - 1] !== '-o')}` : cmd;
   let lastError = '';
+  /** @type {string[]} */
+  const lines = [];
   return new Promise((resolve, reject) => {
     log(`$ ${cmd} ${args.join(' ')}`);
     fs.appendFileSync(logFile, `$ ${cmd} ${args.join(' ')}\n`);
@@ -99,6 +104,7 @@ function run(cmd, args, { cwd, logFile, env, show = true }) {
     for (const s of [child.stdout, child.stderr]) {
       readline.createInterface({ input: s }).on('line', (line) => {
         fs.appendFileSync(logFile, line + '\n');
+        lines.push(line);
         if (/^(E: |ERROR|.*error:)/i.test(line)) lastError = line.trim();
         if (show) process.stdout.write(`[libsrtp2] ${line}\n`);
       });
@@ -106,7 +112,7 @@ function run(cmd, args, { cwd, logFile, env, show = true }) {
     child.on('error', (e) => { clearTimeout(timer); reject(new Error(`${cmd}: ${e.message}`)); });
     child.on('close', (code, signal) => {
       clearTimeout(timer);
-      if (code === 0) resolve();
+      if (code === 0) resolve(lines);
       else reject(new Error(`${what} exited with ${signal ?? code}${lastError ? `: ${lastError}` : ''} (log: ${logFile})`));
     });
   });
@@ -206,26 +212,34 @@ export async function buildOpensslSrtp(plan) {
     '-o', `Dir::Etc::SourceParts=${path.join(aptDir, 'sources.list.d')}`,
     '-o', `Dir::State::Lists=${path.join(aptDir, 'lists')}`,
     '-o', `Dir::Cache=${path.join(aptDir, 'cache')}`,
-    '-o', 'Acquire::Retries=2',
-    '-o', 'Acquire::http::Timeout=30',
-    '-o', 'Acquire::https::Timeout=30',
+    '-o', 'Acquire::Retries=1',
+    '-o', 'Acquire::http::Timeout=20',
+    '-o', 'Acquire::https::Timeout=20',
   ];
   // Our work dir is under root's home, which the _apt sandbox user cannot write.
   if (process.getuid?.() === 0) aptOpts.push('-o', 'APT::Sandbox::User=root');
   const env = { ...process.env, DEBIAN_FRONTEND: 'noninteractive', LC_ALL: 'C' };
   log('step 1/4: apt-get update (deb-src indexes, private lists)');
+  // An entry without deb-src (third-party repo) fails to update; the source may still be
+  // found, so carry on and name the update's problem only if the download fails.
+  let updateProblem = '';
   try {
-    await run('apt-get', [...aptOpts, 'update'], { cwd: work, logFile, env });
+    const out = await run('apt-get', [...aptOpts, 'update'], { cwd: work, logFile, env });
+    updateProblem = out.find((l) => /^[WE]: Failed to fetch/.test(l))?.trim() ?? '';
   } catch (e) {
-    // An entry without deb-src (third-party repo) fails update; the source may still be found.
-    log(`apt-get update reported an error (${e.message}); trying the download anyway`);
+    updateProblem = e.message;
   }
+  if (updateProblem) log(`apt-get update had a problem (${updateProblem}); trying the download anyway`);
 
   // 2. Download (checked against the signed index) and unpack with Debian's patches.
   log(`step 2/4: apt-get source --download-only ${plan.srcPackage}=${plan.srcVersion}`);
   const dl = path.join(work, 'dl');
   fs.mkdirSync(dl);
-  await run('apt-get', [...aptOpts, 'source', '--download-only', `${plan.srcPackage}=${plan.srcVersion}`], { cwd: dl, logFile, env });
+  try {
+    await run('apt-get', [...aptOpts, 'source', '--download-only', `${plan.srcPackage}=${plan.srcVersion}`], { cwd: dl, logFile, env });
+  } catch (e) {
+    throw new Error(updateProblem ? `Debian's source archive unreachable: ${updateProblem}` : e.message);
+  }
   const dsc = fs.readdirSync(dl).find((f) => f.endsWith('.dsc'));
   if (!dsc) throw new Error('apt-get source downloaded no .dsc');
   const srcDir = path.join(work, 'src');
