@@ -47,6 +47,26 @@ describe('Admin API', () => {
     });
   });
 
+  it('set_log_level takes Janus levels 0..7 and changes the server log level', async () => {
+    const set = (level: unknown, transaction: string): Promise<JsonObject> =>
+      adminPost(ts.urls.adminHttp, { janus: 'set_log_level', transaction, admin_secret: TEST_ADMIN_SECRET, level } as JsonObject);
+    const before = ts.log.logger.level;
+    try {
+      expect(await set(7, 's1')).to.deep.equal({ janus: 'success', transaction: 's1', level: 7 });
+      expect(ts.log.logger.level).to.equal('trace');
+      expect(await set(3, 's2')).to.deep.equal({ janus: 'success', transaction: 's2', level: 3 });
+      expect(ts.log.logger.level).to.equal('warn');
+      expect(await set(9, 's3')).to.deep.equal({
+        janus: 'error', transaction: 's3', error: { code: 467, reason: 'Invalid element type (level should be between 0 and 7)' },
+      });
+      expect(await set(undefined, 's4')).to.deep.equal({
+        janus: 'error', transaction: 's4', error: { code: 456, reason: 'Missing mandatory element (level)' },
+      });
+    } finally {
+      ts.log.logger.level = before;
+    }
+  });
+
   it('lists sessions and handles', async () => {
     const sessions = await adminPost(ts.urls.adminHttp, { janus: 'list_sessions', transaction: 'ls', admin_secret: TEST_ADMIN_SECRET });
     expect(sessions).to.deep.equal({ janus: 'success', transaction: 'ls', sessions: [sessionId] });

@@ -1,7 +1,7 @@
 // The Admin API (janus-contract §5.4): its own dispatch over the same core. Admin requests
 // never refresh session activity. Every request but info/ping needs admin_secret when set.
 
-import type { Logger } from '../log';
+import type { Logger, LogLevel } from '../log';
 import type { JsonObject } from '../plugin/json';
 import { isJsonObject } from '../plugin/json';
 import type { ReplySink, TransportConnection } from './connection';
@@ -83,6 +83,19 @@ export class AdminApi {
           core.sessionTimeout = timeout;
           const reply = baseMessage('success', 0, transaction);
           reply.timeout = timeout;
+          return reply;
+        }
+        case 'set_log_level': {
+          const level = request.level;
+          if (typeof level !== 'number' || !Number.isInteger(level) || level < 0 || level > 7) {
+            throw janusError(
+              level === undefined ? JanusErrorCode.MISSING_MANDATORY_ELEMENT : JanusErrorCode.INVALID_ELEMENT_TYPE,
+              level === undefined ? 'Missing mandatory element (level)' : 'Invalid element type (level should be between 0 and 7)',
+            );
+          }
+          this.options.logger.level = logLevelOfJanus(level);
+          const reply = baseMessage('success', 0, transaction);
+          reply.level = level;
           return reply;
         }
         case 'message_plugin':
@@ -206,4 +219,10 @@ export class AdminApi {
     if (!('webrtc' in info)) info.webrtc = {};
     return info;
   }
+}
+
+/** Janus's debug levels (0 none … 4 info … 7 debug) as ours; 0 and 1 both keep only fatal. */
+export function logLevelOfJanus(level: number): LogLevel {
+  const levels: LogLevel[] = ['fatal', 'fatal', 'error', 'warn', 'info', 'debug', 'trace', 'trace'];
+  return levels[level] ?? 'info';
 }
