@@ -88,10 +88,10 @@ for (const [name, script] of SCRIPTS) {
       expect(joinedData.videoroom).to.equal('joined');
       const publisherId = joinedData.id as number;
 
-      const pubPeer = new NodePeer({ audio: true, video: true });
+      const pubPeer = new NodePeer({ audio: true, video: true, data: true });
       peers.push(pubPeer);
       const offer = await pubPeer.offer();
-      const configured = await publisher.async({ request: 'configure', audio: true, video: true }, { type: 'offer', sdp: offer.sdp });
+      const configured = await publisher.async({ request: 'configure', audio: true, video: true, data: true }, { type: 'offer', sdp: offer.sdp });
       const answer = configured.jsep as JsonObject;
       expect(answer.type).to.equal('answer');
       await pubPeer.accept({ type: 'answer', sdp: answer.sdp as string });
@@ -101,6 +101,7 @@ for (const [name, script] of SCRIPTS) {
       expect(((attached.plugindata as JsonObject).data as JsonObject).videoroom).to.equal('attached');
       const subOffer = attached.jsep as JsonObject;
       expect(subOffer.type).to.equal('offer');
+      expect(subOffer.sdp as string).to.match(/m=application \d+ UDP\/DTLS\/SCTP webrtc-datachannel/);
       const subPeer = new NodePeer({ audio: false, video: false });
       peers.push(subPeer);
       const subAnswer = await subPeer.answer({ type: 'offer', sdp: subOffer.sdp as string });
@@ -114,6 +115,13 @@ for (const [name, script] of SCRIPTS) {
       // Least-loaded placement put the two PeerConnections on different workers.
       const loaded = await Promise.all(media.engine.routers.map(async (r) => (await r.dump()).transportIds.length));
       expect(loaded.filter((n) => n > 0).length).to.equal(2);
+
+      // The scripts define no incoming data hook, so the core relays alice's data channel
+      // messages to her subscribers (janus-contract §3.2), on a channel the server opens.
+      await waitUntil(() => pubPeer.channel?.readyState === 'open', 10000, "the publisher's data channel");
+      pubPeer.channel!.send('hello room');
+      await waitUntil(() => subPeer.dataReceived.length > 0, 10000, 'relayed data at the subscriber');
+      expect(subPeer.dataReceived).to.deep.equal(['hello room']);
 
       // The observer was told of alice's stream once it was up.
       const announced = await observer.client.next((m) => {
