@@ -3,6 +3,7 @@
 
 import { readFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
+import { EVENT_TYPE_NAMES } from './events/event-bus';
 import { isLogLevel, type LogLevel } from './log';
 
 export interface ScriptConfig {
@@ -45,6 +46,34 @@ export interface MediaConfig {
   recordingsFolder: string;
 }
 
+/** The HTTP event handler backend (like Janus's janus.eventhandler.sampleevh). */
+export interface HttpEventsConfig {
+  /** Collector URL (http:// or https://); events are POSTed there. */
+  url: string;
+  /** Types to send: "sessions", "handles", "jsep", "webrtc", "media", "plugins", "transports", "core", or "all". */
+  events: string[];
+  /** POST a JSON array per batch (true) or one event per POST (false). */
+  grouping: boolean;
+  /** Most events per POST. */
+  maxBatch: number;
+  /** How long events wait for a batch to fill, in ms. */
+  flushMs: number;
+  /** Timeout of one POST, in ms. */
+  timeoutMs: number;
+  /** Retries of a failed POST (with backoff) before the batch is dropped. */
+  retries: number;
+  /** Extra request headers (e.g. Authorization). */
+  headers: Record<string, string>;
+}
+
+export interface EventHandlersConfig {
+  /** What `eventsIsEnabled()` answers; without a backend events are only counted and logged (debug). */
+  enabled: boolean;
+  /** `emitter` of the events; default the server name (identity.ts). */
+  emitter?: string;
+  http?: HttpEventsConfig;
+}
+
 export interface LuasfuConfig {
   scripts: ScriptConfig[];
   /** Interface the Janus API and Admin API listeners bind to. */
@@ -67,7 +96,8 @@ export interface LuasfuConfig {
   maxLongPolls: number;
   /** Requests per second one connection may send before it is closed. */
   maxRequestsPerSecond: number;
-  eventHandlers: boolean;
+  /** Event handlers; `true` / `false` in a file mean `{ enabled: true/false }`. */
+  eventHandlers: EventHandlersConfig;
   log: { level: LogLevel; format: 'json' | 'pretty' };
   media: MediaConfig;
 }
@@ -89,7 +119,7 @@ export function defaultConfig(): LuasfuConfig {
     maxRequestBytes: 1024 * 1024,
     maxLongPolls: 3,
     maxRequestsPerSecond: 2000,
-    eventHandlers: false,
+    eventHandlers: { enabled: false },
     log: { level: 'info', format: 'json' },
     media: {
       workers: 0,
@@ -127,6 +157,15 @@ class Reader {
 
   private field(key: string): string {
     return this.prefix ? `${this.prefix}.${key}` : key;
+  }
+
+  /** The full name of a field, for errors. */
+  name(key: string): string {
+    return this.field(key);
+  }
+
+  keys(): string[] {
+    return Object.keys(this.source);
   }
 
   known(keys: readonly string[]): void {
@@ -210,6 +249,63 @@ function readHttpListener(reader: Reader | undefined, fallback: HttpListenerConf
   };
 }
 
+const EVENT_TYPE_CHOICES = [...Object.keys(EVENT_TYPE_NAMES), 'all'];
+
+function readHttpEvents(reader: Reader): HttpEventsConfig {
+  reader.known(['url', 'events', 'grouping', 'maxBatch', 'flushMs', 'timeoutMs', 'retries', 'headers']);
+  if (!reader.keys().includes('url')) throw new ConfigError(reader.name('url'), 'is required');
+  const url = reader.string('url', '', false);
+  let parsed: URL | undefined;
+  try {
+    parsed = url ? new URL(url) : undefined;
+  } catch {
+    parsed = undefined;
+  }
+  if (!parsed || (parsed.protocol !== 'http:' && parsed.protocol !== 'https:')) {
+    throw new ConfigError(reader.name('url'), 'must be an http:// or https:// URL');
+  }
+  const events = (reader.array('events') ?? [{ value: 'all', field: '' }]).map(({ value, field }) => {
+    if (typeof value !== 'string' || !EVENT_TYPE_CHOICES.includes(value)) {
+      throw new ConfigError(field, `must be one of ${EVENT_TYPE_CHOICES.join(', ')}`);
+    }
+    return value;
+  });
+  if (events.length === 0) throw new ConfigError(reader.name('events'), 'must name at least one type');
+  const headers: Record<string, string> = {};
+  const headerReader = reader.object('headers');
+  if (headerReader) {
+    for (const key of headerReader.keys()) headers[key] = headerReader.string(key, '');
+  }
+  return {
+    url,
+    events,
+    grouping: reader.boolean('grouping', true),
+    maxBatch: reader.integer('maxBatch', 100, 1, 10_000),
+    flushMs: reader.integer('flushMs', 250, 0, 60_000),
+    timeoutMs: reader.integer('timeoutMs', 5000, 100, 600_000),
+    retries: reader.integer('retries', 3, 0, 10),
+    headers,
+  };
+}
+
+function readEventHandlers(value: unknown, fallback: EventHandlersConfig): EventHandlersConfig {
+  if (value === undefined) return { ...fallback };
+  if (typeof value === 'boolean') return { enabled: value };
+  if (!isObject(value)) throw new ConfigError('eventHandlers', 'must be true, false or an object');
+  const reader = new Reader(value, 'eventHandlers');
+  reader.known(['enabled', 'emitter', 'http']);
+  if (value.enabled === undefined) throw new ConfigError('eventHandlers.enabled', 'is required');
+  const config: EventHandlersConfig = { enabled: reader.boolean('enabled', false) };
+  const emitter = reader.optionalString('emitter');
+  if (emitter !== undefined) {
+    if (emitter === '') throw new ConfigError('eventHandlers.emitter', 'must be a non-empty string');
+    config.emitter = emitter;
+  }
+  const http = reader.object('http');
+  if (http) config.http = readHttpEvents(http);
+  return config;
+}
+
 export function readScript(value: unknown, field: string): ScriptConfig {
   const source = typeof value === 'string' ? { path: value } : value;
   if (!isObject(source)) throw new ConfigError(field, 'must be a path or an object with a path');
@@ -255,7 +351,7 @@ export function parseConfig(document: unknown): LuasfuConfig {
     maxRequestBytes: root.integer('maxRequestBytes', defaults.maxRequestBytes, 1024, 64 * 1024 * 1024),
     maxLongPolls: root.integer('maxLongPolls', defaults.maxLongPolls, 1, 100),
     maxRequestsPerSecond: root.integer('maxRequestsPerSecond', defaults.maxRequestsPerSecond, 1, 1_000_000),
-    eventHandlers: root.boolean('eventHandlers', defaults.eventHandlers),
+    eventHandlers: readEventHandlers(document.eventHandlers, defaults.eventHandlers),
     log: {
       level: levelValue,
       format: log ? log.oneOf('format', defaults.log.format, ['json', 'pretty'] as const) : defaults.log.format,

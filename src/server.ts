@@ -12,9 +12,11 @@
 // `server.core.handleRequest(connection, json)` / `server.admin.handleRequest(...)`.
 
 import type { LuasfuConfig } from './config';
+import { EventBus } from './events/event-bus';
+import { HttpEventBackend } from './events/http-backend';
 import { AdminApi } from './janus/admin';
 import type { TransportConnection } from './janus/connection';
-import { HTTP_TRANSPORT, WEBSOCKETS_TRANSPORT } from './janus/identity';
+import { HTTP_TRANSPORT, SERVER_NAME, WEBSOCKETS_TRANSPORT } from './janus/identity';
 import { JanusCore } from './janus/core';
 import { type Logger, silentLogger } from './log';
 import type { MediaPlane } from './media/media-plane';
@@ -50,6 +52,8 @@ export interface ListeningPorts {
 export class LuasfuServer {
   readonly core: JanusCore;
   readonly admin: AdminApi;
+  /** Event handlers (config.eventHandlers); undefined when disabled. */
+  readonly events: EventBus | undefined;
   private readonly listeners: Listener[] = [];
   private readonly log: Logger;
   private currentPorts: ListeningPorts = {};
@@ -58,13 +62,20 @@ export class LuasfuServer {
   constructor(private readonly options: LuasfuServerOptions) {
     const { config } = options;
     this.log = (options.logger ?? silentLogger()).child({ component: 'server' });
+    const handlers = config.eventHandlers;
+    if (handlers.enabled) {
+      const logger = options.logger ?? silentLogger();
+      this.events = new EventBus({ emitter: handlers.emitter ?? SERVER_NAME, enabled: true, logger });
+      if (handlers.http) this.events.addBackend(new HttpEventBackend({ config: handlers.http, logger }));
+    }
     this.core = new JanusCore({
       logger: options.logger ?? silentLogger(),
       mediaPlane: options.mediaPlane,
       sessionTimeout: config.sessionTimeout,
       reclaimSessionTimeout: config.reclaimSessionTimeout,
       apiSecret: config.apiSecret,
-      eventHandlers: config.eventHandlers,
+      eventHandlers: config.eventHandlers.enabled,
+      events: this.events,
       watchdogIntervalMs: options.watchdogIntervalMs,
       localIp: config.listenIp,
     });
@@ -155,6 +166,8 @@ export class LuasfuServer {
       }
     }
     await this.core.stop();
+    // After the core's last events (detached, destroyed, shutdown): flush them to the collector.
+    await this.events?.stop();
     if (this.options.ownsMediaPlane !== false) {
       try {
         await this.options.mediaPlane.close();

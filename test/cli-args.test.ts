@@ -55,6 +55,57 @@ describe('command line and config', () => {
     }
   });
 
+  it('reads eventHandlers: a boolean (compatibility) or an object with an HTTP backend', () => {
+    expect(parseConfig({}).eventHandlers).to.deep.equal({ enabled: false });
+    expect(parseConfig({ eventHandlers: true }).eventHandlers).to.deep.equal({ enabled: true });
+    expect(parseConfig({ eventHandlers: false }).eventHandlers).to.deep.equal({ enabled: false });
+    expect(parseConfig({ eventHandlers: { enabled: true, http: { url: 'http://collector:8080/events' } } }).eventHandlers).to.deep.equal({
+      enabled: true,
+      http: {
+        url: 'http://collector:8080/events', events: ['all'], grouping: true, maxBatch: 100, flushMs: 250,
+        timeoutMs: 5000, retries: 3, headers: {},
+      },
+    });
+    const full = {
+      enabled: true,
+      emitter: 'janus-eu-1',
+      http: {
+        url: 'https://collector/e', events: ['sessions', 'plugins'], grouping: false, maxBatch: 10, flushMs: 0,
+        timeoutMs: 1000, retries: 0, headers: { Authorization: 'Bearer t' },
+      },
+    };
+    expect(parseConfig({ eventHandlers: full }).eventHandlers).to.deep.equal(full);
+  });
+
+  it('names the offending eventHandlers field', () => {
+    const url = 'http://c/e';
+    const cases: Array<[unknown, string]> = [
+      ['yes', 'config: eventHandlers must be true, false or an object'],
+      [{ http: { url } }, 'config: eventHandlers.enabled is required'],
+      [{ enabled: 1 }, 'config: eventHandlers.enabled must be true or false'],
+      [{ enabled: true, sample: 1 }, 'config: eventHandlers.sample is not a known setting'],
+      [{ enabled: true, emitter: '' }, 'config: eventHandlers.emitter must be a non-empty string'],
+      [{ enabled: true, http: true }, 'config: eventHandlers.http must be an object'],
+      [{ enabled: true, http: {} }, 'config: eventHandlers.http.url is required'],
+      [{ enabled: true, http: { url: '' } }, 'config: eventHandlers.http.url must be a non-empty string'],
+      [{ enabled: true, http: { url: 'ftp://c/e' } }, 'config: eventHandlers.http.url must be an http:// or https:// URL'],
+      [{ enabled: true, http: { url: 'not a url' } }, 'config: eventHandlers.http.url must be an http:// or https:// URL'],
+      [{ enabled: true, http: { url, events: 'all' } }, 'config: eventHandlers.http.events must be an array'],
+      [{ enabled: true, http: { url, events: [] } }, 'config: eventHandlers.http.events must name at least one type'],
+      [{ enabled: true, http: { url, events: ['sessions', 'rtp'] } }, 'config: eventHandlers.http.events[1] must be one of sessions, handles, jsep, webrtc, media, plugins, transports, core, all'],
+      [{ enabled: true, http: { url, grouping: 'yes' } }, 'config: eventHandlers.http.grouping must be true or false'],
+      [{ enabled: true, http: { url, maxBatch: 0 } }, 'config: eventHandlers.http.maxBatch must be an integer from 1 to 10000'],
+      [{ enabled: true, http: { url, flushMs: -1 } }, 'config: eventHandlers.http.flushMs must be an integer from 0 to 60000'],
+      [{ enabled: true, http: { url, timeoutMs: 1.5 } }, 'config: eventHandlers.http.timeoutMs must be an integer from 100 to 600000'],
+      [{ enabled: true, http: { url, retries: 11 } }, 'config: eventHandlers.http.retries must be an integer from 0 to 10'],
+      [{ enabled: true, http: { url, headers: { A: 1 } } }, 'config: eventHandlers.http.headers.A must be a string'],
+      [{ enabled: true, http: { url, batch: 1 } }, 'config: eventHandlers.http.batch is not a known setting'],
+    ];
+    for (const [eventHandlers, message] of cases) {
+      expect(() => parseConfig({ eventHandlers }), JSON.stringify(eventHandlers)).to.throw(ConfigError, message);
+    }
+  });
+
   it('rejects unknown flags, bad ports and unreadable config files', () => {
     expect(() => parseCli(['--nope'], PACKAGE_DIR)).to.throw(ConfigError, /arguments are invalid/);
     expect(() => parseCli(['--http-port', 'x'], PACKAGE_DIR)).to.throw(ConfigError, 'config: --http-port must be a port number');

@@ -3,6 +3,7 @@
 // plugin registry. Transports (or an embedding application) call handleRequest / handleText
 // with a TransportConnection; replies and events go back through it.
 
+import type { EventBus } from '../events/event-bus';
 import type { Logger } from '../log';
 import type { MediaPlane } from '../media/media-plane';
 import type { JsonObject } from '../plugin/json';
@@ -33,6 +34,8 @@ export interface JanusCoreOptions {
   /** Janus API secret (`apisecret`); empty = none. */
   apiSecret?: string;
   eventHandlers?: boolean;
+  /** Event handlers (Janus's janus_events): the core reports sessions, handles, JSEPs... here. */
+  events?: EventBus;
   /** Watchdog period (Janus: 2 s). Tests shorten it. */
   watchdogIntervalMs?: number;
   serverName?: string;
@@ -72,9 +75,11 @@ export class JanusCore {
       eventsEnabled: this.options.eventHandlers ?? false,
       media: this.options.mediaPlane.router,
       logger: this.log,
+      events: this.options.events,
     });
     await plugin.init(host);
     const info = plugin.info();
+    host.setPackage(info.package);
     if (this.plugins.has(info.package)) {
       await plugin.destroy().catch(() => undefined);
       throw new Error(`a plugin is already registered as ${info.package}`);
@@ -103,6 +108,7 @@ export class JanusCore {
     if (this.watchdog) return;
     this.watchdog = setInterval(() => this.checkTimeouts(), this.options.watchdogIntervalMs ?? 2000);
     this.watchdog.unref();
+    this.options.events?.core('started');
   }
 
   /** Destroys every session (hanging up and detaching handles), then every plugin. */
@@ -119,6 +125,7 @@ export class JanusCore {
       }
     }
     this.plugins.clear();
+    this.options.events?.core('shutdown');
   }
 
   // ---- sessions (also used by the Admin API) -----------------------------------------------
@@ -167,8 +174,12 @@ export class JanusCore {
       }
     }
     this.log.info('session destroyed', { session: session.id, reason });
+    // Event handlers (as Janus): `timeout` at once; `destroyed` after the handles' `detached`.
+    if (reason === 'timeout') this.options.events?.session(session.id, 'timeout');
     const detaches = [...session.handles.values()].map((handle) => this.detachHandle(handle));
-    return this.track(Promise.all(detaches).then(() => undefined));
+    return this.track(Promise.all(detaches).then(() => {
+      if (reason !== 'timeout') this.options.events?.session(session.id, 'destroyed');
+    }));
   }
 
   /** Starts the detach of a handle: gone from its session at once, torn down in order. */
@@ -176,7 +187,10 @@ export class JanusCore {
     handle.session.handles.delete(handle.id);
     return this.track(
       handle.detach().finally(() => {
-        if (this.handles.get(handle.id) === handle) this.handles.delete(handle.id);
+        if (this.handles.get(handle.id) === handle) {
+          this.handles.delete(handle.id);
+          this.options.events?.handle(handle.eventIds(), 'detached', handle.packageName);
+        }
       }),
     );
   }
@@ -353,6 +367,7 @@ export class JanusCore {
       this.log.warn('transport sessionCreated failed', { session: id, error: error as Error });
     }
     this.log.debug('session created', { session: id, transport: connection.id });
+    this.options.events?.session(id, 'created', { transport: connection.transport, id: connection.id });
     return { janus: 'success', transaction, data: { id } };
   }
 
@@ -367,7 +382,7 @@ export class JanusCore {
     try {
       handle = new Handle(id, session, registered, opaqueId, this.options.mediaPlane, this.log, (h) => {
         if (session.handles.get(h.id) === h) void this.detachHandle(h);
-      });
+      }, this.options.events);
     } catch (error) {
       this.log.error('media plane could not create a peer', { session: session.id, error: error as Error });
       throw janusError(JanusErrorCode.PLUGIN_ATTACH, `Couldn't attach to plugin: error '${(error as Error).message}'`);
@@ -386,6 +401,7 @@ export class JanusCore {
       throw janusError(JanusErrorCode.PLUGIN_ATTACH, `Couldn't attach to plugin: error '${(error as Error).message}'`);
     }
     this.log.debug('handle attached', { session: session.id, handle: id, plugin: packageName });
+    this.options.events?.handle(handle.eventIds(), 'attached', packageName);
     const reply = baseMessage('success', session.id, transaction);
     reply.data = { id };
     return reply;

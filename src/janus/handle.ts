@@ -3,6 +3,7 @@
 // -> ... -> hangupMedia -> destroySession -> detached. Every plugin callback for the handle
 // runs through one SerialQueue, so the plugin never sees two at once.
 
+import type { EventBus, EventIds } from '../events/event-bus';
 import type { Logger } from '../log';
 import type { ClientJsep, FullJsep, HangupReason, MediaPlane, Peer, PeerEvents, TrickleCandidate } from '../media/media-plane';
 import type { JsonObject } from '../plugin/json';
@@ -75,6 +76,8 @@ export class Handle {
     logger: Logger,
     /** Called (deferred) when the plugin asks to end this handle (endSession). */
     private readonly onEndRequested: (handle: Handle) => void,
+    /** Event handlers (jsep, webrtc, media events); absent = none. */
+    private readonly events?: EventBus,
   ) {
     this.log = logger.child({ session: session.id, handle: id });
     this.pluginHandle = opaqueId === undefined
@@ -89,6 +92,13 @@ export class Handle {
 
   get packageName(): string {
     return this.registered.info.package;
+  }
+
+  /** The ids of this handle's events (event handlers). */
+  eventIds(): { sessionId: number; handleId: number } & EventIds {
+    const ids: { sessionId: number; handleId: number } & EventIds = { sessionId: this.session.id, handleId: this.id };
+    if (this.opaqueId !== undefined) ids.opaqueId = this.opaqueId;
+    return ids;
   }
 
   /** attach: the plugin's createSession; rejects -> 461. */
@@ -118,6 +128,7 @@ export class Handle {
         this.hangingUp = false;
         this.remoteDescriptionSet = true;
         this.flushCandidates();
+        this.events?.jsep(this.eventIds(), 'remote', jsep);
       }
       return this.plugin.handleMessage(this.pluginHandle, transaction, body, pluginJsep);
     });
@@ -170,6 +181,7 @@ export class Handle {
       await nextTurn();
       await this.callPlugin('hangupMedia', () => this.plugin.hangupMedia(this.pluginHandle));
       this.emit({ janus: 'hangup', session_id: this.session.id, sender: this.id, reason });
+      this.events?.webrtc(this.eventIds(), { connection: 'hangup', reason });
       this.hangingUp = false;
     });
   }
@@ -258,6 +270,7 @@ export class Handle {
         this.pcActive = true;
         this.hangingUp = false;
         message.jsep = clientJsep(full);
+        this.events?.jsep(this.eventIds(), 'local', full);
         this.session.sendEvent(message);
       } catch (error) {
         this.log.warn('plugin JSEP could not be merged; event dropped', { error: error as Error });
@@ -306,8 +319,13 @@ export class Handle {
         void this.queue.run(async () => {
           if (!live() || !this.pcActive || this.started) return;
           this.started = true;
+          if (this.events) {
+            this.events.webrtc(this.eventIds(), { ice: 'connected' });
+            this.events.webrtc(this.eventIds(), { dtls: 'connected' });
+          }
           await this.callPlugin('setupMedia', () => this.plugin.setupMedia(this.pluginHandle));
           this.emit({ janus: 'webrtcup', session_id: this.session.id, sender: this.id });
+          this.events?.webrtc(this.eventIds(), { connection: 'webrtcup' });
         });
       },
       failed: (reason) => {
@@ -322,6 +340,12 @@ export class Handle {
         if (info.substream !== undefined) event.substream = info.substream;
         if (info.seconds !== undefined) event.seconds = info.seconds;
         this.emit(event);
+        if (this.events) {
+          const media: JsonObject = { mid: info.mid, media: info.type, receiving: info.receiving };
+          if (info.substream !== undefined) media.substream = info.substream;
+          if (info.seconds !== undefined) media.seconds = info.seconds;
+          this.events.media(this.eventIds(), media);
+        }
       },
       slowLink: (info) => {
         if (!live()) return;

@@ -1,6 +1,7 @@
 // The core side of the plugin contract (janus_callbacks): one host per plugin. It only
 // reaches handles that belong to its own plugin.
 
+import type { EventBus } from '../events/event-bus';
 import type { Logger } from '../log';
 import type { JsonObject, JsonValue } from '../plugin/json';
 import type { MediaRouter } from '../plugin/media';
@@ -13,9 +14,17 @@ export interface PluginHostDeps {
   eventsEnabled: boolean;
   media: MediaRouter;
   logger: Logger;
+  /** Where notifyEvent goes (plugin events, type 64); absent = debug log only. */
+  events?: EventBus;
 }
 
+/** notifyEvent calls made before the plugin's package is known (during init) wait here. */
+const MAX_EARLY_EVENTS = 1000;
+
 export class CorePluginHost implements PluginHost {
+  private packageName: string | undefined;
+  private early: Array<{ handleId: number; event: JsonValue }> = [];
+
   constructor(
     private readonly plugin: Plugin,
     private readonly deps: PluginHostDeps,
@@ -51,8 +60,28 @@ export class CorePluginHost implements PluginHost {
   }
 
   notifyEvent(handleId: number, event: JsonValue): void {
-    // No event handler backends exist yet: record the event in the log when enabled.
     if (!this.deps.eventsEnabled) return;
-    this.deps.logger.debug('plugin event', { handle: handleId, event });
+    if (this.packageName === undefined) {
+      if (this.early.length < MAX_EARLY_EVENTS) this.early.push({ handleId, event });
+      return;
+    }
+    this.forward(handleId, event);
+  }
+
+  /** The plugin's package, known once init has resolved: early notifyEvent calls go out now. */
+  setPackage(packageName: string): void {
+    this.packageName = packageName;
+    for (const { handleId, event } of this.early.splice(0)) this.forward(handleId, event);
+  }
+
+  private forward(handleId: number, event: JsonValue): void {
+    const events = this.deps.events;
+    if (!events) {
+      this.deps.logger.debug('plugin event', { handle: handleId, event });
+      return;
+    }
+    // 0 or a handle that is not this plugin's: an event not tied to a handle.
+    const handle = handleId === 0 ? undefined : this.own(handleId);
+    events.plugin(handle ? handle.eventIds() : {}, this.packageName ?? '', event);
   }
 }
