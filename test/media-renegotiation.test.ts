@@ -9,7 +9,8 @@ import { createLuaPlugin } from '../src/script/lua-plugin';
 import { ourScript, scriptConfig } from './lua-fixtures';
 import { JanusWsClient, createAndAttach } from './support/janus-ws-client';
 import { startMediaTestServer } from './support/media-server';
-import type { TestServer } from './support/test-server';
+import { adminPost } from './support/admin-http';
+import { TEST_ADMIN_SECRET, type TestServer } from './support/test-server';
 import { NodePeer, waitUntil } from './support/wrtc-peer';
 
 const ECHOTEST = ourScript('echotest.lua');
@@ -58,6 +59,18 @@ describe('media: renegotiation and ICE restart', function () {
     const second = await negotiate();
     expect(iceUfrag(second)).to.equal(iceUfrag(first));
     expect(second.match(/a=ssrc:\d+ cname/g)).to.deep.equal(first.match(/a=ssrc:\d+ cname/g));
+    // Admin handle_info shows the media routing: the echo is this handle's own sender, both
+    // kinds flow through consumers on the mids and SSRCs of our answer.
+    const info = (await adminPost(`${ts.urls.adminHttp}/${sessionId}/${handleId}`, {
+      janus: 'handle_info', transaction: 'hi', admin_secret: TEST_ADMIN_SECRET,
+    })).info as JsonObject;
+    const routing = info.routing as JsonObject;
+    expect(routing.sender).to.equal(handleId);
+    expect(routing.recipients).to.deep.equal([handleId]);
+    const consumers = routing.consumers as Record<string, JsonObject>;
+    expect(Object.keys(consumers).sort()).to.deep.equal(['audio', 'video']);
+    expect(consumers.video!.paused).to.equal(false);
+    expect(second).to.include(`a=ssrc:${consumers.video!.ssrc as number} cname`);
 
     // An ICE restart gets new credentials; media resumes over the restarted ICE.
     const third = await negotiate({ iceRestart: true });

@@ -31,6 +31,8 @@ export interface PeerOptions {
   iceDisconnectTimeoutMs?: number;
   /** Called once when the peer closes for good (before its transport goes). */
   onClose?: () => void;
+  /** The relay's routing state of this handle, for Admin handle_info. */
+  routing?: () => JsonObject | undefined;
 }
 
 /** What a Consumer needs to send one kind of media to this client. */
@@ -171,6 +173,8 @@ export class MediasoupPeer implements Peer {
       sdps: { local: this.localSdp ?? null, remote: this.remoteSdp ?? null },
       'remote-candidates': this.remoteCandidates,
     };
+    const routing = this.options.routing?.();
+    if (routing) info.routing = routing;
     if (this.transport) {
       info.webrtc = {
         ice: this.transport.iceState,

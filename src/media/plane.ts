@@ -48,6 +48,7 @@ export class MediasoupMediaPlane implements MediaPlane {
       announcedIp: this.config.announcedIp,
       logger: this.logger,
       onClose: () => relay.unregister(handle.id),
+      routing: () => relay.describe(handle.id),
     });
     relay.register(peer);
     return peer;

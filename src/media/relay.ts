@@ -12,6 +12,7 @@ import type { DirectTransport } from 'mediasoup/node/lib/DirectTransport';
 import type { MediaKind } from 'mediasoup/node/lib/RtpParameters';
 import type { Logger } from '../log';
 import type { MediumDirection as MediaDirection, MediaRouter, MediumKind, RecordingRequest } from '../plugin/media';
+import type { JsonObject } from '../plugin/json';
 import type { DataMessage } from '../plugin/plugin';
 import type { MediaEngine } from './engine';
 import { consumeWire } from './mediasoup-edits';
@@ -260,7 +261,7 @@ export class MediaRelay implements MediaRouter {
   // --- state for admin / tests ---------------------------------------------------------------
 
   /** The relay state of one handle (Admin handle_info, tests). */
-  describe(handleId: number): Record<string, unknown> | undefined {
+  describe(handleId: number): JsonObject | undefined {
     const user = this.users.get(handleId);
     if (!user) return undefined;
     return {
