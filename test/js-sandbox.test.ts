@@ -49,7 +49,7 @@ describe('JavaScript scripts: sandbox, errors and host functions', function () {
       package: 'janus.plugin.duktape',
       name: 'Janus JavaScript plugin (Duktape)',
       description: 'A custom plugin for implementing the logic in JavaScript, via Duktape.',
-      author: 'Meetecho s.r.l.',
+      author: 'luasfu',
       version: 1,
       versionString: '0.0.1',
     });

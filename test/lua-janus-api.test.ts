@@ -52,7 +52,7 @@ describe('Lua scripts through the Janus API', function () {
     });
     expect(plugins['janus.plugin.lua']).to.deep.equal({
       name: 'Janus Lua plugin',
-      author: 'Meetecho s.r.l.',
+      author: 'luasfu',
       description: 'A custom plugin for the Lua framework.',
       version_string: '0.0.1',
       version: 1,

@@ -3,7 +3,7 @@
 import type { JsonObject } from '../plugin/json';
 import type { PluginInfo } from '../plugin/plugin';
 import type { TransportInfo } from './connection';
-import { JANUS_AUTHOR, SERVER_NAME, SERVER_VERSION, SERVER_VERSION_STRING } from './identity';
+import { AUTHOR, SERVER_NAME, SERVER_VERSION, SERVER_VERSION_STRING } from './identity';
 
 export interface ServerInfoInput {
   transaction: string | undefined;
@@ -39,7 +39,7 @@ export function buildServerInfo(input: ServerInfoInput): JsonObject {
     name: SERVER_NAME,
     version: SERVER_VERSION,
     version_string: SERVER_VERSION_STRING,
-    author: JANUS_AUTHOR,
+    author: AUTHOR,
     'commit-hash': 'not-a-git-repo',
     'compile-time': '',
     'log-to-stdout': true,
