@@ -13,7 +13,7 @@ import { createJsPlugin } from '../src/script/js-plugin';
 import type { ScriptPlugin } from '../src/script/script-plugin';
 import { duktapeEchotestAnswer, janusEchotestJs, ourJs } from './fixtures/js/fixtures';
 import { readSdpFixture } from './fixtures/sdp/fixtures';
-import { FakeHost, waitFor } from './lua-fixtures';
+import { FakeHost, scriptAuthor, waitFor } from './lua-fixtures';
 import { adminPost } from './support/admin-http';
 import { echotestThroughJanusApi } from './support/echotest-api';
 import { JanusWsClient, createAndAttach } from './support/janus-ws-client';
@@ -42,7 +42,7 @@ describe('Janus echotest.js (unmodified) in the JavaScript runtime', function ()
       package: 'janus.plugin.echojs',
       name: 'JavaScript based EchoTest',
       description: 'This is echotest.js, a JavaScript/Duktape based clone of janus.plugin.echotest',
-      author: 'Lorenzo Miniero',
+      author: scriptAuthor(janusEchotestJs().path),
       version: 12,
       versionString: '0.0.12',
     });
@@ -137,7 +137,7 @@ describe('JavaScript scripts through the Janus API', function () {
     const info = await client.request({ janus: 'info' });
     expect((info.plugins as JsonObject)['janus.plugin.echojs']).to.deep.equal({
       name: 'JavaScript based EchoTest',
-      author: 'Lorenzo Miniero',
+      author: scriptAuthor(janusEchotestJs().path),
       description: 'This is echotest.js, a JavaScript/Duktape based clone of janus.plugin.echotest',
       version_string: '0.0.12',
       version: 12,

@@ -2,7 +2,7 @@
 // of our own small test scripts (tests fail with a clear message when setup was not run);
 // a recording PluginHost for plugin-level tests; a bounded waitFor.
 
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { ScriptConfig } from '../src/config';
 import type { JsonObject, JsonValue } from '../src/plugin/json';
@@ -27,6 +27,16 @@ export function janusLua(name: string): string {
 }
 
 /** A script under the limits the tests give whole scripts: 50M instructions, 256 MB. */
+/**
+ * The string a fetched Janus script's getAuthor() returns, read from the script itself, so
+ * tests check the plugin reports the script's own getter without us repeating its text.
+ */
+export function scriptAuthor(path: string): string {
+  const found = /function getAuthor\(\)\s*\{?\s*return\s*"([^"]+)"/.exec(readFileSync(path, 'utf8'));
+  if (!found) throw new Error(`${path} has no getAuthor() returning a string literal`);
+  return found[1]!;
+}
+
 export function scriptConfig(path: string, extra: Partial<ScriptConfig> = {}): ScriptConfig {
   return { path, instructionLimit: 50_000_000, memoryLimitMb: 256, ...extra };
 }

@@ -9,7 +9,7 @@ import type { JsonObject } from '../src/plugin/json';
 import { createLuaPlugin } from '../src/script/lua-plugin';
 import type { ScriptPlugin } from '../src/script/script-plugin';
 import { readSdpFixture } from './fixtures/sdp/fixtures';
-import { janusScript, ourLua } from './lua-fixtures';
+import { janusScript, ourLua, scriptAuthor } from './lua-fixtures';
 import { adminPost } from './support/admin-http';
 import { echotestThroughJanusApi } from './support/echotest-api';
 import { JanusWsClient, createAndAttach, newTransaction } from './support/janus-ws-client';
@@ -45,7 +45,7 @@ describe('Lua scripts through the Janus API', function () {
     const plugins = info.plugins as JsonObject;
     expect(plugins['janus.plugin.echolua']).to.deep.equal({
       name: 'Lua based EchoTest',
-      author: 'Lorenzo Miniero',
+      author: scriptAuthor(janusScript('echotest.lua').path),
       description: 'This is echotest.lua, a Lua based clone of janus.plugin.echotest',
       version_string: '0.0.12',
       version: 12,

@@ -11,7 +11,7 @@ import type { PluginHandle, PluginJsep } from '../src/plugin/plugin';
 import { createLuaPlugin } from '../src/script/lua-plugin';
 import type { ScriptPlugin } from '../src/script/script-plugin';
 import { readSdpFixture } from './fixtures/sdp/fixtures';
-import { FakeHost, janusScript, waitFor } from './lua-fixtures';
+import { FakeHost, janusScript, scriptAuthor, waitFor } from './lua-fixtures';
 
 const handle = (id: number): PluginHandle => ({ id, sessionId: 4242 });
 
@@ -39,7 +39,7 @@ describe('Janus echotest.lua (unmodified) on Fengari', function () {
       package: 'janus.plugin.echolua',
       name: 'Lua based EchoTest',
       description: 'This is echotest.lua, a Lua based clone of janus.plugin.echotest',
-      author: 'Lorenzo Miniero',
+      author: scriptAuthor(janusScript('echotest.lua').path),
       version: 12,
       versionString: '0.0.12',
     });
