@@ -4,6 +4,7 @@
 import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import {
+  checkAdminExposure,
   ConfigError,
   DEFAULT_SCRIPT,
   defaultConfig,
@@ -23,11 +24,13 @@ Options:
   --modules-path <dir>    extra module folder for the scripts (Janus's "path")
   --script-config <text>  string passed to the scripts' init(config)
   --config <file>         JSON config file (see README "Configuration"); flags override it
-  --listen-ip <ip>        interface for the Janus and Admin API listeners (default 0.0.0.0)
+  --listen-ip <ip>        interface for the Janus API listeners (default 0.0.0.0)
   --http-port <port>      Janus API over HTTP (default 8088, path /janus)
   --ws-port <port>        Janus API over WebSocket (default 8188)
   --admin-http-port <p>   Admin API over HTTP (default 7088, path /admin)
   --admin-ws-port <port>  Admin API over WebSocket (default 7188)
+  --admin-ip <ip>         interface for the Admin API listeners (default 127.0.0.1;
+                          elsewhere a private --admin-secret is required)
   --admin-secret <text>   Admin API secret (default janusoverlord)
   --rtc-ip <ip>           interface the media (ICE) sockets bind to (default 127.0.0.1)
   --announced-ip <ip>     address put in ICE candidates (public IP behind NAT)
@@ -68,6 +71,7 @@ export function parseCli(argv: readonly string[], packageDir: string): CliComman
         'admin-http-port': { type: 'string' },
         'admin-ws-port': { type: 'string' },
         'admin-secret': { type: 'string' },
+        'admin-ip': { type: 'string' },
         'rtc-ip': { type: 'string' },
         'announced-ip': { type: 'string' },
         workers: { type: 'string' },
@@ -101,6 +105,7 @@ export function parseCli(argv: readonly string[], packageDir: string): CliComman
   if (flags['admin-http-port'] !== undefined) config.adminHttp.port = port(flags['admin-http-port'], '--admin-http-port');
   if (flags['admin-ws-port'] !== undefined) config.adminWebsocket.port = port(flags['admin-ws-port'], '--admin-ws-port');
   if (flags['admin-secret'] !== undefined) config.adminSecret = flags['admin-secret'];
+  if (flags['admin-ip'] !== undefined) config.adminListenIp = flags['admin-ip'];
   if (flags['rtc-ip'] !== undefined) config.media.listenIp = flags['rtc-ip'];
   if (flags['announced-ip'] !== undefined) config.media.announcedIp = flags['announced-ip'];
   if (flags.workers !== undefined) {
@@ -119,5 +124,6 @@ export function parseCli(argv: readonly string[], packageDir: string): CliComman
     if (format !== 'json' && format !== 'pretty') throw new ConfigError('--log-format', 'must be json or pretty');
     config.log.format = format;
   }
+  checkAdminExposure(config);
   return { kind: 'run', config };
 }

@@ -42,8 +42,10 @@ export interface MediaConfig {
   rtcMaxPort: number;
   /** mediasoup worker log level. */
   workerLogLevel: 'debug' | 'warn' | 'error' | 'none';
-  /** Folder for recordings whose script gives no folder. */
+  /** Folder for recordings whose script gives no folder; recordings may only go inside it... */
   recordingsFolder: string;
+  /** ...or inside one of these extra folders (absolute paths). */
+  recordingRoots: string[];
 }
 
 /** The HTTP event handler backend (like Janus's janus.eventhandler.sampleevh). */
@@ -84,8 +86,16 @@ export interface LuasfuConfig {
   adminWebsocket: ListenerConfig;
   /** Admin API secret (`admin_secret`); empty = none. */
   adminSecret: string;
+  /** Interface the Admin API listeners bind to (loopback unless configured). */
+  adminListenIp: string;
+  /** Browser origins allowed to use the Admin API (CORS, WebSocket Origin); others get 403. */
+  adminAllowedOrigins: string[];
   /** Janus API secret (`api_secret`); empty = none. */
   apiSecret: string;
+  /** Janus `token_auth`: requests need a valid token (or the api secret). */
+  tokenAuth: boolean;
+  /** Janus `token_auth_secret`: with token auth, tokens are signed with it instead of stored. */
+  tokenAuthSecret: string;
   /** Seconds of inactivity before a session times out; 0 = never. */
   sessionTimeout: number;
   /** Seconds a session survives its transport closing, waiting for `claim`; 0 = destroyed at once. */
@@ -112,8 +122,12 @@ export function defaultConfig(): LuasfuConfig {
     websocket: { enabled: true, port: 8188 },
     adminHttp: { enabled: true, port: 7088, path: '/admin' },
     adminWebsocket: { enabled: true, port: 7188 },
-    adminSecret: 'janusoverlord',
+    adminSecret: SAMPLE_ADMIN_SECRET,
+    adminListenIp: '127.0.0.1',
+    adminAllowedOrigins: [],
     apiSecret: '',
+    tokenAuth: false,
+    tokenAuthSecret: '',
     sessionTimeout: 60,
     reclaimSessionTimeout: 0,
     maxRequestBytes: 1024 * 1024,
@@ -128,8 +142,32 @@ export function defaultConfig(): LuasfuConfig {
       rtcMaxPort: 59999,
       workerLogLevel: 'warn',
       recordingsFolder: '/tmp',
+      recordingRoots: [],
     },
   };
+}
+
+/** Janus's public sample admin_secret (Debian's janus.jcfg). */
+export const SAMPLE_ADMIN_SECRET = 'janusoverlord';
+
+function isLoopback(ip: string): boolean {
+  return /^127\./.test(ip) || ip === '::1' || ip === 'localhost' || /^::ffff:127\./i.test(ip);
+}
+
+/**
+ * Refuses an Admin API reachable from other hosts without a real secret: with the sample
+ * secret (or none) anyone who can reach it owns the server. Throws ConfigError.
+ */
+export function checkAdminExposure(config: LuasfuConfig): void {
+  const exposed = (config.adminHttp.enabled || config.adminWebsocket.enabled) && !isLoopback(config.adminListenIp);
+  if (!exposed) return;
+  if (config.adminSecret === '' || config.adminSecret === SAMPLE_ADMIN_SECRET) {
+    throw new ConfigError(
+      'adminSecret',
+      `must be set to a private value when the Admin API listens on ${config.adminListenIp} (not loopback); ` +
+        'change adminSecret, or set adminListenIp to 127.0.0.1, or disable adminHttp and adminWebsocket',
+    );
+  }
 }
 
 export class ConfigError extends Error {
@@ -232,6 +270,15 @@ class Reader {
 
 const PORT_MAX = 65535;
 
+function readStrings(reader: Reader, key: string, fallback: readonly string[]): string[] {
+  const items = reader.array(key);
+  if (!items) return [...fallback];
+  return items.map(({ value, field }) => {
+    if (typeof value !== 'string' || value === '') throw new ConfigError(field, 'must be a non-empty string');
+    return value;
+  });
+}
+
 function readListener(reader: Reader | undefined, fallback: ListenerConfig): ListenerConfig {
   if (!reader) return { ...fallback };
   reader.known(['enabled', 'port']);
@@ -328,13 +375,14 @@ export function parseConfig(document: unknown): LuasfuConfig {
   const root = new Reader(document, '');
   root.known([
     'scripts', 'listenIp', 'http', 'websocket', 'adminHttp', 'adminWebsocket', 'adminSecret', 'apiSecret',
+    'adminListenIp', 'adminAllowedOrigins', 'tokenAuth', 'tokenAuthSecret',
     'sessionTimeout', 'reclaimSessionTimeout', 'maxRequestBytes', 'maxLongPolls', 'maxRequestsPerSecond',
     'eventHandlers', 'log', 'media', '$schema',
   ]);
   const log = root.object('log');
   log?.known(['level', 'format']);
   const media = root.object('media');
-  media?.known(['workers', 'listenIp', 'announcedIp', 'rtcMinPort', 'rtcMaxPort', 'workerLogLevel', 'recordingsFolder']);
+  media?.known(['workers', 'listenIp', 'announcedIp', 'rtcMinPort', 'rtcMaxPort', 'workerLogLevel', 'recordingsFolder', 'recordingRoots']);
   const levelValue = log ? log.string('level', defaults.log.level) : defaults.log.level;
   if (!isLogLevel(levelValue)) throw new ConfigError('log.level', 'must be one of fatal, error, warn, info, debug, trace');
   const config: LuasfuConfig = {
@@ -345,7 +393,11 @@ export function parseConfig(document: unknown): LuasfuConfig {
     adminHttp: readHttpListener(root.object('adminHttp'), defaults.adminHttp),
     adminWebsocket: readListener(root.object('adminWebsocket'), defaults.adminWebsocket),
     adminSecret: root.string('adminSecret', defaults.adminSecret),
+    adminListenIp: root.string('adminListenIp', defaults.adminListenIp, false),
+    adminAllowedOrigins: readStrings(root, 'adminAllowedOrigins', defaults.adminAllowedOrigins),
     apiSecret: root.string('apiSecret', defaults.apiSecret),
+    tokenAuth: root.boolean('tokenAuth', defaults.tokenAuth),
+    tokenAuthSecret: root.string('tokenAuthSecret', defaults.tokenAuthSecret),
     sessionTimeout: root.integer('sessionTimeout', defaults.sessionTimeout, 0, 86400),
     reclaimSessionTimeout: root.integer('reclaimSessionTimeout', defaults.reclaimSessionTimeout, 0, 86400),
     maxRequestBytes: root.integer('maxRequestBytes', defaults.maxRequestBytes, 1024, 64 * 1024 * 1024),
@@ -365,6 +417,7 @@ export function parseConfig(document: unknown): LuasfuConfig {
           rtcMaxPort: media.integer('rtcMaxPort', defaults.media.rtcMaxPort, 1024, PORT_MAX),
           workerLogLevel: media.oneOf('workerLogLevel', defaults.media.workerLogLevel, ['debug', 'warn', 'error', 'none'] as const),
           recordingsFolder: media.string('recordingsFolder', defaults.media.recordingsFolder, false),
+          recordingRoots: readStrings(media, 'recordingRoots', defaults.media.recordingRoots),
         }
       : defaults.media,
   };

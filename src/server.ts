@@ -1,6 +1,6 @@
 // LuasfuServer: the Janus core plus its listeners (HTTP 8088 /janus, WebSocket 8188, Admin
 // HTTP 7088 /admin, Admin WebSocket 7188 by default; each can be disabled), bound to
-// config.listenIp. The embedder supplies constructed (not yet init'ed) plugins and a
+// config.listenIp (the Admin ones to config.adminListenIp, loopback by default). The embedder supplies constructed (not yet init'ed) plugins and a
 // MediaPlane; start() inits the plugins and listens, stop() undoes everything.
 //
 //   const server = new LuasfuServer({ config, logger, plugins: [myPlugin], mediaPlane });
@@ -11,13 +11,14 @@
 // Applications with their own server can skip the listeners and feed requests to
 // `server.core.handleRequest(connection, json)` / `server.admin.handleRequest(...)`.
 
-import type { LuasfuConfig } from './config';
+import { type LuasfuConfig, checkAdminExposure } from './config';
 import { EventBus } from './events/event-bus';
 import { HttpEventBackend } from './events/http-backend';
 import { AdminApi } from './janus/admin';
 import type { TransportConnection } from './janus/connection';
 import { HTTP_TRANSPORT, SERVER_NAME, WEBSOCKETS_TRANSPORT } from './janus/identity';
 import { JanusCore } from './janus/core';
+import { TokenAuth } from './janus/token-auth';
 import { type Logger, silentLogger } from './log';
 import type { MediaPlane } from './media/media-plane';
 import type { Plugin } from './plugin/plugin';
@@ -74,6 +75,7 @@ export class LuasfuServer {
       sessionTimeout: config.sessionTimeout,
       reclaimSessionTimeout: config.reclaimSessionTimeout,
       apiSecret: config.apiSecret,
+      tokenAuth: new TokenAuth({ enabled: config.tokenAuth, secret: config.tokenAuthSecret }),
       eventHandlers: config.eventHandlers.enabled,
       events: this.events,
       watchdogIntervalMs: options.watchdogIntervalMs,
@@ -91,6 +93,7 @@ export class LuasfuServer {
     if (this.state !== 'new') throw new Error('LuasfuServer can only be started once');
     this.state = 'started';
     try {
+      checkAdminExposure(this.options.config);
       for (const plugin of this.options.plugins) await this.core.addPlugin(plugin);
       this.core.start();
       await this.startListeners();
@@ -135,9 +138,11 @@ export class LuasfuServer {
       this.listeners.push(listener);
       this.currentPorts.websocket = listener.port;
     }
+    const adminHost = config.adminListenIp;
+    const allowedOrigins = config.adminAllowedOrigins;
     if (config.adminHttp.enabled) {
       const listener = await startHttpListener({
-        host, port: config.adminHttp.port, basePath: config.adminHttp.path, processor: this.admin,
+        host: adminHost, port: config.adminHttp.port, basePath: config.adminHttp.path, processor: this.admin, allowedOrigins,
         maxBodyBytes: config.maxRequestBytes, maxRequestsPerSecond: config.maxRequestsPerSecond, logger, layout,
       });
       this.listeners.push(listener);
@@ -145,7 +150,7 @@ export class LuasfuServer {
     }
     if (config.adminWebsocket.enabled) {
       const listener = await startWebSocketListener({
-        host, port: config.adminWebsocket.port, subprotocol: 'janus-admin-protocol',
+        host: adminHost, port: config.adminWebsocket.port, subprotocol: 'janus-admin-protocol', allowedOrigins,
         transportPackage: WEBSOCKETS_TRANSPORT.package, processor: this.admin,
         maxPayloadBytes: config.maxRequestBytes, maxRequestsPerSecond: config.maxRequestsPerSecond, logger, layout,
       });

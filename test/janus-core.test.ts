@@ -204,12 +204,25 @@ describe('protocol helpers', () => {
     expect(thrown(() => validateFields({}, [{ name: 'sdp', type: 'string', required: true }], 'JSEP error'))).to.equal('456 JSEP error: missing mandatory element (sdp)');
   });
 
-  it('draws ids within 2^53', () => {
-    for (let i = 0; i < 1000; i++) {
-      const id = randomId53();
-      expect(Number.isSafeInteger(id) && id > 0).to.equal(true);
+  it('draws ids within 2^53, unique and independent of Math.random', () => {
+    const original = Math.random;
+    // A constant Math.random must not make ids repeat: they come from the CSPRNG.
+    Math.random = () => 0.5;
+    const seen = new Set<number>();
+    let highHalf = 0;
+    try {
+      for (let i = 0; i < 2000; i++) {
+        const id = randomId53();
+        expect(Number.isSafeInteger(id) && id >= 1 && id <= 2 ** 53 - 1).to.equal(true);
+        seen.add(id);
+        if (id >= 2 ** 52) highHalf++;
+      }
+    } finally {
+      Math.random = original;
     }
-    expect(randomId53(() => 0.999999999999)).to.be.at.most(2 ** 53 - 1);
+    expect(seen.size).to.equal(2000);
+    // The top bit is set about half the time: all 53 bits are used.
+    expect(highHalf).to.be.within(850, 1150);
   });
 
   it('parses trickle candidates', () => {

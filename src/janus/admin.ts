@@ -2,7 +2,7 @@
 // never refresh session activity. Every request but info/ping needs admin_secret when set.
 
 import type { Logger, LogLevel } from '../log';
-import type { JsonObject } from '../plugin/json';
+import type { JsonObject, JsonValue } from '../plugin/json';
 import { isJsonObject } from '../plugin/json';
 import type { ReplySink, TransportConnection } from './connection';
 import type { JanusCore } from './core';
@@ -31,7 +31,7 @@ export class AdminApi {
     return runRequest((_c, r, context) => this.dispatch(r, context), connection, request, reply, this.log);
   }
 
-  handleText(connection: TransportConnection, text: string, reply?: ReplySink): Promise<JsonObject[]> {
+  handleText(connection: TransportConnection, text: string | Uint8Array, reply?: ReplySink): Promise<JsonObject[]> {
     return runText((request) => this.handleRequest(connection, request, reply), connection, text, reply, this.log);
   }
 
@@ -58,8 +58,8 @@ export class AdminApi {
         case 'get_status': {
           const reply = baseMessage('success', 0, transaction);
           reply.status = {
-            token_auth: false,
-            api_secret: false,
+            token_auth: core.tokenAuth.enabled,
+            api_secret: core.apiSecretSet,
             session_timeout: core.sessionTimeout,
             reclaim_session_timeout: core.reclaimSessionTimeout,
             accepting_new_sessions: core.acceptingNewSessions,
@@ -100,6 +100,12 @@ export class AdminApi {
         }
         case 'message_plugin':
           return this.messagePlugin(request, transaction);
+        case 'add_token':
+        case 'list_tokens':
+        case 'allow_token':
+        case 'disallow_token':
+        case 'remove_token':
+          return this.manageTokens(verb, request, transaction);
         default:
           throw wrongPath();
       }
@@ -152,6 +158,51 @@ export class AdminApi {
       default:
         throw wrongPath();
     }
+  }
+
+  /** Stored-token management (janus.c add_token & co.); replies carry `data`. */
+  private manageTokens(verb: string, request: JsonObject, transaction: string): JsonObject {
+    const tokens = this.options.core.tokenAuth;
+    if (tokens.mode !== 'stored') throw janusError(JanusErrorCode.UNKNOWN, 'Stored-Token based authentication disabled');
+    const reply = baseMessage('success', 0, transaction);
+    if (verb === 'list_tokens') {
+      reply.data = { tokens: tokens.list().map(({ token, plugins }) => ({ token, allowed_plugins: plugins })) };
+      return reply;
+    }
+    validateFields(request, [{ name: 'token', type: 'string', required: true }]);
+    const token = request.token as string;
+    if (verb === 'remove_token') {
+      if (!tokens.remove(token)) throw janusError(JanusErrorCode.UNKNOWN, 'Error removing token');
+      return reply;
+    }
+    if (verb === 'add_token') {
+      validateFields(request, [{ name: 'plugins', type: 'array' }]);
+      const given = request.plugins as JsonValue[] | undefined;
+      // No list (or an empty one): every plugin registered now, as Janus does.
+      const plugins = given && given.length > 0
+        ? this.pluginList(given)
+        : this.options.core.pluginInfos().map((info) => info.package);
+      reply.data = { plugins: tokens.add(token, plugins) };
+      return reply;
+    }
+    validateFields(request, [{ name: 'plugins', type: 'array', required: true }]);
+    const given = request.plugins as JsonValue[];
+    if (given.length === 0) throw janusError(JanusErrorCode.INVALID_ELEMENT_TYPE, 'Invalid element type (plugins should be a non-empty array)');
+    const plugins = this.pluginList(given);
+    if (!tokens.has(token)) throw janusError(JanusErrorCode.TOKEN_NOT_FOUND, `Token ${token} not found`);
+    const now = verb === 'allow_token' ? tokens.allow(token, plugins) : tokens.disallow(token, plugins);
+    reply.data = { plugins: now ?? [] };
+    return reply;
+  }
+
+  /** Package names of registered plugins; anything else is refused as Janus does. */
+  private pluginList(values: readonly JsonValue[]): string[] {
+    return values.map((value) => {
+      if (typeof value !== 'string' || !this.options.core.getPlugin(value)) {
+        throw janusError(JanusErrorCode.INVALID_ELEMENT_TYPE, 'Invalid element in the allowed plugins array');
+      }
+      return value;
+    });
   }
 
   private readTimeout(request: JsonObject, allowDefault = false): number {

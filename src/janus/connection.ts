@@ -13,6 +13,12 @@ export interface TransportConnection {
   readonly id: string;
   /** Package of the transport, e.g. `janus.transport.websockets` (admin handle_info `session_transport`). */
   readonly transport: string;
+  /**
+   * Sessions created or claimed here are bearer sessions: any connection that knows the id
+   * may drive them (Janus's HTTP transport, whose long-poll clients have no connection
+   * identity). Otherwise (the default) only this connection may, until another claims them.
+   */
+  readonly bearer?: boolean;
   /** Deliver a reply or an event for a session bound to this connection. */
   send(message: JsonObject): void;
   /** A session was created on (bound to) this connection. */

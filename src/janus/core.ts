@@ -6,7 +6,7 @@
 import type { EventBus } from '../events/event-bus';
 import type { Logger } from '../log';
 import type { MediaPlane } from '../media/media-plane';
-import type { JsonObject } from '../plugin/json';
+import type { JsonObject, JsonValue } from '../plugin/json';
 import { isJsonObject } from '../plugin/json';
 import type { Plugin, PluginInfo, PluginResult } from '../plugin/plugin';
 import type { ReplySink, TransportConnection, TransportInfo } from './connection';
@@ -22,6 +22,7 @@ import {
 } from './protocol';
 import { monotonicMs } from './serial-queue';
 import { Session } from './session';
+import { TokenAuth } from './token-auth';
 import { parseTrickleRequest } from './trickle';
 
 export interface JanusCoreOptions {
@@ -33,6 +34,8 @@ export interface JanusCoreOptions {
   reclaimSessionTimeout?: number;
   /** Janus API secret (`apisecret`); empty = none. */
   apiSecret?: string;
+  /** Token authentication (`token_auth`); absent = off. Either a valid secret or token is enough. */
+  tokenAuth?: TokenAuth;
   eventHandlers?: boolean;
   /** Event handlers (Janus's janus_events): the core reports sessions, handles, JSEPs... here. */
   events?: EventBus;
@@ -59,9 +62,11 @@ export class JanusCore {
   acceptingNewSessions = true;
   sessionTimeout: number;
   readonly reclaimSessionTimeout: number;
+  readonly tokenAuth: TokenAuth;
 
   constructor(private readonly options: JanusCoreOptions) {
     this.log = options.logger.child({ component: 'janus-core' });
+    this.tokenAuth = options.tokenAuth ?? new TokenAuth({ enabled: false });
     this.sessionTimeout = options.sessionTimeout ?? 60;
     this.reclaimSessionTimeout = options.reclaimSessionTimeout ?? 0;
   }
@@ -147,6 +152,7 @@ export class JanusCore {
     if (session.connection) this.byConnection.get(session.connection)?.delete(session);
     session.connection = connection;
     if (!connection) return;
+    session.bearer = connection.bearer === true;
     let set = this.byConnection.get(connection);
     if (!set) {
       set = new Set();
@@ -240,6 +246,7 @@ export class JanusCore {
       sessionTimeout: this.sessionTimeout,
       reclaimSessionTimeout: this.reclaimSessionTimeout,
       apiSecret: Boolean(this.options.apiSecret),
+      tokenAuth: this.tokenAuth.enabled,
       eventHandlers: this.options.eventHandlers ?? false,
       acceptingNewSessions: this.acceptingNewSessions,
       serverName: this.options.serverName ?? 'luasfu',
@@ -258,27 +265,54 @@ export class JanusCore {
   }
 
   /** Processes one frame of text: every JSON document in it, in order (454 for bad JSON). */
-  handleText(connection: TransportConnection, text: string, reply?: ReplySink): Promise<JsonObject[]> {
+  handleText(connection: TransportConnection, text: string | Uint8Array, reply?: ReplySink): Promise<JsonObject[]> {
     return runText((request) => this.handleRequest(connection, request, reply), connection, text, reply, this.log);
   }
 
-  private checkApiSecret(request: JsonObject): void {
-    const secret = this.options.apiSecret;
-    if (secret && !secretMatches(request.apisecret, secret)) throw janusError(JanusErrorCode.UNAUTHORIZED);
+  /** Whether an api secret is configured (Admin get_status). */
+  get apiSecretSet(): boolean {
+    return Boolean(this.options.apiSecret);
   }
 
-  /** Whether the api secret (if any) is satisfied: for transports that bypass the core (long poll). */
-  apiSecretValid(given: string | undefined): boolean {
+  /** Janus: with an api secret and/or token auth, a valid secret or a valid token is enough. */
+  private authorized(apisecret: JsonValue | undefined, token: JsonValue | undefined): boolean {
     const secret = this.options.apiSecret;
-    return !secret || secretMatches(given, secret);
+    if (!secret && !this.tokenAuth.enabled) return true;
+    if (secret && secretMatches(apisecret, secret)) return true;
+    return this.tokenAuth.valid(token);
   }
 
-  /** Refreshes a session's activity (HTTP long polls count as keepalives). */
+  private checkAuthorized(request: JsonObject): void {
+    if (!this.authorized(request.apisecret, request.token)) throw janusError(JanusErrorCode.UNAUTHORIZED);
+  }
+
+  /** Whether a long poll's `apisecret` / `token` query parameters pass (it bypasses dispatch). */
+  pollAuthorized(apisecret: string | undefined, token: string | undefined): boolean {
+    return this.authorized(apisecret, token);
+  }
+
+  /**
+   * Refreshes a bearer session's activity (HTTP long polls count as keepalives). A session
+   * owned by a connection is not touched: the poll is not its owner.
+   */
   touchSession(sessionId: number): boolean {
     const session = this.sessions.get(sessionId);
-    if (!session) return false;
+    if (!session || !session.bearer) return false;
     session.touch();
     return true;
+  }
+
+  /**
+   * The session `connection` may drive: a bearer session (created over HTTP) to anyone with
+   * its id, an owned one only to its connection. Anything else is answered exactly like an
+   * unknown id, so ids cannot be probed; `claim` is how another connection takes it over.
+   */
+  private sessionFor(connection: TransportConnection, sessionId: number, verb: string): Session {
+    const session = this.sessions.get(sessionId);
+    if (!session || (verb !== 'claim' && !session.bearer && session.connection !== connection)) {
+      throw janusError(JanusErrorCode.SESSION_NOT_FOUND, `No such session ${sessionId}`);
+    }
+    return session;
   }
 
   private async dispatch(connection: TransportConnection, raw: unknown, context: RequestContext): Promise<JsonObject> {
@@ -294,9 +328,8 @@ export class JanusCore {
     }
     if (ids.sessionId < 1) throw janusError(JanusErrorCode.SESSION_NOT_FOUND);
     if (ids.handlePresent && ids.handleId < 1) throw janusError(JanusErrorCode.HANDLE_NOT_FOUND);
-    this.checkApiSecret(request);
-    const session = this.sessions.get(ids.sessionId);
-    if (!session) throw janusError(JanusErrorCode.SESSION_NOT_FOUND, `No such session ${ids.sessionId}`);
+    this.checkAuthorized(request);
+    const session = this.sessionFor(connection, ids.sessionId, verb);
     session.touch();
     let handle: Handle | undefined;
     if (ids.handleId > 0) {
@@ -342,7 +375,7 @@ export class JanusCore {
 
   private create(connection: TransportConnection, request: JsonObject, transaction: string, context: RequestContext): JsonObject {
     if (!this.acceptingNewSessions) throw janusError(JanusErrorCode.NOT_ACCEPTING_SESSIONS);
-    this.checkApiSecret(request);
+    this.checkAuthorized(request);
     let id: number;
     if (request.id !== undefined) {
       const wanted = request.id as number;
@@ -376,6 +409,10 @@ export class JanusCore {
     const packageName = request.plugin as string;
     const registered = this.plugins.get(packageName);
     if (!registered) throw janusError(JanusErrorCode.PLUGIN_NOT_FOUND, `No such plugin '${packageName}'`);
+    // Janus: a token sent along must allow the plugin, even when the api secret was valid.
+    if (this.tokenAuth.enabled && typeof request.token === 'string' && !this.tokenAuth.allows(request.token, packageName)) {
+      throw janusError(JanusErrorCode.UNAUTHORIZED_PLUGIN, `Provided token can't access plugin '${packageName}'`);
+    }
     const opaqueId = typeof request.opaque_id === 'string' ? request.opaque_id : undefined;
     const id = uniqueId((candidate) => this.handles.has(candidate));
     let handle: Handle;

@@ -12,6 +12,7 @@ export interface ServerInfoInput {
   sessionTimeout: number;
   reclaimSessionTimeout: number;
   apiSecret: boolean;
+  tokenAuth: boolean;
   eventHandlers: boolean;
   acceptingNewSessions: boolean;
   serverName: string;
@@ -61,7 +62,7 @@ export function buildServerInfo(input: ServerInfoInput): JsonObject {
     'dtls-mtu': 1200,
     'static-event-loops': 0,
     api_secret: input.apiSecret,
-    auth_token: false,
+    auth_token: input.tokenAuth,
     event_handlers: input.eventHandlers,
     opaqueid_in_api: false,
     dependencies: {},

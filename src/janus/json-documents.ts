@@ -1,5 +1,7 @@
 // Splits one transport frame into the JSON documents it holds. Janus accepts several
 // concatenated JSON objects in one WebSocket frame and processes them in order (§5.2).
+// Parsing is strict: invalid UTF-8, and strings holding a lone surrogate or NUL (which C
+// code and other JSON parsers treat differently), are malformed input.
 
 import type { JsonValue } from '../plugin/json';
 
@@ -44,17 +46,57 @@ function valueEnd(text: string, start: number): number {
   return -1;
 }
 
-function parseOne(slice: string): ParsedDocument {
+const utf8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
+
+/** Bytes as UTF-8 text; undefined when they are not valid UTF-8 (never replaced with U+FFFD). */
+export function decodeUtf8(bytes: Uint8Array): string | undefined {
   try {
-    return { ok: true, value: JSON.parse(slice) as JsonValue };
-  } catch (error) {
-    return { ok: false, error: (error as Error).message };
+    return utf8.decode(bytes);
+  } catch {
+    return undefined;
   }
 }
 
+/** With the u flag a well-formed surrogate pair is one code point: only lone halves match. */
+const FORBIDDEN_IN_STRINGS = /[\uD800-\uDFFF\u0000]/u;
+
+/** Why a parsed value is refused (a key or string with a lone surrogate or NUL), else undefined. */
+function badString(value: JsonValue): string | undefined {
+  const stack: JsonValue[] = [value];
+  while (stack.length > 0) {
+    const item = stack.pop() as JsonValue;
+    if (typeof item === 'string') {
+      if (FORBIDDEN_IN_STRINGS.test(item)) return 'string with a lone surrogate or NUL';
+    } else if (Array.isArray(item)) {
+      stack.push(...item);
+    } else if (item !== null && typeof item === 'object') {
+      for (const [key, child] of Object.entries(item)) {
+        if (FORBIDDEN_IN_STRINGS.test(key)) return 'key with a lone surrogate or NUL';
+        stack.push(child);
+      }
+    }
+  }
+  return undefined;
+}
+
+/** One JSON document, strictly: JSON.parse plus the string check. */
+export function parseStrictJson(text: string): ParsedDocument {
+  let value: JsonValue;
+  try {
+    value = JSON.parse(text) as JsonValue;
+  } catch (error) {
+    return { ok: false, error: (error as Error).message };
+  }
+  const bad = badString(value);
+  return bad ? { ok: false, error: bad } : { ok: true, value };
+}
+
+const parseOne = parseStrictJson;
+
 /**
  * Every document in `text`, in order. Parsing stops at the first invalid document (its
- * error is the last entry): the rest of the frame cannot be delimited reliably.
+ * error is the last entry): the rest of the frame cannot be delimited reliably. Callers run
+ * a frame only when every entry is ok (Janus refuses the whole frame).
  * An empty or all-whitespace text gives one error (nothing to process is malformed input).
  */
 export function parseJsonDocuments(text: string, maxDocuments = 64): ParsedDocument[] {

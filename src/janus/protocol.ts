@@ -1,7 +1,7 @@
 // Pure Janus API protocol helpers (janus-contract §5.1): reply and event builders, request
 // field validation with Janus's exact error texts, and id extraction. No state, no I/O.
 
-import { timingSafeEqual } from 'node:crypto';
+import { randomBytes, randomInt, timingSafeEqual } from 'node:crypto';
 import type { JsonObject, JsonValue } from '../plugin/json';
 import { isJsonObject } from '../plugin/json';
 import { JanusError, JanusErrorCode, type JanusErrorCodeValue } from './errors';
@@ -80,7 +80,10 @@ export function requestIds(request: JsonObject): RequestIds {
   };
 }
 
-type FieldType = 'string' | 'object' | 'array' | 'boolean' | 'integer' | 'positive integer';
+/** `index`: an integer from 0 to 2^31-1 (a C int on the plugin side, e.g. loop_index). */
+type FieldType = 'string' | 'object' | 'array' | 'boolean' | 'integer' | 'positive integer' | 'index';
+
+const INDEX_MAX = 2 ** 31 - 1;
 
 function typeMatches(value: JsonValue, type: FieldType): boolean {
   switch (type) {
@@ -90,10 +93,12 @@ function typeMatches(value: JsonValue, type: FieldType): boolean {
     case 'boolean': return typeof value === 'boolean';
     case 'integer': return typeof value === 'number' && Number.isInteger(value);
     case 'positive integer': return typeof value === 'number' && Number.isInteger(value) && value > 0;
+    case 'index': return typeof value === 'number' && Number.isInteger(value) && value >= 0 && value <= INDEX_MAX;
   }
 }
 
 function article(type: FieldType): string {
+  if (type === 'index') return `an integer from 0 to ${INDEX_MAX}`;
   return type === 'array' || type === 'object' || type === 'integer' ? `an ${type}` : `a ${type}`;
 }
 
@@ -144,7 +149,7 @@ export const ADMIN_REQUEST_RULES: readonly FieldRule[] = [
 export const ATTACH_RULES: readonly FieldRule[] = [
   { name: 'plugin', type: 'string', required: true },
   { name: 'opaque_id', type: 'string' },
-  { name: 'loop_index', type: 'integer' },
+  { name: 'loop_index', type: 'index' },
 ];
 
 export const BODY_RULES: readonly FieldRule[] = [{ name: 'body', type: 'object', required: true }];
@@ -163,30 +168,32 @@ export function transactionOf(request: unknown): string | undefined {
   return isJsonObject(request) && typeof request.transaction === 'string' ? request.transaction : undefined;
 }
 
-/** Ids are random integers masked to 53 bits, never 0 (safe in JS and in JSON). */
-export function randomId53(random: () => number = Math.random): number {
+/**
+ * Ids are random integers masked to 53 bits, never 0 (safe in JS and in JSON). They come from
+ * the OS CSPRNG: an id is a bearer credential, and Math.random's state can be recovered from
+ * a handful of its outputs.
+ */
+export function randomId53(): number {
   for (;;) {
-    const high = Math.floor(random() * 2 ** 21);
-    const low = Math.floor(random() * 2 ** 32);
-    const id = high * 2 ** 32 + low;
-    if (id > 0 && Number.isSafeInteger(id)) return id;
+    const id = Number(randomBytes(8).readBigUInt64BE() >> 11n);
+    if (id > 0) return id;
   }
 }
 
 /** Unique id not in `taken`. Bounded: collisions in 2^53 are astronomically rare. */
-export function uniqueId(taken: (id: number) => boolean, random: () => number = Math.random): number {
+export function uniqueId(taken: (id: number) => boolean): number {
   for (let attempt = 0; attempt < 1000; attempt++) {
-    const id = randomId53(random);
+    const id = randomId53();
     if (!taken(id)) return id;
   }
   throw new Error('could not draw a unique id');
 }
 
-/** Random alphanumeric string (Janus's transport-made transactions). */
+/** Random alphanumeric string (Janus's transport-made transactions), from the CSPRNG. */
 export function randomString(length: number): string {
   const chars = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789';
   let out = '';
-  for (let i = 0; i < length; i++) out += chars[Math.floor(Math.random() * chars.length)];
+  for (let i = 0; i < length; i++) out += chars[randomInt(chars.length)];
   return out;
 }
 

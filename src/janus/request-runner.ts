@@ -8,7 +8,7 @@ import type { JsonObject } from '../plugin/json';
 import { isJsonObject } from '../plugin/json';
 import type { ReplySink, TransportConnection } from './connection';
 import { JanusError, JanusErrorCode } from './errors';
-import { parseJsonDocuments } from './json-documents';
+import { decodeUtf8, parseJsonDocuments } from './json-documents';
 import { type FieldRule, type RequestIds, errorReply, janusError, requestIds, validateFields } from './protocol';
 
 /** Filled in by a dispatcher as it validates: what an error reply may echo. */
@@ -77,31 +77,25 @@ export async function runRequest(
 }
 
 /**
- * Every JSON document of a text frame, in order. An unparseable document gets 454 with no
- * transaction and ends the frame; its error follows the replies of the documents before it.
+ * Every JSON document of a frame, in order, but only when every one of them parses (Janus
+ * refuses the whole frame): else one 454 with no transaction and nothing runs. Bytes must be
+ * valid UTF-8 (454 otherwise).
  */
 export function runText(
   run: (request: unknown) => Promise<JsonObject>,
   connection: TransportConnection,
-  text: string,
+  frame: string | Uint8Array,
   reply: ReplySink | undefined,
   log: Logger,
 ): Promise<JsonObject[]> {
-  const replies: Array<Promise<JsonObject>> = [];
-  for (const document of parseJsonDocuments(text)) {
-    if (document.ok) {
-      replies.push(run(document.value));
-      continue;
-    }
-    log.debug('invalid JSON request', { transport: connection.id, error: document.error });
-    const response = errorReply(0, undefined, JanusErrorCode.INVALID_JSON, `JSON error: ${document.error}`);
-    const send = (): JsonObject => {
-      deliver(connection, reply, response, log);
-      return response;
-    };
-    // Alone in its frame: answer now (keeps order with earlier frames); else after the others.
-    replies.push(replies.length === 0 ? Promise.resolve(send()) : Promise.all(replies).then(send));
-    break;
+  const text = typeof frame === 'string' ? frame : decodeUtf8(frame);
+  const documents = text === undefined ? [{ ok: false as const, error: 'invalid UTF-8' }] : parseJsonDocuments(text);
+  const failed = documents.find((document) => !document.ok);
+  if (failed && !failed.ok) {
+    log.debug('invalid JSON request', { transport: connection.id, error: failed.error });
+    const response = errorReply(0, undefined, JanusErrorCode.INVALID_JSON, `JSON error: ${failed.error}`);
+    deliver(connection, reply, response, log);
+    return Promise.resolve([response]);
   }
-  return Promise.all(replies);
+  return Promise.all(documents.map((document) => run(document.ok ? document.value : null)));
 }

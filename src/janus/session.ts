@@ -15,6 +15,11 @@ export class Session {
   /** Per-session timeout in seconds (Admin set_session_timeout); -1 = the global value. */
   timeout = -1;
   destroyed = false;
+  /**
+   * Created or claimed over a connection-less transport (HTTP): anyone with the id may drive
+   * it. Otherwise only `connection` may (others must `claim` it first).
+   */
+  bearer = false;
   /** Monotonic ms when the bound connection closed (reclaim pending), else null. */
   transportGoneAt: number | null = null;
 

@@ -47,6 +47,8 @@ export function keepalivePayload(maxEvents: number): JsonValue {
 
 export class HttpEventRouter implements TransportConnection {
   readonly id = 'http';
+  /** HTTP clients have no connection identity: the session id is the credential. */
+  readonly bearer = true;
   private readonly queues = new Map<number, SessionQueue>();
 
   constructor(

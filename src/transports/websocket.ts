@@ -5,12 +5,13 @@
 import type { Logger } from '../log';
 import type { JsonObject } from '../plugin/json';
 import type { ReplySink, TransportConnection } from '../janus/connection';
+import { OriginPolicy } from './origin';
 import { RequestRateLimiter } from './rate-limit';
 import { type JsonLayout, type Listener, listen, serialize, uws } from './uws';
 
 /** What handles the text of a frame: the Janus core or the Admin API. */
 export interface RequestProcessor {
-  handleText(connection: TransportConnection, text: string, reply?: ReplySink): Promise<JsonObject[]>;
+  handleText(connection: TransportConnection, text: string | Uint8Array, reply?: ReplySink): Promise<JsonObject[]>;
 }
 
 export interface WebSocketListenerOptions {
@@ -21,6 +22,11 @@ export interface WebSocketListenerOptions {
   /** Package reported as the session transport (e.g. janus.transport.websockets). */
   transportPackage: string;
   processor: RequestProcessor;
+  /**
+   * Admin API: browser origins allowed to connect. An upgrade carrying any other Origin is
+   * refused with 403; upgrades without Origin (non-browser clients) pass. Absent = no check.
+   */
+  allowedOrigins?: readonly string[];
   /** Called once when a connection closes (the core tears its sessions down). */
   onClose?: (connection: TransportConnection) => void;
   maxPayloadBytes: number;
@@ -87,6 +93,7 @@ export async function startWebSocketListener(options: WebSocketListenerOptions):
   const log = options.logger.child({ component: 'transport-ws', subprotocol: options.subprotocol });
   const layout = options.layout ?? 'indented';
   const open = new Set<WsConnection>();
+  const origins = options.allowedOrigins ? new OriginPolicy(options.allowedOrigins) : undefined;
   const app = uws.App();
 
   app.ws<UserData>('/*', {
@@ -101,6 +108,12 @@ export async function startWebSocketListener(options: WebSocketListenerOptions):
       const protocols = offeredProtocols(req.getHeader('sec-websocket-protocol'));
       const extensions = req.getHeader('sec-websocket-extensions');
       const remote = Buffer.from(res.getRemoteAddressAsText()).toString();
+      const origin = req.getHeader('origin');
+      if (origins && origin !== '' && !origins.allows(origin)) {
+        log.warn('websocket upgrade from a foreign origin refused', { remote, origin });
+        res.writeStatus('403 Forbidden').end();
+        return;
+      }
       if (!protocols.includes(options.subprotocol)) {
         log.warn('websocket upgrade without the required subprotocol refused', { remote, offered: protocols });
         res.writeStatus('403 Forbidden').end();
@@ -123,10 +136,10 @@ export async function startWebSocketListener(options: WebSocketListenerOptions):
         connection.end(1008, 'too many requests');
         return;
       }
-      // The ArrayBuffer is only valid during this callback: decode it now.
-      const text = Buffer.from(message).toString('utf8');
+      // The ArrayBuffer is only valid during this callback: handleText decodes it (strict
+      // UTF-8) before returning.
       try {
-        options.processor.handleText(connection, text).catch((error: unknown) => {
+        options.processor.handleText(connection, new Uint8Array(message)).catch((error: unknown) => {
           log.error('request processing failed', { connection: connection.id, error: error as Error });
         });
       } catch (error) {
