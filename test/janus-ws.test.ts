@@ -543,14 +543,20 @@ describe('Janus API over WebSocket', () => {
       expect((await other.request({ janus: 'keepalive', session_id: kept.sessionId })).janus).to.equal('ack');
     });
 
-    it('sends events only to the connection that owns the session', async () => {
+    it('lets only the owning connection drive the session; its events go only there', async () => {
       const owner = await connect();
       const stranger = await connect();
       const { sessionId, handleId } = await createAndAttach(owner, TEST_PLUGIN_PACKAGE);
-      const ack = await stranger.request({ janus: 'message', session_id: sessionId, handle_id: handleId, body: { request: 'async' }, transaction: 'st' });
-      expect(ack).to.deep.equal({ janus: 'ack', session_id: sessionId, transaction: 'st' });
+      // Another connection gets exactly what an unknown id gets.
+      const refused = await stranger.request({ janus: 'message', session_id: sessionId, handle_id: handleId, body: { request: 'async' }, transaction: 'st' });
+      expect(refused).to.deep.equal({
+        janus: 'error', session_id: sessionId, transaction: 'st',
+        error: { code: 458, reason: `No such session ${sessionId}` },
+      });
+      const ack = await owner.request({ janus: 'message', session_id: sessionId, handle_id: handleId, body: { request: 'async' }, transaction: 'ow' });
+      expect(ack).to.deep.equal({ janus: 'ack', session_id: sessionId, transaction: 'ow' });
       const event = await owner.next((m) => m.janus === 'event');
-      expect(event.transaction).to.equal('st');
+      expect(event.transaction).to.equal('ow');
       await delay(30);
       expect(stranger.untaken()).to.deep.equal([]);
     });
