@@ -6,6 +6,7 @@ import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { parseCli } from '../src/cli-args';
 
 const CLI = join(__dirname, '..', 'src', 'cli.js');
 
@@ -60,6 +61,27 @@ describe('the luasfu command', function () {
     const bad = run(['--config', file]);
     expect(bad.status).to.equal(2);
     expect(bad.stderr).to.equal('luasfu: config: websocket.port must be an integer from 0 to 65535\n');
+  });
+
+  it('refuses to start an Admin API off loopback with the sample secret or none (one line, exit 2)', () => {
+    const reason = 'luasfu: config: adminSecret must be set to a private value when the Admin API listens on 0.0.0.0 (not loopback); ' +
+      'change adminSecret, or set adminListenIp to 127.0.0.1, or disable adminHttp and adminWebsocket\n';
+    const sample = run(['--admin-ip', '0.0.0.0']);
+    expect(sample.status).to.equal(2);
+    expect(sample.stderr).to.equal(reason);
+    const file = join(dir, 'open-admin.json');
+    writeFileSync(file, JSON.stringify({ adminListenIp: '0.0.0.0', adminSecret: '' }));
+    const none = run(['--config', file]);
+    expect(none.status).to.equal(2);
+    expect(none.stderr).to.equal(reason);
+    const sampleInFile = run(['--config', file, '--admin-secret', 'janusoverlord']);
+    expect(sampleInFile.status).to.equal(2);
+    expect(sampleInFile.stderr).to.equal(reason);
+    // A private secret, or the listeners disabled, is accepted (checked without starting).
+    const disabled = join(dir, 'no-admin.json');
+    writeFileSync(disabled, JSON.stringify({ adminListenIp: '0.0.0.0', adminSecret: '', adminHttp: { enabled: false }, adminWebsocket: { enabled: false } }));
+    expect(() => parseCli(['--config', disabled], join(__dirname, '..', '..'))).to.not.throw();
+    expect(() => parseCli(['--admin-ip', '0.0.0.0', '--admin-secret', 'a-private-one'], join(__dirname, '..', '..'))).to.not.throw();
   });
 
   it('starts, listens on 127.0.0.1, and stops cleanly on SIGTERM without orphan workers', async () => {
