@@ -18,7 +18,7 @@ export class MediasoupMediaPlane implements MediaPlane {
     private readonly config: MediaConfig,
     private readonly logger: Logger,
   ) {
-    this.router = new MediaRelay(engine, logger, config.recordingsFolder);
+    this.router = new MediaRelay(engine, logger, config.recordingsFolder, config.recordingRoots);
   }
 
   static async start(config: MediaConfig, logger: Logger): Promise<MediasoupMediaPlane> {

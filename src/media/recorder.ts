@@ -16,6 +16,7 @@ import { randomInt } from 'node:crypto';
 import type { Logger } from '../log';
 import { silentLogger } from '../log';
 import type { MediumKind, RecordingRequest } from '../plugin/media';
+import type { RecordingRoots } from './recording-roots';
 import { monotonicUs, RtpSwitchingContext } from './rtp/switching';
 
 export const MJR_HEADER = 'MJR00002';
@@ -258,6 +259,8 @@ export interface RecorderOptions {
   /** Frames are dropped (and counted) beyond this many queued bytes. Default 32 MiB. */
   maxQueuedBytes?: number;
   randomU32?: () => number;
+  /** Recording roots the file must lie in (relative names resolve against the first). */
+  roots?: RecordingRoots;
 }
 
 export class RecorderError extends Error {
@@ -319,10 +322,11 @@ export class Recorder {
   static open(options: RecorderOptions): Recorder {
     const medium = recordingMediumOfCodec(options.codec);
     if (medium == null) throw new RecorderError(`Unsupported codec '${options.codec}'`);
-    const where = resolveRecordingPath(options.folder, options.filename, {
+    const resolved = resolveRecordingPath(options.folder, options.filename, {
       tempExtension: options.tempExtension,
       randomU32: options.randomU32,
     });
+    const where = options.roots ? options.roots.confine(resolved) : resolved;
     const log = options.logger ?? silentLogger();
     if (where.warning) log.warn(where.warning);
     let fd: number;
@@ -332,7 +336,9 @@ export class Recorder {
         if (st === undefined) fs.mkdirSync(where.dir, { recursive: true, mode: 0o755 });
         else if (!st.isDirectory()) throw new RecorderError(`Not a directory? ${where.dir}`);
       }
-      fd = fs.openSync(where.path, 'w');
+      // O_NOFOLLOW: a symlink planted as the file name is never followed.
+      const { O_WRONLY, O_CREAT, O_TRUNC, O_NOFOLLOW } = fs.constants;
+      fd = fs.openSync(where.path, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW, 0o644);
     } catch (err) {
       if (err instanceof RecorderError) throw err;
       throw new RecorderError(`Cannot create recording ${where.path}: ${(err as Error).message}`, err);
@@ -487,6 +493,12 @@ export function openRecorders(
   requests: readonly RecordingRequest[],
   common: Omit<RecorderOptions, 'codec' | 'fmtp' | 'folder' | 'filename'> = {},
 ): Map<MediumKind, Recorder> {
+  // Every path is checked before any file or folder is created: all or nothing.
+  if (common.roots) {
+    for (const r of requests) {
+      common.roots.confine(resolveRecordingPath(r.folder, r.filename, { tempExtension: common.tempExtension, randomU32: () => 0 }));
+    }
+  }
   const opened = new Map<MediumKind, Recorder>();
   try {
     for (const r of requests) {

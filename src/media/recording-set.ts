@@ -12,12 +12,13 @@ import type { DataMessage } from '../plugin/plugin';
 import type { MediaEngine } from './engine';
 import type { MediasoupPeer } from './peer';
 import { Recorder, openRecorders } from './recorder';
+import type { RecordingRoots } from './recording-roots';
 
 export interface RecordingSetOptions {
   engine: MediaEngine;
   logger: Logger;
-  /** Folder for a request that names neither a folder nor a path. */
-  defaultFolder: string;
+  /** Where files may go; a request that names neither a folder nor a path goes to its default root. */
+  roots: RecordingRoots;
   createDirect(): Promise<DirectTransport | undefined>;
 }
 
@@ -48,13 +49,13 @@ export class RecordingSet {
       opened = openRecorders(
         fresh.map((r) =>
           r.folder === undefined && (r.filename === undefined || !r.filename.includes('/'))
-            ? { ...r, folder: this.options.defaultFolder }
+            ? { ...r, folder: this.options.roots.defaultRoot }
             : r,
         ),
-        { logger: this.options.logger },
+        { logger: this.options.logger, roots: this.options.roots },
       );
     } catch (error) {
-      this.options.logger.warn('cannot start recording', { error });
+      this.options.logger.warn('cannot start recording', { error: error as Error });
       return false;
     }
     for (const [type, recorder] of opened) this.recorders.set(type, recorder);

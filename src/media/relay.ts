@@ -17,6 +17,7 @@ import type { DataMessage } from '../plugin/plugin';
 import type { MediaEngine } from './engine';
 import { consumeWire } from './mediasoup-edits';
 import type { MediasoupPeer } from './peer';
+import { RecordingRoots } from './recording-roots';
 import { RecordingSet } from './recording-set';
 import { SlowLinkGate, lostPackets } from './slowlink';
 
@@ -71,13 +72,16 @@ class RelayUser {
 export class MediaRelay implements MediaRouter {
   private readonly users = new Map<number, RelayUser>();
   private readonly logger: Logger;
+  private readonly recordingRoots: RecordingRoots;
 
   constructor(
     private readonly engine: MediaEngine,
     logger: Logger,
-    private readonly recordingsFolder: string,
+    recordingsFolder: string,
+    recordingRoots: readonly string[] = [],
   ) {
     this.logger = logger.child({ component: 'relay' });
+    this.recordingRoots = new RecordingRoots(recordingsFolder, recordingRoots);
   }
 
   // --- handle lifecycle (called by the media plane) ------------------------------------------
@@ -222,7 +226,7 @@ export class MediaRelay implements MediaRouter {
       user.recordings = new RecordingSet({
         engine: this.engine,
         logger: this.logger.child({ handle: handleId }),
-        defaultFolder: this.recordingsFolder,
+        roots: this.recordingRoots,
         createDirect: () => this.createDirect(user),
       });
     }
