@@ -6,7 +6,8 @@
 //  - janus.js from `libjs-janus-gateway`, extracted into test/.fixtures/janus.js;
 //  - adapter.js from `libjs-webrtc-adapter` (the `adapter` global janus.js uses, as the demo
 //    pages load it), extracted into test/.fixtures/adapter.js;
-//  - installed with apt-get (root): `janus-tools` (janus-pp-rec) and `chromium`.
+//  - installed with apt-get (root): `janus-tools` (janus-pp-rec), `chromium` and `nginx` (the
+//    reverse-proxy test starts its own instance on 127.0.0.1; the package's service is not used).
 // Without root or apt it prints the exact apt-get line and exits non-zero.
 
 import { execFileSync } from 'node:child_process';
@@ -20,7 +21,7 @@ const fixtures = join(root, 'test', '.fixtures');
 const janusDir = join(fixtures, 'janus');
 const janusJs = join(fixtures, 'janus.js');
 const adapterJs = join(fixtures, 'adapter.js');
-const INSTALL = ['janus-tools', 'chromium'];
+const INSTALL = ['janus-tools', 'chromium', 'nginx'];
 const NEEDED_SCRIPTS = ['lua/echotest.lua', 'lua/videoroom.lua', 'lua/janus-sdp.lua', 'lua/janus-logger.lua', 'duktape/echotest.js', 'duktape/janus-sdp.js'];
 
 const say = (text) => console.log(`[test-setup] ${text}`);
@@ -123,8 +124,9 @@ if (existsSync(adapterJs)) {
 const missing = [];
 if (!haveCommand('janus-pp-rec')) missing.push('janus-tools');
 if (!existsSync('/usr/bin/chromium')) missing.push('chromium');
+if (!existsSync('/usr/sbin/nginx')) missing.push('nginx');
 if (missing.length === 0) {
-  say('janus-pp-rec and /usr/bin/chromium present');
+  say('janus-pp-rec, /usr/bin/chromium and /usr/sbin/nginx present');
 } else {
   const line = `apt-get install -y ${missing.join(' ')}`;
   if (!isRoot) fail(`missing ${missing.join(', ')}`, line);
