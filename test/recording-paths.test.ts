@@ -7,6 +7,12 @@ import * as fs from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import type { MediaEngine } from '../src/media/engine';
+import type { PluginHandle } from '../src/plugin/plugin';
+import { createJsPlugin } from '../src/script/js-plugin';
+import { createLuaPlugin } from '../src/script/lua-plugin';
+import type { ScriptPlugin } from '../src/script/script-plugin';
+import { ourJs } from './fixtures/js/fixtures';
+import { FakeHost, RecordingRouter, ourLua } from './lua-fixtures';
 import { openRecorders } from '../src/media/recorder';
 import { RecordingPathError, RecordingRoots } from '../src/media/recording-roots';
 import { RecordingSet } from '../src/media/recording-set';
@@ -120,3 +126,65 @@ describe('recording paths confined to the recording roots', () => {
     expect(JSON.stringify(warnings[0])).to.include('outside the recording folders');
   });
 });
+
+/** A media router with recording roots, as the mediasoup relay has. */
+class RootedRouter extends RecordingRouter {
+  constructor(sink: ConstructorParameters<typeof RecordingRouter>[0], readonly recordingRoots: readonly string[]) {
+    super(sink);
+  }
+}
+
+for (const runtime of ['lua', 'js'] as const) {
+  describe(`startRecording outside the recording roots gives -1 at once (${runtime} script)`, function () {
+    this.timeout(20000);
+    let base: string;
+    let plugin: ScriptPlugin;
+    let host: FakeHost;
+    let logLines: Array<Record<string, unknown>>;
+
+    before(async () => {
+      base = fs.mkdtempSync(path.join(tmpdir(), 'luasfu-recscript-'));
+      fs.mkdirSync(path.join(base, 'rec'));
+      fs.mkdirSync(path.join(base, 'outside'));
+      fs.symlinkSync(path.join(base, 'outside'), path.join(base, 'rec', 'link'));
+      host = new FakeHost(false);
+      Object.defineProperty(host, 'media', { value: new RootedRouter(host.sequence, [path.join(base, 'rec')]) });
+      const log = captureLogger();
+      logLines = log.records;
+      const config = { instructionLimit: 1_000_000, memoryLimitMb: 64 };
+      plugin = runtime === 'lua'
+        ? createLuaPlugin({ path: ourLua('record-paths.lua'), ...config }, log.logger)
+        : createJsPlugin({ path: ourJs('record-paths.js'), ...config }, log.logger);
+      await plugin.init(host);
+    });
+
+    after(async () => {
+      await plugin.destroy();
+      fs.rmSync(base, { recursive: true, force: true });
+    });
+
+    it('answers 0 inside a root and -1 (with one warning) for .., absolute and symlinked paths', async () => {
+      const handle: PluginHandle = { id: 4242, sessionId: 1 };
+      await plugin.createSession(handle);
+      const attempt = async (folder: string | undefined, filename: string): Promise<unknown> => {
+        const body: Record<string, string> = { filename };
+        if (folder !== undefined) body.folder = folder;
+        const result = await plugin.handleMessage(handle, 'tr', body, undefined);
+        if (result.kind !== 'ok') throw new Error(`handleMessage: ${JSON.stringify(result)}`);
+        return result.data.result;
+      };
+      expect(await attempt(path.join(base, 'rec'), 'fine')).to.equal(0);
+      expect(await attempt(undefined, 'plain')).to.equal(0);
+      const before = logLines.filter((line) => line.level === 'warn').length;
+      expect(await attempt('../outside', 'x')).to.equal(-1);
+      expect(await attempt('/etc', 'x')).to.equal(-1);
+      expect(await attempt(path.join(base, 'rec', 'link'), 'x')).to.equal(-1);
+      expect(await attempt(undefined, '../../x')).to.equal(-1);
+      const warnings = logLines.filter((line) => line.level === 'warn').slice(before);
+      expect(warnings).to.have.length(4);
+      for (const warning of warnings) expect(JSON.stringify(warning)).to.include('outside the recording folders');
+      const started = host.media.calls.filter((call) => call[0] === 'startRecording');
+      expect(started).to.have.length(2);
+    });
+  });
+}

@@ -16,7 +16,7 @@ import { randomInt } from 'node:crypto';
 import type { Logger } from '../log';
 import { silentLogger } from '../log';
 import type { MediumKind, RecordingRequest } from '../plugin/media';
-import type { RecordingRoots } from './recording-roots';
+import { type RecordingPath, type RecordingRoots, resolveRecordingPath } from './recording-roots';
 import { monotonicUs, RtpSwitchingContext } from './rtp/switching';
 
 export const MJR_HEADER = 'MJR00002';
@@ -104,52 +104,9 @@ export function encodeMjrFrame(relativeMs: number, body: Uint8Array, dataTimesta
 }
 
 // ---------------------------------------------------------------------------------------------
-// File naming (record.c janus_recorder_create_full)
+// File naming: recording-roots.ts (record.c's naming, confined to the recording roots)
 
-export interface RecordingPath {
-  /** Directory to create if missing; null = current directory, nothing created. */
-  dir: string | null;
-  /** Name on disk while recording (with the temporary extension, if any). */
-  fileName: string;
-  /** Path while recording. */
-  path: string;
-  /** Path after close (differs from `path` only with a temporary extension). */
-  finalPath: string;
-  /** Set when folder and filename both carry directories (Janus warns, then goes on). */
-  warning?: string;
-}
-
-/**
- * Where a recording goes: `folder/filename.mjr`; a null folder takes the directory part of the
- * filename; a null filename gives `janus-recording-<random u32>.mjr`.
- */
-export function resolveRecordingPath(
-  folder: string | null | undefined,
-  filename: string | null | undefined,
-  options: { tempExtension?: string; randomU32?: () => number } = {},
-): RecordingPath {
-  let dir: string | null = null;
-  let file: string | null = null;
-  let warning: string | undefined;
-  if (filename != null) {
-    const parent = path.posix.dirname(filename);
-    const base = path.posix.basename(filename);
-    if (folder == null) {
-      dir = parent;
-      file = base;
-    } else {
-      dir = folder;
-      file = filename;
-      if (parent !== '.' || base !== filename) warning = `Unsupported combination of dir and filename ${folder} ${filename}`;
-    }
-  }
-  // Janus ignores the folder when there is no filename: the random name lands in the cwd.
-  const random = options.randomU32 ?? (() => randomInt(0, 2 ** 32));
-  const finalName = file == null ? `janus-recording-${random() >>> 0}.mjr` : `${file}.mjr`;
-  const fileName = options.tempExtension ? `${finalName}.${options.tempExtension}` : finalName;
-  const join = (name: string): string => (dir == null ? name : `${dir}/${name}`);
-  return { dir, fileName, path: join(fileName), finalPath: join(finalName), warning };
-}
+export { type RecordingPath, resolveRecordingPath } from './recording-roots';
 
 // ---------------------------------------------------------------------------------------------
 // Script arguments -> RecordingRequest[]

@@ -72,7 +72,7 @@ class RelayUser {
 export class MediaRelay implements MediaRouter {
   private readonly users = new Map<number, RelayUser>();
   private readonly logger: Logger;
-  private readonly recordingRoots: RecordingRoots;
+  private readonly roots: RecordingRoots;
 
   constructor(
     private readonly engine: MediaEngine,
@@ -81,7 +81,7 @@ export class MediaRelay implements MediaRouter {
     recordingRoots: readonly string[] = [],
   ) {
     this.logger = logger.child({ component: 'relay' });
-    this.recordingRoots = new RecordingRoots(recordingsFolder, recordingRoots);
+    this.roots = new RecordingRoots(recordingsFolder, recordingRoots);
   }
 
   // --- handle lifecycle (called by the media plane) ------------------------------------------
@@ -219,6 +219,10 @@ export class MediaRelay implements MediaRouter {
     return true;
   }
 
+  get recordingRoots(): readonly string[] {
+    return this.roots.all;
+  }
+
   startRecording(handleId: number, recordings: RecordingRequest[]): boolean {
     const user = this.users.get(handleId);
     if (!user) return false;
@@ -226,7 +230,7 @@ export class MediaRelay implements MediaRouter {
       user.recordings = new RecordingSet({
         engine: this.engine,
         logger: this.logger.child({ handle: handleId }),
-        roots: this.recordingRoots,
+        roots: this.roots,
         createDirect: () => this.createDirect(user),
       });
     }

@@ -27,6 +27,11 @@ export interface MediaRouter {
   setTemporalLayer(handleId: number, layer: number): boolean;
   sendPli(handleId: number): boolean;
   startRecording(handleId: number, recordings: RecordingRequest[]): boolean;
+  /**
+   * Folders recordings may be written in (the default one first); startRecording refuses
+   * anything else. Scripts check against them to answer -1 at once. Absent: no limit known.
+   */
+  readonly recordingRoots?: readonly string[];
   stopRecording(handleId: number, types: MediumKind[]): boolean;
   relayRtp(handleId: number, video: boolean, packet: Uint8Array): boolean;
   relayRtcp(handleId: number, video: boolean, packet: Uint8Array): boolean;

@@ -49,6 +49,8 @@ export interface LoadTask {
   maxResumeRounds: number;
   /** JavaScript runtime: wall-clock limit per callback, in ms. */
   timeLimitMs?: number;
+  /** Folders startRecording may write in (the default first); empty = not checked in the worker. */
+  recordingRoots?: string[];
 }
 
 export interface CallTask {

@@ -145,6 +145,7 @@ export class ScriptPlugin implements Plugin {
           memoryLimitBytes: this.script.memoryLimitMb * 1024 * 1024,
           maxResumeRounds: this.options.maxResumeRounds ?? 16,
           timeLimitMs: this.options.timeLimitMs ?? 0,
+          recordingRoots: [...(this.host?.media.recordingRoots ?? [])],
         },
       }));
     } catch (error) {

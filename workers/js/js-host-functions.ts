@@ -18,6 +18,8 @@ export interface JsHostEnvironment {
   readonly modulesFolder: string;
   /** Highest Janus log level shipped to the host. */
   readonly logLevel: number;
+  /** Whether startRecording's folder/filename lie inside the recording roots. */
+  recordingAllowed(folder: string | null, filename: string | null): boolean;
   emit(call: HostCall): void;
   poke(): void;
 }
@@ -294,14 +296,16 @@ export function createHostFunctions(env: JsHostEnvironment): Record<string, Host
           log(LOG_WARN, `Duplicate ${slot} recording, skipping`);
           continue;
         }
+        const folderArg = args[base + 2];
+        const filenameArg = args[base + 3];
+        const folder = typeof folderArg === 'string' ? folderArg : null;
+        const filename = typeof filenameArg === 'string' ? filenameArg : null;
+        if (!env.recordingAllowed(folder, filename)) {
+          log(LOG_WARN, `startRecording: ${folder ?? ''} ${filename ?? ''} is outside the recording folders`);
+          return failed;
+        }
         types.add(slot);
-        const folder = args[base + 2];
-        const filename = args[base + 3];
-        recordings.push({
-          type: slot, codec, fmtp,
-          folder: typeof folder === 'string' ? folder : null,
-          filename: typeof filename === 'string' ? filename : null,
-        });
+        recordings.push({ type: slot, codec, fmtp, folder, filename });
       }
       if (recordings.length === 0) return failed;
       for (const type of types) env.sessions.setRecording(id, type, true);

@@ -8,6 +8,7 @@ import { readFileSync } from 'node:fs';
 import { DUKTAPE_PLUGIN_INFO } from '../../src/janus/identity';
 import { Callback, Status, type CallTask, type HostCall, type LoadTask, type ScriptInfoMessage } from '../../src/script/bridge';
 import { ScriptRuntimeBase, readInfoTexts, type TaskOutcome } from '../runtime';
+import { recordingCheck } from '../recording-check';
 import { createHostFunctions } from './js-host-functions';
 import { JsSandbox, type CallbackArg, type Invocation } from './js-sandbox';
 
@@ -46,6 +47,7 @@ export class JsRuntime extends ScriptRuntimeBase {
     const sandbox = new JsSandbox({
       hostFunctions: createHostFunctions({
         sessions: this.sessions,
+        recordingAllowed: recordingCheck(task),
         eventsEnabled: task.eventsEnabled,
         modulesFolder: task.modulesPath ?? '.',
         logLevel: task.logLevel,

@@ -13,6 +13,8 @@ export interface HostEnvironment {
   readonly eventsEnabled: boolean;
   /** Highest janusLog level shipped to the host. */
   readonly logLevel: number;
+  /** Whether startRecording's folder/filename lie inside the recording roots. */
+  recordingAllowed(folder: string | null, filename: string | null): boolean;
   emit(call: HostCall): void;
   poke(): void;
 }
@@ -227,8 +229,14 @@ export function registerHostFunctions(L: LuaState, env: HostEnvironment): void {
           log(LOG_WARN, `startRecording: already recording ${type}, skipped`);
           continue;
         }
+        const folder = toText(L1, base + 2);
+        const filename = toText(L1, base + 3);
+        if (!env.recordingAllowed(folder, filename)) {
+          log(LOG_WARN, `startRecording: ${folder ?? ''} ${filename ?? ''} is outside the recording folders`);
+          return ret(L1, -1);
+        }
         types.add(type);
-        recordings.push({ type, codec, fmtp, folder: toText(L1, base + 2), filename: toText(L1, base + 3) });
+        recordings.push({ type, codec, fmtp, folder, filename });
       }
       if (recordings.length === 0) return ret(L1, -1);
       for (const type of types) env.sessions.setRecording(id, type, true);

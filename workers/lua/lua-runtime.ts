@@ -10,6 +10,7 @@ import { LUA_PLUGIN_INFO } from '../../src/janus/identity';
 import { Callback, Status, type CallTask, type HostCall, type LoadTask, type ScriptInfoMessage } from '../../src/script/bridge';
 import { memoryInUse } from '../memory';
 import { ScriptRuntimeBase, readInfoTexts, type TaskOutcome } from '../runtime';
+import { recordingCheck } from '../recording-check';
 import { createEnvironment } from './lua-libs';
 import { registerHostFunctions } from './host-functions';
 
@@ -96,6 +97,7 @@ export class LuaRuntime extends ScriptRuntimeBase {
     });
     registerHostFunctions(L, {
       sessions: this.sessions,
+      recordingAllowed: recordingCheck(task),
       eventsEnabled: task.eventsEnabled,
       logLevel: task.logLevel,
       emit: (call) => this.out.push(call),
