@@ -7,6 +7,7 @@
 // a server to it, so other servers (TLS, an embedding application's) can reuse the handling.
 
 import { type IncomingMessage, type Server, type ServerResponse, createServer } from 'node:http';
+import type { Server as HttpsServer } from 'node:https';
 import type { Logger } from '../log';
 import type { JsonObject, JsonValue } from '../plugin/json';
 import { isJsonObject } from '../plugin/json';
@@ -343,7 +344,7 @@ export class HttpTransport {
 }
 
 /** Binds a node:http (or https) server to host:port; close() also drops open connections. */
-export function listenHttp(server: Server, host: string, port: number): Promise<Listener> {
+export function listenHttp(server: Server | HttpsServer, host: string, port: number): Promise<Listener> {
   return new Promise((resolve, reject) => {
     const onError = (error: Error): void => reject(new Error(`cannot listen on ${host}:${port}: ${error.message}`));
     server.once('error', onError);
