@@ -4,6 +4,7 @@
 // the few browser globals it touches at that level.
 
 import { expect } from 'chai';
+import { createHmac } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import * as vm from 'node:vm';
@@ -140,6 +141,64 @@ describe('janus.js against luasfu', function () {
       await withTimeout(new Promise<void>((resolve, reject) => janus.destroy({ success: () => resolve(), error: reject })), 'destroy');
       expect(destroyed).to.equal(true);
       expect(ts.server.core.sessionIds()).to.not.include(sessionId);
+    });
+  }
+});
+
+describe('janus.js with token auth (its token option, unchanged)', function () {
+  const SECRET = 'janusjs-token-secret';
+  let ts: TestServer;
+  let Janus: JanusStatic;
+
+  /** A Janus 1.x signed token, computed independently of the server's code. */
+  function sign(expiry: number, plugins: string[]): string {
+    const data = [String(expiry), 'janus', ...plugins].join(',');
+    return `${data}:${createHmac('sha1', SECRET).update(data).digest('base64')}`;
+  }
+
+  before(async function () {
+    const path = CANDIDATES.find((candidate) => existsSync(candidate));
+    if (!path) {
+      this.skip();
+      return;
+    }
+    Janus = loadJanusJs(readFileSync(path, 'utf8'));
+    await withTimeout(new Promise<void>((resolve) => Janus.init({
+      debug: false,
+      dependencies: Janus.useDefaultDependencies({
+        fetch, WebSocket, Promise, adapter: { browserDetails: { browser: 'chrome', version: 120 } },
+      }),
+      callback: resolve,
+    })), 'Janus.init');
+    ts = await startTestServer({ plugins: [new TestPlugin()], config: { tokenAuth: true, tokenAuthSecret: SECRET }, longPollHoldMs: 30_000 });
+  });
+
+  after(async () => {
+    await ts?.close();
+  });
+
+  for (const transport of ['websocket', 'http'] as const) {
+    it(`creates and attaches with a signed token over ${transport}; a bad token is refused`, async () => {
+      const server = transport === 'websocket' ? ts.urls.ws : ts.urls.http;
+      const token = sign(Math.floor(Date.now() / 1000) + 600, [TEST_PLUGIN_PACKAGE]);
+      const janus = await withTimeout(new Promise<JanusSession>((resolve, reject) => {
+        const session: JanusSession = new Janus({ server, token, iceServers: [], success: () => resolve(session), error: reject });
+      }), 'create');
+      const handle = await withTimeout(new Promise<JanusPluginHandle>((resolve, reject) => {
+        janus.attach({ plugin: TEST_PLUGIN_PACKAGE, success: resolve, error: reject });
+      }), 'attach');
+      const sync = await withTimeout(new Promise<JsonObject>((resolve, reject) => {
+        handle.send({ message: { request: 'sync' }, success: resolve, error: reject });
+      }), 'sync message');
+      expect(sync.testecho).to.equal('sync');
+      await withTimeout(new Promise<void>((resolve, reject) => janus.destroy({ success: () => resolve(), error: reject })), 'destroy');
+
+      const refused = await withTimeout(new Promise<string>((resolve) => {
+        const session: JanusSession = new Janus({
+          server, token: `${token}x`, iceServers: [], success: () => resolve(`created ${session.getSessionId()}`), error: (e: unknown) => resolve(String(e)),
+        });
+      }), 'refused create');
+      expect(refused).to.include('Unauthorized request (wrong or missing secret/token)');
     });
   }
 });
