@@ -16,7 +16,7 @@ import { JanusErrorCode } from '../janus/errors';
 import { decodeUtf8, parseStrictJson } from '../janus/json-documents';
 import { errorReply, randomString } from '../janus/protocol';
 import { parseJanusPath, parseMaxEvents, parsePathId } from './http-path';
-import { HttpEventRouter } from './long-poll';
+import type { HttpEventRouter } from './long-poll';
 import { OriginPolicy } from './origin';
 import { KeyedRateLimiter } from './rate-limit';
 import { type JsonLayout, type Listener, serialize } from './uws';
