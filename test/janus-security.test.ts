@@ -338,7 +338,26 @@ describe('security: Admin API defaults', () => {
     expect(await open()).to.equal(101);
   });
 
-  it('binds the Admin API to loopback by default', async () => {
+  it('binds the Admin API to adminListenIp (127.0.0.1 by default), not to listenIp', async () => {
     expect(defaultConfig().adminListenIp).to.equal('127.0.0.1');
+    // The Janus API on another loopback address: the Admin listeners stay on 127.0.0.1.
+    const other = await startTestServer({ plugins: [new TestPlugin()], config: { listenIp: '127.0.0.2' } });
+    try {
+      const reachable = async (host: string, port: number): Promise<boolean> => {
+        try {
+          await fetch(`http://${host}:${port}/`, { signal: AbortSignal.timeout(3000) });
+          return true;
+        } catch {
+          return false;
+        }
+      };
+      expect(await reachable('127.0.0.2', other.ports.http)).to.equal(true);
+      expect(await reachable('127.0.0.1', other.ports.http)).to.equal(false);
+      expect(await reachable('127.0.0.1', other.ports.adminHttp)).to.equal(true);
+      expect(await reachable('127.0.0.2', other.ports.adminHttp)).to.equal(false);
+      expect(await reachable('127.0.0.2', other.ports.adminWebsocket)).to.equal(false);
+    } finally {
+      await other.close();
+    }
   });
 });
