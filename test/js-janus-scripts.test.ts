@@ -115,6 +115,25 @@ describe('Janus echotest.js (unmodified) in the JavaScript runtime', function ()
   });
 });
 
+describe('Janus echotest.js (unmodified) without a modules path', function () {
+  it('finds janus-sdp.js in its own folder (getModulesFolder() is the script folder) and answers an offer', async function () {
+    const host = new FakeHost(true);
+    const plugin = createJsPlugin(janusEchotestJs({ modulesPath: undefined }), silentLogger());
+    await plugin.init(host);
+    try {
+      expect(plugin.info().package).to.equal('janus.plugin.echojs');
+      const h = handle(424242);
+      await plugin.createSession(h);
+      const result = await plugin.handleMessage(h, 'offer', { audio: true, video: true }, offerJsep('chrome-offer.sdp'));
+      expect(result).to.deep.equal({ kind: 'ack' });
+      await waitFor(() => host.events.length === 1, 3000, 'the echotest answer');
+      expect(host.events[0].jsep?.sdp).to.equal(duktapeEchotestAnswer('chrome'));
+    } finally {
+      await plugin.destroy();
+    }
+  });
+});
+
 describe('JavaScript scripts through the Janus API', function () {
   let ts: TestServer;
   let client: JanusWsClient;

@@ -17,6 +17,36 @@ import { usePluginStarter } from './support/plugin-starter';
 
 const handle = (id: number): PluginHandle => ({ id, sessionId: 1 });
 
+/** [case in host-api.js's invalidCalls, function, argument position, argument name, what is thrown]. */
+const INVALID_JS_CALLS: Array<[string, string, number, string, 'TypeError' | 'Error']> = [
+  ['timeCallback', 'timeCallback', 1, 'function', 'Error'],
+  ['timeCallbackDelay', 'timeCallback', 3, 'ms', 'Error'],
+  ['pushEvent', 'pushEvent', 1, 'id', 'TypeError'],
+  ['pushEventId', 'pushEvent', 1, 'id', 'Error'],
+  ['notifyEvent', 'notifyEvent', 1, 'id', 'Error'],
+  ['closePc', 'closePc', 1, 'id', 'TypeError'],
+  ['endSession', 'endSession', 1, 'id', 'Error'],
+  ['configureMedium', 'configureMedium', 2, 'medium', 'Error'],
+  ['configureMediumDirection', 'configureMedium', 3, 'direction', 'Error'],
+  ['configureMediumFlag', 'configureMedium', 4, 'enabled', 'TypeError'],
+  ['addRecipient', 'addRecipient', 2, 'recipient', 'TypeError'],
+  ['removeRecipient', 'removeRecipient', 1, 'sender', 'Error'],
+  ['setBitrate', 'setBitrate', 2, 'bitrate', 'TypeError'],
+  ['setPliFreq', 'setPliFreq', 2, 'seconds', 'Error'],
+  ['setSubstream', 'setSubstream', 2, 'substream', 'Error'],
+  ['setTemporalLayer', 'setTemporalLayer', 2, 'temporal', 'Error'],
+  ['sendPli', 'sendPli', 1, 'id', 'TypeError'],
+  ['relayRtp', 'relayRtp', 4, 'length', 'Error'],
+  ['relayRtcp', 'relayRtcp', 3, 'packet', 'TypeError'],
+  ['relayTextData', 'relayTextData', 3, 'length', 'Error'],
+  ['relayBinaryData', 'relayBinaryData', 2, 'buffer', 'TypeError'],
+  ['relayData', 'relayData', 3, 'length', 'TypeError'],
+  ['startRecording', 'startRecording', 2, 'type', 'Error'],
+  ['startRecordingCodec', 'startRecording', 3, 'codec', 'Error'],
+  ['stopRecording', 'stopRecording', 2, 'type', 'Error'],
+  ['readFile', 'readFile', 1, 'path', 'TypeError'],
+];
+
 function config(name: string, extra: Partial<ScriptConfig> = {}): ScriptConfig {
   return { path: ourJs(name), instructionLimit: 1_000_000, memoryLimitMb: 256, ...extra };
 }
@@ -167,13 +197,13 @@ describe('JavaScript scripts: sandbox, errors and host functions', function () {
       'Error: JSON error: the event is not a JSON object or array',
       `Error: Datachannel not ready yet for session ${id}`,
       'TypeError: Invalid argument (expected DUK_TYPE_BOOLEAN, got DUK_TYPE_NUMBER)',
-      'Error: Invalid payload of declared size 0',
+      'Error: relayRtp: invalid argument 4 (length): expected a length >= 1, got 0',
       'ok:0',
       "Error: Recipient session 12345 doesn't exist",
       "Error: Session 12345 doesn't exist",
+      'Error: setSubstream: invalid argument 2 (substream): expected an integer from 0 to 2, got -1',
       'ok:0',
-      'ok:0',
-      `Error: Error starting the recording of session ${id}`,
+      'Error: startRecording: invalid argument 3 (codec): unsupported codec "nope"',
       'ok:0',
       'TypeError: Invalid argument (expected DUK_TYPE_NUMBER, got DUK_TYPE_STRING)',
       'Error: Error opening file: /nonexistent/luasfu',
@@ -199,6 +229,25 @@ describe('JavaScript scripts: sandbox, errors and host functions', function () {
       [undefined, { later: 'no argument' }, undefined],
       [undefined, { later: 'arg' }, undefined],
     ]);
+  });
+
+  it('refuses a bad argument of every host function: a TypeError (wrong type) or Error (wrong value), one warning naming it', async function () {
+    const { plugin, host } = await start('host-api.js');
+    const h = handle(9);
+    await plugin.createSession(h);
+    host.media.calls.length = 0;
+    for (const [name, fn, position, argument, thrown] of INVALID_JS_CALLS) {
+      starter.log.records.length = 0;
+      const result = await plugin.handleMessage(h, 't', { request: 'invalid', case: name }, undefined);
+      const expected = thrown === 'TypeError' ? /^TypeError: Invalid argument \(expected DUK_TYPE_\w+, got DUK_TYPE_\w+\)$/ : new RegExp(`^Error: ${fn}: invalid argument ${position} \\(${argument}\\): `);
+      expect(result.kind, name).to.equal('ok');
+      expect((result as unknown as { data: { result: string } }).data.result, name).to.match(expected);
+      const warnings = starter.log.records.filter((r) => r.source === 'janusLog' && String(r.msg).includes('invalid argument'));
+      expect(warnings.map((r) => [r.level, String(r.msg).split(':').slice(0, 2).join(':')]), name).to.deep.equal([
+        ['warn', `${fn}: invalid argument ${position} (${argument})`],
+      ]);
+    }
+    expect(host.media.calls, 'no refused call reached the media plane').to.deep.equal([]);
   });
 
   it('passes null for a missing jsep and config; data as strings (binary: one char per byte)', async function () {
@@ -243,6 +292,32 @@ describe('JavaScript scripts: sandbox, errors and host functions', function () {
       ['warn', 'careful'],
       ['error', 'bad'],
     ]);
+  });
+
+  it('require() without a modSearch of the script\'s own: its own folder, then modulesPath; getModulesFolder() defaults to its folder', async function () {
+    const ask = async (plugin: ScriptPlugin): Promise<unknown> => {
+      const h = handle(11);
+      await plugin.createSession(h);
+      const result = await plugin.handleMessage(h, 't', {}, undefined);
+      return (result as unknown as { data: unknown }).data;
+    };
+    const alone = await start('default-modules.js');
+    expect(await ask(alone.plugin)).to.deep.equal({
+      ownFolder: 'ok:hello, own folder',
+      modulesPath: 'TypeError: module not found: greet',
+      missing: 'TypeError: module not found: nope',
+      escape: 'TypeError: module not found: ../js/minimal',
+      folder: OUR_JS_DIR,
+    });
+    const modules = join(OUR_JS_DIR, 'modules');
+    const withPath = await start('default-modules.js', { modulesPath: modules });
+    expect(await ask(withPath.plugin)).to.deep.equal({
+      ownFolder: 'ok:hello, own folder',
+      modulesPath: 'ok:hello, modulesPath',
+      missing: 'TypeError: module not found: nope',
+      escape: 'TypeError: module not found: ../js/minimal',
+      folder: modules,
+    });
   });
 
   it('scriptPlugin() maps .js scripts to the JavaScript plugin', async function () {

@@ -10,6 +10,7 @@ import type { PluginHandle } from '../src/plugin/plugin';
 import { createLuaPlugin } from '../src/script/lua-plugin';
 import type { ScriptPlugin } from '../src/script/script-plugin';
 import { FakeHost, ourLua, waitFor } from './lua-fixtures';
+import { captureLogger } from './support/log-capture';
 
 function scriptConfig(name: string, extra: Partial<ScriptConfig> = {}): ScriptConfig {
   return { path: ourLua(name), instructionLimit: 5_000_000, memoryLimitMb: 256, ...extra };
@@ -51,8 +52,8 @@ describe('Lua host API (host-api.lua through the Plugin interface)', function ()
     expect(data).to.deep.equal({
       pushArity: -1, pushInvalid: -1, pushArray: 455, pushString: -1, pushUnknown: -1, pushBadSdp: -1, pushBadJsep: -1, pushOk: 0,
       events: 1, eventsArity: -1, notifyBad: -1, notifyOk: 0, closePcUnknown: -1, endSessionUnknown: -1,
-      cmZeroIsTrue: 0, cmAnyDirIsOut: 0, cmNilIsFalse: 0, cmOtherMedium: 0, cmArity: -1, cmUnknown: -1,
-      addSelf: 0, addUnknown: -1, removeUnknown: -1, bitrate: 0, pliFreq: 0, substreamIgnored: 0, temporal: 0, pli: 0, pliUnknown: -1,
+      cmZeroIsTrue: 0, cmOut: 0, cmNilIsFalse: 0, cmOtherMedium: -1, cmArity: -1, cmUnknown: -1,
+      addSelf: 0, addUnknown: -1, removeUnknown: -1, bitrate: 0, pliFreq: 0, substream: 0, temporal: 0, pli: 0, pliUnknown: -1,
       rtpZeroLen: -1, rtpNil: -1, rtpClamped: 0, textNotReady: -1, textArity: -1,
       recAudio: 0, recAgain: -1, recBadCodec: -1, recArity: -1, recFmtp: 0, stopNil: 0, stopArity: -1,
       timerArity: -1, timerNil: -1, extra: 1234, logResults: 0, poke: 0,
@@ -77,6 +78,7 @@ describe('Lua host API (host-api.lua through the Plugin interface)', function ()
       ['addRecipient', h.id, h.id],
       ['setBitrate', h.id, 128000],
       ['setPliFreq', h.id, 10],
+      ['setSubstream', h.id, 1],
       ['setTemporalLayer', h.id, 0],
       ['sendPli', h.id],
       ['relayRtp', h.id, true, 'abcdef'],
@@ -92,7 +94,7 @@ describe('Lua host API (host-api.lua through the Plugin interface)', function ()
       recipients: [h.id],
       bitrate: 128000,
       pli_freq: 10,
-      substream: 2,
+      substream: 1,
       temporal_layer: 0,
       recorders: { audio: { codec: 'opus', folder: '/tmp', filename: 'x' }, video: { codec: 'vp9', fmtp: 'profile-id=2', filename: 'v' } },
       started: false,
@@ -193,5 +195,69 @@ describe('Lua host API (host-api.lua through the Plugin interface)', function ()
       known: true,
       idType: plugin.sessionState(h.id)!.scriptId <= 2147483647 ? 'integer' : 'float',
     });
+  });
+});
+
+/** [case in host-api.lua's invalidCalls, function, argument position, argument name]: one per rule and function. */
+const INVALID_CALLS: Array<[string, string, number, string]> = [
+  ['janusLog', 'janusLog', 1, 'level'],
+  ['timeCallback', 'timeCallback', 1, 'function'],
+  ['timeCallbackDelay', 'timeCallback', 3, 'ms'],
+  ['pushEvent', 'pushEvent', 1, 'id'],
+  ['pushEventEvent', 'pushEvent', 3, 'event'],
+  ['notifyEvent', 'notifyEvent', 1, 'id'],
+  ['closePc', 'closePc', 1, 'id'],
+  ['endSession', 'endSession', 1, 'id'],
+  ['configureMedium', 'configureMedium', 2, 'medium'],
+  ['configureMediumDirection', 'configureMedium', 3, 'direction'],
+  ['addRecipient', 'addRecipient', 2, 'recipient'],
+  ['removeRecipient', 'removeRecipient', 1, 'sender'],
+  ['setBitrate', 'setBitrate', 2, 'bitrate'],
+  ['setPliFreq', 'setPliFreq', 2, 'seconds'],
+  ['setSubstream', 'setSubstream', 2, 'substream'],
+  ['setTemporalLayer', 'setTemporalLayer', 2, 'temporal'],
+  ['sendPli', 'sendPli', 1, 'id'],
+  ['relayRtp', 'relayRtp', 4, 'length'],
+  ['relayRtcp', 'relayRtcp', 3, 'packet'],
+  ['relayTextData', 'relayTextData', 3, 'length'],
+  ['relayBinaryData', 'relayBinaryData', 2, 'buffer'],
+  ['relayData', 'relayData', 3, 'length'],
+  ['startRecording', 'startRecording', 2, 'type'],
+  ['startRecordingCodec', 'startRecording', 3, 'codec'],
+  ['stopRecording', 'stopRecording', 2, 'type'],
+];
+
+describe('Lua host API: argument validation (validate.ts rules)', function () {
+  it('refuses a bad argument of every host function: -1, one warning naming the function and the argument, nothing done', async function () {
+    const log = captureLogger();
+    const host = new FakeHost(true);
+    const plugin = createLuaPlugin(scriptConfig('host-api.lua'), log.logger);
+    await plugin.init(host);
+    try {
+      const h = handle(31);
+      await plugin.createSession(h);
+      const all: string[] = [];
+      for (const [name, fn, position, argument] of INVALID_CALLS) {
+        log.records.length = 0;
+        const result = await plugin.handleMessage(h, 't', { request: 'invalid', case: name }, undefined);
+        expect(result, name).to.deep.equal({ kind: 'ok', data: { result: -1 } });
+        const warnings = log.records.filter((r) => r.source === 'janusLog' && String(r.msg).includes('invalid argument'));
+        expect(warnings.map((r) => [r.level, String(r.msg).split(':').slice(0, 2).join(':')]), name).to.deep.equal([
+          ['warn', `${fn}: invalid argument ${position} (${argument})`],
+        ]);
+        all.push(...warnings.map((r) => String(r.msg)));
+      }
+      expect(host.media.calls, 'no refused call reached the media plane').to.deep.equal([]);
+      expect(host.events).to.deep.equal([]);
+      expect(all).to.include.members([
+        'setBitrate: invalid argument 2 (bitrate): expected a number >= 0, got "fast"',
+        'configureMedium: invalid argument 2 (medium): expected "audio", "video" or "data", got "smell"',
+        'configureMedium: invalid argument 3 (direction): expected "in" or "out", got "sideways"',
+        'timeCallback: invalid argument 1 (function): the script defines no function "noSuchFunction"',
+        'removeRecipient: invalid argument 1 (sender): expected a session id (an integer >= 0), got a table',
+      ]);
+    } finally {
+      await plugin.destroy();
+    }
   });
 });

@@ -40,3 +40,249 @@ export function jsepValid(bytes: Uint8Array): boolean {
   const sdp = (value as Record<string, unknown>).sdp;
   return typeof sdp === 'string' && sdpParses(sdp);
 }
+
+// ---------------------------------------------------------------------------------------------
+// Host function arguments: the rules both runtimes apply before a host function does anything
+// (as Janus's plugins check what they are given). Each runtime hands the arguments over as
+// plain values (Lua: number, string, boolean, undefined for nil, an OpaqueValue otherwise;
+// JavaScript: the values themselves, only inspected with typeof) and turns an InvalidArgument
+// into its own failure: -1 in Lua, a thrown TypeError/Error in JavaScript, one warning line each.
+
+/** A Lua value the rules only need the type name of (table, function, userdata, thread). */
+export class OpaqueValue {
+  constructor(readonly typeName: string) {}
+}
+
+/** Lua converts numeric strings to numbers where a number is expected (lua_tonumber); Duktape does not. */
+export type Dialect = 'lua' | 'js';
+
+export type ArgRule =
+  /** a script session id: an integer from 0 to 2^32-1 */
+  | 'id'
+  /** a finite number >= 0 (bitrates, PLI frequencies) */
+  | 'nonNegative'
+  /** a delay in ms: a finite number >= 0, or absent (0) */
+  | 'delay'
+  /** a length: a finite number >= 1 */
+  | 'size'
+  /** a simulcast substream or temporal layer: an integer from 0 to 2 */
+  | 'layer'
+  /** a Janus log level: an integer from 0 to 7 */
+  | 'logLevel'
+  /** 'audio', 'video' or 'data' (any case) */
+  | 'medium'
+  /** 'audio', 'video' or 'data' (any case), or absent */
+  | 'medium?'
+  /** 'in' or 'out' (any case) */
+  | 'direction'
+  /** a boolean (Lua: any value, by truthiness) */
+  | 'flag'
+  /** a string (Lua: numbers too) */
+  | 'text'
+  /** a string, or absent (nil / null / undefined) */
+  | 'text?'
+  /** a recorder codec, optionally followed by /fmtp=... */
+  | 'codec'
+  /** the name of a function the script defines as a global */
+  | 'callback'
+  /** anything (Lua: strings and numbers are used, the rest counts as none; JS: a string or undefined) */
+  | 'argument';
+
+export interface ArgSpec {
+  readonly name: string;
+  readonly rule: ArgRule;
+}
+
+const arg = (name: string, rule: ArgRule): ArgSpec => ({ name, rule });
+const ID = arg('id', 'id');
+const RECORDING_GROUP = [arg('type', 'medium?'), arg('codec', 'codec'), arg('folder', 'text?'), arg('filename', 'text?')];
+
+/** Every host function's arguments, in order (startRecording's four-argument groups repeat). */
+export const HOST_FUNCTION_ARGS = {
+  janusLog: [arg('level', 'logLevel'), arg('message', 'text')],
+  pokeScheduler: [],
+  timeCallback: [arg('function', 'callback'), arg('argument', 'argument'), arg('ms', 'delay')],
+  pushEvent: [ID, arg('transaction', 'text?'), arg('event', 'text'), arg('jsep', 'text?')],
+  eventsIsEnabled: [],
+  notifyEvent: [ID, arg('event', 'text')],
+  closePc: [ID],
+  endSession: [ID],
+  configureMedium: [ID, arg('medium', 'medium'), arg('direction', 'direction'), arg('enabled', 'flag')],
+  addRecipient: [arg('sender', 'id'), arg('recipient', 'id')],
+  removeRecipient: [arg('sender', 'id'), arg('recipient', 'id')],
+  setBitrate: [ID, arg('bitrate', 'nonNegative')],
+  setPliFreq: [ID, arg('seconds', 'nonNegative')],
+  setSubstream: [ID, arg('substream', 'layer')],
+  setTemporalLayer: [ID, arg('temporal', 'layer')],
+  sendPli: [ID],
+  relayRtp: [ID, arg('video', 'flag'), arg('packet', 'text'), arg('length', 'size')],
+  relayRtcp: [ID, arg('video', 'flag'), arg('packet', 'text'), arg('length', 'size')],
+  relayTextData: [ID, arg('buffer', 'text'), arg('length', 'size'), arg('label', 'text?'), arg('protocol', 'text?')],
+  relayBinaryData: [ID, arg('buffer', 'text'), arg('length', 'size'), arg('label', 'text?'), arg('protocol', 'text?')],
+  relayData: [ID, arg('buffer', 'text'), arg('length', 'size'), arg('label', 'text?'), arg('protocol', 'text?')],
+  startRecording: [ID, ...RECORDING_GROUP, ...RECORDING_GROUP, ...RECORDING_GROUP],
+  stopRecording: [ID, arg('type', 'medium?'), arg('type', 'medium?'), arg('type', 'medium?')],
+  readFile: [arg('path', 'text')],
+  getModulesFolder: [],
+  getDuktapeVersion: [],
+  testExtraFunction: [],
+} as const satisfies Record<string, readonly ArgSpec[]>;
+
+export type HostFunctionName = keyof typeof HOST_FUNCTION_ARGS;
+
+export const MEDIA = ['audio', 'video', 'data'] as const;
+export type Medium = (typeof MEDIA)[number];
+
+const VIDEO_CODECS = ['vp8', 'vp9', 'h264', 'av1', 'h265'];
+const AUDIO_CODECS = ['opus', 'multiopus', 'g711', 'pcmu', 'pcma', 'g722', 'l16-48', 'l16'];
+const DATA_CODECS = ['text', 'binary'];
+/** The codecs Janus's recorder accepts. */
+export const RECORDER_CODECS: ReadonlySet<string> = new Set([...VIDEO_CODECS, ...AUDIO_CODECS, ...DATA_CODECS]);
+
+/** 'vp9/fmtp=profile-id=2' -> codec 'vp9', fmtp 'profile-id=2'. */
+export function splitCodec(spec: string): { codec: string; fmtp: string | null } {
+  const split = spec.indexOf('/fmtp=');
+  return {
+    codec: (split >= 0 ? spec.slice(0, split) : spec).toLowerCase(),
+    fmtp: split >= 0 ? spec.slice(split + '/fmtp='.length) : null,
+  };
+}
+
+/** A medium name in any case, or undefined. */
+export function mediumOf(value: string): Medium | undefined {
+  const lower = value.toLowerCase();
+  return (MEDIA as readonly string[]).includes(lower) ? (lower as Medium) : undefined;
+}
+
+/** Duktape's type names, as janus_duktape.c prints them in its TypeErrors. */
+export function dukType(value: unknown): string {
+  if (value === null) return 'DUK_TYPE_NULL';
+  switch (typeof value) {
+    case 'undefined': return 'DUK_TYPE_UNDEFINED';
+    case 'boolean': return 'DUK_TYPE_BOOLEAN';
+    case 'number': return 'DUK_TYPE_NUMBER';
+    case 'string': return 'DUK_TYPE_STRING';
+    default: return 'DUK_TYPE_OBJECT';
+  }
+}
+
+/** One argument a host function refused. */
+export class InvalidArgument {
+  constructor(
+    readonly fn: HostFunctionName,
+    /** 1-based, as the script wrote it */
+    readonly position: number,
+    readonly name: string,
+    readonly problem: string,
+    /** JavaScript: the Duktape type the argument should have had, when its type was wrong */
+    readonly expectedDukType?: string,
+  ) {}
+
+  /** The warning logged (and, for value problems, the JavaScript Error's message). */
+  get text(): string {
+    return `${this.fn}: invalid argument ${this.position} (${this.name}): ${this.problem}`;
+  }
+}
+
+export interface ArgContext {
+  readonly dialect: Dialect;
+  /** Whether the script defines a global function of this name now. */
+  isFunction(name: string): boolean;
+}
+
+/** A short, safe description of a value (never runs script code: typeof and primitives only). */
+function describe(value: unknown, dialect: Dialect): string {
+  if (value === undefined) return dialect === 'lua' ? 'nil' : 'undefined';
+  if (value === null) return 'null';
+  if (value instanceof OpaqueValue) return `a ${value.typeName}`;
+  switch (typeof value) {
+    case 'string': return JSON.stringify(value.length > 40 ? `${value.slice(0, 40)}…` : value);
+    case 'number': case 'boolean': return String(value);
+    case 'function': return 'a function';
+    default: return 'an object';
+  }
+}
+
+/** The number a value stands for in this dialect, or undefined when it is none. */
+function numberOf(value: unknown, dialect: Dialect): number | undefined {
+  if (typeof value === 'number') return value;
+  if (dialect === 'lua' && typeof value === 'string' && value.trim() !== '') {
+    const n = Number(value.trim());
+    return Number.isNaN(n) ? undefined : n;
+  }
+  return undefined;
+}
+
+const absent = (value: unknown): boolean => value === undefined || value === null;
+
+/** What is wrong with one value under a rule (with the Duktape type it needed, for type errors), or undefined. */
+function problemWith(rule: ArgRule, value: unknown, context: ArgContext): { problem: string; expected?: string } | undefined {
+  const lua = context.dialect === 'lua';
+  const got = describe(value, context.dialect);
+  const needNumber = (test: (n: number) => boolean, what: string): { problem: string; expected?: string } | undefined => {
+    const n = numberOf(value, context.dialect);
+    if (n === undefined) return { problem: `expected ${what}, got ${got}`, expected: 'DUK_TYPE_NUMBER' };
+    return Number.isFinite(n) && test(n) ? undefined : { problem: `expected ${what}, got ${got}` };
+  };
+  const needString = (optional: boolean): { problem: string; expected?: string } | undefined => {
+    if (typeof value === 'string' || (lua && typeof value === 'number') || (optional && absent(value))) return undefined;
+    return { problem: `expected a string${optional ? ' or nothing' : ''}, got ${got}`, expected: 'DUK_TYPE_STRING' };
+  };
+  switch (rule) {
+    case 'id': return needNumber((n) => Number.isInteger(n) && n >= 0 && n <= 0xffffffff, 'a session id (an integer >= 0)');
+    case 'nonNegative': return needNumber((n) => n >= 0, 'a number >= 0');
+    case 'delay': return value === undefined ? undefined : needNumber((n) => n >= 0, 'a delay in ms >= 0');
+    case 'size': return needNumber((n) => n >= 1, 'a length >= 1');
+    case 'layer': return needNumber((n) => Number.isInteger(n) && n >= 0 && n <= 2, 'an integer from 0 to 2');
+    case 'logLevel': return needNumber((n) => Number.isInteger(n) && n >= 0 && n <= 7, 'a log level from 0 to 7');
+    case 'text': return needString(false);
+    case 'text?': return needString(true);
+    case 'flag':
+      if (lua || typeof value === 'boolean') return undefined;
+      return { problem: `expected a boolean, got ${got}`, expected: 'DUK_TYPE_BOOLEAN' };
+    case 'argument':
+      if (lua || typeof value === 'string' || value === undefined) return undefined;
+      return { problem: `expected a string or nothing, got ${got}`, expected: 'DUK_TYPE_STRING' };
+    case 'medium':
+    case 'medium?': {
+      if (rule === 'medium?' && absent(value)) return undefined;
+      const bad = needString(false);
+      if (bad) return bad;
+      return mediumOf(String(value)) ? undefined : { problem: `expected "audio", "video" or "data", got ${got}` };
+    }
+    case 'direction': {
+      const bad = needString(false);
+      if (bad) return bad;
+      const d = String(value).toLowerCase();
+      return d === 'in' || d === 'out' ? undefined : { problem: `expected "in" or "out", got ${got}` };
+    }
+    case 'codec': {
+      const bad = needString(false);
+      if (bad) return bad;
+      return RECORDER_CODECS.has(splitCodec(String(value)).codec) ? undefined : { problem: `unsupported codec ${got}` };
+    }
+    case 'callback': {
+      const bad = needString(false);
+      if (bad) return bad;
+      return context.isFunction(String(value)) ? undefined : { problem: `the script defines no function ${got}` };
+    }
+  }
+}
+
+/**
+ * Checks the arguments a host function was given (as many as its rules list; missing ones
+ * count as absent). startRecording's optional groups: a group whose type and codec are both
+ * absent is skipped. The first problem found, or undefined.
+ */
+export function checkHostArgs(fn: HostFunctionName, args: ArrayLike<unknown>, context: ArgContext): InvalidArgument | undefined {
+  const specs: readonly ArgSpec[] = HOST_FUNCTION_ARGS[fn];
+  for (let i = 0; i < specs.length; i++) {
+    if (fn === 'startRecording' && i >= 1 && (i - 1) % 4 === 0 && absent(args[i]) && absent(args[i + 1])) {
+      i += 3;
+      continue;
+    }
+    const found = problemWith(specs[i].rule, args[i], context);
+    if (found) return new InvalidArgument(fn, i + 1, specs[i].name, found.problem, found.expected);
+  }
+  return undefined;
+}

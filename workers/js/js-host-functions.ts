@@ -1,6 +1,8 @@
 // The Janus Duktape plugin's C API (janus-contract §1 with §6's differences) for the JavaScript
-// runtime: arguments are type-checked (a mismatch is a TypeError), unknown/dead sessions, bad
-// JSON, unparsable SDP and a data channel that isn't ready are Errors, results are numbers.
+// runtime: arguments are checked against the rules shared with the Lua runtime (validate.ts;
+// a wrong type is Duktape's TypeError, a wrong value an Error, each with one warning line naming
+// the function and the argument), unknown/dead sessions, bad JSON, unparsable SDP and a data
+// channel that isn't ready are Errors, results are numbers.
 // These run in the worker's own realm and never touch script objects beyond `typeof` and
 // reading primitives; js-sandbox.ts turns their outcomes into errors of the script's realm.
 // Nothing here calls back into the script: each call is validated against the session
@@ -9,17 +11,19 @@
 import { readFileSync } from 'node:fs';
 import type { HostCall, Recording } from '../../src/script/bridge';
 import type { RecorderType, SessionMirror } from '../session-mirror';
-import { jsonDocumentKind, sdpParses } from '../validate';
+import { checkHostArgs, dukType, jsonDocumentKind, mediumOf, sdpParses, splitCodec, type HostFunctionName } from '../validate';
 
 export interface JsHostEnvironment {
   readonly sessions: SessionMirror;
   readonly eventsEnabled: boolean;
-  /** getModulesFolder(): the configured modules path, or "." */
+  /** getModulesFolder(): the configured modules path, or the script's folder */
   readonly modulesFolder: string;
   /** Highest Janus log level shipped to the host. */
   readonly logLevel: number;
   /** Whether startRecording's folder/filename lie inside the recording roots. */
   recordingAllowed(folder: string | null, filename: string | null): boolean;
+  /** Whether the script defines a global function of this name now (timeCallback's check). */
+  isFunction(name: string): boolean;
   emit(call: HostCall): void;
   poke(): void;
 }
@@ -38,51 +42,11 @@ export const DUKTAPE_VERSION = 20700;
 
 const LOG_WARN = 3;
 const DEFAULT_LABEL = 'JanusDataChannel';
-const RECORDER_CODECS = new Set([
-  'vp8', 'vp9', 'h264', 'av1', 'h265', 'opus', 'multiopus', 'g711', 'pcmu', 'pcma', 'g722', 'l16-48', 'l16', 'text', 'binary',
-]);
 
 const encoder = new TextEncoder();
 
 const value = (v: number | string): HostOutcome => ({ kind: 'value', value: v });
 const error = (message: string): HostOutcome => ({ kind: 'Error', message });
-
-/** Duktape's type names, as janus_duktape.c prints them in its TypeErrors. */
-function dukType(v: unknown): string {
-  if (v === null) return 'DUK_TYPE_NULL';
-  switch (typeof v) {
-    case 'undefined': return 'DUK_TYPE_UNDEFINED';
-    case 'boolean': return 'DUK_TYPE_BOOLEAN';
-    case 'number': return 'DUK_TYPE_NUMBER';
-    case 'string': return 'DUK_TYPE_STRING';
-    default: return 'DUK_TYPE_OBJECT';
-  }
-}
-
-type Expected = 'number' | 'string' | 'boolean' | 'string?' | 'string|null?' | 'number?';
-
-function matches(v: unknown, expected: Expected): boolean {
-  switch (expected) {
-    case 'number': return typeof v === 'number';
-    case 'string': return typeof v === 'string';
-    case 'boolean': return typeof v === 'boolean';
-    case 'string?': return typeof v === 'string' || v === undefined;
-    case 'string|null?': return typeof v === 'string' || v === undefined || v === null;
-    case 'number?': return typeof v === 'number' || v === undefined;
-  }
-}
-
-/** The first argument not of its expected type, as janus_duktape.c's TypeError. */
-function typeCheck(args: HostArgs, expected: Expected[]): HostOutcome | undefined {
-  for (let i = 0; i < expected.length; i++) {
-    const v = args[i];
-    if (!matches(v, expected[i])) {
-      const want = expected[i].startsWith('number') ? 'DUK_TYPE_NUMBER' : expected[i] === 'boolean' ? 'DUK_TYPE_BOOLEAN' : 'DUK_TYPE_STRING';
-      return { kind: 'TypeError', message: `Invalid argument (expected ${want}, got ${dukType(v)})` };
-    }
-  }
-  return undefined;
-}
 
 /** (uint32_t)duk_get_number */
 function uint32(v: unknown): number {
@@ -104,36 +68,50 @@ export function bytesOfBinaryString(text: string, length: number): Uint8Array {
 }
 
 export function createHostFunctions(env: JsHostEnvironment): Record<string, HostFunction> {
+  const functions = hostFunctions(env);
+  const context = { dialect: 'js' as const, isFunction: (name: string) => env.isFunction(name) };
+  const checked: Record<string, HostFunction> = {};
+  for (const [name, fn] of Object.entries(functions) as [JsHostFunctionName, HostFunction][]) {
+    checked[name] = (args) => {
+      const invalid = checkHostArgs(name, args, context);
+      if (!invalid) return fn(args);
+      if (LOG_WARN <= env.logLevel) env.emit({ log: { level: LOG_WARN, text: encoder.encode(invalid.text) } });
+      // A wrong type throws what janus_duktape.c throws; a wrong value names itself.
+      return invalid.expectedDukType
+        ? { kind: 'TypeError', message: `Invalid argument (expected ${invalid.expectedDukType}, got ${dukType(args[invalid.position - 1])})` }
+        : error(invalid.text);
+    };
+  }
+  return checked;
+}
+
+/** Duktape's plugin has no janusLog (scripts use console). */
+type JsHostFunctionName = Exclude<HostFunctionName, 'janusLog'>;
+
+/** The functions themselves; their arguments have passed the rules when they run. */
+function hostFunctions(env: JsHostEnvironment): Record<JsHostFunctionName, HostFunction> {
   const log = (level: number, text: string): void => {
     if (level <= env.logLevel) env.emit({ log: { level, text: encoder.encode(text) } });
   };
   const noSession = (id: number): HostOutcome => error(`Session ${id} doesn't exist`);
 
-  /** f(id): type check, alive check, record. */
+  /** f(id): alive check, record. */
   const aliveOnly = (record: (id: number) => HostCall): HostFunction => (args) => {
-    const bad = typeCheck(args, ['number']);
-    if (bad) return bad;
     const id = uint32(args[0]);
     if (!env.sessions.alive(id)) return noSession(id);
     env.emit(record(id));
     return value(0);
   };
-  /** f(id, number): type check, alive check, record (or nothing when undefined). */
-  const aliveValue = (record: (id: number, n: number) => HostCall | undefined): HostFunction => (args) => {
-    const bad = typeCheck(args, ['number', 'number']);
-    if (bad) return bad;
+  /** f(id, number): alive check, record. */
+  const aliveValue = (record: (id: number, n: number) => HostCall): HostFunction => (args) => {
     const id = uint32(args[0]);
     if (!env.sessions.alive(id)) return noSession(id);
-    const call = record(id, args[1] as number);
-    if (call) env.emit(call);
+    env.emit(record(id, args[1] as number));
     return value(0);
   };
   /** relayRtp / relayRtcp: (number, boolean, string, number). */
   const relayPacket = (record: (id: number, video: boolean, packet: Uint8Array) => HostCall): HostFunction => (args) => {
-    const bad = typeCheck(args, ['number', 'boolean', 'string', 'number']);
-    if (bad) return bad;
     const len = int(args[3]);
-    if (len < 1) return error(`Invalid payload of declared size ${len}`);
     const id = uint32(args[0]);
     if (!env.sessions.alive(id)) return noSession(id);
     env.emit(record(id, args[1] as boolean, bytesOfBinaryString(args[2] as string, len)));
@@ -141,10 +119,7 @@ export function createHostFunctions(env: JsHostEnvironment): Record<string, Host
   };
   /** relayTextData / relayBinaryData: (number, string, number, label?, protocol?). */
   const relayData = (binary: boolean): HostFunction => (args) => {
-    const bad = typeCheck(args, ['number', 'string', 'number', 'string|null?', 'string|null?']);
-    if (bad) return bad;
     const len = int(args[2]);
-    if (len < 1) return error(`Invalid payload of declared size ${len}`);
     const id = uint32(args[0]);
     if (!env.sessions.alive(id)) return noSession(id);
     if (!env.sessions.dataReady(id)) return error(`Datachannel not ready yet for session ${id}`);
@@ -163,8 +138,6 @@ export function createHostFunctions(env: JsHostEnvironment): Record<string, Host
     getDuktapeVersion: () => value(DUKTAPE_VERSION),
     testExtraFunction: () => value(1234),
     readFile: (args) => {
-      const bad = typeCheck(args, ['string']);
-      if (bad) return bad;
       const path = args[0] as string;
       try {
         return value(readFileSync(path, 'utf8'));
@@ -177,15 +150,11 @@ export function createHostFunctions(env: JsHostEnvironment): Record<string, Host
       return value(0);
     },
     timeCallback: (args) => {
-      const bad = typeCheck(args, ['string', 'string?', 'number?']);
-      if (bad) return bad;
       const argument = typeof args[1] === 'string' ? encoder.encode(args[1]) : null;
       env.emit({ timeCallback: { functionName: args[0] as string, argument, delayMs: uint32(args[2]) } });
       return value(0);
     },
     pushEvent: (args) => {
-      const bad = typeCheck(args, ['number', 'string|null?', 'string', 'string|null?']);
-      if (bad) return bad;
       const id = uint32(args[0]);
       const transaction = typeof args[1] === 'string' ? args[1] : null;
       const event = encoder.encode(args[2] as string);
@@ -211,8 +180,6 @@ export function createHostFunctions(env: JsHostEnvironment): Record<string, Host
       return value(0);
     },
     notifyEvent: (args) => {
-      const bad = typeCheck(args, ['number', 'string']);
-      if (bad) return bad;
       if (!env.eventsEnabled) return value(0);
       const id = uint32(args[0]);
       const event = encoder.encode(args[1] as string);
@@ -224,20 +191,14 @@ export function createHostFunctions(env: JsHostEnvironment): Record<string, Host
     closePc: aliveOnly((id) => ({ closePc: id })),
     endSession: aliveOnly((id) => ({ endSession: id })),
     configureMedium: (args) => {
-      const bad = typeCheck(args, ['number', 'string', 'string', 'boolean']);
-      if (bad) return bad;
       const id = uint32(args[0]);
       if (!env.sessions.alive(id)) return noSession(id);
-      const medium = (args[1] as string).toLowerCase();
+      const medium = mediumOf(args[1] as string) ?? 'audio';
       const incoming = (args[2] as string).toLowerCase() === 'in';
-      if (medium === 'audio' || medium === 'video' || medium === 'data') {
-        env.emit({ configureMedium: { session: id, medium, incoming, enabled: args[3] as boolean } });
-      }
+      env.emit({ configureMedium: { session: id, medium, incoming, enabled: args[3] as boolean } });
       return value(0);
     },
     addRecipient: (args) => {
-      const bad = typeCheck(args, ['number', 'number']);
-      if (bad) return bad;
       const sender = uint32(args[0]);
       const recipient = uint32(args[1]);
       if (!env.sessions.alive(sender)) return noSession(sender);
@@ -246,8 +207,6 @@ export function createHostFunctions(env: JsHostEnvironment): Record<string, Host
       return value(0);
     },
     removeRecipient: (args) => {
-      const bad = typeCheck(args, ['number', 'number']);
-      if (bad) return bad;
       const sender = uint32(args[0]);
       const recipient = uint32(args[1]);
       // No "dead" check: works while destroySession runs.
@@ -258,9 +217,8 @@ export function createHostFunctions(env: JsHostEnvironment): Record<string, Host
     },
     setBitrate: aliveValue((session, n) => ({ setBitrate: { session, value: uint32(n) } })),
     setPliFreq: aliveValue((session, n) => ({ setPliFreq: { session, value: uint32(n) & 0xffff } })),
-    // (uint16_t) then `<= 2`: negative values wrap and are ignored.
-    setSubstream: aliveValue((session, n) => (int(n) >= 0 && int(n) <= 2 ? { setSubstream: { session, value: int(n) } } : undefined)),
-    setTemporalLayer: aliveValue((session, n) => (int(n) >= 0 && int(n) <= 2 ? { setTemporalLayer: { session, value: int(n) } } : undefined)),
+    setSubstream: aliveValue((session, n) => ({ setSubstream: { session, value: int(n) } })),
+    setTemporalLayer: aliveValue((session, n) => ({ setTemporalLayer: { session, value: int(n) } })),
     sendPli: aliveOnly((id) => ({ sendPli: id })),
     relayRtp: relayPacket((session, video, packet) => ({ relayRtp: { session, video, packet } })),
     relayRtcp: relayPacket((session, video, packet) => ({ relayRtcp: { session, video, packet } })),
@@ -271,8 +229,6 @@ export function createHostFunctions(env: JsHostEnvironment): Record<string, Host
       return relayData(false)(args);
     },
     startRecording: (args) => {
-      const bad = typeCheck(args, ['number']);
-      if (bad) return bad;
       const id = uint32(args[0]);
       if (!env.sessions.alive(id)) return noSession(id);
       const failed = error(`Error starting the recording of session ${id}`);
@@ -282,16 +238,10 @@ export function createHostFunctions(env: JsHostEnvironment): Record<string, Host
       for (let base = 1; base + 3 <= 12; base += 4) {
         const type = args[base];
         const codecSpec = args[base + 1];
-        if (typeof type !== 'string' || typeof codecSpec !== 'string') continue;
-        const split = codecSpec.indexOf('/fmtp=');
-        const codec = (split >= 0 ? codecSpec.slice(0, split) : codecSpec).toLowerCase();
-        const fmtp = split >= 0 ? codecSpec.slice(split + '/fmtp='.length) : null;
-        if (!RECORDER_CODECS.has(codec)) return failed;
-        const slot = type.toLowerCase();
-        if (slot !== 'audio' && slot !== 'video' && slot !== 'data') {
-          log(LOG_WARN, `startRecording: unknown type '${type}', skipped`);
-          continue;
-        }
+        if (typeof type !== 'string' || typeof codecSpec !== 'string') continue; // an absent group
+        const { codec, fmtp } = splitCodec(codecSpec);
+        const slot = mediumOf(type);
+        if (slot === undefined) continue; // refused by the argument rules already
         if (types.has(slot) || env.sessions.isRecording(id, slot)) {
           log(LOG_WARN, `Duplicate ${slot} recording, skipping`);
           continue;
@@ -313,16 +263,14 @@ export function createHostFunctions(env: JsHostEnvironment): Record<string, Host
       return value(0);
     },
     stopRecording: (args) => {
-      const bad = typeCheck(args, ['number']);
-      if (bad) return bad;
       const id = uint32(args[0]);
       if (!env.sessions.alive(id)) return noSession(id);
       const types: string[] = [];
       for (let i = 1; i <= 3; i++) {
         const type = args[i];
         if (typeof type !== 'string') continue; // undefined / null: skipped
-        const slot = type.toLowerCase();
-        if ((slot === 'audio' || slot === 'video' || slot === 'data') && env.sessions.isRecording(id, slot)) {
+        const slot = mediumOf(type);
+        if (slot !== undefined && env.sessions.isRecording(id, slot)) {
           env.sessions.setRecording(id, slot, false);
           types.push(slot);
         }

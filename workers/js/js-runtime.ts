@@ -5,6 +5,7 @@
 // separately so the host can send the reply first, as the Lua runtime does.
 
 import { readFileSync } from 'node:fs';
+import { dirname } from 'node:path';
 import { DUKTAPE_PLUGIN_INFO } from '../../src/janus/identity';
 import { Callback, Status, type CallTask, type HostCall, type LoadTask, type ScriptInfoMessage } from '../../src/script/bridge';
 import { ScriptRuntimeBase, readInfoTexts, type TaskOutcome } from '../runtime';
@@ -44,13 +45,17 @@ export class JsRuntime extends ScriptRuntimeBase {
       return failed(`cannot load ${task.scriptPath}: ${error instanceof Error ? error.message : String(error)}`);
     }
     if (source.length === 0) return failed(`cannot load ${task.scriptPath}: empty file`);
+    // Modules: the script's own folder, then modulesPath (getModulesFolder(): modulesPath when
+    // set, as Janus's configured folder, else the script's folder).
+    const scriptFolder = dirname(task.scriptPath);
     const sandbox = new JsSandbox({
       hostFunctions: createHostFunctions({
         sessions: this.sessions,
         recordingAllowed: recordingCheck(task),
         eventsEnabled: task.eventsEnabled,
-        modulesFolder: task.modulesPath ?? '.',
+        modulesFolder: task.modulesPath ?? scriptFolder,
         logLevel: task.logLevel,
+        isFunction: (name) => this.sandbox?.isFunction(name) ?? false,
         emit: (call) => this.out.push(call),
         poke: () => {
           this.pokes++;
@@ -60,6 +65,7 @@ export class JsRuntime extends ScriptRuntimeBase {
         if (level <= this.logLevel) this.out.push({ log: { level, text: encoder.encode(text) } });
       },
       timeLimitMs: task.timeLimitMs && task.timeLimitMs > 0 ? task.timeLimitMs : DEFAULT_TIME_LIMIT_MS,
+      moduleFolders: [scriptFolder, ...(task.modulesPath ? [task.modulesPath] : [])],
     });
     this.sandbox = sandbox;
     const main = sandbox.evaluate(source, task.scriptPath);

@@ -1,5 +1,5 @@
 // The realm a JavaScript plugin script runs in: a node:vm context with the Duktape plugin's
-// globals (janus-contract §6): the host functions, Duktape = {modLoaded, modSearch?},
+// globals (janus-contract §6): the host functions, Duktape = {modLoaded, modSearch},
 // Duktape-style require(), console, readFile, getModulesFolder, getDuktapeVersion,
 // testExtraFunction. Nothing of Node is reachable from it.
 //
@@ -14,12 +14,14 @@
 // runaway callback is terminated (uncatchable by the script). `microtaskMode: afterEvaluate`
 // keeps promise jobs inside that limit too.
 
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import * as vm from 'node:vm';
 import { types } from 'node:util';
 import type { HostArgs, HostFunction, HostOutcome } from './js-host-functions';
 import { DUKTAPE_VERSION } from './js-host-functions';
 
-const BOOTSTRAP = `(function (hostCall, hostLog, compile, names, duktapeVersion) {
+const BOOTSTRAP = `(function (hostCall, hostLog, compile, findModule, names, duktapeVersion) {
   'use strict';
   var G = globalThis;
   var ErrorCtor = Error, TypeErrorCtor = TypeError, SyntaxErrorCtor = SyntaxError, StringCtor = String;
@@ -63,7 +65,17 @@ const BOOTSTRAP = `(function (hostCall, hostLog, compile, names, duktapeVersion)
 
   // Duktape's CommonJS loader: Duktape.modSearch(id, require, exports, module) returns the
   // module source (or fills module itself); the source runs as function (require, exports, module).
-  var Duktape = { version: duktapeVersion, modLoaded: {} };
+  // The default modSearch reads <id>.js from the script's folder, then modulesPath; a script
+  // may replace it (Janus's scripts do, with readFile + getModulesFolder()).
+  var Duktape = {
+    version: duktapeVersion,
+    modLoaded: {},
+    modSearch: function modSearch(id) {
+      var box = newBox();
+      try { findModule(id, box); } catch (e) { throw new ErrorCtor('require: host call failed'); }
+      return settle('require', box);
+    },
+  };
   G.Duktape = Duktape;
   function resolve(id, base) {
     if (typeof id !== 'string' || id === '') throw new TypeErrorCtor('invalid module id');
@@ -173,6 +185,8 @@ export interface SandboxOptions {
   log(level: number, text: string): void;
   /** Wall-clock limit per evaluation / callback, ms. */
   timeLimitMs: number;
+  /** Where the default Duktape.modSearch looks for `<id>.js`, in order. */
+  moduleFolders: readonly string[];
 }
 
 const TIMEOUT_CODE = 'ERR_SCRIPT_EXECUTION_TIMEOUT';
@@ -202,6 +216,20 @@ function compileErrorText(error: unknown, withName = true): string {
   const what = withName ? `${typeof name === 'string' ? name : 'SyntaxError'}: ${text}` : text;
   const where = typeof stack === 'string' ? /^(.*:\d+)\n/.exec(stack)?.[1] : undefined;
   return where ? `${where}: ${what}` : what;
+}
+
+/** `<folder>/<id>.js` from the first folder that has it; ids are resolved (no '.', '..' or empty terms). */
+function readModule(folders: readonly string[], id: string): string | undefined {
+  const terms = id.split('/');
+  if (id === '' || terms.some((t) => t === '' || t === '.' || t === '..')) return undefined;
+  for (const folder of folders) {
+    try {
+      return readFileSync(join(folder, `${id}.js`), 'utf8');
+    } catch {
+      // not in this folder
+    }
+  }
+  return undefined;
 }
 
 export class JsSandbox {
@@ -256,8 +284,18 @@ export class JsSandbox {
         box.message = compileErrorText(error, false); // thrown as a SyntaxError of the script's realm
       }
     };
+    const findModule = (id: unknown, box: Record<string, unknown>): void => {
+      const source = typeof id === 'string' ? readModule(options.moduleFolders, id) : undefined;
+      if (source === undefined) {
+        box.kind = 'TypeError';
+        box.message = `module not found: ${String(id)}`;
+      } else {
+        box.kind = 'value';
+        box.value = source;
+      }
+    };
     const factory = new vm.Script(BOOTSTRAP, { filename: 'luasfu:bootstrap' }).runInContext(this.context) as (...args: unknown[]) => unknown;
-    this.prepare = factory(hostCall, hostLog, compile, [...functions.keys()].join(','), DUKTAPE_VERSION) as typeof this.prepare;
+    this.prepare = factory(hostCall, hostLog, compile, findModule, [...functions.keys()].join(','), DUKTAPE_VERSION) as typeof this.prepare;
   }
 
   /** Evaluates the script file's text as a classic sloppy-mode script (globals stay). */

@@ -1,12 +1,16 @@
 // The Janus Lua plugin's C API as Lua globals (janus-contract §1): exact arities, the same
 // argument conversions (lua_tonumber truncated to uint32, Lua truthiness) and return values.
+// Arguments are checked against the rules shared with the JavaScript runtime (validate.ts):
+// a bad one returns -1 with one warning line naming the function and the argument.
 // Nothing here calls back into the script: each call is validated against the worker's
 // session mirror, answered at once, and recorded as a HostCall the main thread applies later.
 
 import { lua, to_luastring, type LuaState, type LuaJsFunction } from 'fengari';
 import type { HostCall, Recording } from '../../src/script/bridge';
 import type { RecorderType, SessionMirror } from '../session-mirror';
-import { jsepValid, jsonDocumentKind } from '../validate';
+import {
+  OpaqueValue, checkHostArgs, jsepValid, jsonDocumentKind, mediumOf, splitCodec, type ArgContext, type HostFunctionName,
+} from '../validate';
 
 export interface HostEnvironment {
   readonly sessions: SessionMirror;
@@ -22,11 +26,6 @@ export interface HostEnvironment {
 const LOG_ERR = 2;
 const LOG_WARN = 3;
 const DEFAULT_LABEL = 'JanusDataChannel';
-
-const VIDEO_CODECS = ['vp8', 'vp9', 'h264', 'av1', 'h265'];
-const AUDIO_CODECS = ['opus', 'multiopus', 'g711', 'pcmu', 'pcma', 'g722', 'l16-48', 'l16'];
-const DATA_CODECS = ['text', 'binary'];
-const ALL_CODECS = new Set([...VIDEO_CODECS, ...AUDIO_CODECS, ...DATA_CODECS]);
 
 const encoder = new TextEncoder();
 
@@ -56,6 +55,20 @@ function toText(L: LuaState, idx: number): string | null {
   return bytes === null ? null : Buffer.from(bytes).toString('utf8');
 }
 
+/** The first `count` arguments as the shared rules see them. */
+function argumentValues(L: LuaState, count: number): unknown[] {
+  const values: unknown[] = [];
+  for (let i = 1; i <= count; i++) {
+    const t = lua.lua_type(L, i);
+    if (t === lua.LUA_TNUMBER) values.push(toNumber(L, i));
+    else if (t === lua.LUA_TSTRING) values.push(toText(L, i));
+    else if (t === lua.LUA_TBOOLEAN) values.push(lua.lua_toboolean(L, i));
+    else if (t === lua.LUA_TNIL || t === lua.LUA_TNONE) values.push(undefined);
+    else values.push(new OpaqueValue(t === lua.LUA_TTABLE ? 'table' : t === lua.LUA_TFUNCTION ? 'function' : t === lua.LUA_TTHREAD ? 'thread' : 'userdata'));
+  }
+  return values;
+}
+
 function ret(L: LuaState, value: number): number {
   lua.lua_pushinteger(L, value);
   return 1;
@@ -71,27 +84,44 @@ export function registerHostFunctions(L: LuaState, env: HostEnvironment): void {
     log(LOG_ERR, `${name}: wrong number of arguments: ${n} (expected ${expected})`);
     return false;
   };
+  /** The shared argument rules (validate.ts); a refusal is logged once, as a warning. */
+  const valid = (L1: LuaState, name: HostFunctionName): boolean => {
+    const context: ArgContext = {
+      dialect: 'lua',
+      isFunction: (global) => {
+        const t = lua.lua_getglobal(L1, to_luastring(global));
+        lua.lua_pop(L1, 1);
+        return t === lua.LUA_TFUNCTION;
+      },
+    };
+    const invalid = checkHostArgs(name, argumentValues(L1, lua.lua_gettop(L1)), context);
+    if (!invalid) return true;
+    log(LOG_WARN, invalid.text);
+    return false;
+  };
+  /** Arity (an error line, as janus_lua.c) then the argument rules (a warning line). */
+  const accepted = (L1: LuaState, name: HostFunctionName, expected: number): boolean => arity(L1, name, expected) && valid(L1, name);
   /** Common shape: f(id) with an alive-check. */
-  const aliveOnly = (name: string, record: (id: number) => HostCall): LuaJsFunction => (L1) => {
-    if (!arity(L1, name, 1)) return ret(L1, -1);
+  const aliveOnly = (name: HostFunctionName, record: (id: number) => HostCall): LuaJsFunction => (L1) => {
+    if (!accepted(L1, name, 1)) return ret(L1, -1);
     const id = toUint32(L1, 1);
     if (!env.sessions.alive(id)) return ret(L1, -1);
     env.emit(record(id));
     return ret(L1, 0);
   };
   /** f(id, number) with an alive-check. */
-  const aliveValue = (name: string, record: (id: number, value: number) => HostCall | undefined): LuaJsFunction => (L1) => {
-    if (!arity(L1, name, 2)) return ret(L1, -1);
+  const aliveValue = (name: HostFunctionName, record: (id: number, value: number) => HostCall): LuaJsFunction => (L1) => {
+    if (!accepted(L1, name, 2)) return ret(L1, -1);
     const id = toUint32(L1, 1);
     if (!env.sessions.alive(id)) return ret(L1, -1);
-    const call = record(id, toNumber(L1, 2));
-    if (call) env.emit(call);
+    env.emit(record(id, toNumber(L1, 2)));
     return ret(L1, 0);
   };
 
   const functions: Record<string, LuaJsFunction> = {
     janusLog: (L1) => {
       if (!arity(L1, 'janusLog', 2)) return 0;
+      if (!valid(L1, 'janusLog')) return ret(L1, -1);
       const level = Math.trunc(toNumber(L1, 1));
       if (level > env.logLevel) return 0; // filtered here: not worth shipping
       const text = toBytes(L1, 2);
@@ -103,8 +133,7 @@ export function registerHostFunctions(L: LuaState, env: HostEnvironment): void {
       return ret(L1, 0);
     },
     timeCallback: (L1) => {
-      if (!arity(L1, 'timeCallback', 3)) return ret(L1, -1);
-      if (!lua.lua_isstring(L1, 1)) return ret(L1, -1);
+      if (!accepted(L1, 'timeCallback', 3)) return ret(L1, -1);
       const functionName = toText(L1, 1) ?? '';
       const argument = toBytes(L1, 2);
       const delayMs = Math.max(0, toUint32(L1, 3));
@@ -112,7 +141,7 @@ export function registerHostFunctions(L: LuaState, env: HostEnvironment): void {
       return ret(L1, 0);
     },
     pushEvent: (L1) => {
-      if (!arity(L1, 'pushEvent', 4)) return ret(L1, -1);
+      if (!accepted(L1, 'pushEvent', 4)) return ret(L1, -1);
       const id = toUint32(L1, 1);
       const transaction = toText(L1, 2);
       const event = toBytes(L1, 3);
@@ -143,7 +172,7 @@ export function registerHostFunctions(L: LuaState, env: HostEnvironment): void {
       return ret(L1, env.eventsEnabled ? 1 : 0);
     },
     notifyEvent: (L1) => {
-      if (!arity(L1, 'notifyEvent', 2)) return ret(L1, -1);
+      if (!accepted(L1, 'notifyEvent', 2)) return ret(L1, -1);
       if (!env.eventsEnabled) return ret(L1, 0);
       const id = toUint32(L1, 1);
       const event = toBytes(L1, 2);
@@ -154,19 +183,16 @@ export function registerHostFunctions(L: LuaState, env: HostEnvironment): void {
     closePc: aliveOnly('closePc', (id) => ({ closePc: id })),
     endSession: aliveOnly('endSession', (id) => ({ endSession: id })),
     configureMedium: (L1) => {
-      if (!arity(L1, 'configureMedium', 4)) return ret(L1, -1);
+      if (!accepted(L1, 'configureMedium', 4)) return ret(L1, -1);
       const id = toUint32(L1, 1);
       if (!env.sessions.alive(id)) return ret(L1, -1);
-      const medium = (toText(L1, 2) ?? '').toLowerCase();
+      const medium = mediumOf(toText(L1, 2) ?? '') ?? 'audio';
       const incoming = (toText(L1, 3) ?? '').toLowerCase() === 'in';
-      const enabled = lua.lua_toboolean(L1, 4);
-      if (medium === 'audio' || medium === 'video' || medium === 'data') {
-        env.emit({ configureMedium: { session: id, medium, incoming, enabled } });
-      }
+      env.emit({ configureMedium: { session: id, medium, incoming, enabled: lua.lua_toboolean(L1, 4) } });
       return ret(L1, 0);
     },
     addRecipient: (L1) => {
-      if (!arity(L1, 'addRecipient', 2)) return ret(L1, -1);
+      if (!accepted(L1, 'addRecipient', 2)) return ret(L1, -1);
       const sender = toUint32(L1, 1);
       const recipient = toUint32(L1, 2);
       if (!env.sessions.alive(sender) || !env.sessions.alive(recipient)) return ret(L1, -1);
@@ -174,7 +200,7 @@ export function registerHostFunctions(L: LuaState, env: HostEnvironment): void {
       return ret(L1, 0);
     },
     removeRecipient: (L1) => {
-      if (!arity(L1, 'removeRecipient', 2)) return ret(L1, -1);
+      if (!accepted(L1, 'removeRecipient', 2)) return ret(L1, -1);
       const sender = toUint32(L1, 1);
       const recipient = toUint32(L1, 2);
       if (!env.sessions.inTable(sender) || !env.sessions.inTable(recipient)) return ret(L1, -1);
@@ -183,14 +209,8 @@ export function registerHostFunctions(L: LuaState, env: HostEnvironment): void {
     },
     setBitrate: aliveValue('setBitrate', (session, value) => ({ setBitrate: { session, value: Math.trunc(value) >>> 0 } })),
     setPliFreq: aliveValue('setPliFreq', (session, value) => ({ setPliFreq: { session, value: (Math.trunc(value) >>> 0) & 0xffff } })),
-    setSubstream: aliveValue('setSubstream', (session, value) => {
-      const n = Math.trunc(value);
-      return n >= 0 && n <= 2 ? { setSubstream: { session, value: n } } : undefined;
-    }),
-    setTemporalLayer: aliveValue('setTemporalLayer', (session, value) => {
-      const n = Math.trunc(value);
-      return n >= 0 && n <= 2 ? { setTemporalLayer: { session, value: n } } : undefined;
-    }),
+    setSubstream: aliveValue('setSubstream', (session, value) => ({ setSubstream: { session, value } })),
+    setTemporalLayer: aliveValue('setTemporalLayer', (session, value) => ({ setTemporalLayer: { session, value } })),
     sendPli: aliveOnly('sendPli', (id) => ({ sendPli: id })),
     relayRtp: relayPacket('relayRtp', (session, video, packet) => ({ relayRtp: { session, video, packet } })),
     relayRtcp: relayPacket('relayRtcp', (session, video, packet) => ({ relayRtcp: { session, video, packet } })),
@@ -206,25 +226,16 @@ export function registerHostFunctions(L: LuaState, env: HostEnvironment): void {
         log(LOG_ERR, `startRecording: wrong number of arguments: ${n} (expected 5, 9 or 13)`);
         return ret(L1, -1);
       }
+      if (!valid(L1, 'startRecording')) return ret(L1, -1);
       const id = toUint32(L1, 1);
       if (!env.sessions.alive(id)) return ret(L1, -1);
       const recordings: Recording[] = [];
       const types = new Set<RecorderType>();
       for (let base = 2; base + 3 <= n; base += 4) {
-        const type = toText(L1, base)?.toLowerCase();
+        const type = mediumOf(toText(L1, base) ?? '');
         const codecSpec = toText(L1, base + 1);
-        if (type === undefined || codecSpec === null) continue;
-        if (type !== 'audio' && type !== 'video' && type !== 'data') {
-          log(LOG_ERR, `startRecording: invalid type '${type}'`);
-          return ret(L1, -1);
-        }
-        const split = codecSpec.indexOf('/fmtp=');
-        const codec = (split >= 0 ? codecSpec.slice(0, split) : codecSpec).toLowerCase();
-        const fmtp = split >= 0 ? codecSpec.slice(split + '/fmtp='.length) : null;
-        if (!ALL_CODECS.has(codec)) {
-          log(LOG_ERR, `startRecording: unsupported codec '${codec}'`);
-          return ret(L1, -1);
-        }
+        if (type === undefined || codecSpec === null) continue; // an absent group (checked by valid())
+        const { codec, fmtp } = splitCodec(codecSpec);
         if (types.has(type) || env.sessions.isRecording(id, type)) {
           log(LOG_WARN, `startRecording: already recording ${type}, skipped`);
           continue;
@@ -249,12 +260,13 @@ export function registerHostFunctions(L: LuaState, env: HostEnvironment): void {
         log(LOG_ERR, `stopRecording: wrong number of arguments: ${n} (expected 2 to 4)`);
         return ret(L1, -1);
       }
+      if (!valid(L1, 'stopRecording')) return ret(L1, -1);
       const id = toUint32(L1, 1);
       if (!env.sessions.alive(id)) return ret(L1, -1);
       const types: string[] = [];
       for (let i = 2; i <= n; i++) {
-        const type = toText(L1, i)?.toLowerCase(); // nil: skipped (real Janus crashes)
-        if ((type === 'audio' || type === 'video' || type === 'data') && env.sessions.isRecording(id, type)) {
+        const type = mediumOf(toText(L1, i) ?? ''); // nil: skipped (real Janus crashes)
+        if (type !== undefined && env.sessions.isRecording(id, type)) {
           env.sessions.setRecording(id, type, false);
           types.push(type);
         }
@@ -265,9 +277,9 @@ export function registerHostFunctions(L: LuaState, env: HostEnvironment): void {
     testExtraFunction: (L1) => ret(L1, 1234),
   };
 
-  function relayPacket(name: string, record: (id: number, video: boolean, packet: Uint8Array) => HostCall): LuaJsFunction {
+  function relayPacket(name: HostFunctionName, record: (id: number, video: boolean, packet: Uint8Array) => HostCall): LuaJsFunction {
     return (L1) => {
-      if (!arity(L1, name, 4)) return ret(L1, -1);
+      if (!accepted(L1, name, 4)) return ret(L1, -1);
       const id = toUint32(L1, 1);
       const video = lua.lua_toboolean(L1, 2);
       const bytes = lua.lua_type(L1, 3) === lua.LUA_TSTRING ? lua.lua_tolstring(L1, 3) : null;
@@ -279,13 +291,14 @@ export function registerHostFunctions(L: LuaState, env: HostEnvironment): void {
     };
   }
 
-  function relayData(name: string, binary: boolean): LuaJsFunction {
+  function relayData(name: HostFunctionName, binary: boolean): LuaJsFunction {
     return (L1) => {
       const n = lua.lua_gettop(L1);
       if (n < 3 || n > 5) {
         log(LOG_ERR, `${name}: wrong number of arguments: ${n} (expected 3 to 5)`);
         return ret(L1, -1);
       }
+      if (!valid(L1, name)) return ret(L1, -1);
       const id = toUint32(L1, 1);
       const bytes = toBytes(L1, 2);
       const len = Math.trunc(toNumber(L1, 3));
