@@ -1,22 +1,34 @@
 -- luasfu's video room, written for the Janus Lua plugin contract.
 --
--- It speaks the legacy (pre-1.0) VideoRoom API that Janus's videoroom.lua speaks, so
--- clients written for it work unchanged. The plugin registers as `janus.plugin.lua`
--- (no getPackage), like Janus's videoroom.lua.
+-- It speaks the Janus 1.x VideoRoom API (janus.plugin.videoroom), so Janus's own demo pages
+-- (videoroomtest.html, mvideoroomtest.html) and 1.x clients work, and still answers the legacy
+-- (pre-1.0) requests and fields that Janus's videoroom.lua speaks (subscriber `feed`,
+-- `offer_audio`/`offer_video`/`offer_data`, publisher `audio`/`video`/`data` booleans).
+--
+-- Script config (a JSON object, all optional; anything else is ignored):
+--   package   the package to register as (default "janus.plugin.videoroom"; use another one to
+--             run beside a script that already has that name)
+--   rooms     rooms created at startup (default: room 1234 as in Janus's sample config:
+--             "Demo Room", secret "adminpwd", 6 publishers, 128 kbps, PLI every 10 s);
+--             each entry takes the fields of `create`; [] creates none
 --
 -- Synchronous requests (reply in the `success`):
---   create, destroy, list, exists, listparticipants
+--   create, edit, destroy, exists, list, listparticipants, allowed, kick
 -- Asynchronous requests (`ack`, then an event on the same transaction):
---   join (ptype publisher | subscriber), configure, publish, unpublish, start,
---   switch, leave
+--   publishers: join (ptype "publisher"), joinandconfigure, configure, publish, unpublish, leave
+--   subscribers: join (ptype "subscriber", with `streams` or the legacy `feed`), start, pause,
+--   configure (substream, temporal, per-stream `send`, legacy media booleans), switch,
+--   update (subscribe/unsubscribe), leave
 --
--- Flow: create a room; a publisher joins (gets `joined` with the current publishers)
--- and publishes an offer (gets an answer; everybody else in the room gets a
--- `publishers` event once its PeerConnection is up); a subscriber joins with
--- `feed` = the publisher's id and gets `attached` with an offer built from the
--- publisher's answer (same payload types, so the core relays packets unchanged),
--- then sends `start` with its answer. Leaving or hanging up sends `unpublished` and
--- `leaving` to the room.
+-- Flow: a publisher joins (`joined`, with the room's publishers and their `streams`) and
+-- publishes an offer (answer + `configured`; everybody else in the room gets `publishers` once
+-- its PeerConnection is up); a subscriber joins with `streams` = [{feed, mid?}] (or `feed`) and
+-- gets `attached` with an offer built from the publisher's answer (same payload types, so the
+-- core relays packets unchanged), then sends `start` with its answer. Leaving or hanging up
+-- sends `unpublished` and `leaving` to the room.
+--
+-- One subscriber handle receives from one publisher at a time (the Lua contract gives each
+-- session one sender): a subscription naming streams of several feeds is refused (error 428).
 --
 -- Ids (rooms, users, private ids) that we generate are in 1..2^31-1: safe for 32-bit
 -- Lua integers (Fengari) and for JSON/JavaScript numbers.
@@ -25,6 +37,11 @@ local json = require('json')
 local sdp = require('sdp')
 
 local NAME = "videoroom.lua (luasfu)"
+local packageName = "janus.plugin.videoroom"
+-- Room 1234 as Janus's sample janus.plugin.videoroom.jcfg has it.
+local DEFAULT_ROOMS = {
+  { room = 1234, description = "Demo Room", secret = "adminpwd", publishers = 6, bitrate = 128000, fir_freq = 10 },
+}
 
 -- Error codes, as Janus's video room uses them.
 local ERR = {
@@ -61,6 +78,8 @@ local rooms = {}
 local sessions = {}
 -- Coroutines waiting for the scheduler (see resumeScheduler).
 local tasks = {}
+-- Defined with the synchronous requests; init uses it.
+local createStartupRooms
 
 local function log(level, text)
   janusLog(level, "[" .. NAME .. "] " .. text)
@@ -113,7 +132,46 @@ end
 
 -- Public description of a publisher, as `publishers` lists carry it.
 local function publisherInfo(p)
-  return { id = p.userId, display = p.display, audio_codec = p.audioCodec, video_codec = p.videoCodec }
+  return { id = p.userId, display = p.display, audio_codec = p.audioCodec, video_codec = p.videoCodec,
+    streams = array(p.streams or {}) }
+end
+
+-- The streams a subscriber receives, as 1.x events list them (mids are the offer's m-line
+-- indexes, as the core numbers them).
+local function subscriberStreams(s)
+  local f = sessions[s.feedSession]
+  local list = array({})
+  for i, st in ipairs(s.streams or {}) do
+    local entry = { type = st.type, active = st.active ~= false and f ~= nil, mindex = i - 1, mid = tostring(i - 1),
+      ready = s.started == true, send = st.send ~= false }
+    if st.type == "data" then
+      entry.sources = 1
+      entry.source_ids = array({ s.feed })
+    else
+      entry.feed_id = s.feed
+      entry.feed_display = f and f.display or nil
+      entry.feed_mid = st.feedMid
+      entry.codec = st.codec
+    end
+    list[#list + 1] = entry
+  end
+  return list
+end
+
+-- Whether this subscriber should receive `medium` now: offered, wanted, sent, not paused.
+local function subscriberWants(s, medium)
+  if s.paused then return false end
+  for _, st in ipairs(s.streams or {}) do
+    if st.type == medium and st.active ~= false and st.send ~= false and s[medium] ~= false then return true end
+  end
+  return false
+end
+
+local function applySubscriberMedia(s)
+  for _, medium in ipairs({ "audio", "video", "data" }) do
+    configureMedium(s.id, medium, "in", subscriberWants(s, medium))
+    configureMedium(s.id, medium, "out", false)
+  end
 end
 
 -- Is this session a publisher whose media is flowing (so others can subscribe)?
@@ -176,6 +234,7 @@ local function removeFromRoom(s, notify)
     if room ~= nil then room.subscribers[s.id] = nil end
   end
   s.ptype, s.room, s.userId, s.privateId, s.feed, s.feedSession = nil, nil, nil, nil, nil, nil
+  s.streams, s.paused, s.audio, s.video, s.data = nil, nil, nil, nil, nil
 end
 
 ---------------------------------------------------------------------------------------
@@ -183,8 +242,15 @@ end
 ---------------------------------------------------------------------------------------
 
 function init(config)
-  log(4, "initialised" .. (config and (" (config: " .. config .. ")") or ""))
+  local ok, settings = pcall(json.decode, config or "")
+  if not ok or type(settings) ~= "table" then settings = {} end
+  if type(value(settings.package)) == "string" then packageName = settings.package end
+  local rooms = value(settings.rooms)
+  createStartupRooms(type(rooms) == "table" and rooms or DEFAULT_ROOMS)
+  log(4, "initialised as " .. packageName)
 end
+
+function getPackage() return packageName end
 
 function destroy()
   log(4, "destroyed")
@@ -221,11 +287,15 @@ local sync = {}
 function sync.create(s, msg)
   local roomId = value(msg.room)
   if roomId == nil then roomId = newId(rooms) end
+  if type(roomId) ~= "number" then return errorReply(ERR.INVALID_ELEMENT, "Invalid element (room)") end
   if rooms[roomId] ~= nil then return errorReply(ERR.ROOM_EXISTS, "Room exists") end
   rooms[roomId] = {
     id = roomId,
     description = value(msg.description),
     secret = value(msg.secret),
+    pin = value(msg.pin),
+    isPrivate = value(msg.is_private) == true,
+    allowed = nil, -- tokens when access control is on (the `allowed` request)
     publishers = tonumber(value(msg.publishers)) or 3,
     audioCodecs = splitList(value(msg.audiocodec) or "opus"),
     videoCodecs = splitList(value(msg.videocodec) or "vp8"),
@@ -238,17 +308,84 @@ function sync.create(s, msg)
     participants = {}, subscribers = {}, privateIds = {},
   }
   log(4, "created room " .. tostring(roomId))
-  return encode({ videoroom = "created", room = roomId })
+  return encode({ videoroom = "created", room = roomId, permanent = false })
+end
+
+createStartupRooms = function(list)
+  for _, entry in ipairs(list) do
+    if type(entry) == "table" then
+      local reply = json.decode(sync.create(nil, entry))
+      if reply.videoroom ~= "created" then log(3, "startup room not created: " .. tostring(reply.error)) end
+    end
+  end
+end
+
+-- The room named by msg.room, checking its secret (when `needSecret`) and pin (when
+-- `needPin`): room, or nil + error reply text.
+local function accessRoom(msg, needSecret, needPin, reply)
+  reply = reply or errorReply
+  local roomId = value(msg.room)
+  if roomId == nil then return nil, reply(ERR.MISSING_ELEMENT, "Missing element (room)") end
+  local room = rooms[roomId]
+  if room == nil then return nil, reply(ERR.NO_SUCH_ROOM, "No such room") end
+  if needSecret and room.secret ~= nil and room.secret ~= value(msg.secret) then
+    return nil, reply(ERR.UNAUTHORIZED, "Unauthorized (wrong secret)")
+  end
+  if needPin and room.pin ~= nil and room.pin ~= value(msg.pin) then
+    return nil, reply(ERR.UNAUTHORIZED, "Unauthorized (wrong pin)")
+  end
+  return room
+end
+
+function sync.edit(s, msg)
+  local room, err = accessRoom(msg, true, false)
+  if room == nil then return err end
+  local function set(field, key, convert)
+    local v = value(msg[key])
+    if v ~= nil then room[field] = convert and convert(v) or v end
+  end
+  set("description", "new_description")
+  set("secret", "new_secret")
+  set("pin", "new_pin")
+  set("isPrivate", "new_is_private")
+  set("requirePvtId", "new_require_pvtid")
+  set("bitrate", "new_bitrate")
+  set("firFreq", "new_fir_freq")
+  set("publishers", "new_publishers", tonumber)
+  return encode({ videoroom = "edited", room = room.id, permanent = false })
+end
+
+function sync.allowed(s, msg)
+  local room, err = accessRoom(msg, true, false)
+  if room == nil then return err end
+  local action = value(msg.action)
+  local list = value(msg.allowed)
+  if action == "enable" then
+    room.allowed = room.allowed or {}
+  elseif action == "disable" then
+    room.allowed = nil
+  elseif action == "add" or action == "remove" then
+    if type(list) ~= "table" then return errorReply(ERR.MISSING_ELEMENT, "Missing element (allowed)") end
+    room.allowed = room.allowed or {}
+    for _, token in ipairs(list) do
+      if type(token) == "string" then room.allowed[token] = (action == "add") or nil end
+    end
+  else
+    return errorReply(ERR.INVALID_ELEMENT, "Unsupported action '" .. tostring(action) .. "' (allowed)")
+  end
+  local reply = { videoroom = "success", room = room.id }
+  if room.allowed ~= nil then
+    reply.allowed = array({})
+    for token in pairs(room.allowed) do reply.allowed[#reply.allowed + 1] = token end
+    table.sort(reply.allowed)
+  end
+  return encode(reply)
 end
 
 function sync.destroy(s, msg)
-  local roomId = value(msg.room)
-  if roomId == nil then return errorReply(ERR.MISSING_ELEMENT, "Missing element (room)") end
-  local room = rooms[roomId]
-  if room == nil then return errorReply(ERR.NO_SUCH_ROOM, "No such room") end
-  if room.secret ~= nil and room.secret ~= value(msg.secret) then
-    return errorReply(ERR.UNAUTHORIZED, "Unauthorized (wrong secret)")
-  end
+  local room, err = accessRoom(msg, true, false)
+  if room == nil then return err end
+  local roomId = room.id
   -- Tell everybody in the room, close their PeerConnections, forget the room.
   local event = encode({ videoroom = "destroyed", room = roomId })
   local members = {}
@@ -265,22 +402,39 @@ function sync.destroy(s, msg)
       if started then closePc(sid) end
     end
   end
-  return encode({ videoroom = "destroyed", room = roomId })
+  return encode({ videoroom = "destroyed", room = roomId, permanent = false })
+end
+
+function sync.kick(s, msg)
+  local room, err = accessRoom(msg, true, false)
+  if room == nil then return err end
+  local userId = value(msg.id)
+  if userId == nil then return errorReply(ERR.MISSING_ELEMENT, "Missing element (id)") end
+  local p = sessions[room.participants[userId]]
+  if p == nil then return errorReply(ERR.NO_SUCH_FEED, "No such user " .. tostring(userId) .. " in room " .. tostring(room.id)) end
+  pushEvent(p.id, nil, encode({ videoroom = "event", room = room.id, leaving = "ok", reason = "kicked" }), nil)
+  local started = p.started
+  removeFromRoom(p, true)
+  if started then closePc(p.id) end
+  return encode({ videoroom = "success" })
 end
 
 function sync.list(s, msg)
   local list = array({})
   for _, room in pairs(rooms) do
-    local count = 0
-    for _ in pairs(room.participants) do count = count + 1 end
-    list[#list + 1] = {
-      room = room.id, description = room.description, max_publishers = room.publishers,
-      bitrate = room.bitrate, fir_freq = room.firFreq,
-      audiocodec = table.concat(room.audioCodecs, ","), videocodec = table.concat(room.videoCodecs, ","),
-      require_pvtid = room.requirePvtId, notify_joining = room.notifyJoining,
-      num_participants = count,
-    }
+    if not room.isPrivate then
+      local count = 0
+      for _ in pairs(room.participants) do count = count + 1 end
+      list[#list + 1] = {
+        room = room.id, description = room.description, pin_required = room.pin ~= nil, is_private = false,
+        max_publishers = room.publishers, bitrate = room.bitrate or 0, fir_freq = room.firFreq or 0,
+        audiocodec = table.concat(room.audioCodecs, ","), videocodec = table.concat(room.videoCodecs, ","),
+        require_pvtid = room.requirePvtId, require_e2ee = false, notify_joining = room.notifyJoining,
+        record = false, lock_record = false, num_participants = count,
+      }
+    end
   end
+  table.sort(list, function(a, b) return a.room < b.room end)
   return encode({ videoroom = "success", list = list })
 end
 
@@ -297,8 +451,11 @@ function sync.listparticipants(s, msg)
   local participants = array({})
   for _, sid in pairs(room.participants) do
     local p = sessions[sid]
-    if sid ~= s.id and isActivePublisher(p) then participants[#participants + 1] = publisherInfo(p) end
+    if p ~= nil then
+      participants[#participants + 1] = { id = p.userId, display = p.display, publisher = isActivePublisher(p) }
+    end
   end
+  table.sort(participants, function(a, b) return a.id < b.id end)
   return encode({ videoroom = "participants", room = roomId, participants = participants })
 end
 
@@ -349,9 +506,57 @@ local function joinPublisher(s, room, msg)
   return encode(event)
 end
 
+-- The feed and the mids a subscription names: `streams` = [{feed, mid?}] (1.x) or `feed`
+-- (legacy). Returns feedId, wanted mids (nil: all), legacy, or nil + error event.
+local function subscription(msg)
+  local streams = value(msg.streams)
+  if streams == nil then
+    local feedId = value(msg.feed)
+    if feedId == nil then return nil, errorEvent(ERR.MISSING_ELEMENT, "Missing element (feed)") end
+    return feedId, nil, true
+  end
+  if type(streams) ~= "table" or #streams == 0 then return nil, errorEvent(ERR.INVALID_ELEMENT, "Invalid element (streams)") end
+  local feedId, mids = nil, {}
+  for _, entry in ipairs(streams) do
+    local feed = type(entry) == "table" and value(entry.feed) or nil
+    if feed == nil then return nil, errorEvent(ERR.MISSING_ELEMENT, "Missing element (feed)") end
+    if feedId ~= nil and feed ~= feedId then
+      return nil, errorEvent(ERR.NO_SUCH_FEED, "One feed per subscriber handle (luasfu's videoroom.lua)")
+    end
+    feedId = feed
+    local mid = value(entry.mid)
+    if mid == nil then mids = nil elseif mids ~= nil then mids[tostring(mid)] = true end
+  end
+  return feedId, mids, false
+end
+
+-- Points subscriber `s` at publisher `f`, taking the publisher streams whose mids are in
+-- `mids` (nil: all) and the legacy offer_* flags: the offer text, or nil when nothing is left.
+local function buildSubscription(s, f, mids, msg)
+  local offer = sdp.copy(f.template)
+  local kept, streams = {}, {}
+  for i, m in ipairs(offer.media) do
+    local ps = f.streams[i]
+    local medium = ps and ps.type or ((m.kind == "application") and "data" or m.kind)
+    local offered = value(msg["offer_" .. medium]) ~= false
+    if ps ~= nil and offered and (mids == nil or mids[ps.mid]) then
+      kept[#kept + 1] = m
+      streams[#streams + 1] = { type = medium, feedMid = ps.mid, codec = ps.codec, send = true }
+    end
+  end
+  if #kept == 0 then return nil end
+  offer.media = kept
+  s.streams = streams
+  for _, medium in ipairs({ "audio", "video", "data" }) do
+    local wanted = value(msg[medium])
+    if wanted == false then s[medium] = false elseif s[medium] == nil then s[medium] = true end
+  end
+  return sdp.render(offer)
+end
+
 local function joinSubscriber(s, room, msg)
-  local feedId = value(msg.feed)
-  if feedId == nil then return errorEvent(ERR.MISSING_ELEMENT, "Missing element (feed)") end
+  local feedId, mids, legacy = subscription(msg)
+  if feedId == nil then return mids end
   local f = sessions[room.participants[feedId]]
   if not isActivePublisher(f) then return errorEvent(ERR.NO_SUCH_FEED, "No such feed") end
   local privateId = value(msg.private_id)
@@ -362,40 +567,35 @@ local function joinSubscriber(s, room, msg)
     end
     owner.subscriptions[#owner.subscriptions + 1] = s.id
   end
-  -- Build the offer from the publisher's answer; drop what the subscriber doesn't want.
-  local offer = sdp.copy(f.template)
-  local wanted = {}
-  for _, medium in ipairs({ "audio", "video", "data" }) do
-    local kind = (medium == "data") and "application" or medium
-    wanted[medium] = value(msg[medium]) ~= false and value(msg["offer_" .. medium]) ~= false
-    if value(msg["offer_" .. medium]) == false then sdp.removeMedia(offer, kind) end
-  end
-  if #offer.media == 0 then return errorEvent(ERR.INVALID_ELEMENT, "Nothing to subscribe to") end
+  local offer = buildSubscription(s, f, mids, msg)
+  if offer == nil then return errorEvent(ERR.INVALID_SDP, "Can't offer an SDP with no stream") end
   s.ptype, s.room, s.feed, s.feedSession = "subscriber", room.id, feedId, f.id
   s.privateId = privateId
   room.subscribers[s.id] = true
   f.subscribers[s.id] = true
-  -- A subscriber only receives.
-  for _, medium in ipairs({ "audio", "video", "data" }) do
-    configureMedium(s.id, medium, "in", wanted[medium])
-    configureMedium(s.id, medium, "out", false)
-    s[medium] = wanted[medium]
+  applySubscriberMedia(s)
+  s.offer = offer
+  local event = { videoroom = "attached", room = room.id, streams = subscriberStreams(s) }
+  if legacy then
+    event.id = feedId
+    event.display = f.display
   end
-  s.offer = sdp.render(offer)
-  local event = encode({ videoroom = "attached", room = room.id, id = feedId, display = f.display })
-  return event, json.encode({ type = "offer", sdp = s.offer })
+  return encode(event), json.encode({ type = "offer", sdp = s.offer })
 end
 
 function async.join(s, msg)
   if s.ptype ~= nil then
     return errorEvent(ERR.ALREADY_JOINED, "Already in as a " .. s.ptype .. " on this handle")
   end
-  local roomId = value(msg.room)
-  if roomId == nil then return errorEvent(ERR.MISSING_ELEMENT, "Missing element (room)") end
-  local room = rooms[roomId]
-  if room == nil then return errorEvent(ERR.NO_SUCH_ROOM, "No such room") end
   local ptype = value(msg.ptype)
-  if ptype == "publisher" then return joinPublisher(s, room, msg) end
+  local room, err = accessRoom(msg, false, ptype == "publisher", errorEvent)
+  if room == nil then return err end
+  if ptype == "publisher" then
+    if room.allowed ~= nil and not room.allowed[value(msg.token) or ""] then
+      return errorEvent(ERR.UNAUTHORIZED, "Unauthorized (not in the allowed list)")
+    end
+    return joinPublisher(s, room, msg)
+  end
   if ptype == "subscriber" then return joinSubscriber(s, room, msg) end
   return errorEvent(ERR.INVALID_ELEMENT, "Invalid element (ptype)")
 end
@@ -452,6 +652,21 @@ local function configurePublisher(s, msg, jsep)
     })
     s.audioCodec = sdp.negotiatedCodec(answer, "audio")
     s.videoCodec = sdp.negotiatedCodec(answer, "video")
+    -- The published streams, as 1.x lists them (mid: the client's; aligned with the template).
+    s.streams = {}
+    for i, m in ipairs(offer.media) do
+      local answered = answer.media[i]
+      if answered ~= nil and answered.port ~= 0 then
+        local medium = (m.kind == "application") and "data" or m.kind
+        local mid = tostring(i - 1)
+        for _, line in ipairs(m.lines) do
+          if line.type == "a" and line.name == "mid" and line.value ~= nil then mid = line.value end
+        end
+        local entry = { type = medium, mindex = i - 1, mid = mid }
+        if medium == "audio" then entry.codec = s.audioCodec elseif medium == "video" then entry.codec = s.videoCodec end
+        s.streams[#s.streams + 1] = entry
+      end
+    end
     answerJson = json.encode({ type = "answer", sdp = sdp.render(answer) })
     -- The template for subscriber offers: our answer, seen from the sending side.
     local template = sdp.copy(answer)
@@ -460,6 +675,7 @@ local function configurePublisher(s, msg, jsep)
     s.template = template
     event.audio_codec = s.audioCodec
     event.video_codec = s.videoCodec
+    event.streams = array(s.streams)
   end
   for _, medium in ipairs({ "audio", "video", "data" }) do
     local enabled = value(msg[medium])
@@ -477,17 +693,35 @@ local function configurePublisher(s, msg, jsep)
   return encode(event), answerJson
 end
 
+-- The stream of this subscriber at offer mid `mid` (a string), or nil.
+local function streamAtMid(s, mid)
+  local index = tonumber(mid)
+  return index and s.streams and s.streams[index + 1] or nil
+end
+
 local function configureSubscriber(s, msg)
   local feed = sessions[s.feedSession]
+  local hadVideo = subscriberWants(s, "video")
+  -- Legacy: audio/video/data booleans for the whole subscription.
   for _, medium in ipairs({ "audio", "video", "data" }) do
     local enabled = value(msg[medium])
-    if enabled == true or enabled == false then
-      configureMedium(s.id, medium, "in", enabled)
-      s[medium] = enabled
-      -- Resuming video needs a keyframe from the publisher.
-      if medium == "video" and enabled and feed ~= nil then sendPli(feed.id) end
+    if enabled == true or enabled == false then s[medium] = enabled end
+  end
+  -- 1.x: per-stream `send`, in `streams` or as `mid` + `send`.
+  local changes = value(msg.streams)
+  if type(changes) ~= "table" then changes = { { mid = value(msg.mid), send = value(msg.send) } } end
+  for _, change in ipairs(changes) do
+    if type(change) == "table" and value(change.send) ~= nil then
+      local st = streamAtMid(s, tostring(value(change.mid)))
+      if st ~= nil then st.send = value(change.send) == true end
     end
   end
+  applySubscriberMedia(s)
+  -- Resuming video needs a keyframe from the publisher.
+  if feed ~= nil and not hadVideo and subscriberWants(s, "video") then sendPli(feed.id) end
+  local substream, temporal = value(msg.substream), value(msg.temporal)
+  if type(substream) == "number" then setSubstream(s.id, substream) end
+  if type(temporal) == "number" then setTemporalLayer(s.id, temporal) end
   local jsepJson = nil
   if value(msg.restart) == true and s.offer ~= nil then
     jsepJson = json.encode({ type = "offer", sdp = s.offer, restart = true })
@@ -510,6 +744,20 @@ function async.publish(s, msg, jsep)
   return errorEvent(ERR.JOIN_FIRST, "Join first")
 end
 
+-- join as a publisher and configure (publish) in one request.
+function async.joinandconfigure(s, msg, jsep)
+  if value(msg.ptype) ~= "publisher" then return errorEvent(ERR.INVALID_ELEMENT, "Invalid element (ptype)") end
+  local joinedJson, err = async.join(s, msg)
+  local joined = json.decode(joinedJson)
+  if joined.videoroom ~= "joined" then return joinedJson, err end
+  if jsep == nil then return joinedJson end
+  local configuredJson, answerJson = configurePublisher(s, msg, jsep)
+  local configured = json.decode(configuredJson)
+  if configured.error_code ~= nil then return configuredJson end
+  joined.audio_codec, joined.video_codec, joined.streams = configured.audio_codec, configured.video_codec, configured.streams
+  return encode(joined), answerJson
+end
+
 function async.unpublish(s, msg)
   if s.ptype ~= "publisher" then return errorEvent(ERR.INVALID_REQUEST, "Invalid request") end
   if s.template == nil then return errorEvent(ERR.NOT_PUBLISHED, "Can't unpublish, not published") end
@@ -521,31 +769,113 @@ end
 
 function async.start(s, msg)
   if s.ptype ~= "subscriber" then return errorEvent(ERR.INVALID_REQUEST, "Invalid request") end
-  -- The answer (if any) went to the core; media starts flowing at setupMedia.
+  -- The answer (if any) went to the core; media starts flowing at setupMedia. After a pause,
+  -- start resumes.
+  if s.paused then
+    s.paused = false
+    applySubscriberMedia(s)
+    local feed = sessions[s.feedSession]
+    if feed ~= nil then sendPli(feed.id) end
+  end
   return encode({ videoroom = "event", room = s.room, started = "ok" })
+end
+
+function async.pause(s, msg)
+  if s.ptype ~= "subscriber" then return errorEvent(ERR.INVALID_REQUEST, "Invalid request") end
+  s.paused = true
+  applySubscriberMedia(s)
+  return encode({ videoroom = "event", room = s.room, paused = "ok" })
+end
+
+-- Relay another publisher of the same room on the same PeerConnection. Works when both
+-- publishers negotiated the same codecs and payload types (the same browser).
+local function switchFeed(s, feedId)
+  local room = rooms[s.room]
+  local f = room and sessions[room.participants[feedId]]
+  if not isActivePublisher(f) then return errorEvent(ERR.NO_SUCH_FEED, "No such feed") end
+  local wasStarted = s.started
+  stopSubscription(s)
+  s.started = wasStarted
+  s.feed, s.feedSession = feedId, f.id
+  f.subscribers[s.id] = true
+  for i, st in ipairs(s.streams or {}) do
+    if f.streams[i] ~= nil then st.feedMid, st.codec = f.streams[i].mid, f.streams[i].codec end
+  end
+  if s.started then
+    addRecipient(f.id, s.id)
+    sendPli(f.id)
+  end
+  return nil
 end
 
 function async.switch(s, msg)
   if s.ptype ~= "subscriber" then return errorEvent(ERR.INVALID_REQUEST, "Invalid request") end
+  local streams = value(msg.streams)
+  if type(streams) == "table" then
+    -- 1.x: [{feed, mid, sub_mid}]; all must name one feed (one sender per handle).
+    local feedId = nil
+    for _, entry in ipairs(streams) do
+      local feed = type(entry) == "table" and value(entry.feed) or nil
+      if feed == nil then return errorEvent(ERR.MISSING_ELEMENT, "Missing element (feed)") end
+      if feedId ~= nil and feed ~= feedId then
+        return errorEvent(ERR.NO_SUCH_FEED, "One feed per subscriber handle (luasfu's videoroom.lua)")
+      end
+      feedId = feed
+    end
+    if feedId == nil then return errorEvent(ERR.MISSING_ELEMENT, "Missing element (streams)") end
+    local changes = 0
+    if feedId ~= s.feed then
+      local err = switchFeed(s, feedId)
+      if err then return err end
+      changes = #streams
+    end
+    return encode({ videoroom = "event", room = s.room, switched = "ok", changes = changes, streams = subscriberStreams(s) })
+  end
   local feedId = value(msg.feed)
   if feedId ~= nil and feedId ~= s.feed then
-    -- Relay another publisher of the same room on the same PeerConnection. Works when
-    -- both publishers negotiated the same codecs and payload types (same browser).
-    local room = rooms[s.room]
-    local f = room and sessions[room.participants[feedId]]
-    if not isActivePublisher(f) then return errorEvent(ERR.NO_SUCH_FEED, "No such feed") end
-    local wasStarted = s.started
-    stopSubscription(s)
-    s.started = wasStarted
-    s.feed, s.feedSession = feedId, f.id
-    f.subscribers[s.id] = true
-    if s.started then
-      addRecipient(f.id, s.id)
-      sendPli(f.id)
-    end
+    local err = switchFeed(s, feedId)
+    if err then return err end
     return encode({ videoroom = "event", room = s.room, switched = "ok", id = feedId })
   end
   return encode({ videoroom = "event", room = s.room, switched = "ok" })
+end
+
+-- update / subscribe / unsubscribe: streams of the subscribed feed are switched on and off;
+-- streams of another feed are refused (one sender per handle). No new offer is needed: the
+-- m-lines stay, only what is relayed changes.
+function async.update(s, msg)
+  if s.ptype ~= "subscriber" then return errorEvent(ERR.INVALID_REQUEST, "Invalid request") end
+  local function apply(list, active)
+    if type(list) ~= "table" then return nil end
+    for _, entry in ipairs(list) do
+      local feed = type(entry) == "table" and value(entry.feed) or nil
+      local mid = type(entry) == "table" and value(entry.mid) or nil
+      local subMid = type(entry) == "table" and value(entry.sub_mid) or nil
+      if feed ~= nil and feed ~= s.feed then
+        -- Dropping a feed we don't receive is a no-op; adding one is not possible here.
+        if active then return errorEvent(ERR.NO_SUCH_FEED, "One feed per subscriber handle (luasfu's videoroom.lua)") end
+      else
+        for i, st in ipairs(s.streams or {}) do
+          if (subMid ~= nil and tostring(i - 1) == tostring(subMid)) or (subMid == nil and (mid == nil or st.feedMid == tostring(mid))) then
+            st.active = active
+          end
+        end
+      end
+    end
+    return nil
+  end
+  local err = apply(value(msg.unsubscribe), false) or apply(value(msg.subscribe), true)
+  if err then return err end
+  applySubscriberMedia(s)
+  return encode({ videoroom = "updated", room = s.room, streams = subscriberStreams(s) })
+end
+
+function async.subscribe(s, msg)
+  return async.update(s, { subscribe = value(msg.streams) })
+end
+
+function async.unsubscribe(s, msg)
+  return async.update(s, { unsubscribe = value(msg.streams) })
 end
 
 function async.leave(s, msg)

@@ -21,7 +21,7 @@ import {
 } from './browser/echo-session';
 import { pollPage, sleep } from './browser/harness';
 import { useBrowserRig } from './browser/rig';
-import { JANUS_LUA_DIR, ourScript, scriptConfig } from './lua-fixtures';
+import { JANUS_LUA_DIR, ourScript, scriptConfig, LEGACY_VIDEOROOM_CONFIG } from './lua-fixtures';
 
 const OUR_VIDEOROOM = ourScript('videoroom.lua');
 const JANUS_VIDEOROOM = join(JANUS_LUA_DIR, 'videoroom.lua');
@@ -143,7 +143,7 @@ function videoroomSuite(title: string, script: () => ScriptConfig): void {
 }
 
 describe('browser: janus.js video room in headless Chromium (publisher and subscriber pages)', function () {
-  videoroomSuite('with our lua/videoroom.lua', () => scriptConfig(OUR_VIDEOROOM));
+  videoroomSuite('with our lua/videoroom.lua', () => scriptConfig(OUR_VIDEOROOM, { config: LEGACY_VIDEOROOM_CONFIG }));
   videoroomSuite("with Janus's unmodified videoroom.lua",
     () => scriptConfig(JANUS_VIDEOROOM, { modulesPath: JANUS_LUA_DIR }));
 });

@@ -51,6 +51,12 @@ export function ourScript(name: string): string {
   return join(ROOT, 'lua', name);
 }
 
+/**
+ * The script config that runs our lua/videoroom.lua where Janus's videoroom.lua runs, for the
+ * legacy-API tests: package janus.plugin.lua, no startup room (the tests create their rooms).
+ */
+export const LEGACY_VIDEOROOM_CONFIG = JSON.stringify({ package: 'janus.plugin.lua', rooms: [] });
+
 /** One of our own test scripts in test/fixtures/lua. */
 export function ourLua(name: string): string {
   return join(OUR_LUA_DIR, name);

@@ -10,7 +10,7 @@ import { silentLogger } from '../src/log';
 import { MediasoupMediaPlane } from '../src/media/plane';
 import type { JsonObject } from '../src/plugin/json';
 import { createLuaPlugin } from '../src/script/lua-plugin';
-import { JANUS_LUA_DIR, ourScript, scriptConfig } from './lua-fixtures';
+import { JANUS_LUA_DIR, ourScript, scriptConfig, LEGACY_VIDEOROOM_CONFIG } from './lua-fixtures';
 import { JanusWsClient, createAndAttach } from './support/janus-ws-client';
 import { startMediasoup } from './support/media-server';
 import { type TestServer, startTestServer } from './support/test-server';
@@ -62,7 +62,7 @@ for (const [name, script] of SCRIPTS) {
       if (!existsSync(script)) throw new Error(`${script} missing: run node scripts/test-setup.mjs`);
       media = await startMediasoup(2);
       ts = await startTestServer({
-        plugins: [createLuaPlugin(scriptConfig(script), silentLogger())],
+        plugins: [createLuaPlugin(scriptConfig(script, { config: LEGACY_VIDEOROOM_CONFIG }), silentLogger())],
         mediaPlane: media,
       });
     });

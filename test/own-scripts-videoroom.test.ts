@@ -6,7 +6,7 @@ import { expect } from 'chai';
 import type { JsonObject } from '../src/plugin/json';
 import { createLuaPlugin } from '../src/script/lua-plugin';
 import { OUR_SESSION_LINES, anonymisedOffer, ourChromeAnswerMedia } from './fixtures/sdp/fixtures';
-import { ourScript, scriptConfig } from './lua-fixtures';
+import { ourScript, scriptConfig, LEGACY_VIDEOROOM_CONFIG } from './lua-fixtures';
 import { FAKE_MERGE_MARK, type FakeMediaPlane } from './support/fake-media-plane';
 import { JanusWsClient, createAndAttach, delay } from './support/janus-ws-client';
 import { captureLogger } from './support/log-capture';
@@ -100,7 +100,7 @@ describe('own scripts: lua/videoroom.lua through the Janus API', function () {
   }
 
   before(async () => {
-    ts = await startTestServer({ plugins: [createLuaPlugin(scriptConfig(VIDEOROOM), captureLogger().logger)] });
+    ts = await startTestServer({ plugins: [createLuaPlugin(scriptConfig(VIDEOROOM, { config: LEGACY_VIDEOROOM_CONFIG }), captureLogger().logger)] });
     media = ts.mediaPlane as FakeMediaPlane;
   });
 
@@ -115,7 +115,7 @@ describe('own scripts: lua/videoroom.lua through the Janus API', function () {
   it('creates, lists, checks and destroys rooms synchronously', async () => {
     const admin = await participant();
     expect(await admin.sync({ request: 'create', room: 4321, description: 'sync', secret: 's3' }))
-      .to.deep.equal({ videoroom: 'created', room: 4321 });
+      .to.deep.equal({ videoroom: 'created', room: 4321, permanent: false });
     expect(await admin.sync({ request: 'create', room: 4321 }))
       .to.deep.equal({ videoroom: 'error', error_code: 427, error: 'Room exists' });
     expect(await admin.sync({ request: 'exists', room: 4321 })).to.deep.equal({ videoroom: 'success', room: 4321, exists: true });
@@ -123,8 +123,9 @@ describe('own scripts: lua/videoroom.lua through the Janus API', function () {
     expect(await admin.sync({ request: 'list' })).to.deep.equal({
       videoroom: 'success',
       list: [{
-        room: 4321, description: 'sync', max_publishers: 3, audiocodec: 'opus', videocodec: 'vp8',
-        require_pvtid: false, notify_joining: false, num_participants: 0,
+        room: 4321, description: 'sync', pin_required: false, is_private: false, max_publishers: 3, bitrate: 0, fir_freq: 0,
+        audiocodec: 'opus', videocodec: 'vp8', require_pvtid: false, require_e2ee: false, notify_joining: false,
+        record: false, lock_record: false, num_participants: 0,
       }],
     });
     expect(await admin.sync({ request: 'listparticipants', room: 4321 }))
@@ -133,7 +134,7 @@ describe('own scripts: lua/videoroom.lua through the Janus API', function () {
       .to.deep.equal({ videoroom: 'error', error_code: 426, error: 'No such room' });
     expect(await admin.sync({ request: 'destroy', room: 4321, secret: 'wrong' }))
       .to.deep.equal({ videoroom: 'error', error_code: 433, error: 'Unauthorized (wrong secret)' });
-    expect(await admin.sync({ request: 'destroy', room: 4321, secret: 's3' })).to.deep.equal({ videoroom: 'destroyed', room: 4321 });
+    expect(await admin.sync({ request: 'destroy', room: 4321, secret: 's3' })).to.deep.equal({ videoroom: 'destroyed', room: 4321, permanent: false });
     expect(await admin.sync({ request: 'list' })).to.deep.equal({ videoroom: 'success', list: [] });
     expect(await admin.sync({ request: 'keyframe' }))
       .to.deep.equal({ videoroom: 'error', error_code: 423, error: 'Unknown request' });
@@ -145,14 +146,14 @@ describe('own scripts: lua/videoroom.lua through the Janus API', function () {
     expect(created.videoroom).to.equal('created');
     expect(created.room).to.be.a('number').within(1, 2 ** 31 - 1);
     expect(Number.isInteger(created.room)).to.equal(true);
-    expect(await admin.sync({ request: 'destroy', room: created.room })).to.deep.equal({ videoroom: 'destroyed', room: created.room });
+    expect(await admin.sync({ request: 'destroy', room: created.room })).to.deep.equal({ videoroom: 'destroyed', room: created.room, permanent: false });
   });
 
   it('runs a publisher, a second participant and a subscriber through the legacy flow', async () => {
     const alice = await participant();
     const bob = await participant();
     const carol = await participant();
-    expect(await alice.sync({ request: 'create', room: 1234, description: 'demo' })).to.deep.equal({ videoroom: 'created', room: 1234 });
+    expect(await alice.sync({ request: 'create', room: 1234, description: 'demo' })).to.deep.equal({ videoroom: 'created', room: 1234, permanent: false });
 
     // Publishers join: nobody is publishing yet.
     const aliceJoined = await alice.async({ request: 'join', room: 1234, ptype: 'publisher', display: 'alice', id: 11 });
@@ -174,8 +175,13 @@ describe('own scripts: lua/videoroom.lua through the Janus API', function () {
       { request: 'configure', audio: true, video: true },
       { type: 'offer', sdp: anonymisedOffer('chrome-offer.sdp') },
     );
+    const aliceStreams = [
+      { type: 'audio', mindex: 0, mid: '0', codec: 'opus' },
+      { type: 'video', mindex: 1, mid: '1', codec: 'vp8' },
+      { type: 'data', mindex: 2, mid: '2' },
+    ];
     expect(published.data).to.deep.equal({
-      videoroom: 'event', room: 1234, configured: 'ok', audio_codec: 'opus', video_codec: 'vp8',
+      videoroom: 'event', room: 1234, configured: 'ok', audio_codec: 'opus', video_codec: 'vp8', streams: aliceStreams,
     });
     expect(published.jsep).to.deep.equal({ type: 'answer', sdp: `${PUBLISHER_ANSWER}${FAKE_MERGE_MARK}\r\n` });
     expect(media.routerCalls).to.include.members([
@@ -193,16 +199,23 @@ describe('own scripts: lua/videoroom.lua through the Janus API', function () {
     await alice.client.next((m) => m.janus === 'webrtcup');
     expect(await bob.unsolicited()).to.deep.equal({
       videoroom: 'event', room: 1234,
-      publishers: [{ id: 11, display: 'alice', audio_codec: 'opus', video_codec: 'vp8' }],
+      publishers: [{ id: 11, display: 'alice', audio_codec: 'opus', video_codec: 'vp8', streams: aliceStreams }],
     });
     expect(await bob.sync({ request: 'listparticipants', room: 1234 })).to.deep.equal({
       videoroom: 'participants', room: 1234,
-      participants: [{ id: 11, display: 'alice', audio_codec: 'opus', video_codec: 'vp8' }],
+      participants: [{ id: 11, display: 'alice', publisher: true }, { id: 22, display: 'bob', publisher: false }],
     });
 
     // Carol subscribes without data: offer built from Alice's answer, sendonly.
     const attached = await carol.async({ request: 'join', room: 1234, ptype: 'subscriber', feed: 11, private_id: privateId, offer_data: false });
-    expect(attached.data).to.deep.equal({ videoroom: 'attached', room: 1234, id: 11, display: 'alice' });
+    const stream = { active: true, ready: false, send: true, feed_id: 11, feed_display: 'alice' };
+    expect(attached.data).to.deep.equal({
+      videoroom: 'attached', room: 1234, id: 11, display: 'alice',
+      streams: [
+        { type: 'audio', mindex: 0, mid: '0', feed_mid: '0', codec: 'opus', ...stream },
+        { type: 'video', mindex: 1, mid: '1', feed_mid: '1', codec: 'vp8', ...stream },
+      ],
+    });
     expect(attached.jsep).to.deep.equal({ type: 'offer', sdp: `${SUBSCRIBER_OFFER}${FAKE_MERGE_MARK}\r\n` });
     expect(media.routerCalls).to.include.members([
       `configureMedium(${carol.handleId},audio,in,true)`,
@@ -232,13 +245,13 @@ describe('own scripts: lua/videoroom.lua through the Janus API', function () {
     const hangup = await alice.client.next((m) => m.janus === 'hangup');
     expect(hangup).to.deep.equal({ janus: 'hangup', session_id: alice.sessionId, sender: alice.handleId, reason: 'Close PC' });
     expect(await bob.sync({ request: 'listparticipants', room: 1234 }))
-      .to.deep.equal({ videoroom: 'participants', room: 1234, participants: [] });
+      .to.deep.equal({ videoroom: 'participants', room: 1234, participants: [{ id: 22, display: 'bob', publisher: false }] });
     // No duplicate notifications when the core then calls hangupMedia.
     await delay(100);
     expect(bob.client.untaken().filter((m) => m.janus === 'event')).to.deep.equal([]);
 
     // Destroying the room tells who is left.
-    expect(await alice.sync({ request: 'destroy', room: 1234 })).to.deep.equal({ videoroom: 'destroyed', room: 1234 });
+    expect(await alice.sync({ request: 'destroy', room: 1234 })).to.deep.equal({ videoroom: 'destroyed', room: 1234, permanent: false });
     expect(await bob.unsolicited()).to.deep.equal({ videoroom: 'destroyed', room: 1234 });
     expect(await carol.unsolicited()).to.deep.equal({ videoroom: 'destroyed', room: 1234 });
   });
@@ -246,20 +259,20 @@ describe('own scripts: lua/videoroom.lua through the Janus API', function () {
   it('keeps client-chosen ids beyond 32 bits intact (Fengari integers are 32-bit)', async () => {
     const p = await participant();
     const room = 4294967295;
-    expect(await p.sync({ request: 'create', room })).to.deep.equal({ videoroom: 'created', room });
+    expect(await p.sync({ request: 'create', room })).to.deep.equal({ videoroom: 'created', room, permanent: false });
     expect(await p.sync({ request: 'exists', room })).to.deep.equal({ videoroom: 'success', room, exists: true });
     const joined = await p.async({ request: 'join', room, ptype: 'publisher', id: 5_000_000_000, display: 'big' });
     expect(joined.data).to.deep.equal({
       videoroom: 'joined', room, id: 5_000_000_000, private_id: joined.data.private_id, publishers: [],
     });
     expect((await p.async({ request: 'leave' })).data).to.deep.equal({ videoroom: 'event', room, leaving: 'ok' });
-    expect(await p.sync({ request: 'destroy', room })).to.deep.equal({ videoroom: 'destroyed', room });
+    expect(await p.sync({ request: 'destroy', room })).to.deep.equal({ videoroom: 'destroyed', room, permanent: false });
   });
 
   it('lists attendees and announces joins with notify_joining', async () => {
     const first = await participant();
     const second = await participant();
-    expect(await first.sync({ request: 'create', room: 55, notify_joining: true })).to.deep.equal({ videoroom: 'created', room: 55 });
+    expect(await first.sync({ request: 'create', room: 55, notify_joining: true })).to.deep.equal({ videoroom: 'created', room: 55, permanent: false });
     const joined = await first.async({ request: 'join', room: 55, ptype: 'publisher', id: 1, display: 'one' });
     expect(joined.data).to.deep.equal({
       videoroom: 'joined', room: 55, id: 1, private_id: joined.data.private_id, publishers: [], attendees: [],
@@ -274,14 +287,14 @@ describe('own scripts: lua/videoroom.lua through the Janus API', function () {
     const detached = await second.client.request({ janus: 'detach', session_id: second.sessionId, handle_id: second.handleId });
     expect(detached.janus).to.equal('success');
     expect(await first.unsolicited()).to.deep.equal({ videoroom: 'event', room: 55, leaving: 2 });
-    expect(await first.sync({ request: 'destroy', room: 55 })).to.deep.equal({ videoroom: 'destroyed', room: 55 });
+    expect(await first.sync({ request: 'destroy', room: 55 })).to.deep.equal({ videoroom: 'destroyed', room: 55, permanent: false });
   });
 
   it('switches a started subscriber to another publisher', async () => {
     const a = await participant();
     const b = await participant();
     const sub = await participant();
-    expect(await a.sync({ request: 'create', room: 66 })).to.deep.equal({ videoroom: 'created', room: 66 });
+    expect(await a.sync({ request: 'create', room: 66 })).to.deep.equal({ videoroom: 'created', room: 66, permanent: false });
     for (const [p, id] of [[a, 1], [b, 2]] as const) {
       await p.async({ request: 'join', room: 66, ptype: 'publisher', id });
       await p.async({ request: 'publish' }, { type: 'offer', sdp: anonymisedOffer('chrome-offer.sdp') });
@@ -289,7 +302,8 @@ describe('own scripts: lua/videoroom.lua through the Janus API', function () {
       await p.client.next((m) => m.janus === 'webrtcup');
     }
     const attached = await sub.async({ request: 'join', room: 66, ptype: 'subscriber', feed: 1 });
-    expect(attached.data).to.deep.equal({ videoroom: 'attached', room: 66, id: 1 });
+    expect(attached.data).to.deep.include({ videoroom: 'attached', room: 66, id: 1 });
+    expect((attached.data.streams as JsonObject[]).map((st) => st.type)).to.deep.equal(['audio', 'video', 'data']);
     await sub.async({ request: 'start' }, { type: 'answer', sdp: 'v=0\r\no=- 1 2 IN IP4 127.0.0.1\r\ns=-\r\nt=0 0\r\n' });
     media.peer(sub.handleId).events.connected();
     await routerCalls(media, [`addRecipient(${a.handleId},${sub.handleId})`]);
@@ -303,12 +317,12 @@ describe('own scripts: lua/videoroom.lua through the Janus API', function () {
     ]);
     expect((await sub.async({ request: 'switch', feed: 3 })).data)
       .to.deep.equal({ videoroom: 'event', error_code: 428, error: 'No such feed' });
-    expect(await a.sync({ request: 'destroy', room: 66 })).to.deep.equal({ videoroom: 'destroyed', room: 66 });
+    expect(await a.sync({ request: 'destroy', room: 66 })).to.deep.equal({ videoroom: 'destroyed', room: 66, permanent: false });
   });
 
   it('reports join and request errors as events', async () => {
     const p = await participant();
-    expect(await p.sync({ request: 'create', room: 77, require_pvtid: true })).to.deep.equal({ videoroom: 'created', room: 77 });
+    expect(await p.sync({ request: 'create', room: 77, require_pvtid: true })).to.deep.equal({ videoroom: 'created', room: 77, permanent: false });
     expect((await p.async({ request: 'join', room: 999, ptype: 'publisher' })).data)
       .to.deep.equal({ videoroom: 'event', error_code: 426, error: 'No such room' });
     expect((await p.async({ request: 'join', room: 77, ptype: 'viewer' })).data)
@@ -333,6 +347,6 @@ describe('own scripts: lua/videoroom.lua through the Janus API', function () {
     expect((await pub.async({ request: 'unpublish' })).data).to.deep.equal({ videoroom: 'event', room: 77, unpublished: 'ok' });
     expect((await pub.async({ request: 'unpublish' })).data)
       .to.deep.equal({ videoroom: 'event', error_code: 435, error: "Can't unpublish, not published" });
-    expect(await p.sync({ request: 'destroy', room: 77 })).to.deep.equal({ videoroom: 'destroyed', room: 77 });
+    expect(await p.sync({ request: 'destroy', room: 77 })).to.deep.equal({ videoroom: 'destroyed', room: 77, permanent: false });
   });
 });
