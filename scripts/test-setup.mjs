@@ -6,6 +6,9 @@
 //  - janus.js from `libjs-janus-gateway`, extracted into test/.fixtures/janus.js;
 //  - adapter.js from `libjs-webrtc-adapter` (the `adapter` global janus.js uses, as the demo
 //    pages load it), extracted into test/.fixtures/adapter.js;
+//  - Janus's demo pages from `janus-demos` with the libraries they load (jQuery, Bootstrap,
+//    bootbox, spin.js, toastr, janus.js, adapter.js, Font Awesome…), extracted with their
+//    /usr/share layout (so the pages' relative links work) into test/.fixtures/janus-demos;
 //  - installed with apt-get (root): `janus-tools` (janus-pp-rec), `chromium` and `nginx` (the
 //    reverse-proxy test starts its own instance on 127.0.0.1; the package's service is not used).
 // Without root or apt it prints the exact apt-get line and exits non-zero.
@@ -21,6 +24,14 @@ const fixtures = join(root, 'test', '.fixtures');
 const janusDir = join(fixtures, 'janus');
 const janusJs = join(fixtures, 'janus.js');
 const adapterJs = join(fixtures, 'adapter.js');
+const demosTree = join(fixtures, 'janus-demos');
+const DEMO_PAGES = ['videoroomtest.html', 'videoroomtest.js', 'mvideoroomtest.html', 'mvideoroomtest.js'];
+// janus-demos and the packages its pages load scripts and styles from (its Depends, less
+// libjs-blueimp-md5, which bookworm lacks and the video room pages don't use).
+const DEMO_PACKAGES = [
+  'janus-demos', 'libjs-janus-gateway', 'libjs-webrtc-adapter', 'libjs-jquery', 'libjs-jquery-blockui', 'libjs-bootstrap',
+  'libjs-bootbox', 'libjs-spin.js', 'libjs-toastr', 'libjs-bootswatch', 'fonts-font-awesome',
+];
 const INSTALL = ['janus-tools', 'chromium', 'nginx'];
 const NEEDED_SCRIPTS = ['lua/echotest.lua', 'lua/videoroom.lua', 'lua/janus-sdp.lua', 'lua/janus-logger.lua', 'duktape/echotest.js', 'duktape/janus-sdp.js'];
 
@@ -88,6 +99,20 @@ function extract(pkg, copies) {
   }
 }
 
+/** dpkg -x each package into `target`, keeping the packages' file tree (and relative symlinks). */
+function extractTree(pkgs, target) {
+  say(`downloading ${pkgs.join(', ')} (apt-get download) and extracting them into ${target}`);
+  mkdirSync(target, { recursive: true });
+  for (const pkg of pkgs) {
+    const { dir, deb } = download(pkg);
+    try {
+      run('dpkg', ['-x', deb, target]);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  }
+}
+
 if (!haveCommand('apt-get') || !haveCommand('dpkg')) {
   fail('apt-get/dpkg not found: the tests need Debian packages (janus, libjs-janus-gateway, janus-tools, chromium)',
     `apt-get install -y ${INSTALL.join(' ')}`);
@@ -118,6 +143,16 @@ if (existsSync(adapterJs)) {
 } else {
   extract('libjs-webrtc-adapter', [{ from: 'usr/share/javascript/webrtc-adapter/adapter.js', to: adapterJs }]);
   say(`adapter.js extracted to ${adapterJs}`);
+}
+
+// 2c. Janus's demo pages (videoroomtest.html, mvideoroomtest.html) and what they load.
+const demosDir = join(demosTree, 'usr', 'share', 'janus', 'demos');
+if (DEMO_PAGES.every((p) => existsSync(join(demosDir, p))) && existsSync(join(demosTree, 'usr', 'share', 'javascript', 'jquery'))) {
+  say(`Janus demo pages present in ${demosDir}`);
+} else {
+  rmSync(demosTree, { recursive: true, force: true });
+  extractTree(DEMO_PACKAGES, demosTree);
+  say(`Janus demo pages extracted to ${demosDir}`);
 }
 
 // 3. Installed tools.
