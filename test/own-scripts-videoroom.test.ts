@@ -1,4 +1,4 @@
-// Our own lua/videoroom.lua (legacy VideoRoom API), driven through the real Janus API
+// Our own lua/videoroom.lua (legacy requests, then the Janus 1.x API), driven through the real Janus API
 // (WebSocket transport, core, Lua plugin on Fengari) with the fake media plane: one
 // WebSocket client per participant, real recorded offers (anonymised as the core does).
 
@@ -33,12 +33,13 @@ class Participant {
     readonly client: JanusWsClient,
     readonly sessionId: number,
     readonly handleId: number,
+    private readonly pkg: string,
   ) {}
 
-  static async connect(ts: TestServer): Promise<Participant> {
+  static async connect(ts: TestServer, pkg = PACKAGE): Promise<Participant> {
     const client = await JanusWsClient.connect(ts.urls.ws);
-    const { sessionId, handleId } = await createAndAttach(client, PACKAGE);
-    return new Participant(client, sessionId, handleId);
+    const { sessionId, handleId } = await createAndAttach(client, pkg);
+    return new Participant(client, sessionId, handleId, pkg);
   }
 
   private send(body: JsonObject, jsep?: JsonObject): { transaction: string; reply: Promise<JsonObject> } {
@@ -54,7 +55,7 @@ class Participant {
     const reply = await this.send(body).reply;
     expect(reply.janus, JSON.stringify(reply)).to.equal('success');
     expect(reply.sender).to.equal(this.handleId);
-    expect((reply.plugindata as JsonObject).plugin).to.equal(PACKAGE);
+    expect((reply.plugindata as JsonObject).plugin).to.equal(this.pkg);
     return (reply.plugindata as JsonObject).data as JsonObject;
   }
 
@@ -348,5 +349,154 @@ describe('own scripts: lua/videoroom.lua through the Janus API', function () {
     expect((await pub.async({ request: 'unpublish' })).data)
       .to.deep.equal({ videoroom: 'event', error_code: 435, error: "Can't unpublish, not published" });
     expect(await p.sync({ request: 'destroy', room: 77 })).to.deep.equal({ videoroom: 'destroyed', room: 77, permanent: false });
+  });
+});
+
+describe('own scripts: lua/videoroom.lua, the Janus 1.x VideoRoom API (default config)', function () {
+  this.timeout(20000);
+  let ts: TestServer;
+  let media: FakeMediaPlane;
+  const participants: Participant[] = [];
+
+  async function participant(): Promise<Participant> {
+    const p = await Participant.connect(ts, 'janus.plugin.videoroom');
+    participants.push(p);
+    return p;
+  }
+
+  /** Joins room 1234 as a publisher with `id`, publishes the Chromium offer, PeerConnection up. */
+  async function publisher(id: number, display: string): Promise<Participant> {
+    const p = await participant();
+    const joined = await p.async(
+      { request: 'joinandconfigure', room: 1234, ptype: 'publisher', id, display, audio: true, video: true },
+      { type: 'offer', sdp: anonymisedOffer('chrome-offer.sdp') },
+    );
+    expect(joined.data).to.deep.include({ videoroom: 'joined', room: 1234, id, audio_codec: 'opus', video_codec: 'vp8' });
+    expect((joined.data.streams as JsonObject[]).map((st) => [st.type, st.mid])).to.deep.equal([['audio', '0'], ['video', '1'], ['data', '2']]);
+    expect(joined.jsep?.type).to.equal('answer');
+    media.peer(p.handleId).events.connected();
+    await p.client.next((m) => m.janus === 'webrtcup');
+    return p;
+  }
+
+  before(async () => {
+    ts = await startTestServer({ plugins: [createLuaPlugin(scriptConfig(VIDEOROOM), captureLogger().logger)] });
+    media = ts.mediaPlane as FakeMediaPlane;
+  });
+
+  afterEach(async () => {
+    await Promise.all(participants.splice(0).map((p) => p.close()));
+  });
+
+  after(async () => {
+    await ts?.close();
+  });
+
+  it('registers as janus.plugin.videoroom with room 1234 as in Janus\'s sample config', async () => {
+    const admin = await participant();
+    const list = await admin.sync({ request: 'list' });
+    expect(list.list).to.deep.equal([{
+      room: 1234, description: 'Demo Room', pin_required: false, is_private: false, max_publishers: 6, bitrate: 128000, fir_freq: 10,
+      audiocodec: 'opus', videocodec: 'vp8', require_pvtid: false, require_e2ee: false, notify_joining: false,
+      record: false, lock_record: false, num_participants: 0,
+    }]);
+    expect(await admin.sync({ request: 'edit', room: 1234, new_description: 'x' }))
+      .to.deep.equal({ videoroom: 'error', error_code: 433, error: 'Unauthorized (wrong secret)' });
+    expect(await admin.sync({ request: 'edit', room: 1234, secret: 'adminpwd', new_description: 'Renamed' }))
+      .to.deep.equal({ videoroom: 'edited', room: 1234, permanent: false });
+    expect(((await admin.sync({ request: 'list' })).list as JsonObject[])[0].description).to.equal('Renamed');
+    await admin.sync({ request: 'edit', room: 1234, secret: 'adminpwd', new_description: 'Demo Room' });
+  });
+
+  it('subscribes by streams, pauses, sends per stream, switches and updates; one feed per handle', async () => {
+    const alice = await publisher(1, 'alice');
+    const bob = await publisher(2, 'bob');
+    expect(await alice.unsolicited()).to.deep.include({ videoroom: 'event', room: 1234 });
+    const carol = await participant();
+    expect((await carol.async({ request: 'join', room: 1234, ptype: 'subscriber', streams: [{ feed: 1 }, { feed: 2 }] })).data)
+      .to.deep.equal({ videoroom: 'event', error_code: 428, error: "One feed per subscriber handle (luasfu's videoroom.lua)" });
+
+    // Only alice's video (her mid 1).
+    media.routerCalls.length = 0;
+    const attached = await carol.async({ request: 'join', room: 1234, ptype: 'subscriber', streams: [{ feed: 1, mid: '1' }] });
+    expect(attached.data).to.deep.equal({
+      videoroom: 'attached', room: 1234,
+      streams: [{ type: 'video', active: true, mindex: 0, mid: '0', ready: false, send: true, feed_id: 1, feed_display: 'alice', feed_mid: '1', codec: 'vp8' }],
+    });
+    expect(attached.jsep?.sdp as string).to.match(/\r\nm=video /).and.not.to.match(/\r\nm=audio /);
+    expect(media.routerCalls).to.include.members([
+      `configureMedium(${carol.handleId},audio,in,false)`,
+      `configureMedium(${carol.handleId},video,in,true)`,
+    ]);
+    const answer = 'v=0\r\no=- 1 2 IN IP4 127.0.0.1\r\ns=-\r\nt=0 0\r\nm=video 9 UDP/TLS/RTP/SAVPF 96\r\na=recvonly\r\n';
+    expect((await carol.async({ request: 'start', room: 1234 }, { type: 'answer', sdp: answer })).data)
+      .to.deep.equal({ videoroom: 'event', room: 1234, started: 'ok' });
+    media.peer(carol.handleId).events.connected();
+    await routerCalls(media, [`addRecipient(${alice.handleId},${carol.handleId})`]);
+
+    // pause / start: nothing relayed in between, a keyframe on resume.
+    media.routerCalls.length = 0;
+    expect((await carol.async({ request: 'pause' })).data).to.deep.equal({ videoroom: 'event', room: 1234, paused: 'ok' });
+    expect(media.routerCalls).to.include(`configureMedium(${carol.handleId},video,in,false)`);
+    media.routerCalls.length = 0;
+    expect((await carol.async({ request: 'start' })).data).to.deep.equal({ videoroom: 'event', room: 1234, started: 'ok' });
+    expect(media.routerCalls).to.include.members([`configureMedium(${carol.handleId},video,in,true)`, `sendPli(${alice.handleId})`]);
+
+    // Per-stream send, simulcast targets.
+    media.routerCalls.length = 0;
+    await carol.async({ request: 'configure', streams: [{ mid: '0', send: false }] });
+    expect(media.routerCalls).to.include(`configureMedium(${carol.handleId},video,in,false)`);
+    media.routerCalls.length = 0;
+    await carol.async({ request: 'configure', mid: '0', send: true, substream: 1, temporal: 0 });
+    expect(media.routerCalls).to.include.members([
+      `configureMedium(${carol.handleId},video,in,true)`, `setSubstream(${carol.handleId},1)`, `setTemporalLayer(${carol.handleId},0)`,
+    ]);
+
+    // update: the subscribed feed's streams go off and on; another feed is refused.
+    const off = await carol.async({ request: 'update', unsubscribe: [{ feed: 1 }] });
+    expect(off.data).to.deep.include({ videoroom: 'updated', room: 1234 });
+    expect((off.data.streams as JsonObject[])[0].active).to.equal(false);
+    const on = await carol.async({ request: 'update', subscribe: [{ feed: 1, mid: '1' }] });
+    expect((on.data.streams as JsonObject[])[0].active).to.equal(true);
+    expect((await carol.async({ request: 'update', subscribe: [{ feed: 2 }] })).data)
+      .to.deep.equal({ videoroom: 'event', error_code: 428, error: "One feed per subscriber handle (luasfu's videoroom.lua)" });
+
+    // switch to bob's video.
+    media.routerCalls.length = 0;
+    const switched = await carol.async({ request: 'switch', streams: [{ feed: 2, mid: '1', sub_mid: '0' }] });
+    expect(switched.data).to.deep.include({ videoroom: 'event', room: 1234, switched: 'ok', changes: 1 });
+    expect((switched.data.streams as JsonObject[])[0]).to.deep.include({ feed_id: 2, feed_display: 'bob' });
+    expect(media.routerCalls).to.include.members([
+      `removeRecipient(${alice.handleId},${carol.handleId})`, `addRecipient(${bob.handleId},${carol.handleId})`,
+    ]);
+    await alice.async({ request: 'leave' });
+    await bob.async({ request: 'leave' });
+  });
+
+  it('allowed tokens, kick, listparticipants', async () => {
+    const admin = await participant();
+    expect(await admin.sync({ request: 'allowed', room: 1234, secret: 'adminpwd', action: 'enable' }))
+      .to.deep.equal({ videoroom: 'success', room: 1234, allowed: [] });
+    expect(await admin.sync({ request: 'allowed', room: 1234, secret: 'adminpwd', action: 'add', allowed: ['tok'] }))
+      .to.deep.equal({ videoroom: 'success', room: 1234, allowed: ['tok'] });
+    const dave = await participant();
+    expect((await dave.async({ request: 'join', room: 1234, ptype: 'publisher', display: 'dave' })).data)
+      .to.deep.equal({ videoroom: 'event', error_code: 433, error: 'Unauthorized (not in the allowed list)' });
+    expect((await dave.async({ request: 'join', room: 1234, ptype: 'publisher', display: 'dave', id: 7, token: 'tok' })).data)
+      .to.deep.include({ videoroom: 'joined', id: 7 });
+    expect(await admin.sync({ request: 'allowed', room: 1234, secret: 'adminpwd', action: 'disable' }))
+      .to.deep.equal({ videoroom: 'success', room: 1234 });
+    const erin = await participant();
+    await erin.async({ request: 'join', room: 1234, ptype: 'publisher', display: 'erin', id: 8 });
+    expect(await admin.sync({ request: 'listparticipants', room: 1234 })).to.deep.equal({
+      videoroom: 'participants', room: 1234,
+      participants: [{ id: 7, display: 'dave', publisher: false }, { id: 8, display: 'erin', publisher: false }],
+    });
+    expect(await admin.sync({ request: 'kick', room: 1234, id: 7 }))
+      .to.deep.equal({ videoroom: 'error', error_code: 433, error: 'Unauthorized (wrong secret)' });
+    expect(await admin.sync({ request: 'kick', room: 1234, secret: 'adminpwd', id: 7 })).to.deep.equal({ videoroom: 'success' });
+    expect(await dave.unsolicited()).to.deep.equal({ videoroom: 'event', room: 1234, leaving: 'ok', reason: 'kicked' });
+    expect(await erin.unsolicited()).to.deep.equal({ videoroom: 'event', room: 1234, leaving: 7 });
+    expect(((await admin.sync({ request: 'listparticipants', room: 1234 })).participants as JsonObject[]).map((p) => p.id)).to.deep.equal([8]);
   });
 });
