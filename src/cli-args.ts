@@ -7,6 +7,7 @@ import {
   checkAdminExposure,
   ConfigError,
   DEFAULT_SCRIPT,
+  DEMO_SCRIPTS,
   defaultConfig,
   loadConfigFile,
   readScript,
@@ -37,6 +38,8 @@ Options:
   --workers <n>           mediasoup workers (default: one per core)
   --log-level <level>     fatal, error, warn, info, debug or trace (default info)
   --log-format <fmt>      json or pretty (default json)
+  --demos                 serve the demo pages at http://<host>:<http-port>/demos/ (and load
+                          lua/echotest.lua and lua/videoroom.lua when no script is given)
   -h, --help              show this help
   -v, --version           show the version
 `;
@@ -77,6 +80,7 @@ export function parseCli(argv: readonly string[], packageDir: string): CliComman
         workers: { type: 'string' },
         'log-level': { type: 'string' },
         'log-format': { type: 'string' },
+        demos: { type: 'boolean' },
         help: { type: 'boolean', short: 'h' },
         version: { type: 'boolean', short: 'v' },
       },
@@ -92,8 +96,10 @@ export function parseCli(argv: readonly string[], packageDir: string): CliComman
   if (flags.script && flags.script.length > 0) {
     config.scripts = flags.script.map((path, index) => readScript({ path }, `--script[${index}]`));
   }
+  if (flags.demos) config.demos.enabled = true;
   if (config.scripts.length === 0) {
-    config.scripts = [readScript({ path: resolve(packageDir, DEFAULT_SCRIPT) }, 'scripts[0]')];
+    const defaults = config.demos.enabled ? DEMO_SCRIPTS : [DEFAULT_SCRIPT];
+    config.scripts = defaults.map((path, index) => readScript({ path: resolve(packageDir, path) }, `scripts[${index}]`));
   }
   for (const script of config.scripts) {
     if (flags['modules-path'] !== undefined) script.modulesPath = flags['modules-path'];

@@ -76,6 +76,15 @@ export interface EventHandlersConfig {
   http?: HttpEventsConfig;
 }
 
+/** Demo pages (`--demos`): demos/ served under /demos/ on the Janus HTTP listener. */
+export interface DemosConfig {
+  enabled: boolean;
+  /** The janus.js the pages load (Debian's libjs-janus-gateway by default). */
+  janusJs: string;
+  /** The adapter.js the pages load (Debian's libjs-webrtc-adapter by default). */
+  adapterJs: string;
+}
+
 export interface LuasfuConfig {
   scripts: ScriptConfig[];
   /** Interface the Janus API and Admin API listeners bind to. */
@@ -110,9 +119,13 @@ export interface LuasfuConfig {
   eventHandlers: EventHandlersConfig;
   log: { level: LogLevel; format: 'json' | 'pretty' };
   media: MediaConfig;
+  /** `true` / `false` in a file mean `{ enabled: true/false }`. */
+  demos: DemosConfig;
 }
 
 export const DEFAULT_SCRIPT = 'lua/echotest.lua';
+/** The scripts `--demos` loads when none are given: what the demo pages talk to. */
+export const DEMO_SCRIPTS = ['lua/echotest.lua', 'lua/videoroom.lua'];
 
 export function defaultConfig(): LuasfuConfig {
   return {
@@ -143,6 +156,11 @@ export function defaultConfig(): LuasfuConfig {
       workerLogLevel: 'warn',
       recordingsFolder: '/tmp',
       recordingRoots: [],
+    },
+    demos: {
+      enabled: false,
+      janusJs: '/usr/share/javascript/janus-gateway/janus.js',
+      adapterJs: '/usr/share/javascript/webrtc-adapter/adapter.js',
     },
   };
 }
@@ -377,7 +395,7 @@ export function parseConfig(document: unknown): LuasfuConfig {
     'scripts', 'listenIp', 'http', 'websocket', 'adminHttp', 'adminWebsocket', 'adminSecret', 'apiSecret',
     'adminListenIp', 'adminAllowedOrigins', 'tokenAuth', 'tokenAuthSecret',
     'sessionTimeout', 'reclaimSessionTimeout', 'maxRequestBytes', 'maxLongPolls', 'maxRequestsPerSecond',
-    'eventHandlers', 'log', 'media', '$schema',
+    'eventHandlers', 'log', 'media', 'demos', '$schema',
   ]);
   const log = root.object('log');
   log?.known(['level', 'format']);
@@ -420,11 +438,26 @@ export function parseConfig(document: unknown): LuasfuConfig {
           recordingRoots: readStrings(media, 'recordingRoots', defaults.media.recordingRoots),
         }
       : defaults.media,
+    demos: readDemos(document.demos, defaults.demos),
   };
   if (config.media.rtcMinPort > config.media.rtcMaxPort) {
     throw new ConfigError('media.rtcMinPort', 'must not be above media.rtcMaxPort');
   }
   return config;
+}
+
+/** `demos`: a boolean, or { enabled, janusJs, adapterJs }. */
+function readDemos(value: unknown, defaults: DemosConfig): DemosConfig {
+  if (value === undefined) return defaults;
+  if (typeof value === 'boolean') return { ...defaults, enabled: value };
+  if (!isObject(value)) throw new ConfigError('demos', 'must be a boolean or an object');
+  const reader = new Reader(value, 'demos');
+  reader.known(['enabled', 'janusJs', 'adapterJs']);
+  return {
+    enabled: reader.boolean('enabled', true),
+    janusJs: reader.string('janusJs', defaults.janusJs, false),
+    adapterJs: reader.string('adapterJs', defaults.adapterJs, false),
+  };
 }
 
 /** Reads and validates a JSON config file. Throws ConfigError naming the file or field. */

@@ -11,6 +11,8 @@
 // Applications with their own server can skip the listeners and feed requests to
 // `server.core.handleRequest(connection, json)` / `server.admin.handleRequest(...)`.
 
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
 import { type LuasfuConfig, checkAdminExposure } from './config';
 import { EventBus } from './events/event-bus';
 import { HttpEventBackend } from './events/http-backend';
@@ -23,6 +25,7 @@ import { type Logger, silentLogger } from './log';
 import type { MediaPlane } from './media/media-plane';
 import type { Plugin } from './plugin/plugin';
 import { startHttpListener } from './transports/http';
+import { StaticFiles } from './transports/static-files';
 import { HttpEventRouter } from './transports/long-poll';
 import type { JsonLayout, Listener } from './transports/uws';
 import { startWebSocketListener } from './transports/websocket';
@@ -48,6 +51,19 @@ export interface ListeningPorts {
   websocket?: number;
   adminHttp?: number;
   adminWebsocket?: number;
+}
+
+/** The package's demos/ folder (dist/src/server.js -> the package root). */
+const DEMOS_FOLDER = join(__dirname, '..', '..', 'demos');
+
+/** The demo pages under /demos/, with the janus.js and adapter.js they load. */
+function demoPages(config: LuasfuConfig, logger: Logger): StaticFiles {
+  for (const file of [config.demos.janusJs, config.demos.adapterJs]) {
+    if (!existsSync(file)) {
+      logger.warn('demo pages: a script they load is missing (apt-get install libjs-janus-gateway libjs-webrtc-adapter, or set demos.janusJs/adapterJs)', { file });
+    }
+  }
+  return new StaticFiles('/demos', DEMOS_FOLDER, { 'janus.js': config.demos.janusJs, 'adapter.js': config.demos.adapterJs });
 }
 
 export class LuasfuServer {
@@ -123,6 +139,7 @@ export class LuasfuServer {
         host, port: config.http.port, basePath: config.http.path, processor: this.core,
         longPoll: { core: this.core, router }, maxBodyBytes: config.maxRequestBytes,
         maxRequestsPerSecond: config.maxRequestsPerSecond, logger, layout,
+        staticFiles: config.demos.enabled ? demoPages(config, logger) : undefined,
       });
       this.listeners.push(listener);
       this.currentPorts.http = listener.port;

@@ -106,6 +106,23 @@ describe('command line and config', () => {
     }
   });
 
+  it('--demos serves the demo pages and loads the echo test and the video room when no script is named', () => {
+    const command = parseCli(['--demos'], PACKAGE_DIR);
+    if (command.kind !== 'run') throw new Error('expected run');
+    expect(command.config.demos).to.deep.equal({
+      enabled: true, janusJs: '/usr/share/javascript/janus-gateway/janus.js', adapterJs: '/usr/share/javascript/webrtc-adapter/adapter.js',
+    });
+    expect(command.config.scripts.map((s) => s.path)).to.deep.equal([resolve(PACKAGE_DIR, 'lua/echotest.lua'), resolve(PACKAGE_DIR, 'lua/videoroom.lua')]);
+    const named = parseCli(['--demos', '--script', 'a.lua'], PACKAGE_DIR);
+    if (named.kind !== 'run') throw new Error('expected run');
+    expect(named.config.scripts.map((s) => s.path)).to.deep.equal(['a.lua']);
+    expect(parseConfig({}).demos.enabled).to.equal(false);
+    expect(parseConfig({ demos: true }).demos.enabled).to.equal(true);
+    expect(parseConfig({ demos: { janusJs: '/srv/janus.js' } }).demos).to.deep.include({ enabled: true, janusJs: '/srv/janus.js' });
+    expect(() => parseConfig({ demos: 'yes' })).to.throw(ConfigError, 'config: demos must be a boolean or an object');
+    expect(() => parseConfig({ demos: { folder: '/x' } })).to.throw(ConfigError, 'config: demos.folder is not a known setting');
+  });
+
   it('rejects unknown flags, bad ports and unreadable config files', () => {
     expect(() => parseCli(['--nope'], PACKAGE_DIR)).to.throw(ConfigError, /arguments are invalid/);
     expect(() => parseCli(['--http-port', 'x'], PACKAGE_DIR)).to.throw(ConfigError, 'config: --http-port must be a port number');

@@ -19,6 +19,7 @@ import { parseJanusPath, parseMaxEvents, parsePathId } from './http-path';
 import type { HttpEventRouter } from './long-poll';
 import { OriginPolicy } from './origin';
 import { KeyedRateLimiter } from './rate-limit';
+import type { StaticFile, StaticFiles } from './static-files';
 import { type JsonLayout, type Listener, serialize } from './uws';
 
 /** What processes one parsed request: the Janus core or the Admin API. */
@@ -51,6 +52,8 @@ export interface HttpTransportOptions {
   replyTimeoutMs?: number;
   logger: Logger;
   layout?: JsonLayout;
+  /** Files GETs under their prefix are answered with (the demo pages), before the API paths. */
+  staticFiles?: StaticFiles;
 }
 
 export interface HttpListenerOptions extends HttpTransportOptions {
@@ -120,6 +123,16 @@ class Exchange {
     this.res.setHeader('Content-Length', 0);
     if (closeConnection) this.res.setHeader('Connection', 'close');
     this.res.end();
+  }
+
+  file(file: StaticFile): void {
+    if (this.aborted || this.done) return;
+    this.done = true;
+    this.res.statusCode = 200;
+    this.res.setHeader('Content-Type', file.contentType);
+    this.res.setHeader('Content-Length', file.body.length);
+    this.res.setHeader('Cache-Control', 'no-cache');
+    this.res.end(file.body);
   }
 
   /** Drop the connection without an answer. */
@@ -283,6 +296,14 @@ export class HttpTransport {
     if (method === 'OPTIONS') {
       exchange.empty('200 OK', { 'Access-Control-Max-Age': '86400' });
       return;
+    }
+    if (method === 'GET' && this.options.staticFiles) {
+      const file = this.options.staticFiles.lookup(url);
+      if (file !== undefined) {
+        if (file) exchange.file(file);
+        else exchange.empty('404 Not Found');
+        return;
+      }
     }
     const path = parseJanusPath(url, this.basePath);
     if (path.kind === 'not-found') {
