@@ -11,11 +11,12 @@ import type { Consumer } from 'mediasoup/node/lib/Consumer';
 import type { DirectTransport } from 'mediasoup/node/lib/DirectTransport';
 import type { MediaKind } from 'mediasoup/node/lib/RtpParameters';
 import type { Logger } from '../log';
-import type { MediumDirection as MediaDirection, MediaRouter, MediumKind, RecordingRequest } from '../plugin/media';
+import type { MediumDirection as MediaDirection, MediaRouter, MediumKind, RecordingRequest, RtpListener } from '../plugin/media';
 import type { JsonObject } from '../plugin/json';
 import type { DataMessage } from '../plugin/plugin';
 import type { MediaEngine } from './engine';
 import { consumeWire } from './mediasoup-edits';
+import { RawRtp, TappedStreams } from './raw-rtp';
 import type { MediasoupPeer } from './peer';
 import { RecordingRoots } from './recording-roots';
 import { RecordingSet } from './recording-set';
@@ -48,6 +49,8 @@ class RelayUser {
   readonly links = new Map<MediaKind, Link>();
   queue: Promise<void> = Promise.resolve();
   recordings?: RecordingSet;
+  /** The raw RTP path, once a plugin tapped this user or relayed packets to it. */
+  raw?: RawRtp;
 
   constructor(
     readonly id: number,
@@ -71,6 +74,7 @@ class RelayUser {
 
 export class MediaRelay implements MediaRouter {
   private readonly users = new Map<number, RelayUser>();
+  private readonly tappedStreams = new TappedStreams();
   private readonly logger: Logger;
   private readonly roots: RecordingRoots;
 
@@ -93,6 +97,7 @@ export class MediaRelay implements MediaRouter {
       if (change === 'hangup') this.onHangup(user);
       this.reconcileAround(user);
       if (change === 'producers') user.recordings?.attachProducers(peer);
+      if (change === 'producers' && user.raw?.listener) this.tap(user);
     });
   }
 
@@ -106,6 +111,8 @@ export class MediaRelay implements MediaRouter {
     }
     void user.recordings?.close();
     user.recordings = undefined;
+    user.raw?.close();
+    user.raw = undefined;
     this.users.delete(handleId);
     for (const other of this.users.values()) if (other.links.size > 0) this.reconcile(other);
   }
@@ -215,6 +222,11 @@ export class MediaRelay implements MediaRouter {
         break;
       }
     }
+    const tapped = user.raw?.tapConsumer('video');
+    if (!requested && tapped && !tapped.closed) {
+      void tapped.requestKeyFrame().catch(() => undefined);
+      requested = true;
+    }
     if (!requested) user.recordings?.requestKeyFrame();
     return true;
   }
@@ -247,17 +259,39 @@ export class MediaRelay implements MediaRouter {
     return true;
   }
 
+  tapRtp(handleId: number, listener: RtpListener | undefined): boolean {
+    const user = this.users.get(handleId);
+    if (!user) return false;
+    if (listener) {
+      this.rawOf(user).listener = listener;
+      this.tap(user);
+    } else {
+      user.raw?.untap();
+    }
+    // The built-in relay from this user stops (or resumes) for its recipients.
+    this.reconcileAround(user);
+    return true;
+  }
+
   relayRtp(handleId: number, video: boolean, packet: Uint8Array): boolean {
-    // Script-injected RTP needs a DirectTransport Producer per target; not supported yet.
-    void video;
-    void packet;
-    if (!this.users.has(handleId)) return false;
-    this.warnOnce('relayRtp', 'relayRtp/relayRtcp from scripts are accepted but not delivered yet');
+    const user = this.users.get(handleId);
+    if (!user) return false;
+    void this.rawOf(user)
+      .inject(video ? 'video' : 'audio', packet)
+      .then((created) => {
+        if (created) this.reconcile(user);
+      })
+      .catch((error: unknown) => this.logger.warn('cannot relay RTP from the plugin', { handle: handleId, error }));
     return true;
   }
 
   relayRtcp(handleId: number, video: boolean, packet: Uint8Array): boolean {
-    return this.relayRtp(handleId, video, packet);
+    // mediasoup generates the RTCP of every stream itself; a plugin's RTCP is not forwarded.
+    void video;
+    void packet;
+    if (!this.users.has(handleId)) return false;
+    this.warnOnce('relayRtcp', 'relayRtcp from scripts is accepted but not delivered (mediasoup generates RTCP)');
+    return true;
   }
 
   relayData(handleId: number, message: DataMessage): boolean {
@@ -325,9 +359,14 @@ export class MediaRelay implements MediaRouter {
 
   private async reconcileNow(user: RelayUser): Promise<void> {
     if (this.users.get(user.id) !== user) return;
-    const sender = user.sender !== undefined ? this.users.get(user.sender) : undefined;
+    const relayed = user.sender !== undefined ? this.users.get(user.sender) : undefined;
+    // A tapped sender's media goes to its plugin, not to its recipients (janus-contract §1).
+    const sender = relayed?.raw?.listener ? undefined : relayed;
     for (const kind of MEDIA_KINDS) {
-      const producer = sender?.peer.producer(kind);
+      // What the plugin relays to this user (relayRtp) wins over a sender's media.
+      const injected = user.raw?.injected.get(kind)?.producer;
+      const producer = injected && !injected.closed ? injected : sender?.peer.producer(kind);
+      const from = injected && !injected.closed ? user : sender;
       const slot = user.peer.receiveSlot(kind);
       const transport = user.peer.webRtcTransport;
       let link = user.links.get(kind);
@@ -344,13 +383,13 @@ export class MediaRelay implements MediaRouter {
         user.links.delete(kind);
         link = undefined;
       }
-      if (!link && sender && producer && slot && transport && !producer.closed) {
-        const senderRouter = sender.peer.mediaRouter;
+      if (!link && from && producer && slot && transport && !producer.closed) {
+        const senderRouter = from.peer.mediaRouter;
         const router = user.peer.mediaRouter;
         if (!senderRouter || !router) continue;
         await this.engine.ensurePiped(producer, senderRouter, router);
         if (!router.canConsume({ producerId: producer.id, rtpCapabilities: slot.rtpCapabilities })) {
-          this.logger.info('recipient cannot decode the sender codec', { handle: user.id, sender: sender.id, kind });
+          this.logger.info('recipient cannot decode the sender codec', { handle: user.id, sender: from.id, kind });
           continue;
         }
         const consumer = await consumeWire(transport, {
@@ -359,15 +398,16 @@ export class MediaRelay implements MediaRouter {
           mid: slot.mid,
           paused: true,
           wire: slot.wire,
-          appData: { recipient: user.id, sender: sender.id },
+          appData: { recipient: user.id, sender: from.id },
         });
-        link = { senderId: sender.id, producerId: producer.id, mid: slot.mid, ssrc: slot.wire.ssrc ?? 0, consumer };
+        link = { senderId: from.id, producerId: producer.id, mid: slot.mid, ssrc: slot.wire.ssrc ?? 0, consumer };
         user.links.set(kind, link);
         this.watchConsumer(user, consumer, kind, slot.mid);
         if (kind === 'video') await this.setLayers(user, consumer);
       }
-      if (link && sender) {
-        const flow = sender.out[kind] && user.in[kind];
+      if (link && from) {
+        // Relayed packets only need this user's "in" flag.
+        const flow = (from === user || from.out[kind]) && user.in[kind];
         if (flow && link.consumer.paused) {
           await link.consumer.resume();
           if (kind === 'video') await link.consumer.requestKeyFrame();
@@ -417,6 +457,16 @@ export class MediaRelay implements MediaRouter {
     const transport = user.peer.webRtcTransport;
     if (!transport || transport.closed) return;
     void transport.setMaxIncomingBitrate(user.bitrate > 0 ? user.bitrate : NO_CAP_BITRATE).catch(() => undefined);
+  }
+
+  private rawOf(user: RelayUser): RawRtp {
+    if (!user.raw) user.raw = new RawRtp(user.peer, this.tappedStreams, this.logger.child({ handle: user.id }));
+    return user.raw;
+  }
+
+  private tap(user: RelayUser): void {
+    const raw = user.raw;
+    if (raw) void raw.tap().catch((error: unknown) => this.logger.warn('cannot tap RTP for the plugin', { handle: user.id, error }));
   }
 
   private async createDirect(user: RelayUser): Promise<DirectTransport | undefined> {

@@ -16,6 +16,9 @@ export interface RecordingRequest {
   filename?: string;
 }
 
+/** Where a tapped user's RTP goes: `video` false for audio. */
+export type RtpListener = (video: boolean, packet: Uint8Array) => void;
+
 export interface MediaRouter {
   configureMedium(handleId: number, medium: MediumKind, direction: MediumDirection, enabled: boolean): boolean;
   addRecipient(senderId: number, recipientId: number): boolean;
@@ -33,6 +36,13 @@ export interface MediaRouter {
    */
   readonly recordingRoots?: readonly string[];
   stopRecording(handleId: number, types: MediumKind[]): boolean;
+  /**
+   * The raw path (Janus's incomingRtp): the user's RTP goes to `listener` instead of the
+   * built-in relay to its recipients (and its recordings still get it). undefined stops it.
+   * Absent: the media plane has no raw path.
+   */
+  tapRtp?(handleId: number, listener: RtpListener | undefined): boolean;
+  /** Sends a script's RTP (as a tapped user sent it: same SSRC and payload type) to this user. */
   relayRtp(handleId: number, video: boolean, packet: Uint8Array): boolean;
   relayRtcp(handleId: number, video: boolean, packet: Uint8Array): boolean;
   /** False (data dropped) until the handle's data channel is ready. */

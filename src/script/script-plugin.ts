@@ -55,6 +55,8 @@ const fromUtf8 = new TextDecoder('utf-8');
 const MAX_TIMER_MS = 2 ** 31 - 1;
 /** Callbacks sent to the worker in one task at most (one message each way per batch). */
 const MAX_BATCH = 64;
+/** incomingRtp tasks queued or running at most; more packets are dropped (and counted). */
+const MAX_RTP_IN_FLIGHT = 512;
 
 interface Job {
   call: CallTask;
@@ -72,6 +74,8 @@ type State = 'new' | 'loading' | 'ready' | 'restarting' | 'failed' | 'destroyed'
 export class ScriptPlugin implements Plugin {
   private readonly log: Logger;
   private host: PluginHost | undefined;
+  private rtpInFlight = 0;
+  private rtpDropped = 0;
   private pool: ScriptPool | undefined;
   private instance = '';
   private state: State = 'new';
@@ -291,6 +295,8 @@ export class ScriptPlugin implements Plugin {
   async setupMedia(handle: PluginHandle): Promise<void> {
     const state = this.sessions.fromHandle(handle.id);
     if (!state || state.orphaned) return;
+    // A script with incomingRtp takes the user's RTP itself (the built-in relay stops).
+    if (this.hookSet.has('incomingRtp')) this.host?.media.tapRtp?.(handle.id, (video, packet) => this.incomingRtp(handle, video, packet));
     await this.submit({ callback: Callback.SETUP_MEDIA, session: state.scriptId }, { session: state, before: () => (state.started = true) });
   }
 
@@ -352,9 +358,20 @@ export class ScriptPlugin implements Plugin {
 
   incomingRtp(handle: PluginHandle, video: boolean, packet: Uint8Array): void {
     const state = this.live(handle);
-    if (state && this.hookSet.has('incomingRtp')) {
-      void this.submit({ callback: Callback.INCOMING_RTP, session: state.scriptId, flagA: video, payload: packet }, { session: state });
+    if (!state || !this.hookSet.has('incomingRtp')) return;
+    // Bounded: a script slower than the packet rate loses packets, not memory.
+    if (this.rtpInFlight >= MAX_RTP_IN_FLIGHT) {
+      if (this.rtpDropped++ % 1000 === 0) this.log.warn('incomingRtp cannot keep up; packets dropped', { dropped: this.rtpDropped });
+      return;
     }
+    this.rtpInFlight++;
+    void this.submit({ callback: Callback.INCOMING_RTP, session: state.scriptId, flagA: video, payload: packet }, { session: state })
+      .finally(() => this.rtpInFlight--);
+  }
+
+  /** RTP packets incomingRtp could not take (the queue was full). */
+  get droppedRtpPackets(): number {
+    return this.rtpDropped;
   }
 
   incomingRtcp(handle: PluginHandle, video: boolean, packet: Uint8Array): void {

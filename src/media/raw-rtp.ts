@@ -1,0 +1,153 @@
+// One user's raw RTP path (Janus's incomingRtp / relayRtp, janus-contract §1): while tapped,
+// each of the user's Producers is consumed on a DirectTransport and its packets go to a
+// listener (the plugin) instead of the built-in relay; packets a plugin relays to this user
+// are sent through Producers on a DirectTransport (one per medium), which the relay consumes
+// toward the user's PeerConnection like any sender's. Packets are recognised by SSRC: a
+// relayed packet must carry the SSRC of a tapped stream (as a script that forwards what it
+// got does), whose RTP parameters (router payload types) the injecting Producer takes.
+
+import type { Consumer } from 'mediasoup/node/lib/Consumer';
+import type { DirectTransport } from 'mediasoup/node/lib/DirectTransport';
+import type { Producer } from 'mediasoup/node/lib/Producer';
+import type { MediaKind, RtpParameters } from 'mediasoup/node/lib/RtpParameters';
+import type { Logger } from '../log';
+import type { RtpListener } from '../plugin/media';
+import type { MediasoupPeer } from './peer';
+
+const MEDIA_KINDS: readonly MediaKind[] = ['audio', 'video'];
+
+/** RTP parameters of every tapped stream, by SSRC (what an injecting Producer needs). */
+export class TappedStreams {
+  private readonly streams = new Map<number, { kind: MediaKind; rtpParameters: RtpParameters }>();
+
+  set(ssrc: number, kind: MediaKind, rtpParameters: RtpParameters): void {
+    this.streams.set(ssrc, { kind, rtpParameters });
+  }
+
+  get(ssrc: number): { kind: MediaKind; rtpParameters: RtpParameters } | undefined {
+    return this.streams.get(ssrc);
+  }
+
+  delete(ssrc: number): void {
+    this.streams.delete(ssrc);
+  }
+}
+
+interface Injection {
+  ssrc: number;
+  producer: Producer;
+}
+
+export class RawRtp {
+  listener: RtpListener | undefined;
+  /** Producers carrying relayed packets to this user, by medium. */
+  readonly injected = new Map<MediaKind, Injection>();
+  private readonly taps = new Map<string, { consumer: Consumer; ssrc: number }>();
+  private direct: Promise<DirectTransport | undefined> | undefined;
+  private pending = new Map<MediaKind, Promise<Injection | undefined>>();
+  /** Relayed packets dropped (no tapped stream with their SSRC, or no transport). */
+  dropped = 0;
+
+  constructor(
+    private readonly peer: MediasoupPeer,
+    private readonly streams: TappedStreams,
+    private readonly logger: Logger,
+  ) {}
+
+  private transport(): Promise<DirectTransport | undefined> {
+    const router = this.peer.mediaRouter;
+    if (!this.direct) this.direct = router ? router.createDirectTransport() : Promise.resolve(undefined);
+    return this.direct;
+  }
+
+  /** Consumes each of the user's Producers not consumed yet; packets go to the listener. */
+  async tap(): Promise<void> {
+    if (!this.listener) return;
+    const router = this.peer.mediaRouter;
+    for (const kind of MEDIA_KINDS) {
+      const producer = this.peer.producer(kind);
+      if (!producer || producer.closed || this.taps.has(producer.id) || !router) continue;
+      const direct = await this.transport();
+      if (!direct || direct.closed) return;
+      const consumer = await direct.consume({ producerId: producer.id, rtpCapabilities: router.rtpCapabilities });
+      const ssrc = consumer.rtpParameters.encodings?.[0]?.ssrc ?? 0;
+      this.taps.set(producer.id, { consumer, ssrc });
+      this.streams.set(ssrc, kind, consumer.rtpParameters);
+      const video = kind === 'video';
+      consumer.on('rtp', (packet: Buffer) => this.listener?.(video, packet));
+      consumer.observer.once('close', () => {
+        this.taps.delete(producer.id);
+        this.streams.delete(ssrc);
+      });
+    }
+  }
+
+  /** Stops handing packets to the listener. */
+  untap(): void {
+    this.listener = undefined;
+    for (const { consumer } of this.taps.values()) consumer.close();
+    this.taps.clear();
+  }
+
+  /** The consumer tapping the user's `kind` Producer (key frame requests go through it). */
+  tapConsumer(kind: MediaKind): Consumer | undefined {
+    const producer = this.peer.producer(kind);
+    return producer ? this.taps.get(producer.id)?.consumer : undefined;
+  }
+
+  /**
+   * Sends a relayed packet toward this user. Resolves true when a new injecting Producer was
+   * created (the relay must then consume it toward the user).
+   */
+  async inject(kind: MediaKind, packet: Uint8Array): Promise<boolean> {
+    if (packet.length < 12 || packet[0] >> 6 !== 2) {
+      this.dropped++;
+      return false;
+    }
+    const ssrc = Buffer.from(packet.buffer, packet.byteOffset, packet.byteLength).readUInt32BE(8);
+    let created = false;
+    let injection = this.injected.get(kind);
+    if (!injection || injection.ssrc !== ssrc || injection.producer.closed) {
+      let creating = this.pending.get(kind);
+      if (!creating) {
+        creating = this.createProducer(kind, ssrc);
+        this.pending.set(kind, creating);
+        created = true;
+      }
+      injection = await creating;
+      if (created) this.pending.delete(kind);
+      if (!injection) {
+        this.dropped++;
+        return false;
+      }
+    }
+    injection.producer.send(Buffer.from(packet));
+    return created;
+  }
+
+  private async createProducer(kind: MediaKind, ssrc: number): Promise<Injection | undefined> {
+    const stream = this.streams.get(ssrc);
+    const direct = await this.transport();
+    if (!stream || stream.kind !== kind || !direct || direct.closed) {
+      if (!stream) this.logger.debug('relayed RTP with an unknown SSRC dropped', { ssrc });
+      return undefined;
+    }
+    const previous = this.injected.get(kind);
+    previous?.producer.close();
+    const producer = await direct.produce({
+      kind,
+      rtpParameters: { codecs: stream.rtpParameters.codecs, encodings: [{ ssrc }], headerExtensions: [] },
+    });
+    const injection = { ssrc, producer };
+    this.injected.set(kind, injection);
+    return injection;
+  }
+
+  close(): void {
+    this.untap();
+    for (const { producer } of this.injected.values()) producer.close();
+    this.injected.clear();
+    void this.direct?.then((direct) => direct?.close()).catch(() => undefined);
+    this.direct = undefined;
+  }
+}
