@@ -55,13 +55,23 @@ function toText(L: LuaState, idx: number): string | null {
   return bytes === null ? null : Buffer.from(bytes).toString('utf8');
 }
 
+/** Longest prefix of a string argument the rules look at (names, codecs); packets are longer. */
+const RULE_TEXT_BYTES = 256;
+
+/** A string argument for the rules: decoded, but only its first RULE_TEXT_BYTES bytes. */
+function ruleText(L: LuaState, idx: number): string {
+  const bytes = lua.lua_tolstring(L, idx); // a string already: nothing is converted in place
+  if (bytes === null) return '';
+  return Buffer.from(bytes.buffer, bytes.byteOffset, Math.min(bytes.byteLength, RULE_TEXT_BYTES)).toString('utf8');
+}
+
 /** The first `count` arguments as the shared rules see them. */
 function argumentValues(L: LuaState, count: number): unknown[] {
   const values: unknown[] = [];
   for (let i = 1; i <= count; i++) {
     const t = lua.lua_type(L, i);
     if (t === lua.LUA_TNUMBER) values.push(toNumber(L, i));
-    else if (t === lua.LUA_TSTRING) values.push(toText(L, i));
+    else if (t === lua.LUA_TSTRING) values.push(ruleText(L, i));
     else if (t === lua.LUA_TBOOLEAN) values.push(lua.lua_toboolean(L, i));
     else if (t === lua.LUA_TNIL || t === lua.LUA_TNONE) values.push(undefined);
     else values.push(new OpaqueValue(t === lua.LUA_TTABLE ? 'table' : t === lua.LUA_TFUNCTION ? 'function' : t === lua.LUA_TTHREAD ? 'thread' : 'userdata'));
