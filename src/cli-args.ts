@@ -12,6 +12,7 @@ import {
   loadConfigFile,
   readScript,
   type LuasfuConfig,
+  withAnnouncedIp,
 } from './config';
 import { isLogLevel } from './log';
 
@@ -33,8 +34,13 @@ Options:
   --admin-ip <ip>         interface for the Admin API listeners (default 127.0.0.1;
                           elsewhere a private --admin-secret is required)
   --admin-secret <text>   Admin API secret (default janusoverlord)
-  --rtc-ip <ip>           interface the media (ICE) sockets bind to (default 127.0.0.1)
-  --announced-ip <ip>     address put in ICE candidates (public IP behind NAT)
+  --rtc-ip <ip>           address the media (ICE) sockets bind to; repeat for several
+                          (default: every non-loopback IPv4 address of the host)
+  --announced-ip <ip>     address put in ICE candidates (public IP behind NAT); alone, the
+                          media sockets bind 0.0.0.0
+  --rtc-port <port>       UDP (and ICE-TCP) port of worker 0; worker i uses port + i
+                          (default: a free port per worker)
+  --ice-tcp               also offer ICE-TCP candidates
   --workers <n>           mediasoup workers (default: one per core)
   --log-level <level>     fatal, error, warn, info, debug or trace (default info)
   --log-format <fmt>      json or pretty (default json)
@@ -75,7 +81,9 @@ export function parseCli(argv: readonly string[], packageDir: string): CliComman
         'admin-ws-port': { type: 'string' },
         'admin-secret': { type: 'string' },
         'admin-ip': { type: 'string' },
-        'rtc-ip': { type: 'string' },
+        'rtc-ip': { type: 'string', multiple: true },
+        'rtc-port': { type: 'string' },
+        'ice-tcp': { type: 'boolean' },
         'announced-ip': { type: 'string' },
         workers: { type: 'string' },
         'log-level': { type: 'string' },
@@ -112,8 +120,17 @@ export function parseCli(argv: readonly string[], packageDir: string): CliComman
   if (flags['admin-ws-port'] !== undefined) config.adminWebsocket.port = port(flags['admin-ws-port'], '--admin-ws-port');
   if (flags['admin-secret'] !== undefined) config.adminSecret = flags['admin-secret'];
   if (flags['admin-ip'] !== undefined) config.adminListenIp = flags['admin-ip'];
-  if (flags['rtc-ip'] !== undefined) config.media.listenIp = flags['rtc-ip'];
-  if (flags['announced-ip'] !== undefined) config.media.announcedIp = flags['announced-ip'];
+  if (flags['rtc-ip'] !== undefined && flags['rtc-ip'].length > 0) {
+    config.media.listenIps = flags['rtc-ip'].map((ip) => ({ ip }));
+  }
+  if (flags['announced-ip'] !== undefined) {
+    config.media.listenIps = withAnnouncedIp(config.media.listenIps, flags['announced-ip']);
+  }
+  if (flags['rtc-port'] !== undefined) {
+    config.media.ports = [];
+    config.media.basePort = port(flags['rtc-port'], '--rtc-port');
+  }
+  if (flags['ice-tcp']) config.media.iceTcp = true;
   if (flags.workers !== undefined) {
     const n = Number(flags.workers);
     if (!Number.isInteger(n) || n < 0 || n > 256) throw new ConfigError('--workers', 'must be an integer from 0 to 256');

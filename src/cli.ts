@@ -7,6 +7,9 @@ import { parseCli, USAGE } from './cli-args';
 import { ConfigError } from './config';
 import { startLuasfu } from './index';
 import { Logger } from './log';
+import { MediaListenError } from './media/engine';
+import { startupSummary } from './startup';
+import { ListenError } from './transports/uws';
 
 const PACKAGE_DIR = join(__dirname, '..', '..');
 
@@ -45,10 +48,13 @@ async function main(): Promise<void> {
   try {
     sfu = await startLuasfu({ config, logger });
   } catch (error) {
+    // A port in use or a bad setting needs one line, not a stack.
+    if (error instanceof ListenError || error instanceof MediaListenError || error instanceof ConfigError) fail(error.message);
     logger.fatal('luasfu could not start', { error: error as Error });
     fail(error instanceof Error ? error.message.split('\n')[0]! : String(error));
   }
-  logger.info('luasfu listening', { version: version(), listenIp: config.listenIp, ...sfu.ports });
+  const summary = startupSummary(config, sfu.ports, sfu.mediaPlane.addresses?.() ?? []);
+  logger.info('luasfu listening', { version: version(), ...summary, listenIp: config.listenIp, ...sfu.ports });
   let stopping = false;
   const stop = (signal: string): void => {
     if (stopping) return;

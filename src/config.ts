@@ -31,15 +31,30 @@ export interface HttpListenerConfig extends ListenerConfig {
   path: string;
 }
 
+/** One media address: what the ICE sockets bind to, and what candidates announce. */
+export interface MediaAddressConfig {
+  ip: string;
+  /** Address written into candidates (public IP behind NAT); defaults to `ip`. */
+  announcedIp?: string;
+}
+
 export interface MediaConfig {
   /** mediasoup workers; 0 = one per core. */
   workers: number;
-  /** Address the RTC sockets bind to. */
-  listenIp: string;
-  /** Address written into candidates (public IP behind NAT); defaults to listenIp. */
-  announcedIp?: string;
+  /**
+   * Addresses of the ICE sockets; empty = every non-loopback IPv4 address of the host (loopback
+   * with a warning when it has none), resolved at start (src/media/addresses.ts).
+   */
+  listenIps: MediaAddressConfig[];
+  /** Range for ports chosen by mediasoup (a WebRtcServer port of 0, recordings, pipes). */
   rtcMinPort: number;
   rtcMaxPort: number;
+  /** Port of worker i's WebRtcServer (UDP, and TCP with iceTcp): `ports[i]`; 0 = a free one. */
+  ports: number[];
+  /** Without `ports`: worker i listens on basePort + i; 0 = a free port in the range. */
+  basePort: number;
+  /** ICE-TCP candidates (and one TCP listening socket per worker and address). */
+  iceTcp: boolean;
   /** mediasoup worker log level. */
   workerLogLevel: 'debug' | 'warn' | 'error' | 'none';
   /** Folder for recordings whose script gives no folder; recordings may only go inside it... */
@@ -115,6 +130,14 @@ export interface LuasfuConfig {
   maxLongPolls: number;
   /** Requests per second one connection may send before it is closed. */
   maxRequestsPerSecond: number;
+  /** WebSocket bytes queued for one client that does not read, before it is closed. */
+  maxBufferedBytesPerConnection: number;
+  /** WebSocket bytes queued for all clients together; above it the largest queue is closed. */
+  maxBufferedBytesTotal: number;
+  /** Sessions one transport connection may own (error 490 beyond). */
+  maxSessionsPerConnection: number;
+  /** Handles one session may have (error 490 beyond). */
+  maxHandlesPerSession: number;
   /** Event handlers; `true` / `false` in a file mean `{ enabled: true/false }`. */
   eventHandlers: EventHandlersConfig;
   log: { level: LogLevel; format: 'json' | 'pretty' };
@@ -146,13 +169,20 @@ export function defaultConfig(): LuasfuConfig {
     maxRequestBytes: 1024 * 1024,
     maxLongPolls: 3,
     maxRequestsPerSecond: 2000,
+    maxBufferedBytesPerConnection: 4 * 1024 * 1024,
+    maxBufferedBytesTotal: 64 * 1024 * 1024,
+    maxSessionsPerConnection: 64,
+    maxHandlesPerSession: 256,
     eventHandlers: { enabled: false },
     log: { level: 'info', format: 'json' },
     media: {
       workers: 0,
-      listenIp: '127.0.0.1',
+      listenIps: [],
       rtcMinPort: 10000,
       rtcMaxPort: 59999,
+      ports: [],
+      basePort: 0,
+      iceTcp: false,
       workerLogLevel: 'warn',
       recordingsFolder: '/tmp',
       recordingRoots: [],
@@ -314,6 +344,43 @@ function readHttpListener(reader: Reader | undefined, fallback: HttpListenerConf
   };
 }
 
+/**
+ * `media.listenIps` (strings or { ip, announcedIp }), or the older single `media.listenIp` /
+ * `media.announcedIp`, which still work.
+ */
+function readMediaAddresses(media: Reader): MediaAddressConfig[] {
+  const list = media.array('listenIps');
+  const single = media.optionalString('listenIp');
+  const announced = media.optionalString('announcedIp');
+  if (list && single !== undefined) throw new ConfigError(media.name('listenIp'), 'cannot be combined with media.listenIps');
+  const addresses = list
+    ? list.map(({ value, field }) => {
+        const source = typeof value === 'string' ? { ip: value } : value;
+        if (!isObject(source)) throw new ConfigError(field, 'must be an address or an object with ip');
+        const reader = new Reader(source, field);
+        reader.known(['ip', 'announcedIp']);
+        const address: MediaAddressConfig = { ip: reader.string('ip', '', false) };
+        if (!address.ip) throw new ConfigError(`${field}.ip`, 'is required');
+        const announcedIp = reader.optionalString('announcedIp');
+        if (announcedIp) address.announcedIp = announcedIp;
+        return address;
+      })
+    : single !== undefined
+      ? [{ ip: single }]
+      : [];
+  if (single === '') throw new ConfigError(media.name('listenIp'), 'must be a non-empty string');
+  return announced ? withAnnouncedIp(addresses, announced) : addresses;
+}
+
+/**
+ * `announcedIp` given on its own (config or --announced-ip): every listen address announces it;
+ * without listen addresses the sockets bind 0.0.0.0 (the usual setup behind 1:1 NAT).
+ */
+export function withAnnouncedIp(addresses: readonly MediaAddressConfig[], announcedIp: string): MediaAddressConfig[] {
+  if (addresses.length === 0) return [{ ip: '0.0.0.0', announcedIp }];
+  return addresses.map((address) => ({ ...address, announcedIp }));
+}
+
 const EVENT_TYPE_CHOICES = [...Object.keys(EVENT_TYPE_NAMES), 'all'];
 
 function readHttpEvents(reader: Reader): HttpEventsConfig {
@@ -395,12 +462,16 @@ export function parseConfig(document: unknown): LuasfuConfig {
     'scripts', 'listenIp', 'http', 'websocket', 'adminHttp', 'adminWebsocket', 'adminSecret', 'apiSecret',
     'adminListenIp', 'adminAllowedOrigins', 'tokenAuth', 'tokenAuthSecret',
     'sessionTimeout', 'reclaimSessionTimeout', 'maxRequestBytes', 'maxLongPolls', 'maxRequestsPerSecond',
+    'maxBufferedBytesPerConnection', 'maxBufferedBytesTotal', 'maxSessionsPerConnection', 'maxHandlesPerSession',
     'eventHandlers', 'log', 'media', 'demos', '$schema',
   ]);
   const log = root.object('log');
   log?.known(['level', 'format']);
   const media = root.object('media');
-  media?.known(['workers', 'listenIp', 'announcedIp', 'rtcMinPort', 'rtcMaxPort', 'workerLogLevel', 'recordingsFolder', 'recordingRoots']);
+  media?.known([
+    'workers', 'listenIps', 'listenIp', 'announcedIp', 'rtcMinPort', 'rtcMaxPort', 'ports', 'basePort', 'iceTcp',
+    'workerLogLevel', 'recordingsFolder', 'recordingRoots',
+  ]);
   const levelValue = log ? log.string('level', defaults.log.level) : defaults.log.level;
   if (!isLogLevel(levelValue)) throw new ConfigError('log.level', 'must be one of fatal, error, warn, info, debug, trace');
   const config: LuasfuConfig = {
@@ -421,6 +492,10 @@ export function parseConfig(document: unknown): LuasfuConfig {
     maxRequestBytes: root.integer('maxRequestBytes', defaults.maxRequestBytes, 1024, 64 * 1024 * 1024),
     maxLongPolls: root.integer('maxLongPolls', defaults.maxLongPolls, 1, 100),
     maxRequestsPerSecond: root.integer('maxRequestsPerSecond', defaults.maxRequestsPerSecond, 1, 1_000_000),
+    maxBufferedBytesPerConnection: root.integer('maxBufferedBytesPerConnection', defaults.maxBufferedBytesPerConnection, 64 * 1024, 2 ** 31 - 1),
+    maxBufferedBytesTotal: root.integer('maxBufferedBytesTotal', defaults.maxBufferedBytesTotal, 64 * 1024, 2 ** 40),
+    maxSessionsPerConnection: root.integer('maxSessionsPerConnection', defaults.maxSessionsPerConnection, 1, 1_000_000),
+    maxHandlesPerSession: root.integer('maxHandlesPerSession', defaults.maxHandlesPerSession, 1, 1_000_000),
     eventHandlers: readEventHandlers(document.eventHandlers, defaults.eventHandlers),
     log: {
       level: levelValue,
@@ -429,10 +504,17 @@ export function parseConfig(document: unknown): LuasfuConfig {
     media: media
       ? {
           workers: media.integer('workers', defaults.media.workers, 0, 256),
-          listenIp: media.string('listenIp', defaults.media.listenIp, false),
-          announcedIp: media.optionalString('announcedIp'),
+          listenIps: readMediaAddresses(media),
           rtcMinPort: media.integer('rtcMinPort', defaults.media.rtcMinPort, 1024, PORT_MAX),
           rtcMaxPort: media.integer('rtcMaxPort', defaults.media.rtcMaxPort, 1024, PORT_MAX),
+          ports: (media.array('ports') ?? []).map(({ value, field }) => {
+            if (typeof value !== 'number' || !Number.isInteger(value) || value < 0 || value > PORT_MAX) {
+              throw new ConfigError(field, `must be an integer from 0 to ${PORT_MAX}`);
+            }
+            return value;
+          }),
+          basePort: media.integer('basePort', defaults.media.basePort, 0, PORT_MAX),
+          iceTcp: media.boolean('iceTcp', defaults.media.iceTcp),
           workerLogLevel: media.oneOf('workerLogLevel', defaults.media.workerLogLevel, ['debug', 'warn', 'error', 'none'] as const),
           recordingsFolder: media.string('recordingsFolder', defaults.media.recordingsFolder, false),
           recordingRoots: readStrings(media, 'recordingRoots', defaults.media.recordingRoots),
@@ -480,4 +562,19 @@ export function loadConfigFile(path: string): LuasfuConfig {
 /** Number of mediasoup workers to start for this config. */
 export function mediaWorkerCount(config: MediaConfig): number {
   return config.workers > 0 ? config.workers : availableParallelism();
+}
+
+/** The WebRtcServer port of worker `index` (0 = a free port in rtcMinPort..rtcMaxPort). */
+export function mediaWorkerPort(config: MediaConfig, index: number): number {
+  if (config.ports.length > 0) {
+    const port = config.ports[index];
+    if (port === undefined) {
+      throw new ConfigError('media.ports', `lists ${config.ports.length} ports for ${mediaWorkerCount(config)} workers`);
+    }
+    return port;
+  }
+  if (config.basePort === 0) return 0;
+  const port = config.basePort + index;
+  if (port > PORT_MAX) throw new ConfigError('media.basePort', `+ worker index ${index} is above ${PORT_MAX}`);
+  return port;
 }

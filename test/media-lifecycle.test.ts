@@ -90,11 +90,14 @@ async function expectNothingLeft(media: MediasoupMediaPlane): Promise<void> {
     expect(dump.mapDataConsumerIdDataProducerId, `router ${dump.id} data consumers`).to.deep.equal({});
     expect(dump.rtpObserverIds, `router ${dump.id} observers`).to.deep.equal([]);
   }
-  // In the worker itself, only the router still answers requests.
-  const engine = media.engine as unknown as { slots: Array<{ worker: { dump(): Promise<JsonObject> }; router: { id: string }; load: number }> };
+  // In the worker itself, only the router and the WebRtcServer still answer requests.
+  const engine = media.engine as unknown as {
+    slots: Array<{ worker: { dump(): Promise<JsonObject> }; router: { id: string }; webRtcServer: { id: string }; load: number }>;
+  };
   for (const slot of engine.slots) {
     const dump = (await slot.worker.dump()) as { channelMessageHandlers: { channelRequestHandlers: string[] } };
-    expect(dump.channelMessageHandlers.channelRequestHandlers, 'worker request handlers').to.deep.equal([slot.router.id]);
+    expect([...dump.channelMessageHandlers.channelRequestHandlers].sort(), 'worker request handlers')
+      .to.deep.equal([slot.router.id, slot.webRtcServer.id].sort());
     expect(slot.load, 'router load count').to.equal(0);
   }
   expect(relayUsers(media), 'relay users').to.equal(0);

@@ -251,6 +251,7 @@ export class JanusCore {
       acceptingNewSessions: this.acceptingNewSessions,
       serverName: this.options.serverName ?? 'luasfu',
       localIp: this.options.localIp ?? '127.0.0.1',
+      iceTcp: this.options.mediaPlane.iceTcp ?? false,
     });
   }
 

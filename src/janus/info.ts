@@ -17,6 +17,8 @@ export interface ServerInfoInput {
   acceptingNewSessions: boolean;
   serverName: string;
   localIp: string;
+  /** ICE-TCP candidates are offered (the media plane says). */
+  iceTcp: boolean;
 }
 
 function describe(entry: PluginInfo): JsonObject {
@@ -54,7 +56,7 @@ export function buildServerInfo(input: ServerInfoInput): JsonObject {
     'local-ip': input.localIp,
     ipv6: false,
     'ice-lite': false,
-    'ice-tcp': false,
+    'ice-tcp': input.iceTcp,
     'full-trickle': false,
     'mdns-enabled': false,
     'min-nack-queue': 200,

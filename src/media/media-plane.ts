@@ -31,7 +31,23 @@ export interface TrickleCandidate {
 }
 
 /** Why a PeerConnection went down, as the `hangup` event's reason says it. */
-export type HangupReason = 'DTLS alert' | 'ICE failed' | 'Close PC' | 'Janus API' | 'Admin API' | 'DTLS timeout';
+export type HangupReason =
+  | 'DTLS alert'
+  | 'ICE failed'
+  | 'Close PC'
+  | 'Janus API'
+  | 'Admin API'
+  | 'DTLS timeout'
+  /** The media process carrying the PeerConnection died (luasfu only; it is replaced). */
+  | 'Media worker died';
+
+/** One media socket, for the startup log line. */
+export interface MediaSocketAddress {
+  protocol: 'udp' | 'tcp';
+  ip: string;
+  announcedIp?: string;
+  port: number;
+}
 
 /** What a peer reports to the core. The core turns these into plugin calls and client events. */
 export interface PeerEvents {
@@ -74,5 +90,9 @@ export interface MediaPlane {
    * relayed to the handle's recipients (janus-contract §3.2).
    */
   relayIncomingData(handleId: number, message: DataMessage): void;
+  /** Where clients send media (for the startup log line); absent for planes without sockets. */
+  addresses?(): MediaSocketAddress[];
+  /** Whether ICE-TCP candidates are offered (`info`'s `ice-tcp`). */
+  readonly iceTcp?: boolean;
   close(): Promise<void>;
 }

@@ -24,8 +24,6 @@ import { type NegotiatedMedia, type Negotiation, negotiate, toConsumerRtpCapabil
 
 export interface PeerOptions {
   engine: MediaEngine;
-  listenIp: string;
-  announcedIp?: string;
   logger: Logger;
   /** How long ICE may stay disconnected before the PeerConnection is declared failed. */
   iceDisconnectTimeoutMs?: number;
@@ -43,6 +41,11 @@ export interface ReceiveSlot {
 }
 
 type PeerChange = 'negotiated' | 'producers' | 'hangup' | 'connected';
+
+/** The address for the SDP's o= and c= lines: the first candidate's (they are all ours). */
+function originAddress(transport: WebRtcTransport): string {
+  return transport.iceCandidates[0]?.ip ?? '127.0.0.1';
+}
 
 /** SCTP streams mediasoup opens on each transport. */
 const SCTP_STREAMS = { OS: 1024, MIS: 1024 };
@@ -117,7 +120,7 @@ export class MediasoupPeer implements Peer {
     this.localSsrcs = chooseLocalSsrcs(media, { avoid, previous: this.localSsrcs });
     const merged = mergeLocalSdp(jsep.sdp, {
       type: jsep.type,
-      announcedIp: this.options.announcedIp ?? this.options.listenIp,
+      announcedIp: originAddress(transport),
       iceParameters: transport.iceParameters,
       iceCandidates: transport.iceCandidates,
       dtlsParameters: transport.dtlsParameters,
@@ -241,13 +244,14 @@ export class MediasoupPeer implements Peer {
 
   private async ensureTransport(): Promise<WebRtcTransport> {
     if (this.transport && !this.transport.closed) return this.transport;
-    const lease = this.options.engine.acquireRouter();
+    const lease = await this.options.engine.acquire();
     let transport: WebRtcTransport;
     try {
+      // The worker's WebRtcServer sockets: no sockets of its own per transport.
       transport = await lease.router.createWebRtcTransport({
-        listenIps: [{ ip: this.options.listenIp, announcedIp: this.options.announcedIp }],
+        webRtcServer: lease.webRtcServer,
         enableUdp: true,
-        enableTcp: true,
+        enableTcp: this.options.engine.iceTcp,
         preferUdp: true,
         enableSctp: true,
         numSctpStreams: SCTP_STREAMS,
@@ -269,6 +273,12 @@ export class MediasoupPeer implements Peer {
     transport.on('icestatechange', (state) => this.onIceState(transport, state));
     transport.on('sctpstatechange', (state) => {
       if (state === 'connected') this.data?.onSctpConnected();
+    });
+    // The worker process died (the engine replaces it): this PeerConnection is gone.
+    transport.on('routerclose', () => {
+      if (transport !== this.transport) return;
+      this.logger.warn('media worker of this PeerConnection died');
+      this.events.failed('Media worker died');
     });
     return transport;
   }

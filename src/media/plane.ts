@@ -2,10 +2,11 @@
 // handle into the relay, which is also the MediaRouter plugins drive.
 
 import type { MediaConfig } from '../config';
-import { mediaWorkerCount } from '../config';
+import { mediaWorkerCount, mediaWorkerPort } from '../config';
 import type { Logger } from '../log';
 import type { DataMessage } from '../plugin/plugin';
-import { MediaEngine } from './engine';
+import { resolveMediaAddresses } from './addresses';
+import { MediaEngine, type MediaListenAddress } from './engine';
 import type { MediaPlane, Peer, PeerEvents } from './media-plane';
 import { MediasoupPeer } from './peer';
 import { MediaRelay } from './relay';
@@ -15,21 +16,39 @@ export class MediasoupMediaPlane implements MediaPlane {
 
   private constructor(
     readonly engine: MediaEngine,
-    private readonly config: MediaConfig,
+    config: MediaConfig,
     private readonly logger: Logger,
   ) {
     this.router = new MediaRelay(engine, logger, config.recordingsFolder, config.recordingRoots);
   }
 
+  /** Starts the workers. Throws ConfigError (ports vs workers) or MediaListenError (a port in use). */
   static async start(config: MediaConfig, logger: Logger): Promise<MediasoupMediaPlane> {
+    const workers = mediaWorkerCount(config);
+    // Checked for every worker now, not when a crashed one is replaced.
+    for (let index = 0; index < workers; index++) mediaWorkerPort(config, index);
+    const { addresses, warning } = resolveMediaAddresses(config.listenIps);
+    if (warning) logger.warn(warning);
     const engine = await MediaEngine.start({
-      workers: mediaWorkerCount(config),
+      workers,
       logLevel: config.workerLogLevel,
       rtcMinPort: config.rtcMinPort,
       rtcMaxPort: config.rtcMaxPort,
+      addresses,
+      portOf: (index) => mediaWorkerPort(config, index),
+      iceTcp: config.iceTcp,
       logger,
     });
     return new MediasoupMediaPlane(engine, config, logger);
+  }
+
+  /** Every media socket (per worker, protocol and address) with its real port. */
+  addresses(): MediaListenAddress[] {
+    return this.engine.listening;
+  }
+
+  get iceTcp(): boolean {
+    return this.engine.iceTcp;
   }
 
   createPeer(handle: { id: number; sessionId: number }, events: PeerEvents): Peer {
@@ -44,8 +63,6 @@ export class MediasoupMediaPlane implements MediaPlane {
     };
     const peer = new MediasoupPeer(handle.id, wrapped, {
       engine: this.engine,
-      listenIp: this.config.listenIp,
-      announcedIp: this.config.announcedIp,
       logger: this.logger,
       onClose: () => relay.unregister(handle.id),
       routing: () => relay.describe(handle.id),

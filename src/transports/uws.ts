@@ -15,11 +15,37 @@ interface ClosableApp {
   close?: () => void;
 }
 
+/**
+ * The binary takes `listen(host, port, options, cb)`; the typings only declare the host form
+ * without options.
+ */
+interface ExclusiveListen {
+  listen(host: string, port: number, options: number, cb: (socket: uws.us_listen_socket | false) => void): void;
+}
+
+/** uWS's listen option (the binary exports the constant; the typings' enum does not exist at runtime). */
+const LIBUS_LISTEN_EXCLUSIVE_PORT = 1;
+
+/** A listener could not bind its address (in use, not local, no permission). */
+export class ListenError extends Error {
+  constructor(
+    readonly host: string,
+    readonly port: number,
+  ) {
+    super(`cannot listen on ${host}:${port} (port in use or address not available)`);
+    this.name = 'ListenError';
+  }
+}
+
+/**
+ * Binds exclusively: uWS sets SO_REUSEPORT by default, so a second server on the same port
+ * would start and the kernel would split connections between the two processes.
+ */
 export function listen(app: uws.TemplatedApp, host: string, port: number): Promise<Listener> {
   return new Promise((resolve, reject) => {
-    app.listen(host, port, (socket) => {
+    (app as unknown as ExclusiveListen).listen(host, port, LIBUS_LISTEN_EXCLUSIVE_PORT, (socket) => {
       if (!socket) {
-        reject(new Error(`cannot listen on ${host}:${port}`));
+        reject(new ListenError(host, port));
         return;
       }
       const realPort = uws.us_socket_local_port(socket as unknown as uws.us_socket);

@@ -9,7 +9,7 @@ import { type TestServer, startTestServer } from './test-server';
 
 /** mediasoup with `workers` workers on 127.0.0.1. */
 export function startMediasoup(workers: number): Promise<MediasoupMediaPlane> {
-  return MediasoupMediaPlane.start({ ...defaultConfig().media, workers, listenIp: '127.0.0.1' }, silentLogger());
+  return MediasoupMediaPlane.start({ ...defaultConfig().media, workers, listenIps: [{ ip: '127.0.0.1' }] }, silentLogger());
 }
 
 /**
