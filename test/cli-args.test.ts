@@ -35,6 +35,32 @@ describe('command line and config', () => {
     expect(command.config.scripts.map((s) => [s.path, s.config])).to.deep.equal([['a.lua', 'x=1'], ['b.lua', 'x=1']]);
   });
 
+  it('reads media addresses, ports and ICE-TCP (listenIp/announcedIp still accepted) from file and flags', () => {
+    expect(parseConfig({}).media).to.include({ basePort: 0, iceTcp: false });
+    expect(parseConfig({}).media.listenIps).to.deep.equal([]);
+    expect(parseConfig({ media: { listenIps: ['10.0.0.2', { ip: '10.0.0.3', announcedIp: '203.0.113.9' }] } }).media.listenIps)
+      .to.deep.equal([{ ip: '10.0.0.2' }, { ip: '10.0.0.3', announcedIp: '203.0.113.9' }]);
+    expect(parseConfig({ media: { listenIp: '10.0.0.2', announcedIp: '203.0.113.9' } }).media.listenIps)
+      .to.deep.equal([{ ip: '10.0.0.2', announcedIp: '203.0.113.9' }]);
+    expect(parseConfig({ media: { announcedIp: '203.0.113.9' } }).media.listenIps).to.deep.equal([{ ip: '0.0.0.0', announcedIp: '203.0.113.9' }]);
+    expect(parseConfig({ media: { ports: [40000, 40001], iceTcp: true } }).media).to.include({ iceTcp: true });
+    const run = (argv: string[]): ReturnType<typeof parseConfig> => {
+      const command = parseCli(argv, PACKAGE_DIR);
+      if (command.kind !== 'run') throw new Error('expected run');
+      return command.config;
+    };
+    expect(run(['--rtc-ip', '10.0.0.2', '--rtc-ip', '10.0.0.3']).media.listenIps).to.deep.equal([{ ip: '10.0.0.2' }, { ip: '10.0.0.3' }]);
+    expect(run(['--announced-ip', '203.0.113.9']).media.listenIps).to.deep.equal([{ ip: '0.0.0.0', announcedIp: '203.0.113.9' }]);
+    expect(run(['--rtc-ip', '10.0.0.2', '--announced-ip', '203.0.113.9']).media.listenIps).to.deep.equal([{ ip: '10.0.0.2', announcedIp: '203.0.113.9' }]);
+    expect(run(['--rtc-port', '40000', '--ice-tcp']).media).to.include({ basePort: 40000, iceTcp: true });
+    expect(() => parseConfig({ media: { ports: [70000] } })).to.throw('config: media.ports[0] must be an integer from 0 to 65535');
+    expect(() => parseConfig({ media: { listenIp: 'a', listenIps: ['b'] } })).to.throw('config: media.listenIp cannot be combined with media.listenIps');
+    expect(() => parseConfig({ media: { listenIps: [{ announcedIp: 'x' }] } })).to.throw('config: media.listenIps[0].ip');
+    expect(parseConfig({ maxSessionsPerConnection: 2, maxBufferedBytesPerConnection: 65536 })).to.include({
+      maxSessionsPerConnection: 2, maxBufferedBytesPerConnection: 65536, maxHandlesPerSession: 256,
+    });
+  });
+
   it('answers --help and --version', () => {
     expect(parseCli(['--help'], PACKAGE_DIR)).to.deep.equal({ kind: 'help' });
     expect(parseCli(['-v'], PACKAGE_DIR)).to.deep.equal({ kind: 'version' });
