@@ -25,6 +25,7 @@ import { type Logger, silentLogger } from './log';
 import type { MediaPlane } from './media/media-plane';
 import type { Plugin } from './plugin/plugin';
 import { startHttpListener } from './transports/http';
+import { SendBudget } from './transports/send-budget';
 import { StaticFiles } from './transports/static-files';
 import { HttpEventRouter } from './transports/long-poll';
 import type { JsonLayout, Listener } from './transports/uws';
@@ -96,6 +97,7 @@ export class LuasfuServer {
       events: this.events,
       watchdogIntervalMs: options.watchdogIntervalMs,
       localIp: config.listenIp,
+      maxHandlesPerSession: config.maxHandlesPerSession,
     });
     this.admin = new AdminApi({ core: this.core, adminSecret: config.adminSecret, logger: options.logger ?? silentLogger() });
   }
@@ -126,6 +128,8 @@ export class LuasfuServer {
     const logger = this.options.logger ?? silentLogger();
     const layout = this.options.jsonLayout;
     const host = config.listenIp;
+    // One budget for the Janus and Admin WebSocket listeners together.
+    const sendBudget = new SendBudget(config.maxBufferedBytesPerConnection, config.maxBufferedBytesTotal);
     if (config.http.enabled) {
       this.core.registerTransport(HTTP_TRANSPORT);
       const router = new HttpEventRouter(HTTP_TRANSPORT.package, {
@@ -151,6 +155,7 @@ export class LuasfuServer {
         transportPackage: WEBSOCKETS_TRANSPORT.package, processor: this.core,
         onClose: (connection: TransportConnection) => this.core.connectionClosed(connection),
         maxPayloadBytes: config.maxRequestBytes, maxRequestsPerSecond: config.maxRequestsPerSecond, logger, layout,
+        sendBudget, maxSessionsPerConnection: config.maxSessionsPerConnection,
       });
       this.listeners.push(listener);
       this.currentPorts.websocket = listener.port;
@@ -169,7 +174,7 @@ export class LuasfuServer {
       const listener = await startWebSocketListener({
         host: adminHost, port: config.adminWebsocket.port, subprotocol: 'janus-admin-protocol', allowedOrigins,
         transportPackage: WEBSOCKETS_TRANSPORT.package, processor: this.admin,
-        maxPayloadBytes: config.maxRequestBytes, maxRequestsPerSecond: config.maxRequestsPerSecond, logger, layout,
+        maxPayloadBytes: config.maxRequestBytes, maxRequestsPerSecond: config.maxRequestsPerSecond, logger, layout, sendBudget,
       });
       this.listeners.push(listener);
       this.currentPorts.adminWebsocket = listener.port;

@@ -19,6 +19,11 @@ export interface TransportConnection {
    * identity). Otherwise (the default) only this connection may, until another claims them.
    */
   readonly bearer?: boolean;
+  /**
+   * Sessions this connection may create (error 490 beyond); absent = no limit. A WebSocket is
+   * one client; HTTP shares one connection among all its clients, so it sets none.
+   */
+  readonly maxSessions?: number;
   /** Deliver a reply or an event for a session bound to this connection. */
   send(message: JsonObject): void;
   /** A session was created on (bound to) this connection. */

@@ -43,6 +43,8 @@ export interface JanusCoreOptions {
   watchdogIntervalMs?: number;
   serverName?: string;
   localIp?: string;
+  /** Handles one session may have (error 490 beyond); default no limit. */
+  maxHandlesPerSession?: number;
 }
 
 export type SessionEndReason = 'destroyed' | 'timeout' | 'transport' | 'stopping' | 'admin';
@@ -377,6 +379,10 @@ export class JanusCore {
   private create(connection: TransportConnection, request: JsonObject, transaction: string, context: RequestContext): JsonObject {
     if (!this.acceptingNewSessions) throw janusError(JanusErrorCode.NOT_ACCEPTING_SESSIONS);
     this.checkAuthorized(request);
+    const owned = this.byConnection.get(connection)?.size ?? 0;
+    if (connection.maxSessions !== undefined && owned >= connection.maxSessions) {
+      throw janusError(JanusErrorCode.UNKNOWN, `Too many sessions on this connection (at most ${connection.maxSessions})`);
+    }
     let id: number;
     if (request.id !== undefined) {
       const wanted = request.id as number;
@@ -413,6 +419,10 @@ export class JanusCore {
     // Janus: a token sent along must allow the plugin, even when the api secret was valid.
     if (this.tokenAuth.enabled && typeof request.token === 'string' && !this.tokenAuth.allows(request.token, packageName)) {
       throw janusError(JanusErrorCode.UNAUTHORIZED_PLUGIN, `Provided token can't access plugin '${packageName}'`);
+    }
+    const maxHandles = this.options.maxHandlesPerSession;
+    if (maxHandles !== undefined && session.handles.size >= maxHandles) {
+      throw janusError(JanusErrorCode.UNKNOWN, `Too many handles in this session (at most ${maxHandles})`);
     }
     const opaqueId = typeof request.opaque_id === 'string' ? request.opaque_id : undefined;
     const id = uniqueId((candidate) => this.handles.has(candidate));

@@ -7,6 +7,7 @@ import type { JsonObject } from '../plugin/json';
 import type { ReplySink, TransportConnection } from '../janus/connection';
 import { OriginPolicy } from './origin';
 import { RequestRateLimiter } from './rate-limit';
+import { type BufferedConnection, SendBudget } from './send-budget';
 import { type JsonLayout, type Listener, listen, serialize, uws } from './uws';
 
 /** What handles the text of a frame: the Janus core or the Admin API. */
@@ -31,12 +32,13 @@ export interface WebSocketListenerOptions {
   onClose?: (connection: TransportConnection) => void;
   maxPayloadBytes: number;
   maxRequestsPerSecond: number;
+  /** Queued outgoing bytes per connection and across connections (shared between listeners). */
+  sendBudget: SendBudget;
+  /** Sessions one connection may create (TransportConnection.maxSessions). */
+  maxSessionsPerConnection?: number;
   logger: Logger;
   layout?: JsonLayout;
 }
-
-/** Backpressure above this closes the connection: a client that does not read is dropped. */
-const MAX_BACKPRESSURE = 16 * 1024 * 1024;
 
 interface UserData {
   connection: WsConnection;
@@ -44,7 +46,7 @@ interface UserData {
 
 let nextConnectionId = 1;
 
-class WsConnection implements TransportConnection {
+class WsConnection implements TransportConnection, BufferedConnection {
   readonly id: string;
   socket: uws.WebSocket<UserData> | null = null;
   closed = false;
@@ -56,6 +58,8 @@ class WsConnection implements TransportConnection {
     private readonly layout: JsonLayout,
     private readonly log: Logger,
     maxRequestsPerSecond: number,
+    private readonly budget: SendBudget,
+    readonly maxSessions: number | undefined,
   ) {
     this.id = `ws-${nextConnectionId++}`;
     this.limiter = new RequestRateLimiter(maxRequestsPerSecond);
@@ -69,9 +73,26 @@ class WsConnection implements TransportConnection {
     socket.cork(() => {
       status = socket.send(text, false);
     });
-    if (status === 2) {
-      this.log.warn('websocket backpressure limit reached; closing connection', { connection: this.id });
-      this.end(1011, 'backpressure');
+    // 2: uWS dropped the message (over maxBackpressure); the client would miss it.
+    if (status === 2) this.drop('a message was dropped over the per-connection cap');
+    else this.queuedChanged();
+  }
+
+  /** uWS's queue for this socket changed (a send, or a drain). */
+  queuedChanged(): void {
+    if (this.closed || !this.socket) return;
+    this.budget.update(this, this.socket.getBufferedAmount());
+  }
+
+  drop(why: string): void {
+    if (this.closed || !this.socket) return;
+    this.log.warn('slow websocket client: closing connection', { connection: this.id, remote: this.remote, why });
+    this.budget.forget(this);
+    try {
+      // Immediate close: a close frame would wait behind everything queued.
+      this.socket.close();
+    } catch {
+      // Already closed by the peer.
     }
   }
 
@@ -98,8 +119,9 @@ export async function startWebSocketListener(options: WebSocketListenerOptions):
 
   app.ws<UserData>('/*', {
     maxPayloadLength: options.maxPayloadBytes,
-    maxBackpressure: MAX_BACKPRESSURE,
-    closeOnBackpressureLimit: 1,
+    // uWS drops messages above this; send() sees status 2 and drops the connection with a log line.
+    maxBackpressure: options.sendBudget.perConnection,
+    closeOnBackpressureLimit: 0,
     idleTimeout: 120,
     sendPingsAutomatically: true,
     compression: uws.DISABLED,
@@ -119,7 +141,9 @@ export async function startWebSocketListener(options: WebSocketListenerOptions):
         res.writeStatus('403 Forbidden').end();
         return;
       }
-      const connection = new WsConnection(options.transportPackage, remote, layout, log, options.maxRequestsPerSecond);
+      const connection = new WsConnection(
+        options.transportPackage, remote, layout, log, options.maxRequestsPerSecond, options.sendBudget, options.maxSessionsPerConnection,
+      );
       res.upgrade<UserData>({ connection }, key, options.subprotocol, extensions, context);
     },
     open: (ws) => {
@@ -147,8 +171,12 @@ export async function startWebSocketListener(options: WebSocketListenerOptions):
         log.error('request processing failed', { connection: connection.id, error: error as Error });
       }
     },
+    drain: (ws) => {
+      ws.getUserData().connection.queuedChanged();
+    },
     close: (ws, code) => {
       const { connection } = ws.getUserData();
+      options.sendBudget.forget(connection);
       connection.closed = true;
       connection.socket = null;
       open.delete(connection);
