@@ -1,0 +1,189 @@
+// Memory of the luasfu process tree (node + mediasoup workers): idle, then under session churn.
+//
+//   node dist/bench/memory.js [--cycles 1500] [--lanes 4] [--node-flags "--max-semi-space-size=2"]
+//
+// Starts `node <flags> dist/src/cli.js` on 127.0.0.1 (free ports, echotest.lua, default worker
+// count), waits 5 s, reads the idle RSS (and PSS) of the tree from /proc, then runs the cycles
+// over `lanes` WebSocket connections, each: create, attach, a libwebrtc peer's offer, answer,
+// webrtcup, hangup, detach, destroy. RSS every 100 cycles; at the end the least-squares slope
+// of the samples of the second half, in MiB per 100 cycles. Linux only.
+
+import { spawn } from 'node:child_process';
+import { readFileSync, readdirSync } from 'node:fs';
+import { loadavg } from 'node:os';
+import { join } from 'node:path';
+import type { JsonObject } from '../src/plugin/json';
+import { JanusWsClient } from '../test/support/janus-ws-client';
+import { NodePeer } from '../test/support/wrtc-peer';
+
+const CLI = join(__dirname, '..', 'src', 'cli.js');
+
+interface Options {
+  cycles: number;
+  lanes: number;
+  nodeFlags: string[];
+}
+
+function parseOptions(argv: string[]): Options {
+  const options: Options = { cycles: 1500, lanes: 4, nodeFlags: ['--max-semi-space-size=2'] };
+  for (let i = 0; i < argv.length; i++) {
+    const value = argv[i + 1] ?? '';
+    switch (argv[i]) {
+      case '--cycles': options.cycles = Number(value); i++; break;
+      case '--lanes': options.lanes = Number(value); i++; break;
+      case '--node-flags': options.nodeFlags = value.split(' ').filter(Boolean); i++; break;
+      default: throw new Error(`unknown option ${argv[i]} (see the header of bench/memory.ts)`);
+    }
+  }
+  if (!Number.isInteger(options.cycles) || options.cycles < 100) throw new Error('--cycles must be an integer >= 100');
+  return options;
+}
+
+/** A /proc/<pid>/smaps_rollup or status field, in MiB (0 once the process is gone). */
+function procMiB(pid: number, file: 'status' | 'smaps_rollup', field: string): number {
+  try {
+    const match = new RegExp(`^${field}:\\s+(\\d+) kB`, 'm').exec(readFileSync(`/proc/${pid}/${file}`, 'utf8'));
+    return match ? Number(match[1]) / 1024 : 0;
+  } catch {
+    return 0;
+  }
+}
+
+function childrenOf(pid: number): number[] {
+  const out: number[] = [];
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
+      if (Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]) === pid) out.push(Number(entry));
+    } catch {
+      // Gone meanwhile.
+    }
+  }
+  return out;
+}
+
+interface TreeMemory {
+  node: number;
+  workers: number;
+  total: number;
+  /** Proportional set size: shared pages (the node and worker binaries) counted once. */
+  pss: number;
+}
+
+function treeMemory(pid: number): TreeMemory {
+  const workers = childrenOf(pid);
+  const node = procMiB(pid, 'status', 'VmRSS');
+  const workersRss = workers.reduce((sum, child) => sum + procMiB(child, 'status', 'VmRSS'), 0);
+  const pss = [pid, ...workers].reduce((sum, p) => sum + procMiB(p, 'smaps_rollup', 'Pss'), 0);
+  return { node, workers: workersRss, total: node + workersRss, pss };
+}
+
+const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
+const f1 = (x: number): string => x.toFixed(1);
+
+/** Least-squares slope of y over x. */
+function slope(points: Array<[number, number]>): number {
+  const n = points.length;
+  const mx = points.reduce((a, [x]) => a + x, 0) / n;
+  const my = points.reduce((a, [, y]) => a + y, 0) / n;
+  const sxx = points.reduce((a, [x]) => a + (x - mx) ** 2, 0);
+  return sxx === 0 ? 0 : points.reduce((a, [x, y]) => a + (x - mx) * (y - my), 0) / sxx;
+}
+
+async function cycle(client: JanusWsClient): Promise<void> {
+  const peer = new NodePeer({ width: 160, height: 120 });
+  try {
+    const sessionId = ((await client.request({ janus: 'create' }, 10000)).data as JsonObject).id as number;
+    const attached = await client.request({ janus: 'attach', session_id: sessionId, plugin: 'janus.plugin.echolua' }, 10000);
+    const handleId = (attached.data as JsonObject).id as number;
+    const offer = await peer.offer();
+    await client.request({
+      janus: 'message', session_id: sessionId, handle_id: handleId,
+      body: { audio: true, video: true }, jsep: { type: offer.type, sdp: offer.sdp },
+    }, 10000);
+    const event = await client.next((m) => m.janus === 'event' && m.sender === handleId && m.jsep !== undefined, 10000);
+    await peer.accept({ type: 'answer', sdp: (event.jsep as JsonObject).sdp as string });
+    await client.next((m) => m.janus === 'webrtcup' && m.sender === handleId, 10000);
+    await client.request({ janus: 'hangup', session_id: sessionId, handle_id: handleId }, 10000);
+    await client.next((m) => m.janus === 'hangup' && m.sender === handleId, 10000);
+    await client.request({ janus: 'detach', session_id: sessionId, handle_id: handleId }, 10000);
+    await client.request({ janus: 'destroy', session_id: sessionId }, 10000);
+  } finally {
+    peer.close();
+    // Keep the client's frame log short.
+    client.received.length = 0;
+  }
+}
+
+async function main(): Promise<void> {
+  const options = parseOptions(process.argv.slice(2));
+  const args = [...options.nodeFlags, CLI, '--listen-ip', '127.0.0.1', '--rtc-ip', '127.0.0.1',
+    '--http-port', '0', '--ws-port', '0', '--admin-http-port', '0', '--admin-ws-port', '0'];
+  const server = spawn(process.execPath, args, { stdio: ['ignore', 'ignore', 'pipe'] });
+  let log = '';
+  const collect = (chunk: Buffer): void => {
+    log += chunk.toString('utf8');
+  };
+  server.stderr!.on('data', collect);
+  const started = Date.now();
+  while (!log.includes('"luasfu listening"')) {
+    if (Date.now() - started > 30000 || server.exitCode !== null) throw new Error(`luasfu did not start:\n${log}`);
+    await sleep(100);
+  }
+  const line = JSON.parse(log.split('\n').find((l) => l.includes('"luasfu listening"'))!) as { websocket: number };
+  server.stderr!.off('data', collect);
+  server.stderr!.resume();
+  const url = `ws://127.0.0.1:${line.websocket}`;
+  const pid = server.pid!;
+  try {
+    await sleep(5000);
+    const idle = treeMemory(pid);
+    console.log(`luasfu (node ${options.nodeFlags.join(' ')}) pid ${pid}, ${childrenOf(pid).length} workers`);
+    console.log(`idle: RSS ${f1(idle.total)} MiB (node ${f1(idle.node)} + workers ${f1(idle.workers)}), PSS ${f1(idle.pss)} MiB; ` +
+      `load ${loadavg().map(f1).join(' ')}`);
+    const samples: Array<[number, number]> = [];
+    let next = 0;
+    let done = 0;
+    let errors = 0;
+    const t0 = Date.now();
+    const lane = async (): Promise<void> => {
+      const client = await JanusWsClient.connect(url);
+      while (next < options.cycles) {
+        next++;
+        try {
+          await cycle(client);
+        } catch (error) {
+          errors++;
+          if (errors <= 3) console.log(`cycle failed: ${String(error)}`);
+          if (errors > 20) throw new Error('too many failed cycles');
+        }
+        done++;
+        if (done % 100 === 0) {
+          const now = treeMemory(pid);
+          samples.push([done, now.total]);
+          console.log(`  ${String(done).padStart(5)} cycles: RSS ${f1(now.total)} MiB (node ${f1(now.node)} + workers ${f1(now.workers)}), ` +
+            `${((Date.now() - t0) / 1000).toFixed(0)} s, load ${f1(loadavg()[0]!)}`);
+        }
+      }
+      await client.close();
+    };
+    await Promise.all(Array.from({ length: options.lanes }, () => lane()));
+    await sleep(3000);
+    const end = treeMemory(pid);
+    const secondHalf = samples.filter(([cycles]) => cycles >= options.cycles / 2);
+    console.log(`after ${done} cycles (${errors} failed, ${((Date.now() - t0) / 1000).toFixed(0)} s): RSS ${f1(end.total)} MiB ` +
+      `(node ${f1(end.node)} + workers ${f1(end.workers)}), PSS ${f1(end.pss)} MiB, peak sample ${f1(Math.max(...samples.map((s) => s[1])))} MiB, ` +
+      `second-half slope ${(slope(secondHalf) * 100).toFixed(2)} MiB per 100 cycles; load ${loadavg().map(f1).join(' ')}`);
+  } finally {
+    server.kill('SIGTERM');
+  }
+}
+
+main().then(
+  () => process.exit(0),
+  (error: unknown) => {
+    console.error(error);
+    process.exit(1);
+  },
+);
