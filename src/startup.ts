@@ -23,11 +23,12 @@ export function describeMediaSocket(socket: MediaSocketAddress): string {
 
 export function startupSummary(config: LuasfuConfig, ports: ListeningPorts, media: readonly MediaSocketAddress[]): StartupSummary {
   const host = hostOf(config.listenIp);
+  const adminHost = hostOf(config.adminListenIp);
   const api: string[] = [];
   const admin: string[] = [];
   if (ports.http !== undefined) api.push(`http://${host}:${ports.http}${config.http.path}`);
   if (ports.websocket !== undefined) api.push(`ws://${host}:${ports.websocket}`);
-  if (ports.adminHttp !== undefined) admin.push(`http://${host}:${ports.adminHttp}${config.adminHttp.path}`);
-  if (ports.adminWebsocket !== undefined) admin.push(`ws://${host}:${ports.adminWebsocket}`);
+  if (ports.adminHttp !== undefined) admin.push(`http://${adminHost}:${ports.adminHttp}${config.adminHttp.path}`);
+  if (ports.adminWebsocket !== undefined) admin.push(`ws://${adminHost}:${ports.adminWebsocket}`);
   return { api, admin, media: media.map(describeMediaSocket) };
 }

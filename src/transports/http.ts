@@ -20,7 +20,7 @@ import type { HttpEventRouter } from './long-poll';
 import { OriginPolicy } from './origin';
 import { KeyedRateLimiter } from './rate-limit';
 import type { StaticFile, StaticFiles } from './static-files';
-import { type JsonLayout, type Listener, serialize } from './uws';
+import { type JsonLayout, type Listener, ListenError, serialize } from './uws';
 
 /** What processes one parsed request: the Janus core or the Admin API. */
 export interface HttpRequestProcessor {
@@ -364,10 +364,12 @@ export class HttpTransport {
   }
 }
 
+const LISTEN_ERRORS: Record<string, string> = { EADDRINUSE: 'port in use', EADDRNOTAVAIL: 'address not available', EACCES: 'permission denied' };
+
 /** Binds a node:http (or https) server to host:port; close() also drops open connections. */
 export function listenHttp(server: Server | HttpsServer, host: string, port: number): Promise<Listener> {
   return new Promise((resolve, reject) => {
-    const onError = (error: Error): void => reject(new Error(`cannot listen on ${host}:${port}: ${error.message}`));
+    const onError = (error: NodeJS.ErrnoException): void => reject(new ListenError(host, port, LISTEN_ERRORS[error.code ?? ''] ?? error.message));
     server.once('error', onError);
     server.listen({ host, port, exclusive: true }, () => {
       server.off('error', onError);

@@ -31,8 +31,10 @@ export class ListenError extends Error {
   constructor(
     readonly host: string,
     readonly port: number,
+    /** Why, when known (uWS only says that listening failed). */
+    readonly detail = 'port in use or address not available',
   ) {
-    super(`cannot listen on ${host}:${port} (port in use or address not available)`);
+    super(`cannot listen on ${host}:${port} (${detail})`);
     this.name = 'ListenError';
   }
 }
