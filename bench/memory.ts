@@ -1,8 +1,8 @@
 // Memory of the luasfu process tree (node + mediasoup workers): idle, then under session churn.
 //
-//   node dist/bench/memory.js [--cycles 1500] [--lanes 4] [--node-flags "--max-semi-space-size=2"]
+//   node dist/bench/memory.js [--cycles 1500] [--lanes 4] [--node-flags "<flags>"]
 //
-// Starts `node <flags> dist/src/cli.js` on 127.0.0.1 (free ports, echotest.lua, default worker
+// Starts `node <flags> dist/src/cli.js` (default: the flags of its shebang, as `luasfu` runs) on 127.0.0.1 (free ports, echotest.lua, default worker
 // count), waits 5 s, reads the idle RSS (and PSS) of the tree from /proc, then runs the cycles
 // over `lanes` WebSocket connections, each: create, attach, a libwebrtc peer's offer, answer,
 // webrtcup, hangup, detach, destroy. RSS every 100 cycles; at the end the least-squares slope
@@ -24,8 +24,15 @@ interface Options {
   nodeFlags: string[];
 }
 
+/** The node flags of the luasfu command's shebang (`#!/usr/bin/env -S node <flags>`). */
+function shebangFlags(): string[] {
+  const first = readFileSync(CLI, 'utf8').split('\n')[0] ?? '';
+  const match = /^#!.*\bnode\b(.*)$/.exec(first);
+  return match ? match[1]!.split(' ').filter(Boolean) : [];
+}
+
 function parseOptions(argv: string[]): Options {
-  const options: Options = { cycles: 1500, lanes: 4, nodeFlags: ['--max-semi-space-size=2'] };
+  const options: Options = { cycles: 1500, lanes: 4, nodeFlags: shebangFlags() };
   for (let i = 0; i < argv.length; i++) {
     const value = argv[i + 1] ?? '';
     switch (argv[i]) {
