@@ -70,15 +70,44 @@ export class PeerDataChannels {
     if (!direct) return;
     this.direct = direct;
     // Listen on the first streams of both parities: the client's channels, and replies on ours.
-    for (let streamId = 0; streamId < LISTENED_STREAMS_PER_PARITY * 2; streamId++) {
-      const producer = keep(
-        await transport.produceData({ sctpStreamParameters: { streamId, ordered: true }, appData: { streamId } }),
-      );
-      if (!producer) return;
-      const consumer = keep(await direct.consumeData({ dataProducerId: producer.id }));
-      if (!consumer) return;
+    // The requests go out together (mediasoup answers them in order on one channel), rather
+    // than 32 round trips to the worker one after the other.
+    const streamIds = Array.from({ length: LISTENED_STREAMS_PER_PARITY * 2 }, (_, streamId) => streamId);
+    const producers = await this.keepAll(
+      streamIds.map((streamId) => transport.produceData({ sctpStreamParameters: { streamId, ordered: true }, appData: { streamId } })),
+      keep,
+    );
+    if (!producers) return;
+    const consumers = await this.keepAll(producers.map((producer) => direct.consumeData({ dataProducerId: producer.id })), keep);
+    if (!consumers) return;
+    consumers.forEach((consumer, streamId) => {
       consumer.on('message', (payload: Buffer, ppid: number) => this.onIncoming(streamId, payload, ppid));
+    });
+  }
+
+  /**
+   * Awaits requests issued together: every object that arrives is kept (or closed when the
+   * peer closed meanwhile), then the first failure is thrown. Undefined when closed.
+   */
+  private async keepAll<T extends { close(): void }>(
+    requests: Promise<T>[],
+    keep: (object: T) => T | undefined,
+  ): Promise<T[] | undefined> {
+    const settled = await Promise.allSettled(requests);
+    const kept: T[] = [];
+    let failure: unknown;
+    let closed = false;
+    for (const result of settled) {
+      if (result.status === 'rejected') {
+        failure ??= result.reason;
+        continue;
+      }
+      const object = keep(result.value);
+      if (object) kept.push(object);
+      else closed = true;
     }
+    if (failure !== undefined) throw failure;
+    return closed ? undefined : kept;
   }
 
   onSctpConnected(): void {

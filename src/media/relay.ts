@@ -10,6 +10,7 @@
 import type { Consumer } from 'mediasoup/node/lib/Consumer';
 import type { DirectTransport } from 'mediasoup/node/lib/DirectTransport';
 import type { MediaKind } from 'mediasoup/node/lib/RtpParameters';
+import type { WebRtcTransport } from 'mediasoup/node/lib/WebRtcTransport';
 import type { Logger } from '../log';
 import type { MediumDirection as MediaDirection, MediaRouter, MediumKind, RecordingRequest, RtpListener } from '../plugin/media';
 import type { JsonObject } from '../plugin/json';
@@ -326,6 +327,8 @@ export class MediaRelay implements MediaRouter {
 
   // --- internals -----------------------------------------------------------------------------
 
+  /** The incoming bitrate cap last sent to each transport's worker. */
+  private readonly appliedBitrate = new WeakMap<WebRtcTransport, number>();
   private warned = new Set<string>();
   private warnOnce(key: string, message: string): void {
     if (this.warned.has(key)) return;
@@ -456,7 +459,11 @@ export class MediaRelay implements MediaRouter {
   private applyBitrate(user: RelayUser): void {
     const transport = user.peer.webRtcTransport;
     if (!transport || transport.closed) return;
-    void transport.setMaxIncomingBitrate(user.bitrate > 0 ? user.bitrate : NO_CAP_BITRATE).catch(() => undefined);
+    const bitrate = user.bitrate > 0 ? user.bitrate : NO_CAP_BITRATE;
+    // Every reconcile ends here: ask the worker only when the cap actually changes.
+    if (this.appliedBitrate.get(transport) === bitrate) return;
+    this.appliedBitrate.set(transport, bitrate);
+    void transport.setMaxIncomingBitrate(bitrate).catch(() => undefined);
   }
 
   private rawOf(user: RelayUser): RawRtp {

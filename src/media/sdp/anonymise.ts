@@ -10,6 +10,7 @@ import {
   attrName,
   attrValue,
   cloneSdp,
+  isAttr,
   isDirection,
   parseSdp,
   writeSdp,
@@ -45,18 +46,24 @@ export function anonymiseOrigin(value: string): string {
   return [...parts.slice(0, parts.length - 2), 'IP4', ANON_ADDRESS].join(' ');
 }
 
-/** Payload-type attributes (rtpmap/fmtp/rtcp-fb) whose leading number is `pt`. */
-function isPtAttribute(line: SdpLine, pt: string): boolean {
-  const name = attrName(line)?.toLowerCase();
-  if (name !== 'rtpmap' && name !== 'fmtp' && name !== 'rtcp-fb') return false;
-  const value = attrValue(line) ?? '';
-  return value.split(' ')[0] === pt;
+/** The leading payload type of an rtpmap/fmtp/rtcp-fb line; undefined for other lines. */
+function ptAttributeOf(line: SdpLine): string | undefined {
+  if (!isAttr(line, 'rtpmap') && !isAttr(line, 'fmtp') && !isAttr(line, 'rtcp-fb')) return undefined;
+  const v = line.value;
+  const colon = v.indexOf(':');
+  if (colon < 0) return '';
+  const end = v.indexOf(' ', colon + 1);
+  return end < 0 ? v.slice(colon + 1) : v.slice(colon + 1, end);
 }
 
-/** Remove a payload type from an RTP section: from the m-line and its rtpmap/fmtp/rtcp-fb. */
-export function removePayloadType(m: SdpMediaSection, pt: string): void {
-  m.formats = m.formats.filter((f) => f !== pt);
-  m.lines = m.lines.filter((l) => !isPtAttribute(l, pt));
+/** Remove payload types from an RTP section: from the m-line and their rtpmap/fmtp/rtcp-fb. */
+function removePayloadTypes(m: SdpMediaSection, pts: ReadonlySet<string>): void {
+  if (pts.size === 0) return;
+  m.formats = m.formats.filter((f) => !pts.has(f));
+  m.lines = m.lines.filter((l) => {
+    const pt = ptAttributeOf(l);
+    return pt === undefined || !pts.has(pt);
+  });
 }
 
 /** The anonymised SDP, as structured data (see anonymiseClientSdp). */
@@ -82,17 +89,19 @@ export function anonymiseSdp(input: Sdp): Sdp {
     let lines = m.lines.filter((l) => {
       const name = attrName(l);
       if (name !== undefined && mediaAttrRemoved(name)) return false;
-      if (name !== undefined && (attrValue(l) ?? '').includes(ENCRYPTED_EXTMAP)) return false;
+      // (The whole line first: most lines do not mention it, and then neither does their value.)
+      if (name !== undefined && l.value.includes(ENCRYPTED_EXTMAP) && (attrValue(l) ?? '').includes(ENCRYPTED_EXTMAP)) return false;
       return true;
     });
     // Purge payload types by substring of any attribute value, as Janus does.
     const purged = new Set<string>();
     for (const l of lines) {
+      if (l.type !== 'a' || !PURGED_CODECS.some((c) => l.value.includes(c))) continue;
       const value = attrValue(l);
       if (value !== undefined && PURGED_CODECS.some((c) => value.includes(c))) purged.add(value.split(' ')[0]);
     }
     m.lines = lines;
-    for (const pt of purged) removePayloadType(m, pt);
+    removePayloadTypes(m, purged);
     lines = m.lines.map((l) => (l.type === 'c' ? { type: 'c', value: `IN IP4 ${ANON_ADDRESS}` } : l));
     m.lines = normaliseSectionOrder(lines, m.port);
   }

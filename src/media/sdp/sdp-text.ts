@@ -113,19 +113,37 @@ export function attrValue(line: SdpLine): string | undefined {
   return i < 0 ? undefined : line.value.slice(i + 1);
 }
 
+/**
+ * Whether an a= line's name is `lower` (a lower-case name without ':'), case-insensitively.
+ * Lookups run over every line of a section many times per offer, so the common case (the
+ * name written in lower case) compares in place without slicing or lower-casing.
+ */
+export function isAttr(line: SdpLine, lower: string): boolean {
+  if (line.type !== 'a') return false;
+  const v = line.value;
+  const n = lower.length;
+  if (v.length < n || (v.length > n && v.charCodeAt(n) !== 58 /* ':' */)) return false;
+  if (v.startsWith(lower)) return true;
+  return v.slice(0, n).toLowerCase() === lower;
+}
+
 /** Values of every `a=<name>:...` line (case-insensitive name), in order. */
 export function attrValues(lines: readonly SdpLine[], name: string): string[] {
   const lower = name.toLowerCase();
   const out: string[] = [];
   for (const l of lines) {
-    if (attrName(l)?.toLowerCase() === lower) out.push(attrValue(l) ?? '');
+    if (isAttr(l, lower)) out.push(l.value.length > lower.length ? l.value.slice(lower.length + 1) : '');
   }
   return out;
 }
 
 /** First value of `a=<name>`; '' for a value-less attribute; undefined when absent. */
 export function attrFirst(lines: readonly SdpLine[], name: string): string | undefined {
-  return attrValues(lines, name)[0];
+  const lower = name.toLowerCase();
+  for (const l of lines) {
+    if (isAttr(l, lower)) return l.value.length > lower.length ? l.value.slice(lower.length + 1) : '';
+  }
+  return undefined;
 }
 
 export function hasAttr(lines: readonly SdpLine[], name: string): boolean {
@@ -137,13 +155,16 @@ export type Direction = 'sendrecv' | 'sendonly' | 'recvonly' | 'inactive';
 const DIRECTIONS: readonly string[] = ['sendrecv', 'sendonly', 'recvonly', 'inactive'];
 
 export function isDirection(name: string | undefined): name is Direction {
-  return name !== undefined && DIRECTIONS.includes(name.toLowerCase());
+  if (name === undefined) return false;
+  return DIRECTIONS.includes(name) || DIRECTIONS.includes(name.toLowerCase());
 }
 
 /** The media direction written in a section (the last direction attribute wins); default sendrecv. */
 export function directionOf(lines: readonly SdpLine[]): Direction {
   let dir: Direction = 'sendrecv';
   for (const l of lines) {
+    // Every direction name is 8 characters long: skip other lines without slicing them.
+    if (l.type !== 'a' || l.value.length < 8 || (l.value.length > 8 && l.value.charCodeAt(8) !== 58)) continue;
     const n = attrName(l);
     if (isDirection(n)) dir = n.toLowerCase() as Direction;
   }
