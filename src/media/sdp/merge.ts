@@ -70,6 +70,8 @@ export interface MergedMedia {
 
 export interface MergeResult {
   sdp: string;
+  /** `sdp` as structured data, for the negotiation (so it is not parsed back). */
+  parsed: Sdp;
   media: MergedMedia[];
 }
 
@@ -161,8 +163,8 @@ function clientRidAttributes(client: ClientSdp, mindex: number): SdpLine[] {
  * JanusError 465 when the script's SDP is not SDP, Error for a context that cannot work
  * (no sha-256 fingerprint, an answer without the client's SDP).
  */
-export function mergeLocalSdp(pluginSdp: string, ctx: MergeContext): MergeResult {
-  const parsed = parseSdp(pluginSdp);
+export function mergeLocalSdp(pluginSdp: string | Sdp, ctx: MergeContext): MergeResult {
+  const parsed = typeof pluginSdp === 'string' ? parseSdp(pluginSdp) : pluginSdp;
   if (ctx.type === 'answer' && !ctx.client) throw new Error('mergeLocalSdp: an answer needs the client SDP');
   const fingerprint = ctx.dtlsParameters.fingerprints.find((f) => f.algorithm.toLowerCase() === 'sha-256');
   if (!fingerprint) throw new Error('mergeLocalSdp: the transport has no sha-256 fingerprint');
@@ -286,5 +288,6 @@ export function mergeLocalSdp(pluginSdp: string, ctx: MergeContext): MergeResult
     const ordered = normaliseSectionOrder([...head, ...own], m.port);
     m.lines = [...ordered, ...tail];
   });
-  return { sdp: writeSdp({ session, media: sdp.media }), media: merged };
+  const out: Sdp = { session, media: sdp.media };
+  return { sdp: writeSdp(out), parsed: out, media: merged };
 }

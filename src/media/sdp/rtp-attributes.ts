@@ -1,7 +1,7 @@
 // Codec (rtpmap/fmtp/rtcp-fb) and header extension (extmap) attributes of one m-section,
 // as typed values. Shared by the client-SDP extraction and the negotiation code.
 
-import { type Direction, type SdpMediaSection, attrName, attrValue, attrValues, isDirection } from './sdp-text';
+import { type Direction, type SdpMediaSection, attrValue, attrValues, isAttr, isDirection } from './sdp-text';
 
 export interface RtcpFeedbackEntry {
   type: string;
@@ -66,7 +66,9 @@ export function parseCodecs(m: SdpMediaSection): SdpCodec[] {
   const fbs = new Map<number, RtcpFeedbackEntry[]>();
   const wildcardFb: RtcpFeedbackEntry[] = [];
   for (const l of m.lines) {
-    const name = attrName(l)?.toLowerCase();
+    // Only these three matter; other lines are skipped without slicing them.
+    const name = isAttr(l, 'rtpmap') ? 'rtpmap' : isAttr(l, 'fmtp') ? 'fmtp' : isAttr(l, 'rtcp-fb') ? 'rtcp-fb' : undefined;
+    if (name === undefined) continue;
     const value = attrValue(l);
     if (value === undefined) continue;
     const sp = value.indexOf(' ');
@@ -77,7 +79,11 @@ export function parseCodecs(m: SdpMediaSection): SdpCodec[] {
       const [type, ...param] = rest.split(/\s+/);
       const fb: RtcpFeedbackEntry = param.length ? { type, parameter: param.join(' ') } : { type };
       if (head === '*') wildcardFb.push(fb);
-      else fbs.set(Number(head), [...(fbs.get(Number(head)) ?? []), fb]);
+      else {
+        const list = fbs.get(Number(head));
+        if (list) list.push(fb);
+        else fbs.set(Number(head), [fb]);
+      }
       continue;
     }
     const pt = Number(head);
