@@ -21,6 +21,7 @@ import { type ClientSdp, clientJsepForScript } from './sdp/client-sdp';
 import { type LocalSsrcs, chooseLocalSsrcs } from './sdp/local-ssrcs';
 import { localMediaOf, mergeLocalSdp } from './sdp/merge';
 import { type NegotiatedMedia, type Negotiation, negotiate, toConsumerRtpCapabilities, toProducerRtpParameters } from './sdp/negotiation';
+import { type Sdp, parseSdp } from './sdp/sdp-text';
 
 export interface PeerOptions {
   engine: MediaEngine;
@@ -58,8 +59,8 @@ export class MediasoupPeer implements Peer {
   private releaseRouter?: () => void;
   private router?: Router;
   private client?: ClientSdp;
-  /** Our offer (merged) waiting for the client's answer. */
-  private pendingOffer?: string;
+  /** Our offer (merged, and as written) waiting for the client's answer. */
+  private pendingOffer?: { sdp: string; parsed: Sdp };
   private localSdp?: string;
   private remoteSdp?: string;
   private negotiation?: Negotiation;
@@ -101,7 +102,7 @@ export class MediasoupPeer implements Peer {
     if (jsep.type === 'answer') {
       const local = this.pendingOffer!;
       this.pendingOffer = undefined;
-      await this.applyNegotiation(negotiate({ client, local, clientIsOfferer: false }), local);
+      await this.applyNegotiation(negotiate({ client, local: local.parsed, clientIsOfferer: false }), local.sdp);
     }
     return forScript;
   }
@@ -115,10 +116,12 @@ export class MediasoupPeer implements Peer {
     if (jsep.type === 'offer' && jsep.restart) await transport.restartIce();
     this.assertCurrent(transport);
     const client = jsep.type === 'answer' ? this.client : undefined;
-    const media = localMediaOf(jsep.sdp, jsep.type, client);
+    // Parsed once: the SSRC choice, the merge and the negotiation all read the structure.
+    const plugin = parseSdp(jsep.sdp);
+    const media = localMediaOf(plugin, jsep.type, client);
     const avoid = client ? client.media.flatMap((m) => m.ssrcs) : [];
     this.localSsrcs = chooseLocalSsrcs(media, { avoid, previous: this.localSsrcs });
-    const merged = mergeLocalSdp(jsep.sdp, {
+    const merged = mergeLocalSdp(plugin, {
       type: jsep.type,
       announcedIp: originAddress(transport),
       iceParameters: transport.iceParameters,
@@ -131,9 +134,9 @@ export class MediasoupPeer implements Peer {
     });
     this.localSdp = merged.sdp;
     if (jsep.type === 'offer') {
-      this.pendingOffer = merged.sdp;
+      this.pendingOffer = { sdp: merged.sdp, parsed: merged.parsed };
     } else {
-      await this.applyNegotiation(negotiate({ client: client!, local: merged.sdp, clientIsOfferer: true }), merged.sdp);
+      await this.applyNegotiation(negotiate({ client: client!, local: merged.parsed, clientIsOfferer: true }), merged.sdp);
     }
     const full: FullJsep = { type: jsep.type, sdp: merged.sdp };
     if (jsep.e2ee) full.e2ee = true;
