@@ -144,6 +144,9 @@ export class PeerDataChannels {
   close(): void {
     if (this.closed) return;
     this.closed = true;
+    // The DirectTransport takes its DataConsumers and DataProducers with it in one request
+    // to the worker; the closes below then find most objects closed already.
+    this.direct?.close();
     for (const closer of this.closers.reverse()) closer.close();
     for (const out of this.outgoing.values()) {
       out.consumer.close();

@@ -411,12 +411,14 @@ export class MediasoupPeer implements Peer {
   private teardown(): void {
     clearTimeout(this.iceTimer);
     this.iceTimer = undefined;
+    // The transport first: the worker closes its Producers and data objects with it, and the
+    // closes below find them closed (one request instead of one per object).
+    this.transport?.close();
+    this.transport = undefined;
     this.data?.close();
     this.data = undefined;
     for (const producer of this.producers.values()) producer.close();
     this.producers.clear();
-    this.transport?.close();
-    this.transport = undefined;
     this.releaseRouter?.();
     this.releaseRouter = undefined;
     this.router = undefined;
