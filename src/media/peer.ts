@@ -326,20 +326,23 @@ export class MediasoupPeer implements Peer {
     if (!transport || !client || !router) throw new JanusError(JanusErrorCode.WEBRTC_STATE, 'PeerConnection was closed during negotiation');
     this.negotiation = negotiation;
     this.localSdp = local;
+    // DTLS parameters, Producers and the data path are independent requests to the worker:
+    // issued together, a negotiation waits for one round trip instead of one per step.
+    const steps: Promise<void>[] = [];
     if (!this.dtlsConnecting) {
       this.dtlsConnecting = true;
       // We answer setup:active (DTLS client) unless the client insisted on active itself.
       const weAreClient = this.weAreDtlsClient(client);
-      await transport.connect({
-        dtlsParameters: {
-          role: weAreClient ? 'server' : 'client',
-          fingerprints: [{ algorithm: client.fingerprint.algorithm as 'sha-256', value: client.fingerprint.value }],
-        },
-      });
+      steps.push(
+        transport.connect({
+          dtlsParameters: {
+            role: weAreClient ? 'server' : 'client',
+            fingerprints: [{ algorithm: client.fingerprint.algorithm as 'sha-256', value: client.fingerprint.value }],
+          },
+        }),
+      );
     }
-    this.assertCurrent(transport);
-    await this.syncProducers(negotiation.media);
-    this.assertCurrent(transport);
+    steps.push(this.syncProducers(negotiation.media));
     if (negotiation.data && !this.data) {
       this.data = new PeerDataChannels({
         transport,
@@ -349,8 +352,14 @@ export class MediasoupPeer implements Peer {
         onMessage: (message) => this.events.data(message),
         onReady: () => this.events.dataReady(),
       });
-      await this.data.start();
+      steps.push(this.data.start());
     }
+    // Every step settles before the first failure is thrown (a late object must not be
+    // orphaned: the producers' and data path's own checks close what arrives after a hangup).
+    const results = await Promise.allSettled(steps);
+    const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+    if (failed) throw failed.reason;
+    this.assertCurrent(transport);
     this.changes.emit('change', 'negotiated' satisfies PeerChange);
   }
 
@@ -367,28 +376,33 @@ export class MediasoupPeer implements Peer {
         this.producers.delete(mid);
       }
     }
+    const transport = this.transport;
+    if (!transport) return;
+    const missing = [...wanted].filter(([mid]) => !this.producers.has(mid));
+    // Requested together; kept in m-line order.
+    const created = await Promise.all(
+      missing.map(([mid, m]) =>
+        transport
+          .produce({ kind: m.kind, rtpParameters: toProducerRtpParameters(m), appData: { handleId: this.handleId, mid } })
+          .catch((error: unknown) => {
+            this.logger.warn('cannot receive this m-line', { mid, kind: m.kind, error });
+            return undefined;
+          }),
+      ),
+    );
     let changed = false;
-    for (const [mid, m] of wanted) {
-      if (this.producers.has(mid)) continue;
-      const transport = this.transport;
-      if (!transport) return;
-      try {
-        const producer = await transport.produce({
-          kind: m.kind,
-          rtpParameters: toProducerRtpParameters(m),
-          appData: { handleId: this.handleId, mid },
-        });
-        if (this.transport !== transport) {
-          producer.close();
-          return;
-        }
-        this.producers.set(mid, producer);
-        this.watchProducer(producer, m);
-        changed = true;
-      } catch (error) {
-        this.logger.warn('cannot receive this m-line', { mid, kind: m.kind, error });
+    created.forEach((producer, i) => {
+      if (!producer) return;
+      const [mid, m] = missing[i];
+      if (this.transport !== transport) {
+        producer.close();
+        return;
       }
-    }
+      this.producers.set(mid, producer);
+      this.watchProducer(producer, m);
+      changed = true;
+    });
+    if (this.transport !== transport) return;
     if (changed) this.changes.emit('change', 'producers' satisfies PeerChange);
   }
 
