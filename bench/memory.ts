@@ -3,7 +3,9 @@
 //   node dist/bench/memory.js [--cycles 1500] [--lanes 4] [--node-flags "<flags>"]
 //
 // Starts `node <flags> dist/src/cli.js` (default: the flags of its shebang, as `luasfu` runs) on 127.0.0.1 (free ports, echotest.lua, default worker
-// count), waits 5 s, reads the idle RSS (and PSS) of the tree from /proc, then runs the cycles
+// count), waits 5 s, reads the idle RSS (and PSS) of the tree from /proc, reads it again 30 s
+// after the start (settled: V8's memory reducer shrinks both isolates' heaps once the process
+// has been idle ~8 s, the figure an idle server keeps), then runs the cycles
 // over `lanes` WebSocket connections, each: create, attach, a libwebrtc peer's offer, answer,
 // webrtcup, hangup, detach, destroy. RSS every 100 cycles; at the end the least-squares slope
 // of the samples of the second half, in MiB per 100 cycles. Linux only.
@@ -86,6 +88,8 @@ function treeMemory(pid: number): TreeMemory {
   return { node, workers: workersRss, total: node + workersRss, pss };
 }
 
+/** When the settled idle figure is read: V8's memory reducer starts ~8 s after the last GC. */
+const IDLE_SETTLED_MS = 30_000;
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 const f1 = (x: number): string => x.toFixed(1);
 
@@ -145,10 +149,15 @@ async function main(): Promise<void> {
   const pid = server.pid!;
   try {
     await sleep(5000);
-    const idle = treeMemory(pid);
     console.log(`luasfu (node ${options.nodeFlags.join(' ')}) pid ${pid}, ${childrenOf(pid).length} workers`);
-    console.log(`idle: RSS ${f1(idle.total)} MiB (node ${f1(idle.node)} + workers ${f1(idle.workers)}), PSS ${f1(idle.pss)} MiB; ` +
-      `load ${loadavg().map(f1).join(' ')}`);
+    const idle = (label: string): void => {
+      const m = treeMemory(pid);
+      console.log(`${label}: RSS ${f1(m.total)} MiB (node ${f1(m.node)} + workers ${f1(m.workers)}), PSS ${f1(m.pss)} MiB; ` +
+        `load ${loadavg().map(f1).join(' ')}`);
+    };
+    idle('idle 5 s');
+    await sleep(IDLE_SETTLED_MS - 5000);
+    idle('idle 30 s (settled)');
     const samples: Array<[number, number]> = [];
     let next = 0;
     let done = 0;
