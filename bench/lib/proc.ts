@@ -1,11 +1,19 @@
-// A process's CPU time from /proc (Linux).
+// CPU time and memory of a process tree from /proc (Linux): the server given by --server-pid
+// and its children (luasfu's mediasoup workers; Janus has none), recursively.
 
-import { readFileSync } from 'node:fs';
+import { readFileSync, readdirSync } from 'node:fs';
 
 export const CLOCK_TICKS_PER_SECOND = 100; // USER_HZ on Linux
 
+export interface ProcStat {
+  ppid: number;
+  /** user + system clock ticks, all threads. */
+  ticks: number;
+  comm: string;
+}
+
 /** /proc/<pid>/stat: parent, CPU clock ticks (user + system, all threads) and command name. */
-export function readStat(pid: number): { ppid: number; ticks: number; comm: string } | undefined {
+export function readStat(pid: number): ProcStat | undefined {
   try {
     const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
     // Fields after the command name (which may contain spaces) start after the last ')'.
@@ -19,8 +27,86 @@ export function readStat(pid: number): { ppid: number; ticks: number; comm: stri
   }
 }
 
-/** CPU seconds (user + system, all threads) a process has used so far. */
-export function processCpuSeconds(pid: number): number | undefined {
-  const stat = readStat(pid);
-  return stat === undefined ? undefined : stat.ticks / CLOCK_TICKS_PER_SECOND;
+/** Resident memory of a process in bytes (VmRSS), undefined when it is gone. */
+export function rssBytes(pid: number): number | undefined {
+  try {
+    const match = /^VmRSS:\s+(\d+) kB/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+    return match ? Number(match[1]) * 1024 : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** Direct children: /proc/<pid>/task/<tid>/children, else a scan of /proc/<n>/stat by parent. */
+export function childrenOf(pid: number): number[] {
+  const found = new Set<number>();
+  let childrenFiles = false;
+  try {
+    for (const task of readdirSync(`/proc/${pid}/task`)) {
+      try {
+        const text = readFileSync(`/proc/${pid}/task/${task}/children`, 'utf8');
+        childrenFiles = true;
+        for (const child of text.trim().split(/\s+/)) if (child) found.add(Number(child));
+      } catch {
+        // thread gone, or no children file on this kernel
+      }
+    }
+  } catch {
+    return [];
+  }
+  if (!childrenFiles) {
+    for (const entry of readdirSync('/proc')) {
+      if (/^\d+$/.test(entry) && readStat(Number(entry))?.ppid === pid) found.add(Number(entry));
+    }
+  }
+  return [...found];
+}
+
+/** `pid` and all its descendants (bounded depth, in case of a loop through reused pids). */
+export function processTree(pid: number): number[] {
+  const tree: number[] = [];
+  let level = [pid];
+  for (let depth = 0; depth < 8 && level.length > 0; depth++) {
+    tree.push(...level);
+    level = level.flatMap((p) => childrenOf(p)).filter((p) => !tree.includes(p));
+  }
+  return tree;
+}
+
+export interface TreeSample {
+  /** performance.now() of the sample. */
+  at: number;
+  /** CPU ms used by the tree since the sampler started (processes that came and went counted while seen). */
+  cpuMs: number;
+  rssBytes: number;
+  processes: number;
+}
+
+/** Samples a process tree's cumulative CPU and current memory. */
+export class ProcessTreeSampler {
+  /** Last ticks seen per pid, so a process that starts or ends mid-run adds only what it used meanwhile. */
+  private readonly lastTicks = new Map<number, number>();
+  private cpuTicks = 0;
+
+  constructor(readonly pid: number) {}
+
+  /** Whether the root process exists now. */
+  alive(): boolean {
+    return readStat(this.pid) !== undefined;
+  }
+
+  sample(): TreeSample {
+    let rss = 0;
+    let processes = 0;
+    for (const pid of processTree(this.pid)) {
+      const stat = readStat(pid);
+      if (!stat) continue;
+      processes++;
+      rss += rssBytes(pid) ?? 0;
+      const previous = this.lastTicks.get(pid);
+      if (previous !== undefined) this.cpuTicks += Math.max(0, stat.ticks - previous);
+      this.lastTicks.set(pid, stat.ticks);
+    }
+    return { at: performance.now(), cpuMs: (this.cpuTicks * 1000) / CLOCK_TICKS_PER_SECOND, rssBytes: rss, processes };
+  }
 }

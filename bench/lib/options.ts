@@ -1,0 +1,202 @@
+// luasfu-bench's command line: the scenario and its options, with bounds (every run is
+// bounded in count and time).
+
+import { parseArgs } from 'node:util';
+import type { JsonObject } from '../../src/plugin/json';
+import { isJsonObject } from '../../src/plugin/json';
+import { UsageError } from './errors';
+
+export const SCENARIOS = ['api', 'echo', 'videoroom', 'churn'] as const;
+export type ScenarioName = (typeof SCENARIOS)[number];
+export type VideoRoomApi = 'legacy' | '1.x';
+
+export interface BenchOptions {
+  scenario: ScenarioName;
+  url: string;
+  plugin: string;
+  token?: string;
+  apiSecret?: string;
+  adminUrl?: string;
+  adminSecret: string;
+  /** api: concurrent sessions; echo: echo sessions; churn: concurrent loops. */
+  sessions: number;
+  /** api: messages per session. */
+  messages: number;
+  body: JsonObject;
+  /** Seconds: echo/videoroom media time; api and churn stop at this bound too. */
+  duration: number;
+  /** churn: total attach…detach cycles (bound). */
+  cycles: number;
+  /** New sessions per second while starting (0: no limit). */
+  ramp: number;
+  width: number;
+  height: number;
+  fps: number;
+  audio: boolean;
+  video: boolean;
+  data: boolean;
+  publishers: number;
+  subscribers: number;
+  /** videoroom: use this existing room instead of creating (and destroying) one. */
+  room?: number;
+  videoroomApi: VideoRoomApi;
+  /** churn: negotiate with a real peer up to webrtcup instead of an SDP-only offer/answer. */
+  connect: boolean;
+  serverPid?: number;
+  timeoutMs: number;
+  maxErrorRate: number;
+  json: boolean;
+  report?: string;
+  quiet: boolean;
+}
+
+export const USAGE = `Usage: luasfu-bench <scenario> [options]      (or: npm run bench -- <scenario> [options])
+
+Load-tests a Janus-API server (luasfu or Janus) with real clients and real WebRTC peers.
+
+Scenarios:
+  api        N sessions attached to a plugin, each sending M messages one at a time, all
+             concurrent: messages/s, latency p50/p90/p99/max, errors by code
+  echo       N WebRTC echo sessions (audio + video, optional data channel) for T seconds:
+             media received and decoded per session, packets relayed, offer->webrtcup
+  videoroom  P publishers, S subscribers each (VideoRoom API): time to first decoded
+             frame, packets delivered vs expected, loss
+  churn      loops of attach, negotiate, hangup, detach: cycles/s, server memory slope
+
+Target:
+  --url <url>            Janus API: ws://, wss:// (WebSocket) or http://, https:// (long
+                         poll) (default ws://127.0.0.1:8188)
+  --plugin <package>     plugin to attach to (default janus.plugin.echolua; videoroom:
+                         janus.plugin.lua, Janus's C plugin is janus.plugin.videoroom)
+  --token <t>            Janus token auth (sent as "token")
+  --api-secret <s>       Janus API secret (sent as "apisecret")
+  --admin-url <url>      Admin API over HTTP, to check no session of ours is left
+  --admin-secret <s>     Admin API secret (default janusoverlord)
+  --server-pid <pid>     sample that process and its children (mediasoup workers) for CPU
+                         and memory from /proc; without it they are "not measured"
+
+Load:
+  --sessions <n>         api: sessions (50); echo: sessions (4); churn: parallel loops (4)
+  --messages <m>         api: messages per session (1000)
+  --body <json>          api: message body (default {"audio":true})
+  --duration <s>         echo/videoroom: media seconds (10); api/churn: time bound (60/10)
+  --cycles <n>           churn: total cycles bound (1000)
+  --ramp <n>             sessions started per second (default: no limit)
+  --width <px> --height <px> --fps <n>   generated video (320x240 at 15)
+  --no-audio --no-video  leave a medium out;  --data  add a data channel (echo)
+  --publishers <p>       videoroom publishers (2)
+  --subscribers <s>      videoroom subscribers per publisher (2)
+  --room <id>            videoroom: use this room (default: create one, destroy it after)
+  --videoroom-api <v>    legacy (Janus's videoroom.lua, luasfu's) or 1.x (Janus's plugin)
+  --connect              churn: connect media (ICE, DTLS) each cycle, not only SDP
+
+Output:
+  --json                 one JSON document on stdout (the table goes to stderr)
+  --report <file.html>   self-contained HTML report with charts
+  --quiet                no progress line
+  --timeout <ms>         bound on every reply (5000)
+  --max-error-rate <f>   fail (exit 1) above this share of failed operations (0.01)
+  -h, --help
+
+Exit status: 0 ok, 1 failed (reason on the last line of stderr), 2 bad usage, 130 interrupted.
+`;
+
+function number(flags: Record<string, unknown>, name: string, fallback: number, min: number, max: number, integer = true): number {
+  const raw = flags[name];
+  if (raw === undefined) return fallback;
+  const value = Number(raw);
+  if (!Number.isFinite(value) || value < min || value > max || (integer && !Number.isInteger(value))) {
+    throw new UsageError(`--${name} must be ${integer ? 'an integer' : 'a number'} from ${min} to ${max}`);
+  }
+  return value;
+}
+
+/** argv without node and the script; returns undefined for --help. */
+export function parseOptions(argv: readonly string[]): BenchOptions | undefined {
+  let parsed;
+  try {
+    parsed = parseArgs({
+      args: [...argv],
+      strict: true,
+      allowPositionals: true,
+      allowNegative: true,
+      options: {
+        url: { type: 'string' }, plugin: { type: 'string' }, token: { type: 'string' },
+        'api-secret': { type: 'string' }, 'admin-url': { type: 'string' }, 'admin-secret': { type: 'string' },
+        sessions: { type: 'string' }, messages: { type: 'string' }, body: { type: 'string' },
+        duration: { type: 'string' }, cycles: { type: 'string' }, ramp: { type: 'string' },
+        width: { type: 'string' }, height: { type: 'string' }, fps: { type: 'string' },
+        audio: { type: 'boolean' }, video: { type: 'boolean' }, data: { type: 'boolean' },
+        publishers: { type: 'string' }, subscribers: { type: 'string' }, room: { type: 'string' },
+        'videoroom-api': { type: 'string' }, connect: { type: 'boolean' },
+        'server-pid': { type: 'string' }, timeout: { type: 'string' }, 'max-error-rate': { type: 'string' },
+        json: { type: 'boolean' }, report: { type: 'string' }, quiet: { type: 'boolean' },
+        help: { type: 'boolean', short: 'h' },
+      },
+    });
+  } catch (error) {
+    throw new UsageError((error as Error).message);
+  }
+  const flags = parsed.values;
+  if (flags.help) return undefined;
+  if (parsed.positionals.length !== 1) throw new UsageError(`name one scenario: ${SCENARIOS.join(', ')}`);
+  const scenario = parsed.positionals[0] as ScenarioName;
+  if (!SCENARIOS.includes(scenario)) throw new UsageError(`unknown scenario ${scenario}: use ${SCENARIOS.join(', ')}`);
+
+  const url = flags.url ?? 'ws://127.0.0.1:8188';
+  let protocol: string;
+  try {
+    protocol = new URL(url).protocol;
+  } catch {
+    throw new UsageError(`--url ${url} is not a URL`);
+  }
+  if (!['ws:', 'wss:', 'http:', 'https:'].includes(protocol)) throw new UsageError('--url must be ws://, wss://, http:// or https://');
+  let body: JsonObject = { audio: true };
+  if (flags.body !== undefined) {
+    let value: unknown;
+    try {
+      value = JSON.parse(flags.body);
+    } catch {
+      throw new UsageError('--body must be JSON');
+    }
+    if (!isJsonObject(value)) throw new UsageError('--body must be a JSON object');
+    body = value;
+  }
+  const videoroomApi = flags['videoroom-api'] ?? 'legacy';
+  if (videoroomApi !== 'legacy' && videoroomApi !== '1.x') throw new UsageError('--videoroom-api must be legacy or 1.x');
+  const raw = flags as Record<string, unknown>;
+  const options: BenchOptions = {
+    scenario,
+    url,
+    plugin: flags.plugin ?? (scenario === 'videoroom' ? 'janus.plugin.lua' : 'janus.plugin.echolua'),
+    token: flags.token,
+    apiSecret: flags['api-secret'],
+    adminUrl: flags['admin-url'],
+    adminSecret: flags['admin-secret'] ?? 'janusoverlord',
+    sessions: number(raw, 'sessions', scenario === 'api' ? 50 : 4, 1, 10_000),
+    messages: number(raw, 'messages', 1000, 1, 1_000_000),
+    body,
+    duration: number(raw, 'duration', scenario === 'api' ? 60 : 10, 0.5, 3600, false),
+    cycles: number(raw, 'cycles', 1000, 1, 1_000_000),
+    ramp: number(raw, 'ramp', 0, 0, 10_000, false),
+    width: number(raw, 'width', 320, 16, 3840),
+    height: number(raw, 'height', 240, 16, 2160),
+    fps: number(raw, 'fps', 15, 1, 60),
+    audio: flags.audio ?? true,
+    video: flags.video ?? true,
+    data: flags.data ?? false,
+    publishers: number(raw, 'publishers', 2, 1, 100),
+    subscribers: number(raw, 'subscribers', 2, 0, 100),
+    room: flags.room === undefined ? undefined : number(raw, 'room', 0, 1, Number.MAX_SAFE_INTEGER),
+    videoroomApi,
+    connect: flags.connect ?? false,
+    serverPid: flags['server-pid'] === undefined ? undefined : number(raw, 'server-pid', 0, 1, 4_194_304),
+    timeoutMs: number(raw, 'timeout', 5000, 100, 120_000),
+    maxErrorRate: number(raw, 'max-error-rate', 0.01, 0, 1, false),
+    json: flags.json ?? false,
+    report: flags.report,
+    quiet: flags.quiet ?? false,
+  };
+  if (!options.audio && !options.video && scenario !== 'api') throw new UsageError('--no-audio and --no-video together leave nothing to send');
+  return options;
+}

@@ -1,0 +1,261 @@
+// A real WebRTC peer for the media scenarios: libwebrtc through @roamhq/wrtc (full ICE,
+// DTLS-SRTP, VP8 + opus encoders and decoders). It sends a generated video at the chosen size
+// and frame rate and a tone, optionally a data channel, and counts what it receives and
+// decodes. The package's typings need the DOM library, so the few types used are declared here.
+//
+// @roamhq/wrtc is an optional dependency of luasfu: the `api` scenario runs without it; the
+// media scenarios fail with a one-line reason when it is not installed.
+
+import type { JsonObject } from '../../src/plugin/json';
+import { BenchFailure } from './errors';
+
+interface Track {
+  kind: string;
+  stop(): void;
+}
+interface DataChannel {
+  readyState: string;
+  send(data: string): void;
+  close(): void;
+  onmessage: ((event: { data: string | ArrayBuffer }) => void) | null;
+}
+export interface Description {
+  type: 'offer' | 'answer';
+  sdp: string;
+}
+interface StatsReport {
+  forEach(callback: (stat: Record<string, unknown>) => void): void;
+}
+interface IceCandidate {
+  candidate: string;
+  sdpMid?: string | null;
+  sdpMLineIndex?: number | null;
+}
+interface PeerConnection {
+  addTransceiver(trackOrKind: Track | string, init?: { direction: string }): unknown;
+  createDataChannel(label: string): DataChannel;
+  createOffer(): Promise<Description>;
+  createAnswer(): Promise<Description>;
+  setLocalDescription(description: Description): Promise<void>;
+  setRemoteDescription(description: Description): Promise<void>;
+  getStats(): Promise<StatsReport>;
+  close(): void;
+  ondatachannel: ((event: { channel: DataChannel }) => void) | null;
+  ontrack: ((event: { track: Track }) => void) | null;
+  onicecandidate: ((event: { candidate: IceCandidate | null }) => void) | null;
+}
+interface Sink {
+  stop(): void;
+}
+interface Wrtc {
+  RTCPeerConnection: new (config?: object) => PeerConnection;
+  nonstandard: {
+    RTCVideoSource: new () => { createTrack(): Track; onFrame(frame: { width: number; height: number; data: Uint8Array }): void };
+    RTCAudioSource: new () => { createTrack(): Track; onData(data: { samples: Int16Array; sampleRate: number; channelCount?: number }): void };
+    RTCVideoSink: new (track: Track) => Sink & { onframe: ((event: { frame: { width: number; height: number } }) => void) | null };
+    RTCAudioSink: new (track: Track) => Sink & { ondata: ((data: { samples: Int16Array }) => void) | null };
+  };
+}
+
+let loaded: Wrtc | undefined;
+
+function wrtc(): Wrtc {
+  if (loaded) return loaded;
+  try {
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    loaded = require('@roamhq/wrtc') as Wrtc;
+  } catch (error) {
+    throw new BenchFailure(`this scenario needs real WebRTC peers from @roamhq/wrtc, which did not load (${(error as Error).message.split('\n')[0]}): npm install @roamhq/wrtc`);
+  }
+  return loaded;
+}
+
+export interface PeerMedia {
+  audio: boolean;
+  video: boolean;
+  data: boolean;
+  width: number;
+  height: number;
+  fps: number;
+}
+
+/** What a peer sent and received, from its RTCStats (cumulative). */
+export interface PeerCounters {
+  packetsReceived: number;
+  packetsReceivedAudio: number;
+  packetsReceivedVideo: number;
+  packetsLost: number;
+  bytesReceived: number;
+  framesDecoded: number;
+  packetsSent: number;
+  packetsSentAudio: number;
+  packetsSentVideo: number;
+}
+
+export const zeroCounters = (): PeerCounters => ({
+  packetsReceived: 0, packetsReceivedAudio: 0, packetsReceivedVideo: 0, packetsLost: 0, bytesReceived: 0,
+  framesDecoded: 0, packetsSent: 0, packetsSentAudio: 0, packetsSentVideo: 0,
+});
+
+export function addCounters(a: PeerCounters, b: PeerCounters): PeerCounters {
+  const sum = zeroCounters();
+  for (const key of Object.keys(sum) as Array<keyof PeerCounters>) sum[key] = a[key] + b[key];
+  return sum;
+}
+
+export function subtractCounters(a: PeerCounters, b: PeerCounters): PeerCounters {
+  const diff = zeroCounters();
+  for (const key of Object.keys(diff) as Array<keyof PeerCounters>) diff[key] = a[key] - b[key];
+  return diff;
+}
+
+export class MediaPeer {
+  private readonly pc: PeerConnection;
+  /** Decoded video frames handed to our sink, and when the first came (performance.now()). */
+  videoFrames = 0;
+  firstFrameAt: number | undefined;
+  lastFrameSize = '';
+  audioChunks = 0;
+  dataSent = 0;
+  dataReceived = 0;
+  private channel: DataChannel | undefined;
+  private readonly timers: NodeJS.Timeout[] = [];
+  private readonly tracks: Track[] = [];
+  private readonly sinks: Sink[] = [];
+  private readonly channels: DataChannel[] = [];
+  private closed = false;
+
+  /** `send`: what this peer sends (a subscriber sends nothing and only receives). */
+  constructor(send: PeerMedia | undefined, onCandidate?: (candidate: JsonObject) => void) {
+    const lib = wrtc();
+    this.pc = new lib.RTCPeerConnection({ iceServers: [] });
+    if (send) {
+      if (send.audio) this.startAudio(lib);
+      if (send.video) this.startVideo(lib, send.width, send.height, send.fps);
+      if (send.data) {
+        this.channel = this.pc.createDataChannel('JanusDataChannel');
+        this.listen(this.channel);
+        this.timers.push(setInterval(() => {
+          if (this.channel?.readyState !== 'open') return;
+          this.channel.send(`luasfu-bench ${this.dataSent++}`);
+        }, 100));
+      }
+    }
+    this.pc.ondatachannel = (event) => this.listen(event.channel);
+    this.pc.ontrack = (event) => this.sink(lib, event.track);
+    // Trickle our candidates as janus.js does: luasfu (ICE-lite) ignores them, a full-ICE
+    // server (Janus) needs them to connect quickly.
+    this.pc.onicecandidate = (event) => {
+      if (!onCandidate || this.closed) return;
+      const c = event.candidate;
+      onCandidate(c ? { candidate: c.candidate, sdpMid: c.sdpMid ?? '0', sdpMLineIndex: c.sdpMLineIndex ?? 0 } : { completed: true });
+    };
+  }
+
+  async offer(): Promise<Description> {
+    const offer = await this.pc.createOffer();
+    await this.pc.setLocalDescription(offer);
+    return { type: 'offer', sdp: offer.sdp };
+  }
+
+  async accept(answer: Description): Promise<void> {
+    await this.pc.setRemoteDescription(answer);
+  }
+
+  /** Answers a server's offer (videoroom subscriber). */
+  async answer(offer: Description): Promise<Description> {
+    await this.pc.setRemoteDescription(offer);
+    const answer = await this.pc.createAnswer();
+    await this.pc.setLocalDescription(answer);
+    return { type: 'answer', sdp: answer.sdp };
+  }
+
+  async counters(): Promise<PeerCounters> {
+    const c = zeroCounters();
+    if (this.closed) return c;
+    (await this.pc.getStats()).forEach((stat) => {
+      const kind = (stat.kind ?? stat.mediaType) as string;
+      if (stat.type === 'inbound-rtp') {
+        const packets = Number(stat.packetsReceived ?? 0);
+        c.packetsReceived += packets;
+        if (kind === 'audio') c.packetsReceivedAudio += packets;
+        else c.packetsReceivedVideo += packets;
+        c.packetsLost += Math.max(0, Number(stat.packetsLost ?? 0));
+        c.bytesReceived += Number(stat.bytesReceived ?? 0);
+        c.framesDecoded += Number(stat.framesDecoded ?? 0);
+      } else if (stat.type === 'outbound-rtp') {
+        const packets = Number(stat.packetsSent ?? 0);
+        c.packetsSent += packets;
+        if (kind === 'audio') c.packetsSentAudio += packets;
+        else c.packetsSentVideo += packets;
+      }
+    });
+    return c;
+  }
+
+  close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    for (const timer of this.timers) clearInterval(timer);
+    for (const sink of this.sinks) sink.stop();
+    for (const track of this.tracks) track.stop();
+    for (const channel of this.channels) channel.close();
+    this.pc.close();
+  }
+
+  private startVideo(lib: Wrtc, width: number, height: number, fps: number): void {
+    const w = width & ~1;
+    const h = height & ~1;
+    const source = new lib.nonstandard.RTCVideoSource();
+    const track = source.createTrack();
+    this.tracks.push(track);
+    this.pc.addTransceiver(track, { direction: 'sendrecv' });
+    const frame = new Uint8Array((w * h * 3) / 2);
+    let n = 0;
+    this.timers.push(setInterval(() => {
+      // A moving pattern, so the encoder has something to code.
+      n++;
+      for (let i = 0; i < w * h; i += 7) frame[i] = (i + n * 5) & 0xff;
+      source.onFrame({ width: w, height: h, data: frame });
+    }, 1000 / fps));
+  }
+
+  private startAudio(lib: Wrtc): void {
+    const source = new lib.nonstandard.RTCAudioSource();
+    const track = source.createTrack();
+    this.tracks.push(track);
+    this.pc.addTransceiver(track, { direction: 'sendrecv' });
+    const samples = new Int16Array(480);
+    let phase = 0;
+    this.timers.push(setInterval(() => {
+      for (let i = 0; i < samples.length; i++) samples[i] = Math.round(8000 * Math.sin((phase++ * 2 * Math.PI * 440) / 48000));
+      source.onData({ samples, sampleRate: 48000, channelCount: 1 });
+    }, 10));
+  }
+
+  private sink(lib: Wrtc, track: Track): void {
+    if (this.closed) return;
+    if (track.kind === 'video') {
+      const sink = new lib.nonstandard.RTCVideoSink(track);
+      sink.onframe = ({ frame }) => {
+        this.videoFrames++;
+        this.firstFrameAt ??= performance.now();
+        this.lastFrameSize = `${frame.width}x${frame.height}`;
+      };
+      this.sinks.push(sink);
+    } else if (track.kind === 'audio') {
+      const sink = new lib.nonstandard.RTCAudioSink(track);
+      sink.ondata = () => {
+        this.audioChunks++;
+      };
+      this.sinks.push(sink);
+    }
+  }
+
+  private listen(channel: DataChannel): void {
+    this.channels.push(channel);
+    channel.onmessage = () => {
+      this.dataReceived++;
+    };
+  }
+}

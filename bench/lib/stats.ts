@@ -1,0 +1,110 @@
+// The statistics every scenario reports: latency summaries (percentiles), histograms, rates
+// and slopes. The arithmetic is simple-statistics'; this module fixes what is reported and
+// how empty or degenerate inputs read (null, never a made-up zero).
+
+import { linearRegression, mean, quantileSorted } from 'simple-statistics';
+
+/** Latency (or any duration) summary in milliseconds; null fields when there were no samples. */
+export interface LatencySummary {
+  count: number;
+  min: number | null;
+  mean: number | null;
+  p50: number | null;
+  p90: number | null;
+  p99: number | null;
+  max: number | null;
+}
+
+export interface HistogramBucket {
+  /** Lower and upper bound of the bucket (upper exclusive, except for the last). */
+  from: number;
+  to: number;
+  count: number;
+}
+
+const round = (value: number, digits = 3): number => Number(value.toFixed(digits));
+
+/** Percentile `p` (0..100) of ascending `sorted` values; null when empty. */
+export function percentile(sorted: readonly number[], p: number): number | null {
+  if (sorted.length === 0) return null;
+  if (p < 0 || p > 100) throw new RangeError(`percentile ${p} is outside 0..100`);
+  return quantileSorted([...sorted], p / 100);
+}
+
+/** count, min, mean, p50, p90, p99, max of `samples` (any order). */
+export function summarize(samples: readonly number[]): LatencySummary {
+  if (samples.length === 0) return { count: 0, min: null, mean: null, p50: null, p90: null, p99: null, max: null };
+  const sorted = [...samples].sort((a, b) => a - b);
+  const at = (p: number): number => round(percentile(sorted, p) as number);
+  return {
+    count: sorted.length,
+    min: round(sorted[0]!),
+    mean: round(mean(sorted)),
+    p50: at(50),
+    p90: at(90),
+    p99: at(99),
+    max: round(sorted[sorted.length - 1]!),
+  };
+}
+
+/** Events per second; null when no time has passed. */
+export function rate(count: number, seconds: number): number | null {
+  if (!(seconds > 0)) return null;
+  return round(count / seconds, 2);
+}
+
+/**
+ * Least-squares slope of y over x (units of y per unit of x); null with fewer than two
+ * distinct x values, where no slope exists.
+ */
+export function slope(points: ReadonlyArray<readonly [number, number]>): number | null {
+  if (points.length < 2) return null;
+  const firstX = points[0]![0];
+  if (points.every(([x]) => x === firstX)) return null;
+  return linearRegression(points.map(([x, y]) => [x, y])).m;
+}
+
+/**
+ * Histogram of positive samples over `buckets` logarithmic buckets from the smallest to the
+ * largest sample (latencies span orders of magnitude; linear buckets would put nearly all of
+ * them in the first one). Every sample lands in exactly one bucket.
+ */
+export function histogram(samples: readonly number[], buckets = 24): HistogramBucket[] {
+  if (samples.length === 0) return [];
+  const lo = Math.max(Math.min(...samples), 0.001);
+  const hi = Math.max(Math.max(...samples), lo);
+  if (hi === lo) return [{ from: round(lo), to: round(hi), count: samples.length }];
+  const logLo = Math.log(lo);
+  const step = (Math.log(hi) - logLo) / buckets;
+  const counts = new Array<number>(buckets).fill(0);
+  for (const sample of samples) {
+    const index = Math.floor((Math.log(Math.max(sample, lo)) - logLo) / step);
+    counts[Math.min(buckets - 1, Math.max(0, index))]!++;
+  }
+  return counts.map((count, i) => ({ from: round(Math.exp(logLo + i * step)), to: round(Math.exp(logLo + (i + 1) * step)), count }));
+}
+
+/** Counts by key (error codes). */
+export class Tally {
+  private readonly counts = new Map<string, number>();
+  private firstReason: string | undefined;
+
+  add(key: string, reason: string): void {
+    this.counts.set(key, (this.counts.get(key) ?? 0) + 1);
+    this.firstReason ??= reason;
+  }
+
+  get total(): number {
+    let total = 0;
+    for (const count of this.counts.values()) total += count;
+    return total;
+  }
+
+  get first(): string | undefined {
+    return this.firstReason;
+  }
+
+  toJSON(): Record<string, number> {
+    return Object.fromEntries([...this.counts].sort((a, b) => b[1] - a[1]));
+  }
+}

@@ -1,0 +1,94 @@
+// Scenario `api`: N sessions, each with its own connection and a handle on the plugin, each
+// sending M `message` requests one at a time (the next when the previous is answered), all
+// sessions concurrently. Latency is from send to the final reply (a sync `success`, or the
+// plugin's event after an `ack`). Reports messages/s, latency percentiles, errors by code.
+
+import { performance } from 'node:perf_hooks';
+import { BenchFailure, JanusReplyError, errorCode, oneLine } from '../lib/errors';
+import { JanusConnection } from '../lib/janus-client';
+import type { Counters, RunContext, Scenario, ScenarioOutcome } from '../lib/run';
+import { Tally, histogram, rate, summarize } from '../lib/stats';
+import { fmtMs, openSession } from './common';
+
+/** When this many replies in a row are errors and none succeeded, the run stops: the figures would be meaningless. */
+const FAIL_FAST_ERRORS = 20;
+
+export class ApiScenario implements Scenario {
+  readonly unit = 'msgs';
+  private sessionsUp = 0;
+  private replies = 0;
+  private readonly errors = new Tally();
+  private readonly latencies: number[] = [];
+
+  counters(): Counters {
+    return { sessionsUp: this.sessionsUp, operations: this.replies, errors: this.errors.total };
+  }
+
+  async run(context: RunContext): Promise<ScenarioOutcome> {
+    const { options } = context;
+    const open: Array<{ connection: JanusConnection; handleId: number }> = [];
+    let attempts = 0;
+    let measuredFrom = 0;
+    let measuredTo = 0;
+    try {
+      // Sessions up first (at --ramp per second), then every session sends its messages.
+      const results = await context.ramp(options.sessions, async () => {
+        const session = await openSession(context);
+        open.push(session);
+        this.sessionsUp++;
+        return session;
+      });
+      const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+      if (failed) throw new BenchFailure(`setting up sessions: ${oneLine(failed.reason)}`);
+      if (context.stopped) throw context.signal.reason;
+
+      const deadline = performance.now() + options.duration * 1000;
+      measuredFrom = performance.now();
+      const loop = async ({ connection, handleId }: { connection: JanusConnection; handleId: number }): Promise<void> => {
+        for (let i = 0; i < options.messages && !context.stopped && performance.now() < deadline; i++) {
+          attempts++;
+          const sent = performance.now();
+          try {
+            await connection.message(handleId, options.body);
+            this.latencies.push(performance.now() - sent);
+            this.replies++;
+          } catch (error) {
+            this.errors.add(errorCode(error), oneLine(error));
+            if (this.replies === 0 && this.errors.total >= Math.min(FAIL_FAST_ERRORS, options.sessions * options.messages)) {
+              context.stop(`every reply is an error: ${oneLine(error)}`);
+            }
+            if (!(error instanceof JanusReplyError) && !connection.isOpen) return;
+          }
+        }
+      };
+      await Promise.all(open.map(loop));
+      measuredTo = performance.now();
+    } finally {
+      await Promise.all(open.map(({ connection, handleId }) => connection.close([handleId])));
+    }
+
+    const seconds = (measuredTo - measuredFrom) / 1000;
+    const latencyMs = summarize(this.latencies);
+    const msgsPerSec = rate(this.replies, seconds);
+    return {
+      figures: {
+        unit: this.unit,
+        sessions: this.sessionsUp,
+        messagesSent: attempts,
+        replies: this.replies,
+        measuredSec: Number(seconds.toFixed(3)),
+        msgsPerSec,
+        latencyMs: { ...latencyMs },
+      },
+      rows: [
+        ['sessions', `${this.sessionsUp} x up to ${options.messages} messages, body ${JSON.stringify(options.body)}`],
+        ['messages', `${this.replies} answered of ${attempts} sent in ${seconds.toFixed(2)} s`],
+        ['throughput', `${msgsPerSec ?? '-'} msgs/s`],
+        ['latency', `p50 ${fmtMs(latencyMs.p50)}, p90 ${fmtMs(latencyMs.p90)}, p99 ${fmtMs(latencyMs.p99)}, max ${fmtMs(latencyMs.max)}`],
+      ],
+      histograms: [{ name: 'latencyMs', title: 'Message latency (send to reply)', buckets: histogram(this.latencies) }],
+      errors: this.errors,
+      attempts,
+    };
+  }
+}

@@ -1,0 +1,175 @@
+// Scenario `echo`: N concurrent WebRTC echo sessions. Each is a libwebrtc peer sending a
+// generated video (--width x --height at --fps) and a tone (and with --data a data channel
+// message every 100 ms), negotiated with the echo plugin ({"audio":true,"video":true}, the
+// peer's offer, trickled candidates). Once every session is up, media runs for --duration
+// seconds; per session we count what came back (RTP packets, decoded frames, audio chunks,
+// data messages). Packets relayed = RTP packets the peers received back in that window
+// (each one crossed the server); offer->answer and offer->webrtcup per session.
+
+import { performance } from 'node:perf_hooks';
+import type { JsonObject } from '../../src/plugin/json';
+import { isJsonObject } from '../../src/plugin/json';
+import { BenchFailure, JanusReplyError, errorCode, oneLine } from '../lib/errors';
+import { MediaPeer, type PeerCounters, addCounters, subtractCounters, zeroCounters } from '../lib/peer';
+import type { Counters, RunContext, Scenario, ScenarioOutcome } from '../lib/run';
+import { Tally, histogram, rate, summarize } from '../lib/stats';
+import { HandleWatch, type OpenSession, fmtMs, openSession } from './common';
+
+interface EchoSession extends OpenSession {
+  index: number;
+  peer: MediaPeer;
+  watch: HandleWatch;
+  offerToAnswerMs: number;
+  offerToWebrtcupMs: number;
+}
+
+export class EchoScenario implements Scenario {
+  readonly unit = 'pkts';
+  private sessionsUp = 0;
+  private relayed = 0;
+  private readonly errors = new Tally();
+
+  counters(): Counters {
+    return { sessionsUp: this.sessionsUp, operations: this.relayed, errors: this.errors.total };
+  }
+
+  async run(context: RunContext): Promise<ScenarioOutcome> {
+    const { options } = context;
+    const sessions: EchoSession[] = [];
+    const leftovers: Array<{ close(): Promise<void> | void }> = [];
+    try {
+      const results = await context.ramp(options.sessions, async (index) => {
+        const session = await this.start(context, index, leftovers);
+        sessions.push(session);
+        this.sessionsUp++;
+        return session;
+      });
+      for (const r of results) if (r.status === 'rejected') this.errors.add(errorCode(r.reason), oneLine(r.reason));
+      if (sessions.length === 0) throw new BenchFailure(`no echo session came up: ${this.errors.first ?? oneLine(context.signal.reason)}`);
+      sessions.sort((a, b) => a.index - b.index);
+
+      // The measured window: all sessions up, media for --duration seconds.
+      const start = await snapshot(sessions);
+      const t0 = performance.now();
+      const end = t0 + options.duration * 1000;
+      while (!context.stopped && performance.now() < end) {
+        await context.sleep(Math.min(1000, end - performance.now()));
+        const now = await snapshot(sessions);
+        this.relayed = sumOf(now, start).packetsReceived;
+      }
+      const stop = await snapshot(sessions);
+      const seconds = (performance.now() - t0) / 1000;
+      return this.outcome(context, sessions, start, stop, seconds, results.length);
+    } finally {
+      await Promise.all([
+        ...sessions.map(async (s) => {
+          s.watch.close();
+          s.peer.close();
+          await s.connection.close([s.handleId]);
+        }),
+        ...leftovers.map((l) => l.close()),
+      ]);
+    }
+  }
+
+  private async start(context: RunContext, index: number, leftovers: Array<{ close(): Promise<void> | void }>): Promise<EchoSession> {
+    const { options } = context;
+    const { connection, handleId } = await openSession(context);
+    const watch = new HandleWatch(connection, handleId);
+    let peer: MediaPeer | undefined;
+    try {
+      peer = new MediaPeer(
+        { audio: options.audio, video: options.video, data: options.data, width: options.width, height: options.height, fps: options.fps },
+        (candidate) => connection.trickle(handleId, candidate),
+      );
+      const offer = await peer.offer();
+      const sentAt = performance.now();
+      const reply = await connection.message(handleId, { audio: options.audio, video: options.video, data: options.data }, { ...offer });
+      const offerToAnswerMs = performance.now() - sentAt;
+      const jsep = reply.jsep;
+      if (!isJsonObject(jsep) || jsep.type !== 'answer' || typeof jsep.sdp !== 'string') {
+        throw new JanusReplyError('no-answer', `the plugin's reply carries no SDP answer: ${JSON.stringify(reply).slice(0, 200)}`);
+      }
+      await peer.accept({ type: 'answer', sdp: jsep.sdp });
+      const upAt = await watch.wait('webrtcup', Math.max(options.timeoutMs, 10_000), context.signal);
+      return { index, connection, handleId, peer, watch, offerToAnswerMs, offerToWebrtcupMs: upAt - sentAt };
+    } catch (error) {
+      watch.close();
+      const failedPeer = peer;
+      leftovers.push({ close: () => failedPeer?.close() }, { close: () => connection.close([handleId]) });
+      throw error;
+    }
+  }
+
+  private outcome(context: RunContext, sessions: EchoSession[], start: PeerCounters[], stop: PeerCounters[], seconds: number, attempted: number): ScenarioOutcome {
+    const { options } = context;
+    const perSession: JsonObject[] = sessions.map((s, i) => {
+      const d = subtractCounters(stop[i]!, start[i]!);
+      return {
+        session: s.index,
+        packetsReceived: d.packetsReceived,
+        packetsReceivedAudio: d.packetsReceivedAudio,
+        packetsReceivedVideo: d.packetsReceivedVideo,
+        packetsLost: d.packetsLost,
+        framesDecoded: d.framesDecoded,
+        videoFramesRendered: s.peer.videoFrames,
+        frameSize: s.peer.lastFrameSize,
+        audioChunks: s.peer.audioChunks,
+        dataSent: s.peer.dataSent,
+        dataReceived: s.peer.dataReceived,
+        packetsSent: d.packetsSent,
+        offerToAnswerMs: Number(s.offerToAnswerMs.toFixed(2)),
+        offerToWebrtcupMs: Number(s.offerToWebrtcupMs.toFixed(2)),
+      };
+    });
+    const total = sumOf(stop, start);
+    this.relayed = total.packetsReceived;
+    const missing: string[] = [];
+    perSession.forEach((s) => {
+      if (options.video && Number(s.framesDecoded) === 0) missing.push(`session ${String(s.session)} decoded no video`);
+      if (options.audio && Number(s.packetsReceivedAudio) === 0) missing.push(`session ${String(s.session)} received no audio`);
+      if (options.data && Number(s.dataReceived) === 0) missing.push(`session ${String(s.session)} got no data channel echo`);
+    });
+    const webrtcup = summarize(sessions.map((s) => s.offerToWebrtcupMs));
+    const answer = summarize(sessions.map((s) => s.offerToAnswerMs));
+    const packetsPerSec = rate(total.packetsReceived, seconds);
+    return {
+      figures: {
+        unit: this.unit,
+        sessions: sessions.length,
+        sessionsFailed: attempted - sessions.length,
+        measuredSec: Number(seconds.toFixed(3)),
+        packetsRelayed: total.packetsReceived,
+        packetsRelayedAudio: total.packetsReceivedAudio,
+        packetsRelayedVideo: total.packetsReceivedVideo,
+        packetsRelayedPerSec: packetsPerSec,
+        packetsSentByPeers: total.packetsSent,
+        packetsLost: total.packetsLost,
+        framesDecoded: total.framesDecoded,
+        offerToAnswerMs: { ...answer },
+        offerToWebrtcupMs: { ...webrtcup },
+        perSession,
+      },
+      rows: [
+        ['sessions', `${sessions.length} up of ${attempted} (${options.audio ? 'audio' : ''}${options.audio && options.video ? ' + ' : ''}${options.video ? `video ${options.width}x${options.height}@${options.fps}` : ''}${options.data ? ' + data' : ''})`],
+        ['packets relayed', `${total.packetsReceived} in ${seconds.toFixed(1)} s = ${packetsPerSec ?? '-'} pkt/s (audio ${total.packetsReceivedAudio}, video ${total.packetsReceivedVideo}; peers sent ${total.packetsSent}, lost ${total.packetsLost})`],
+        ['frames decoded', `${total.framesDecoded} (per session ${perSession.map((s) => s.framesDecoded).join(', ')})`],
+        ['offer -> answer', `p50 ${fmtMs(answer.p50)}, max ${fmtMs(answer.max)}`],
+        ['offer -> webrtcup', `p50 ${fmtMs(webrtcup.p50)}, p90 ${fmtMs(webrtcup.p90)}, max ${fmtMs(webrtcup.max)}`],
+        ...(options.data ? [['data channel', `echoes per session ${perSession.map((s) => s.dataReceived).join(', ')}`] as [string, string]] : []),
+      ],
+      histograms: [{ name: 'offerToWebrtcupMs', title: 'Offer to webrtcup', buckets: histogram(sessions.map((s) => s.offerToWebrtcupMs), 12) }],
+      errors: this.errors,
+      attempts: attempted,
+      failure: missing.length > 0 && !context.stopped ? `media missing: ${missing.slice(0, 3).join('; ')}${missing.length > 3 ? ` (+${missing.length - 3} more)` : ''}` : undefined,
+    };
+  }
+}
+
+function snapshot(sessions: Array<{ peer: MediaPeer }>): Promise<PeerCounters[]> {
+  return Promise.all(sessions.map((s) => s.peer.counters()));
+}
+
+function sumOf(now: PeerCounters[], then: PeerCounters[]): PeerCounters {
+  return now.reduce((sum, c, i) => addCounters(sum, subtractCounters(c, then[i]!)), zeroCounters());
+}
