@@ -46,3 +46,8 @@ export function oneLine(error: unknown): string {
   const text = error instanceof Error ? error.message : String(error);
   return text.split('\n')[0]!.slice(0, 300);
 }
+
+/** Ctrl-C before anything could be measured. */
+export class Interrupted extends Error {
+  override readonly name = 'Interrupted';
+}

@@ -74,7 +74,7 @@ export function renderReport(result: BenchResult): string {
   const rows = summaryRows(result).map(([label, value]) => `<tr><th>${escape(label)}</th><td>${escape(value)}</td></tr>`).join('');
   const client = result.client as JsonObject;
   const status = result.interrupted ? 'interrupted' : result.ok ? 'ok' : `failed: ${String(result.failure)}`;
-  const unit = String((result.figures as JsonObject | undefined)?.unit ?? 'operations');
+  const unit = String(result.unit ?? 'operations');
   const sections = [
     ...histograms.map((h) => `<section><h2>${escape(h.title)}</h2>${histogramSvg(h)}</section>`),
     `<section><h2>Throughput over time</h2>${lineChartSvg('throughput', 'throughput', `${unit}/s`, timeline, ['opsPerSec'])}</section>`,

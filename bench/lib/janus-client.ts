@@ -259,8 +259,10 @@ class HttpConnection extends JanusConnection {
         signal: AbortSignal.any([AbortSignal.timeout(this.options.timeoutMs), this.stop.signal]),
       });
     } catch (error) {
-      const cause = (error as { cause?: NodeJS.ErrnoException }).cause;
-      throw new TransportError('connect', `cannot reach ${path}: ${cause?.code ?? oneLine(error)}`);
+      // fetch wraps the socket error (ECONNREFUSED…) in `cause`, sometimes in an AggregateError.
+      const cause = (error as { cause?: NodeJS.ErrnoException & { errors?: NodeJS.ErrnoException[] } }).cause;
+      const code = cause?.code ?? cause?.errors?.[0]?.code ?? (cause ? oneLine(cause) : oneLine(error));
+      throw new TransportError('connect', `cannot reach ${path}: ${code}`);
     }
     const text = await response.text();
     let frame: unknown;

@@ -116,6 +116,7 @@ export class MediaPeer {
   firstFrameAt: number | undefined;
   lastFrameSize = '';
   audioChunks = 0;
+  firstAudioAt: number | undefined;
   dataSent = 0;
   dataReceived = 0;
   private channel: DataChannel | undefined;
@@ -247,6 +248,7 @@ export class MediaPeer {
       const sink = new lib.nonstandard.RTCAudioSink(track);
       sink.ondata = () => {
         this.audioChunks++;
+        this.firstAudioAt ??= performance.now();
       };
       this.sinks.push(sink);
     }

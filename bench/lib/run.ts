@@ -5,7 +5,7 @@
 import { availableParallelism, cpus, loadavg } from 'node:os';
 import { performance } from 'node:perf_hooks';
 import type { JsonObject } from '../../src/plugin/json';
-import { BenchFailure, oneLine } from './errors';
+import { BenchFailure, Interrupted, oneLine } from './errors';
 import type { BenchOptions } from './options';
 import { ProcessTreeSampler, type TreeSample } from './proc';
 import { type HistogramBucket, type Tally, rate, slope } from './stats';
@@ -198,6 +198,9 @@ export async function runScenario(options: BenchOptions, scenario: Scenario, ver
   let outcome: ScenarioOutcome;
   try {
     outcome = await scenario.run(context);
+  } catch (error) {
+    if (context.interruptedByUser) throw new Interrupted('interrupted');
+    throw error;
   } finally {
     clearInterval(ticker);
     clearTimeout(bound);
@@ -214,7 +217,7 @@ export async function runScenario(options: BenchOptions, scenario: Scenario, ver
   // The client is the bottleneck when its event loop had no slack, or it took most of the machine.
   const bottleneck = elu > 0.9 || clientCpuPercent > 80 * cores;
   const clientWarning = bottleneck
-    ? `the client was the bottleneck (event loop busy ${(elu * 100).toFixed(0)}%, CPU ${clientCpuPercent}% of ${cores} cores): ` +
+    ? `the client was the bottleneck (event loop busy ${(elu * 100).toFixed(0)}%, CPU ${clientCpuPercent}% of one core, machine has ${cores}): ` +
       'these figures measure this tool as much as the server; use fewer sessions or another machine for the client'
     : null;
 
@@ -232,6 +235,7 @@ export async function runScenario(options: BenchOptions, scenario: Scenario, ver
     tool: 'luasfu-bench',
     version,
     scenario: options.scenario,
+    unit: scenario.unit,
     ok: failure === null && !context.interruptedByUser,
     failure,
     interrupted: context.interruptedByUser,

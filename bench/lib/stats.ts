@@ -2,7 +2,11 @@
 // and slopes. The arithmetic is simple-statistics'; this module fixes what is reported and
 // how empty or degenerate inputs read (null, never a made-up zero).
 
-import { linearRegression, mean, quantileSorted } from 'simple-statistics';
+// simple-statistics ships a CommonJS build (its "require" export), but its typings are ESM
+// only: take the types from those and the code through require.
+import type * as SimpleStatistics from 'simple-statistics' with { 'resolution-mode': 'import' };
+// eslint-disable-next-line @typescript-eslint/no-require-imports
+const { linearRegression, mean, quantileSorted } = require('simple-statistics') as typeof SimpleStatistics;
 
 /** Latency (or any duration) summary in milliseconds; null fields when there were no samples. */
 export interface LatencySummary {

@@ -165,7 +165,12 @@ export class VideoRoomScenario implements Scenario {
   private outcome(context: RunContext, publishers: Publisher[], start: Snapshot, stop: Snapshot, seconds: number, attempts: number): ScenarioOutcome {
     const { options } = context;
     const subscribers = publishers.flatMap((p) => p.subscribers);
-    const firstFrame = subscribers.map((s) => firstMedia(s.peer, options.video)).filter((t): t is number => t !== undefined);
+    const firstFrame = subscribers
+      .map((s) => {
+        const at = firstMedia(s.peer, options.video);
+        return at === undefined ? undefined : at - s.joinedAt;
+      })
+      .filter((t): t is number => t !== undefined);
     const firstFrameMs = summarize(firstFrame);
     const { delivered, expected, lost } = deliveredSince(stop, start);
     this.delivered = delivered;
@@ -214,9 +219,9 @@ export class VideoRoomScenario implements Scenario {
   }
 }
 
-/** ms from the subscriber's join to its first decoded frame (first audio when there is no video). */
+/** When the peer's first decoded frame came (its first audio when there is no video). */
 function firstMedia(peer: MediaPeer, video: boolean): number | undefined {
-  return video ? peer.firstFrameAt : peer.audioChunks > 0 ? performance.now() : undefined;
+  return video ? peer.firstFrameAt : peer.firstAudioAt;
 }
 
 interface Snapshot {

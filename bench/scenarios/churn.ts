@@ -1,0 +1,162 @@
+// Scenario `churn`: --sessions parallel loops, each with its own connection and session,
+// repeating attach -> negotiate (the peer's offer in a `message`, the plugin's answer) ->
+// hangup -> detach, until --cycles cycles in total or --duration seconds. By default the offer
+// is one recorded libwebrtc offer (audio, video, data) and only SDP is negotiated; with
+// --connect each cycle is a fresh peer that connects (ICE, DTLS) up to webrtcup. Reports
+// cycles/s, the cycle time, and with --server-pid the server's memory slope (MB per minute
+// and KB per 1,000 cycles): a leak shows as a slope that does not flatten.
+
+import { performance } from 'node:perf_hooks';
+import type { JsonObject } from '../../src/plugin/json';
+import { isJsonObject } from '../../src/plugin/json';
+import { BenchFailure, JanusReplyError, errorCode, oneLine } from '../lib/errors';
+import type { JanusConnection } from '../lib/janus-client';
+import { type Description, MediaPeer } from '../lib/peer';
+import type { Counters, RunContext, Scenario, ScenarioOutcome } from '../lib/run';
+import { Tally, histogram, rate, slope, summarize } from '../lib/stats';
+import { HandleWatch, fmtMs, openSession } from './common';
+
+const FAIL_FAST_ERRORS = 10;
+
+export class ChurnScenario implements Scenario {
+  readonly unit = 'cycles';
+  private lanesUp = 0;
+  private cycles = 0;
+  private started = 0;
+  private readonly errors = new Tally();
+  private readonly cycleMs: number[] = [];
+  /** (cycles done, server RSS MB) once a second, for the slope per cycle. */
+  private readonly memory: Array<{ at: number; cycles: number; rssMb: number }> = [];
+
+  counters(): Counters {
+    return { sessionsUp: this.lanesUp, operations: this.cycles, errors: this.errors.total };
+  }
+
+  async run(context: RunContext): Promise<ScenarioOutcome> {
+    const { options } = context;
+    let recorded: Description | undefined;
+    if (!options.connect) {
+      const recorder = new MediaPeer({ audio: true, video: true, data: true, width: 160, height: 120, fps: 1 });
+      recorded = await recorder.offer();
+      recorder.close();
+    }
+    const sampleMemory = (): void => {
+      if (!context.server) return;
+      this.memory.push({ at: performance.now(), cycles: this.cycles, rssMb: context.server.sample().rssBytes / 1048576 });
+    };
+    sampleMemory();
+    const sampler = setInterval(sampleMemory, 1000);
+    const deadline = performance.now() + options.duration * 1000;
+    const t0 = performance.now();
+    try {
+      const lanes = await context.ramp(options.sessions, async () => {
+        const lane = await openSession(context);
+        // The lane's first handle is only there to prove the plugin exists; churn uses its own.
+        await lane.connection.call({ janus: 'detach', session_id: lane.connection.sessionId, handle_id: lane.handleId });
+        this.lanesUp++;
+        try {
+          while (!context.stopped && this.started < options.cycles && performance.now() < deadline) {
+            this.started++;
+            await this.cycle(context, lane.connection, recorded);
+          }
+        } finally {
+          this.lanesUp--;
+          await lane.connection.close();
+        }
+      });
+      const failed = lanes.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+      if (failed && this.cycles === 0) throw failed.reason instanceof BenchFailure ? failed.reason : new BenchFailure(oneLine(failed.reason));
+    } finally {
+      clearInterval(sampler);
+    }
+    sampleMemory();
+    const seconds = (performance.now() - t0) / 1000;
+    return this.outcome(context, seconds);
+  }
+
+  private async cycle(context: RunContext, connection: JanusConnection, recorded: Description | undefined): Promise<void> {
+    const { options } = context;
+    const begun = performance.now();
+    let handleId = 0;
+    let peer: MediaPeer | undefined;
+    let watch: HandleWatch | undefined;
+    try {
+      handleId = await connection.attach(options.plugin);
+      let offer = recorded;
+      if (!offer) {
+        const id = handleId;
+        peer = new MediaPeer({ audio: options.audio, video: options.video, data: false, width: options.width, height: options.height, fps: options.fps },
+          (candidate) => connection.trickle(id, candidate));
+        watch = new HandleWatch(connection, handleId);
+        offer = await peer.offer();
+      }
+      const reply = await connection.message(handleId, { audio: options.audio, video: options.video, data: recorded !== undefined }, { ...offer });
+      const jsep = reply.jsep;
+      if (!isJsonObject(jsep) || jsep.type !== 'answer' || typeof jsep.sdp !== 'string') {
+        throw new JanusReplyError('no-answer', `no SDP answer in ${JSON.stringify(reply).slice(0, 200)}`);
+      }
+      if (peer && watch) {
+        await peer.accept({ type: 'answer', sdp: jsep.sdp });
+        await watch.wait('webrtcup', Math.max(options.timeoutMs, 10_000), context.signal);
+      }
+      await connection.call({ janus: 'hangup', session_id: connection.sessionId, handle_id: handleId });
+      const detached = handleId;
+      handleId = 0;
+      await connection.call({ janus: 'detach', session_id: connection.sessionId, handle_id: detached });
+      this.cycles++;
+      this.cycleMs.push(performance.now() - begun);
+    } catch (error) {
+      if (context.stopped) return;
+      this.errors.add(errorCode(error), oneLine(error));
+      if (this.cycles === 0 && this.errors.total >= FAIL_FAST_ERRORS) context.stop(`every cycle fails: ${oneLine(error)}`);
+      if (handleId !== 0) {
+        const request: JsonObject = { janus: 'detach', session_id: connection.sessionId, handle_id: handleId };
+        await connection.call(request, 3000).catch(() => undefined);
+      }
+    } finally {
+      watch?.close();
+      peer?.close();
+    }
+  }
+
+  private outcome(context: RunContext, seconds: number): ScenarioOutcome {
+    const { options } = context;
+    const cycleMs = summarize(this.cycleMs);
+    const cyclesPerSec = rate(this.cycles, seconds);
+    const measured = this.memory.length >= 2;
+    const first = this.memory[0];
+    const perMinute = measured ? slope(this.memory.map((m) => [(m.at - first!.at) / 60_000, m.rssMb] as const)) : null;
+    const perKCycles = measured ? slope(this.memory.map((m) => [m.cycles / 1000, m.rssMb * 1024] as const)) : null;
+    const last = this.memory[this.memory.length - 1];
+    return {
+      figures: {
+        unit: this.unit,
+        lanes: options.sessions,
+        cycles: this.cycles,
+        measuredSec: Number(seconds.toFixed(3)),
+        cyclesPerSec,
+        cycleMs: { ...cycleMs },
+        negotiation: options.connect ? 'ice+dtls' : 'sdp',
+        serverMemory: measured
+          ? {
+            rssMbStart: Number(first!.rssMb.toFixed(2)),
+            rssMbEnd: Number(last!.rssMb.toFixed(2)),
+            slopeMbPerMin: perMinute === null ? null : Number(perMinute.toFixed(3)),
+            slopeKbPer1000Cycles: perKCycles === null ? null : Number(perKCycles.toFixed(1)),
+          }
+          : 'not measured',
+      },
+      rows: [
+        ['cycles', `${this.cycles} over ${options.sessions} loops in ${seconds.toFixed(1)} s (${options.connect ? 'ICE + DTLS to webrtcup' : 'SDP offer/answer only'})`],
+        ['throughput', `${cyclesPerSec ?? '-'} cycles/s`],
+        ['cycle time', `p50 ${fmtMs(cycleMs.p50)}, p99 ${fmtMs(cycleMs.p99)}, max ${fmtMs(cycleMs.max)}`],
+        ['memory slope', measured
+          ? `${perMinute === null ? '-' : perMinute.toFixed(2)} MB/min, ${perKCycles === null ? '-' : perKCycles.toFixed(0)} KB per 1,000 cycles (RSS ${first!.rssMb.toFixed(1)} -> ${last!.rssMb.toFixed(1)} MB)`
+          : 'not measured (give --server-pid)'],
+      ],
+      histograms: [{ name: 'cycleMs', title: 'Cycle time (attach to detached)', buckets: histogram(this.cycleMs) }],
+      errors: this.errors,
+      attempts: this.cycles + this.errors.total,
+    };
+  }
+}
