@@ -5,6 +5,7 @@
 import { availableParallelism, cpus, loadavg } from 'node:os';
 import { performance } from 'node:perf_hooks';
 import type { JsonObject } from '../../src/plugin/json';
+import { adminSessionCount } from './admin';
 import { BenchFailure, Interrupted, oneLine } from './errors';
 import type { BenchOptions } from './options';
 import { ProcessTreeSampler, type TreeSample } from './proc';
@@ -124,6 +125,9 @@ export async function runScenario(options: BenchOptions, scenario: Scenario, ver
     if (!sampler.alive()) throw new BenchFailure(`--server-pid ${options.serverPid}: no such process`);
   }
   const context = new RunContext(options, sampler);
+  const adminCount = (): Promise<number> | undefined =>
+    options.adminUrl === undefined ? undefined : adminSessionCount(options.adminUrl, options.adminSecret, options.timeoutMs);
+  const sessionsBefore = await adminCount();
   const startedAt = new Date();
   const t0 = performance.now();
   const timeline: TimelinePoint[] = [];
@@ -211,6 +215,11 @@ export async function runScenario(options: BenchOptions, scenario: Scenario, ver
   progress.end();
 
   const elapsedMs = performance.now() - t0;
+  const sessionsAfter = await adminCount();
+  // Sessions other clients opened meanwhile count too; on a server of its own the run must leave none.
+  const adminSessions: JsonObject | string = sessionsBefore === undefined || sessionsAfter === undefined
+    ? 'not checked (give --admin-url)'
+    : { before: sessionsBefore, after: sessionsAfter, left: sessionsAfter - sessionsBefore };
   const clientCpu = process.cpuUsage(cpuStart);
   const clientCpuPercent = Number((((clientCpu.user + clientCpu.system) / 1000 / elapsedMs) * 100).toFixed(1));
   const elu = performance.eventLoopUtilization(eluStart).utilization;
@@ -250,6 +259,7 @@ export async function runScenario(options: BenchOptions, scenario: Scenario, ver
     ...outcome.figures,
     errors: { total: outcome.errors.total, rate: Number(errorRate.toFixed(4)), byCode: outcome.errors.toJSON(), first: outcome.errors.first ?? null },
     server,
+    adminSessions,
     client: {
       cpuPercent: clientCpuPercent,
       eventLoopUtilization: Number(elu.toFixed(3)),

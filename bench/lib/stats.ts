@@ -28,7 +28,10 @@ export interface HistogramBucket {
 
 const round = (value: number, digits = 3): number => Number(value.toFixed(digits));
 
-/** Percentile `p` (0..100) of ascending `sorted` values; null when empty. */
+/**
+ * Percentile `p` (0..100) of ascending `sorted` values, interpolated linearly between the
+ * closest ranks (as numpy's default and spreadsheets' PERCENTILE do); null when empty.
+ */
 export function percentile(sorted: readonly number[], p: number): number | null {
   if (sorted.length === 0) return null;
   if (p < 0 || p > 100) throw new RangeError(`percentile ${p} is outside 0..100`);
@@ -109,6 +112,6 @@ export class Tally {
   }
 
   toJSON(): Record<string, number> {
-    return Object.fromEntries([...this.counts].sort((a, b) => b[1] - a[1]));
+    return Object.fromEntries(this.counts);
   }
 }

@@ -25,6 +25,8 @@ export function summaryRows(result: BenchResult): Array<[string, string]> {
     rows.push(['server CPU', 'not measured (give --server-pid)']);
     rows.push(['server memory', 'not measured (give --server-pid)']);
   }
+  const admin = result.adminSessions;
+  rows.push(['server sessions', isJsonObject(admin) ? `${String(admin.before)} before, ${String(admin.after)} after (Admin API)` : String(admin)]);
   const client = result.client as JsonObject;
   rows.push(['client (this tool)', `CPU ${String(client.cpuPercent)}%, event loop busy ${(Number(client.eventLoopUtilization) * 100).toFixed(0)}%`]);
   const machine = result.machine as JsonObject;
