@@ -9,7 +9,7 @@ import { summaryRows } from './summary';
 
 const W = 640;
 const H = 220;
-const PAD = { left: 56, right: 16, top: 16, bottom: 36 };
+const PAD = { left: 56, right: 16, top: 28, bottom: 36 };
 
 const escape = (text: string): string =>
   text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;');
@@ -26,7 +26,7 @@ function axes(xLabel: string, yMax: number, yLabel: string): string {
   return `<line x1="${x0}" y1="${PAD.top}" x2="${x0}" y2="${y0}" class="axis"/><line x1="${x0}" y1="${y0}" x2="${W - PAD.right}" y2="${y0}" class="axis"/>` +
     ticks.join('') +
     `<text x="${(x0 + W - PAD.right) / 2}" y="${H - 6}" text-anchor="middle">${escape(xLabel)}</text>` +
-    `<text x="12" y="${PAD.top + 4}" class="unit">${escape(yLabel)}</text>`;
+    `<text x="${x0}" y="12" class="unit">${escape(yLabel)}</text>`;
 }
 
 /** Bars, one per bucket; x labels at the first, middle and last bucket bounds. */
@@ -63,8 +63,9 @@ export function lineChartSvg(name: string, title: string, unit: string, points: 
       `<text x="${W - PAD.right - 4}" y="${PAD.top + 14 * (i + 1)}" text-anchor="end" fill="${colors[i % colors.length]}">${escape(String(s))}</text>`;
   });
   const empty = lines.every((l) => l === '');
+  const xTicks = [0, tMax / 2, tMax].map((t) => `<text x="${x(t).toFixed(1)}" y="${H - PAD.bottom + 14}" text-anchor="middle">${fmt(t)}</text>`);
   return `<svg class="chart" data-chart="timeline" data-name="${escape(name)}" viewBox="0 0 ${W} ${H}" width="${W}" height="${H}" role="img" aria-label="${escape(title)}">` +
-    `${axes('seconds', empty ? 0 : yMax, unit)}${lines.join('')}` +
+    `${axes('seconds', empty ? 0 : yMax, unit)}${xTicks.join('')}${lines.join('')}` +
     `${empty ? `<text x="${W / 2}" y="${H / 2}" text-anchor="middle">not measured</text>` : ''}</svg>`;
 }
 

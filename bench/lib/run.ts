@@ -130,7 +130,8 @@ export async function runScenario(options: BenchOptions, scenario: Scenario, ver
   const sessionsBefore = await adminCount();
   const startedAt = new Date();
   const t0 = performance.now();
-  const timeline: TimelinePoint[] = [];
+  // The timeline starts at zero: nothing up, nothing done, nothing measured yet.
+  const timeline: TimelinePoint[] = [{ tSec: 0, sessionsUp: 0, opsPerSec: 0, errors: 0, serverCpuPercent: null, serverRssMb: null, clientCpuPercent: 0 }];
   const serverSamples: TreeSample[] = [];
   let lastServer = sampler?.sample();
   if (lastServer) serverSamples.push(lastServer);

@@ -8,7 +8,7 @@ import { BenchFailure, JanusReplyError, errorCode, oneLine } from '../lib/errors
 import { JanusConnection } from '../lib/janus-client';
 import type { Counters, RunContext, Scenario, ScenarioOutcome } from '../lib/run';
 import { Tally, histogram, rate, summarize } from '../lib/stats';
-import { fmtMs, openSession } from './common';
+import { fmtMs, fmtRate, openSession } from './common';
 
 /** When this many replies in a row are errors and none succeeded, the run stops: the figures would be meaningless. */
 const FAIL_FAST_ERRORS = 20;
@@ -83,7 +83,7 @@ export class ApiScenario implements Scenario {
       rows: [
         ['sessions', `${this.sessionsUp} x up to ${options.messages} messages, body ${JSON.stringify(options.body)}`],
         ['messages', `${this.replies} answered of ${attempts} sent in ${seconds.toFixed(2)} s`],
-        ['throughput', `${msgsPerSec ?? '-'} msgs/s`],
+        ['throughput', `${fmtRate(msgsPerSec)} msgs/s`],
         ['latency', `p50 ${fmtMs(latencyMs.p50)}, p90 ${fmtMs(latencyMs.p90)}, p99 ${fmtMs(latencyMs.p99)}, max ${fmtMs(latencyMs.max)}`],
       ],
       histograms: [{ name: 'latencyMs', title: 'Message latency (send to reply)', buckets: histogram(this.latencies) }],

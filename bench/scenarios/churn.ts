@@ -14,7 +14,7 @@ import type { JanusConnection } from '../lib/janus-client';
 import { type Description, MediaPeer } from '../lib/peer';
 import type { Counters, RunContext, Scenario, ScenarioOutcome } from '../lib/run';
 import { Tally, histogram, rate, slope, summarize } from '../lib/stats';
-import { HandleWatch, fmtMs, openSession } from './common';
+import { HandleWatch, fmtMs, fmtRate, openSession } from './common';
 
 const FAIL_FAST_ERRORS = 10;
 
@@ -148,7 +148,7 @@ export class ChurnScenario implements Scenario {
       },
       rows: [
         ['cycles', `${this.cycles} over ${options.sessions} loops in ${seconds.toFixed(1)} s (${options.connect ? 'ICE + DTLS to webrtcup' : 'SDP offer/answer only'})`],
-        ['throughput', `${cyclesPerSec ?? '-'} cycles/s`],
+        ['throughput', `${fmtRate(cyclesPerSec)} cycles/s`],
         ['cycle time', `p50 ${fmtMs(cycleMs.p50)}, p99 ${fmtMs(cycleMs.p99)}, max ${fmtMs(cycleMs.max)}`],
         ['memory slope', measured
           ? `${perMinute === null ? '-' : perMinute.toFixed(2)} MB/min, ${perKCycles === null ? '-' : perKCycles.toFixed(0)} KB per 1,000 cycles (RSS ${first!.rssMb.toFixed(1)} -> ${last!.rssMb.toFixed(1)} MB)`

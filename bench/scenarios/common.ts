@@ -87,3 +87,7 @@ export class HandleWatch {
     this.waiters.clear();
   }
 }
+
+/** A rate for people: whole numbers from 100 up, one decimal below. */
+export const fmtRate = (value: number | null): string =>
+  value === null ? '-' : value.toLocaleString('en-US', { maximumFractionDigits: value >= 100 ? 0 : 1 });

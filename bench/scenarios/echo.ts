@@ -13,7 +13,7 @@ import { BenchFailure, JanusReplyError, errorCode, oneLine } from '../lib/errors
 import { MediaPeer, type PeerCounters, addCounters, subtractCounters, zeroCounters } from '../lib/peer';
 import type { Counters, RunContext, Scenario, ScenarioOutcome } from '../lib/run';
 import { Tally, histogram, rate, summarize } from '../lib/stats';
-import { HandleWatch, type OpenSession, fmtMs, openSession } from './common';
+import { HandleWatch, type OpenSession, fmtMs, fmtRate, openSession } from './common';
 
 interface EchoSession extends OpenSession {
   index: number;
@@ -152,7 +152,7 @@ export class EchoScenario implements Scenario {
       },
       rows: [
         ['sessions', `${sessions.length} up of ${attempted} (${options.audio ? 'audio' : ''}${options.audio && options.video ? ' + ' : ''}${options.video ? `video ${options.width}x${options.height}@${options.fps}` : ''}${options.data ? ' + data' : ''})`],
-        ['packets relayed', `${total.packetsReceived} in ${seconds.toFixed(1)} s = ${packetsPerSec ?? '-'} pkt/s (audio ${total.packetsReceivedAudio}, video ${total.packetsReceivedVideo}; peers sent ${total.packetsSent}, lost ${total.packetsLost})`],
+        ['packets relayed', `${total.packetsReceived} in ${seconds.toFixed(1)} s = ${fmtRate(packetsPerSec)} pkt/s (audio ${total.packetsReceivedAudio}, video ${total.packetsReceivedVideo}; peers sent ${total.packetsSent}, lost ${total.packetsLost})`],
         ['frames decoded', `${total.framesDecoded} (per session ${perSession.map((s) => s.framesDecoded).join(', ')})`],
         ['offer -> answer', `p50 ${fmtMs(answer.p50)}, max ${fmtMs(answer.max)}`],
         ['offer -> webrtcup', `p50 ${fmtMs(webrtcup.p50)}, p90 ${fmtMs(webrtcup.p90)}, max ${fmtMs(webrtcup.max)}`],

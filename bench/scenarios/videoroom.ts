@@ -14,7 +14,7 @@ import { BenchFailure, JanusReplyError, errorCode, oneLine } from '../lib/errors
 import { MediaPeer, type PeerCounters, subtractCounters } from '../lib/peer';
 import type { Counters, RunContext, Scenario, ScenarioOutcome } from '../lib/run';
 import { Tally, histogram, rate, summarize } from '../lib/stats';
-import { HandleWatch, type OpenSession, fmtMs, openSession } from './common';
+import { HandleWatch, type OpenSession, fmtMs, fmtRate, openSession } from './common';
 
 interface Participant extends OpenSession {
   peer: MediaPeer;
@@ -208,7 +208,7 @@ export class VideoRoomScenario implements Scenario {
       rows: [
         ['room', `${publishers.length} publishers x ${options.subscribers} subscribers (${options.videoroomApi} API), ${subscribers.length} subscribers up`],
         ['join -> first frame', `p50 ${fmtMs(firstFrameMs.p50)}, p90 ${fmtMs(firstFrameMs.p90)}, max ${fmtMs(firstFrameMs.max)}${noFrame > 0 ? `; ${noFrame} without a frame` : ''}`],
-        ['packets', `${delivered} delivered of ${expected} expected in ${seconds.toFixed(1)} s (${rate(delivered, seconds) ?? '-'} pkt/s)`],
+        ['packets', `${delivered} delivered of ${expected} expected in ${seconds.toFixed(1)} s (${fmtRate(rate(delivered, seconds))} pkt/s)`],
         ['loss', `${lossPercent ?? '-'}% (receivers reported ${lost} lost)`],
       ],
       histograms: [{ name: 'firstFrameMs', title: 'Subscriber join to first decoded frame', buckets: histogram(firstFrame, 12) }],

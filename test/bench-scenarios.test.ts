@@ -1,0 +1,170 @@
+// luasfu-bench end to end: every scenario, run by the built command against a luasfu child
+// process (lua/echotest.lua and lua/videoroom.lua, one mediasoup worker), with --server-pid
+// and --admin-url, small counts and a few seconds each. Each run must yield its figures, leave
+// no session behind, and write a report that Chromium renders with its charts.
+
+import { expect } from 'chai';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { chromium } from 'playwright-core';
+import type { JsonObject } from '../src/plugin/json';
+import { CHROMIUM } from './browser/harness';
+import { type BenchRun, runBench } from './support/bench-cli';
+import { type LuasfuProcess, startLuasfuProcess } from './support/luasfu-process';
+
+const ROOT = resolve(__dirname, '..', '..');
+
+describe('luasfu-bench scenarios against luasfu', function () {
+  this.timeout(90_000);
+  let server: LuasfuProcess;
+  let dir: string;
+
+  before(async () => {
+    server = await startLuasfuProcess([{ path: join(ROOT, 'lua', 'echotest.lua') }, { path: join(ROOT, 'lua', 'videoroom.lua') }]);
+    dir = mkdtempSync(join(tmpdir(), 'luasfu-bench-test-'));
+  });
+
+  after(async () => {
+    await server?.stop();
+    if (dir) rmSync(dir, { recursive: true, force: true });
+  });
+
+  /** The run's common arguments: this server, measured, checked, JSON and a report. */
+  const target = (name: string, url = server.urls.ws): string[] => [
+    '--url', url, '--server-pid', String(server.pid), '--admin-url', server.urls.adminHttp, '--admin-secret', server.adminSecret,
+    '--json', '--report', join(dir, `${name}.html`),
+  ];
+
+  /** A successful run's JSON, with the checks every scenario shares. */
+  function succeeded(run: BenchRun): JsonObject {
+    expect(run.code, `exit code; stderr:\n${run.stderr}\nserver log:\n${server.log()}`).to.equal(0);
+    const result = run.json();
+    expect(result.ok).to.equal(true);
+    expect(result.failure).to.equal(null);
+    // CPU and memory of luasfu and its mediasoup worker, from /proc.
+    const measured = result.server as JsonObject;
+    expect(measured.measured).to.equal(true);
+    expect(measured.processes).to.be.at.least(2);
+    expect((measured.rssMb as JsonObject).end).to.be.above(20);
+    expect((measured.cpuPercent as JsonObject).mean).to.be.above(0);
+    // Everything created was destroyed.
+    expect(result.adminSessions).to.deep.include({ left: 0 });
+    expect((result.client as JsonObject).cpuPercent).to.be.a('number');
+    expect((result.timeline as JsonObject[]).length).to.be.at.least(2);
+    // The progress line went to stderr, the summary table too (stdout is the JSON).
+    expect(run.stderr).to.match(/sessions \d+ +\d+ \w+\/s/);
+    expect(run.stderr).to.include(`luasfu-bench ${String(result.scenario)}: OK`);
+    return result;
+  }
+
+  it('api over WebSocket: messages/s, latency percentiles, no errors', async () => {
+    const run = await runBench(['api', ...target('api'), '--sessions', '8', '--messages', '150'], 60_000);
+    const result = succeeded(run);
+    expect(result.replies).to.equal(8 * 150);
+    expect(result.msgsPerSec).to.be.above(0);
+    const latency = result.latencyMs as JsonObject;
+    expect(latency.count).to.equal(1200);
+    const order = ['min', 'p50', 'p90', 'p99', 'max'].map((k) => latency[k] as number);
+    expect(order).to.deep.equal([...order].sort((a, b) => a - b));
+    expect(latency.min).to.be.above(0);
+    expect(result.errors).to.deep.include({ total: 0, byCode: {} });
+  });
+
+  it('api over HTTP long poll', async () => {
+    const run = await runBench(['api', ...target('api-http', server.urls.http), '--sessions', '4', '--messages', '50'], 60_000);
+    const result = succeeded(run);
+    expect(result.target).to.deep.include({ transport: 'http long poll' });
+    expect(result.replies).to.equal(200);
+  });
+
+  it('api without --server-pid says "not measured", never a zero', async () => {
+    const run = await runBench(['api', '--url', server.urls.ws, '--sessions', '2', '--messages', '20', '--quiet'], 30_000);
+    expect(run.code, run.stderr).to.equal(0);
+    expect(run.stdout).to.match(/server CPU +not measured/);
+    expect(run.stdout).to.match(/server memory +not measured/);
+    expect(run.stdout).not.to.match(/server CPU +0/);
+    expect(run.stderr).to.equal(''); // --quiet: no progress line
+  });
+
+  it('echo: every session receives and decodes media and data, offer->webrtcup measured', async () => {
+    const run = await runBench(['echo', ...target('echo'), '--sessions', '2', '--duration', '3', '--data', '--width', '160', '--height', '120', '--fps', '10'], 60_000);
+    const result = succeeded(run);
+    expect(result.sessions).to.equal(2);
+    expect(result.packetsRelayed).to.be.above(0);
+    expect(result.packetsRelayedAudio).to.be.above(0);
+    expect(result.packetsRelayedVideo).to.be.above(0);
+    for (const session of result.perSession as JsonObject[]) {
+      expect(session.framesDecoded, JSON.stringify(session)).to.be.above(0);
+      expect(session.packetsReceivedAudio).to.be.above(0);
+      expect(session.dataReceived).to.be.above(0);
+      expect(session.frameSize).to.equal('160x120');
+      expect(session.offerToWebrtcupMs).to.be.above(session.offerToAnswerMs as number);
+    }
+    expect((result.offerToWebrtcupMs as JsonObject).count).to.equal(2);
+  });
+
+  it('videoroom (legacy API): every subscriber decodes a frame, packets delivered vs expected', async () => {
+    const run = await runBench(['videoroom', ...target('videoroom'), '--publishers', '1', '--subscribers', '2', '--duration', '3', '--width', '160', '--height', '120', '--fps', '10'], 60_000);
+    const result = succeeded(run);
+    expect(result.publishers).to.equal(1);
+    expect(result.subscribers).to.equal(2);
+    expect((result.firstFrameMs as JsonObject).count).to.equal(2);
+    expect((result.firstFrameMs as JsonObject).min).to.be.above(0);
+    expect(result.packetsExpected).to.be.above(0);
+    expect(result.packetsDelivered).to.be.above(0);
+    // Loopback, 2 subscribers: close to everything arrives (the windows of sender and receivers differ by a few packets).
+    expect(result.lossPercent).to.be.below(20);
+  });
+
+  it('churn: cycles/s and the server memory slope', async () => {
+    const run = await runBench(['churn', ...target('churn'), '--sessions', '2', '--cycles', '40', '--duration', '20'], 60_000);
+    const result = succeeded(run);
+    expect(result.cycles).to.equal(40);
+    expect(result.cyclesPerSec).to.be.above(0);
+    expect((result.cycleMs as JsonObject).count).to.equal(40);
+    const memory = result.serverMemory as JsonObject;
+    expect(memory.slopeMbPerMin).to.be.a('number');
+    expect(memory.rssMbStart).to.be.above(20);
+  });
+
+  it('the HTML reports are self-contained and render their charts in Chromium', async function () {
+    if (!existsSync(CHROMIUM)) this.skip();
+    const reports = ['api', 'echo', 'churn'].map((name) => join(dir, `${name}.html`));
+    for (const report of reports) {
+      const html = readFileSync(report, 'utf8');
+      expect(html).not.to.match(/<script|<link|src=|href=/i); // nothing to fetch
+    }
+    const browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--no-sandbox'] });
+    try {
+      const page = await browser.newPage();
+      for (const report of reports) {
+        await page.goto(`file://${report}`);
+        const charts = await page.$$eval('svg.chart', (svgs) => svgs.map((svg) => {
+          const box = svg.getBoundingClientRect();
+          const bars = [...svg.querySelectorAll('rect.bar')].filter((bar) => bar.getBoundingClientRect().height > 0).length;
+          const lines = [...svg.querySelectorAll('polyline.line')].map((line) => ({
+            series: line.getAttribute('data-series'),
+            points: (line.getAttribute('points') ?? '').trim().split(/\s+/).length,
+            width: line.getBoundingClientRect().width,
+          }));
+          return { kind: svg.getAttribute('data-chart'), name: svg.getAttribute('data-name'), width: box.width, height: box.height, bars, lines };
+        }));
+        const byName = new Map(charts.map((c) => [c.name, c]));
+        const histogram = charts.find((c) => c.kind === 'histogram');
+        expect(histogram, report).to.not.equal(undefined);
+        expect(histogram!.width).to.be.above(100);
+        expect(histogram!.bars, `${report}: histogram bars drawn`).to.be.above(0);
+        const throughput = byName.get('throughput')!;
+        expect(throughput.lines[0]!.points).to.be.at.least(2);
+        expect(throughput.lines[0]!.width).to.be.above(10);
+        const cpu = byName.get('cpu')!;
+        expect(cpu.lines.map((l) => l.series)).to.include.members(['serverCpuPercent', 'clientCpuPercent']);
+        expect(byName.get('memory')!.lines[0]!.points).to.be.at.least(1);
+        expect(await page.textContent('.status')).to.equal('Result: ok');
+      }
+    } finally {
+      await browser.close();
+    }
+  });
+});
