@@ -70,7 +70,7 @@ describe('luasfu-bench failures', function () {
     const result = run.json();
     expect(result.ok).to.equal(false);
     expect(result.replies).to.equal(0);
-    expect(result.msgsPerSec).to.equal(0);
+    expect(result.msgsPerSec).to.equal(null);
     expect((result.latencyMs as JsonObject).p50).to.equal(null);
     expect((result.errors as JsonObject).total).to.be.at.least(1);
     expect(run.stderr).to.include('FAILED: every reply is an error');
@@ -98,6 +98,21 @@ describe('luasfu-bench failures', function () {
     expect(strict.errors).to.deep.equal({ total: 5, rate: 0.05, byCode: { 462: 5 }, first: 'error 462: no' });
     const lenient = await runScenario(parseOptions(['api', '--quiet', '--max-error-rate', '0.05'])!, scenario, 'test');
     expect(lenient.ok).to.equal(true);
+  });
+
+  it('--api-secret: sent with every request (HTTP long poll too); without it the server refuses, exit 1', async () => {
+    const guarded = await startLuasfuProcess([{ path: join(ROOT, 'lua', 'echotest.lua') }], 1, { apiSecret: 'benchsecret' });
+    try {
+      const refused = await runBench(['api', '--url', guarded.urls.ws, '--sessions', '2', '--messages', '5'], 20_000);
+      failedFast(refused, /create session at .*: error 403/);
+      for (const url of [guarded.urls.ws, guarded.urls.http]) {
+        const run = await runBench(['api', '--url', url, '--api-secret', 'benchsecret', '--sessions', '2', '--messages', '5', '--json', '--quiet'], 20_000);
+        expect(run.code, run.stderr).to.equal(0);
+        expect(run.json().replies).to.equal(10);
+      }
+    } finally {
+      await guarded.stop();
+    }
   });
 
   it('--server-pid of no process, and bad usage', async () => {

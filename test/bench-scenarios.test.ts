@@ -69,6 +69,8 @@ describe('luasfu-bench scenarios against luasfu', function () {
     expect(order).to.deep.equal([...order].sort((a, b) => a - b));
     expect(latency.min).to.be.above(0);
     expect(result.errors).to.deep.include({ total: 0, byCode: {} });
+    expect(result.serverCpuUsPerMsg).to.be.a('number').and.above(0);
+    expect(result.clientCpuUsPerMsg).to.be.a('number').and.above(0);
   });
 
   it('api over HTTP long poll', async () => {
@@ -84,11 +86,12 @@ describe('luasfu-bench scenarios against luasfu', function () {
     expect(run.stdout).to.match(/server CPU +not measured/);
     expect(run.stdout).to.match(/server memory +not measured/);
     expect(run.stdout).not.to.match(/server CPU +0/);
+    expect(run.stdout).to.match(/CPU per message +server not measured/);
     expect(run.stderr).to.equal(''); // --quiet: no progress line
   });
 
   it('echo: every session receives and decodes media and data, offer->webrtcup measured', async () => {
-    const run = await runBench(['echo', ...target('echo'), '--sessions', '2', '--duration', '3', '--data', '--width', '160', '--height', '120', '--fps', '10'], 60_000);
+    const run = await runBench(['echo', ...target('echo'), '--sessions', '2', '--duration', '3', '--data', '--warmup', '1', '--width', '160', '--height', '120', '--fps', '10'], 60_000);
     const result = succeeded(run);
     expect(result.sessions).to.equal(2);
     expect(result.packetsRelayed).to.be.above(0);
@@ -102,10 +105,11 @@ describe('luasfu-bench scenarios against luasfu', function () {
       expect(session.offerToWebrtcupMs).to.be.above(session.offerToAnswerMs as number);
     }
     expect((result.offerToWebrtcupMs as JsonObject).count).to.equal(2);
+    expect(result.serverCpuMsPer1kPackets).to.be.a('number').and.above(0);
   });
 
   it('videoroom (legacy API): every subscriber decodes a frame, packets delivered vs expected', async () => {
-    const run = await runBench(['videoroom', ...target('videoroom'), '--publishers', '1', '--subscribers', '2', '--duration', '3', '--width', '160', '--height', '120', '--fps', '10'], 60_000);
+    const run = await runBench(['videoroom', ...target('videoroom'), '--publishers', '1', '--subscribers', '2', '--duration', '3', '--warmup', '1', '--width', '160', '--height', '120', '--fps', '10'], 60_000);
     const result = succeeded(run);
     expect(result.publishers).to.equal(1);
     expect(result.subscribers).to.equal(2);
@@ -126,6 +130,7 @@ describe('luasfu-bench scenarios against luasfu', function () {
     const memory = result.serverMemory as JsonObject;
     expect(memory.slopeMbPerMin).to.be.a('number');
     expect(memory.rssMbStart).to.be.above(20);
+    expect(result.serverCpuMsPerCycle).to.be.a('number').and.above(0);
   });
 
   it('the HTML reports are self-contained and render their charts in Chromium', async function () {

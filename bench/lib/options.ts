@@ -25,6 +25,8 @@ export interface BenchOptions {
   body: JsonObject;
   /** Seconds: echo/videoroom media time; api and churn stop at this bound too. */
   duration: number;
+  /** Seconds run before the measured window (api: messages not counted; echo/videoroom: media not counted). */
+  warmup: number;
   /** churn: total attach…detach cycles (bound). */
   cycles: number;
   /** New sessions per second while starting (0: no limit). */
@@ -80,6 +82,8 @@ Load:
   --messages <m>         api: messages per session (1000)
   --body <json>          api: message body (default {"audio":true})
   --duration <s>         echo/videoroom: media seconds (10); api/churn: time bound (60/10)
+  --warmup <s>           not measured first: api 1 s of messages, echo/videoroom 2 s
+                         of media once everything is up
   --cycles <n>           churn: total cycles bound (1000)
   --ramp <n>             sessions started per second (default: no limit)
   --width <px> --height <px> --fps <n>   generated video (320x240 at 15)
@@ -124,7 +128,7 @@ export function parseOptions(argv: readonly string[]): BenchOptions | undefined 
         url: { type: 'string' }, plugin: { type: 'string' }, token: { type: 'string' },
         'api-secret': { type: 'string' }, 'admin-url': { type: 'string' }, 'admin-secret': { type: 'string' },
         sessions: { type: 'string' }, messages: { type: 'string' }, body: { type: 'string' },
-        duration: { type: 'string' }, cycles: { type: 'string' }, ramp: { type: 'string' },
+        duration: { type: 'string' }, warmup: { type: 'string' }, cycles: { type: 'string' }, ramp: { type: 'string' },
         width: { type: 'string' }, height: { type: 'string' }, fps: { type: 'string' },
         audio: { type: 'boolean' }, video: { type: 'boolean' }, data: { type: 'boolean' },
         publishers: { type: 'string' }, subscribers: { type: 'string' }, room: { type: 'string' },
@@ -177,6 +181,7 @@ export function parseOptions(argv: readonly string[]): BenchOptions | undefined 
     messages: number(raw, 'messages', 1000, 1, 1_000_000),
     body,
     duration: number(raw, 'duration', scenario === 'api' ? 60 : 10, 0.5, 3600, false),
+    warmup: number(raw, 'warmup', scenario === 'api' ? 1 : scenario === 'churn' ? 0 : 2, 0, 600, false),
     cycles: number(raw, 'cycles', 1000, 1, 1_000_000),
     ramp: number(raw, 'ramp', 0, 0, 10_000, false),
     width: number(raw, 'width', 320, 16, 3840),

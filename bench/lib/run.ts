@@ -60,6 +60,17 @@ export interface TimelinePoint {
 
 const mb = (bytes: number): number => Number((bytes / 1048576).toFixed(2));
 
+export interface CpuWindow {
+  /** CPU ms used since the window began; the server's null without --server-pid. */
+  end(): { serverCpuMs: number | null; clientCpuMs: number };
+}
+
+/** CPU per unit of work in `scale` units (e.g. µs per message: scale 1000 from ms); null when not measured. */
+export function cpuPer(cpuMs: number | null, count: number, scale: number): number | null {
+  if (cpuMs === null || count <= 0) return null;
+  return Number(((cpuMs * scale) / count).toFixed(2));
+}
+
 /** What scenarios get from the runner. */
 export class RunContext {
   private readonly controller = new AbortController();
@@ -98,6 +109,21 @@ export class RunContext {
       const timer = setTimeout(done, ms);
       this.signal.addEventListener('abort', done);
     });
+  }
+
+  /** Starts measuring CPU (server with --server-pid, this process always) for a window. */
+  cpuWindow(): CpuWindow {
+    const server = this.server?.sample();
+    const client = process.cpuUsage();
+    return {
+      end: () => {
+        const used = process.cpuUsage(client);
+        return {
+          serverCpuMs: server && this.server ? this.server.sample().cpuMs - server.cpuMs : null,
+          clientCpuMs: (used.user + used.system) / 1000,
+        };
+      },
+    };
   }
 
   /** Starts `count` tasks at --ramp per second (all at once without it); resolves with their results. */
@@ -182,12 +208,12 @@ export async function runScenario(options: BenchOptions, scenario: Scenario, ver
   // run is stopped, and if the scenario still does not return, the process leaves.
   const setupMs = 30_000 + 2 * options.timeoutMs + (options.ramp > 0 ? (options.sessions * 1000) / options.ramp : 0);
   const bound = setTimeout(() => {
-    context.stop(`over the time bound (${Math.round((options.duration * 1000 + setupMs) / 1000)} s)`);
+    context.stop(`over the time bound (${Math.round(((options.duration + options.warmup) * 1000 + setupMs) / 1000)} s)`);
     setTimeout(() => {
       process.stderr.write('\nluasfu-bench: the scenario did not stop in time after the bound, exiting\n');
       process.exit(1);
     }, 20_000).unref();
-  }, options.duration * 1000 + setupMs);
+  }, (options.duration + options.warmup) * 1000 + setupMs);
 
   // Ctrl-C: stop cleanly (detach, destroy) and report what was measured; twice: leave now.
   const onSigint = (): void => {
@@ -302,7 +328,7 @@ function serverFigures(options: BenchOptions, samples: TreeSample[]): JsonObject
 }
 
 function settingsOf(options: BenchOptions): JsonObject {
-  const common: JsonObject = { timeoutMs: options.timeoutMs, ramp: options.ramp, durationSec: options.duration };
+  const common: JsonObject = { timeoutMs: options.timeoutMs, ramp: options.ramp, durationSec: options.duration, warmupSec: options.warmup };
   const media: JsonObject = { width: options.width, height: options.height, fps: options.fps, audio: options.audio, video: options.video };
   switch (options.scenario) {
     case 'api':

@@ -12,7 +12,7 @@ import { isJsonObject } from '../../src/plugin/json';
 import { BenchFailure, JanusReplyError, errorCode, oneLine } from '../lib/errors';
 import type { JanusConnection } from '../lib/janus-client';
 import { type Description, MediaPeer } from '../lib/peer';
-import type { Counters, RunContext, Scenario, ScenarioOutcome } from '../lib/run';
+import { type Counters, type RunContext, type Scenario, type ScenarioOutcome, cpuPer } from '../lib/run';
 import { Tally, histogram, rate, slope, summarize } from '../lib/stats';
 import { HandleWatch, fmtMs, fmtRate, openSession } from './common';
 
@@ -48,6 +48,7 @@ export class ChurnScenario implements Scenario {
     const sampler = setInterval(sampleMemory, 1000);
     const deadline = performance.now() + options.duration * 1000;
     const t0 = performance.now();
+    const cpu = context.cpuWindow();
     try {
       const lanes = await context.ramp(options.sessions, async () => {
         const lane = await openSession(context);
@@ -71,7 +72,7 @@ export class ChurnScenario implements Scenario {
     }
     sampleMemory();
     const seconds = (performance.now() - t0) / 1000;
-    return this.outcome(context, seconds);
+    return this.outcome(context, seconds, cpu.end().serverCpuMs);
   }
 
   private async cycle(context: RunContext, connection: JanusConnection, recorded: Description | undefined): Promise<void> {
@@ -119,7 +120,7 @@ export class ChurnScenario implements Scenario {
     }
   }
 
-  private outcome(context: RunContext, seconds: number): ScenarioOutcome {
+  private outcome(context: RunContext, seconds: number, serverCpuMs: number | null): ScenarioOutcome {
     const { options } = context;
     const cycleMs = summarize(this.cycleMs);
     const cyclesPerSec = rate(this.cycles, seconds);
@@ -128,6 +129,7 @@ export class ChurnScenario implements Scenario {
     const perMinute = measured ? slope(this.memory.map((m) => [(m.at - first!.at) / 60_000, m.rssMb] as const)) : null;
     const perKCycles = measured ? slope(this.memory.map((m) => [m.cycles / 1000, m.rssMb * 1024] as const)) : null;
     const last = this.memory[this.memory.length - 1];
+    const serverCpuMsPerCycle = cpuPer(serverCpuMs, this.cycles, 1);
     return {
       figures: {
         unit: this.unit,
@@ -136,6 +138,7 @@ export class ChurnScenario implements Scenario {
         measuredSec: Number(seconds.toFixed(3)),
         cyclesPerSec,
         cycleMs: { ...cycleMs },
+        serverCpuMsPerCycle: serverCpuMsPerCycle ?? 'not measured',
         negotiation: options.connect ? 'ice+dtls' : 'sdp',
         serverMemory: measured
           ? {
@@ -149,6 +152,7 @@ export class ChurnScenario implements Scenario {
       rows: [
         ['cycles', `${this.cycles} over ${options.sessions} loops in ${seconds.toFixed(1)} s (${options.connect ? 'ICE + DTLS to webrtcup' : 'SDP offer/answer only'})`],
         ['throughput', `${fmtRate(cyclesPerSec)} cycles/s`],
+        ['server CPU per cycle', serverCpuMsPerCycle === null ? 'not measured' : `${serverCpuMsPerCycle} ms`],
         ['cycle time', `p50 ${fmtMs(cycleMs.p50)}, p99 ${fmtMs(cycleMs.p99)}, max ${fmtMs(cycleMs.max)}`],
         ['memory slope', measured
           ? `${perMinute === null ? '-' : perMinute.toFixed(2)} MB/min, ${perKCycles === null ? '-' : perKCycles.toFixed(0)} KB per 1,000 cycles (RSS ${first!.rssMb.toFixed(1)} -> ${last!.rssMb.toFixed(1)} MB)`

@@ -11,7 +11,7 @@ import type { JsonObject } from '../../src/plugin/json';
 import { isJsonObject } from '../../src/plugin/json';
 import { BenchFailure, JanusReplyError, errorCode, oneLine } from '../lib/errors';
 import { MediaPeer, type PeerCounters, addCounters, subtractCounters, zeroCounters } from '../lib/peer';
-import type { Counters, RunContext, Scenario, ScenarioOutcome } from '../lib/run';
+import { type Counters, type RunContext, type Scenario, type ScenarioOutcome, cpuPer } from '../lib/run';
 import { Tally, histogram, rate, summarize } from '../lib/stats';
 import { HandleWatch, type OpenSession, fmtMs, fmtRate, openSession } from './common';
 
@@ -48,7 +48,9 @@ export class EchoScenario implements Scenario {
       if (sessions.length === 0) throw new BenchFailure(`no echo session came up: ${this.errors.first ?? oneLine(context.signal.reason)}`);
       sessions.sort((a, b) => a.index - b.index);
 
-      // The measured window: all sessions up, media for --duration seconds.
+      // The measured window: all sessions up, the warm-up over, media for --duration seconds.
+      await context.sleep(options.warmup * 1000);
+      const cpu = context.cpuWindow();
       const start = await snapshot(sessions);
       const t0 = performance.now();
       const end = t0 + options.duration * 1000;
@@ -59,7 +61,7 @@ export class EchoScenario implements Scenario {
       }
       const stop = await snapshot(sessions);
       const seconds = (performance.now() - t0) / 1000;
-      return this.outcome(context, sessions, start, stop, seconds, results.length);
+      return this.outcome(context, sessions, start, stop, seconds, results.length, cpu.end());
     } finally {
       await Promise.all([
         ...sessions.map(async (s) => {
@@ -101,7 +103,10 @@ export class EchoScenario implements Scenario {
     }
   }
 
-  private outcome(context: RunContext, sessions: EchoSession[], start: PeerCounters[], stop: PeerCounters[], seconds: number, attempted: number): ScenarioOutcome {
+  private outcome(
+    context: RunContext, sessions: EchoSession[], start: PeerCounters[], stop: PeerCounters[], seconds: number, attempted: number,
+    used: { serverCpuMs: number | null; clientCpuMs: number },
+  ): ScenarioOutcome {
     const { options } = context;
     const perSession: JsonObject[] = sessions.map((s, i) => {
       const d = subtractCounters(stop[i]!, start[i]!);
@@ -133,6 +138,8 @@ export class EchoScenario implements Scenario {
     const webrtcup = summarize(sessions.map((s) => s.offerToWebrtcupMs));
     const answer = summarize(sessions.map((s) => s.offerToAnswerMs));
     const packetsPerSec = rate(total.packetsReceived, seconds);
+    // Server CPU per 1,000 relayed packets: comparable across servers on a busy machine.
+    const serverCpuMsPer1kPackets = cpuPer(used.serverCpuMs, total.packetsReceived, 1000);
     return {
       figures: {
         unit: this.unit,
@@ -146,6 +153,8 @@ export class EchoScenario implements Scenario {
         packetsSentByPeers: total.packetsSent,
         packetsLost: total.packetsLost,
         framesDecoded: total.framesDecoded,
+        serverCpuMsPer1kPackets: serverCpuMsPer1kPackets ?? 'not measured',
+        clientCpuMsPer1kPackets: cpuPer(used.clientCpuMs, total.packetsReceived, 1000),
         offerToAnswerMs: { ...answer },
         offerToWebrtcupMs: { ...webrtcup },
         perSession,
@@ -153,6 +162,7 @@ export class EchoScenario implements Scenario {
       rows: [
         ['sessions', `${sessions.length} up of ${attempted} (${options.audio ? 'audio' : ''}${options.audio && options.video ? ' + ' : ''}${options.video ? `video ${options.width}x${options.height}@${options.fps}` : ''}${options.data ? ' + data' : ''})`],
         ['packets relayed', `${total.packetsReceived} in ${seconds.toFixed(1)} s = ${fmtRate(packetsPerSec)} pkt/s (audio ${total.packetsReceivedAudio}, video ${total.packetsReceivedVideo}; peers sent ${total.packetsSent}, lost ${total.packetsLost})`],
+        ['server CPU / 1,000 pkts', serverCpuMsPer1kPackets === null ? 'not measured' : `${serverCpuMsPer1kPackets} ms`],
         ['frames decoded', `${total.framesDecoded} (per session ${perSession.map((s) => s.framesDecoded).join(', ')})`],
         ['offer -> answer', `p50 ${fmtMs(answer.p50)}, max ${fmtMs(answer.max)}`],
         ['offer -> webrtcup', `p50 ${fmtMs(webrtcup.p50)}, p90 ${fmtMs(webrtcup.p90)}, max ${fmtMs(webrtcup.max)}`],

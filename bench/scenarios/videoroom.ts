@@ -12,7 +12,7 @@ import type { JsonObject } from '../../src/plugin/json';
 import { isJsonObject } from '../../src/plugin/json';
 import { BenchFailure, JanusReplyError, errorCode, oneLine } from '../lib/errors';
 import { MediaPeer, type PeerCounters, subtractCounters } from '../lib/peer';
-import type { Counters, RunContext, Scenario, ScenarioOutcome } from '../lib/run';
+import { type Counters, type RunContext, type Scenario, type ScenarioOutcome, cpuPer } from '../lib/run';
 import { Tally, histogram, rate, summarize } from '../lib/stats';
 import { HandleWatch, type OpenSession, fmtMs, fmtRate, openSession } from './common';
 
@@ -95,6 +95,8 @@ export class VideoRoomScenario implements Scenario {
       while (!context.stopped && performance.now() < firstFrameBy && subscribers.some((s) => firstMedia(s.peer, options.video) === undefined)) {
         await context.sleep(100);
       }
+      await context.sleep(options.warmup * 1000);
+      const cpu = context.cpuWindow();
       const start = await snapshot(publishers);
       const t0 = performance.now();
       const end = t0 + options.duration * 1000;
@@ -103,7 +105,7 @@ export class VideoRoomScenario implements Scenario {
         this.delivered = deliveredSince(await snapshot(publishers), start).delivered;
       }
       const stop = await snapshot(publishers);
-      return this.outcome(context, publishers, start, stop, (performance.now() - t0) / 1000, attempts);
+      return this.outcome(context, publishers, start, stop, (performance.now() - t0) / 1000, attempts, cpu.end().serverCpuMs);
     } finally {
       await Promise.all(closers.map((close) => close()));
       if (createdRoom && room !== undefined) {
@@ -162,7 +164,9 @@ export class VideoRoomScenario implements Scenario {
     return subscriber;
   }
 
-  private outcome(context: RunContext, publishers: Publisher[], start: Snapshot, stop: Snapshot, seconds: number, attempts: number): ScenarioOutcome {
+  private outcome(
+    context: RunContext, publishers: Publisher[], start: Snapshot, stop: Snapshot, seconds: number, attempts: number, serverCpuMs: number | null,
+  ): ScenarioOutcome {
     const { options } = context;
     const subscribers = publishers.flatMap((p) => p.subscribers);
     const firstFrame = subscribers
@@ -185,6 +189,7 @@ export class VideoRoomScenario implements Scenario {
       };
     });
     const noFrame = subscribers.length - firstFrame.length;
+    const serverCpuMsPer1kPackets = cpuPer(serverCpuMs, delivered, 1000);
     const lossPercent = expected > 0 ? Number(Math.max(0, (1 - delivered / expected) * 100).toFixed(2)) : null;
     let failure: string | undefined;
     if (!context.stopped && noFrame > 0) failure = `${noFrame} of ${subscribers.length} subscribers got no ${options.video ? 'decoded frame' : 'audio'}`;
@@ -203,12 +208,14 @@ export class VideoRoomScenario implements Scenario {
         packetsDeliveredPerSec: rate(delivered, seconds),
         packetsLostReported: lost,
         lossPercent,
+        serverCpuMsPer1kPackets: serverCpuMsPer1kPackets ?? 'not measured',
         perPublisher,
       },
       rows: [
         ['room', `${publishers.length} publishers x ${options.subscribers} subscribers (${options.videoroomApi} API), ${subscribers.length} subscribers up`],
         ['join -> first frame', `p50 ${fmtMs(firstFrameMs.p50)}, p90 ${fmtMs(firstFrameMs.p90)}, max ${fmtMs(firstFrameMs.max)}${noFrame > 0 ? `; ${noFrame} without a frame` : ''}`],
         ['packets', `${delivered} delivered of ${expected} expected in ${seconds.toFixed(1)} s (${fmtRate(rate(delivered, seconds))} pkt/s)`],
+        ['server CPU / 1,000 pkts', serverCpuMsPer1kPackets === null ? 'not measured' : `${serverCpuMsPer1kPackets} ms (delivered packets)`],
         ['loss', `${lossPercent ?? '-'}% (receivers reported ${lost} lost)`],
       ],
       histograms: [{ name: 'firstFrameMs', title: 'Subscriber join to first decoded frame', buckets: histogram(firstFrame, 12) }],

@@ -43,8 +43,11 @@ export interface LuasfuProcess {
   stop(): Promise<void>;
 }
 
-/** Starts luasfu with `scripts` ({path, modulesPath?}) and `workers` mediasoup workers; resolves once every port accepts. */
-export async function startLuasfuProcess(scripts: JsonObject[], workers = 1): Promise<LuasfuProcess> {
+/**
+ * Starts luasfu with `scripts` ({path, modulesPath?}), `workers` mediasoup workers and `extra`
+ * config fields (e.g. apiSecret); resolves once every port accepts.
+ */
+export async function startLuasfuProcess(scripts: JsonObject[], workers = 1, extra: JsonObject = {}): Promise<LuasfuProcess> {
   const ports = { ws: await freePort(), http: await freePort(), adminHttp: await freePort() };
   const dir = mkdtempSync(join(tmpdir(), 'luasfu-test-'));
   const configPath = join(dir, 'config.json');
@@ -59,6 +62,7 @@ export async function startLuasfuProcess(scripts: JsonObject[], workers = 1): Pr
     adminSecret,
     log: { level: 'warn', format: 'json' },
     media: { workers, listenIp: '127.0.0.1' },
+    ...extra,
   }));
   const child: ChildProcess = spawn(process.execPath, [join(ROOT, 'dist', 'src', 'cli.js'), '--config', configPath], {
     cwd: ROOT,
