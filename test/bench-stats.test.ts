@@ -1,7 +1,7 @@
 // luasfu-bench's statistics: percentiles, summaries, rates, slopes, histograms, tallies.
 
 import { expect } from 'chai';
-import { Tally, histogram, percentile, rate, slope, summarize } from '../bench/lib/stats';
+import { Tally, histogram, percentile, rate, slope, summarize, trendPerMinute } from '../bench/lib/stats';
 
 describe('luasfu-bench statistics', () => {
   describe('percentile', () => {
@@ -74,6 +74,18 @@ describe('luasfu-bench statistics', () => {
       expect(slope([])).to.equal(null);
       expect(slope([[1, 2]])).to.equal(null);
       expect(slope([[1, 2], [1, 3]])).to.equal(null);
+    });
+  });
+
+  describe('trendPerMinute', () => {
+    it('is the slope per minute of samples over seconds', () => {
+      const samples = [0, 1, 2, 3, 4, 5].map((t) => ({ tSec: t, value: 100 + t * 0.5 }));
+      expect(trendPerMinute(samples)).to.be.closeTo(30, 1e-9);
+    });
+
+    it('is null for runs too short or too few samples to tell a trend from noise', () => {
+      expect(trendPerMinute([0, 1, 2, 3].map((t) => ({ tSec: t, value: t })))).to.equal(null); // 3 s
+      expect(trendPerMinute([{ tSec: 0, value: 1 }, { tSec: 10, value: 2 }])).to.equal(null); // 2 samples
     });
   });
 

@@ -9,7 +9,7 @@ import { adminSessionCount } from './admin';
 import { BenchFailure, Interrupted, oneLine } from './errors';
 import type { BenchOptions } from './options';
 import { ProcessTreeSampler, type TreeSample } from './proc';
-import { type HistogramBucket, type Tally, rate, slope } from './stats';
+import { type HistogramBucket, type Tally, rate, trendPerMinute } from './stats';
 
 /** Cumulative counters a scenario exposes for the progress line and the timeline. */
 export interface Counters {
@@ -315,7 +315,7 @@ function serverFigures(options: BenchOptions, samples: TreeSample[]): JsonObject
     const b = samples[i]!;
     if (b.at > a.at) percents.push(((b.cpuMs - a.cpuMs) / (b.at - a.at)) * 100);
   }
-  const rssSlope = slope(samples.map((s) => [(s.at - first.at) / 60_000, s.rssBytes / 1048576] as const));
+  const rssSlope = trendPerMinute(samples.map((s) => ({ tSec: (s.at - first.at) / 1000, value: s.rssBytes / 1048576 })));
   return {
     measured: true,
     pid: options.serverPid,

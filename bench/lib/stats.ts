@@ -71,6 +71,21 @@ export function slope(points: ReadonlyArray<readonly [number, number]>): number 
   return linearRegression(points.map(([x, y]) => [x, y])).m;
 }
 
+/** A memory trend needs this long a run: over a second or two, heap growth and GC are noise. */
+export const MIN_TREND_SECONDS = 4;
+
+/**
+ * Slope of `value` per minute over samples taken at `tSec` (seconds), or null when they span
+ * less than MIN_TREND_SECONDS or are fewer than 3.
+ */
+export function trendPerMinute(samples: ReadonlyArray<{ tSec: number; value: number }>): number | null {
+  if (samples.length < 3) return null;
+  const span = samples[samples.length - 1]!.tSec - samples[0]!.tSec;
+  if (span < MIN_TREND_SECONDS) return null;
+  const perSecond = slope(samples.map((s) => [s.tSec, s.value] as const));
+  return perSecond === null ? null : perSecond * 60;
+}
+
 /**
  * Histogram of positive samples over `buckets` logarithmic buckets from the smallest to the
  * largest sample (latencies span orders of magnitude; linear buckets would put nearly all of

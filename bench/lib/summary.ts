@@ -19,8 +19,8 @@ export function summaryRows(result: BenchResult): Array<[string, string]> {
   if (server.measured === true) {
     const cpu = server.cpuPercent as JsonObject;
     const rss = server.rssMb as JsonObject;
-    rows.push(['server CPU', `${String(cpu.mean)}% mean, ${String(cpu.max)}% max (pid ${String(server.pid)}, ${String(server.processes)} processes)`]);
-    rows.push(['server memory', `${String(rss.start)} -> ${String(rss.end)} MB RSS (max ${String(rss.max)}), slope ${String(server.rssSlopeMbPerMin ?? '-')} MB/min`]);
+    rows.push(['server CPU', `${String(cpu.mean)}% mean, ${String(cpu.max)}% max (pid ${String(server.pid)}, ${String(server.processes)} process${server.processes === 1 ? '' : 'es'})`]);
+    rows.push(['server memory', `${String(rss.start)} -> ${String(rss.end)} MB RSS (max ${String(rss.max)}), ${server.rssSlopeMbPerMin === null ? 'no slope (run too short)' : `slope ${String(server.rssSlopeMbPerMin)} MB/min`}`]);
   } else {
     rows.push(['server CPU', 'not measured (give --server-pid)']);
     rows.push(['server memory', 'not measured (give --server-pid)']);

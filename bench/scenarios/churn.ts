@@ -13,7 +13,7 @@ import { BenchFailure, JanusReplyError, errorCode, oneLine } from '../lib/errors
 import type { JanusConnection } from '../lib/janus-client';
 import { type Description, MediaPeer } from '../lib/peer';
 import { type Counters, type RunContext, type Scenario, type ScenarioOutcome, cpuPer } from '../lib/run';
-import { Tally, histogram, rate, slope, summarize } from '../lib/stats';
+import { MIN_TREND_SECONDS, Tally, histogram, rate, slope, summarize, trendPerMinute } from '../lib/stats';
 import { HandleWatch, fmtMs, fmtRate, openSession } from './common';
 
 const FAIL_FAST_ERRORS = 10;
@@ -126,8 +126,9 @@ export class ChurnScenario implements Scenario {
     const cyclesPerSec = rate(this.cycles, seconds);
     const measured = this.memory.length >= 2;
     const first = this.memory[0];
-    const perMinute = measured ? slope(this.memory.map((m) => [(m.at - first!.at) / 60_000, m.rssMb] as const)) : null;
-    const perKCycles = measured ? slope(this.memory.map((m) => [m.cycles / 1000, m.rssMb * 1024] as const)) : null;
+    const perMinute = measured ? trendPerMinute(this.memory.map((m) => ({ tSec: (m.at - first!.at) / 1000, value: m.rssMb }))) : null;
+    // Per 1,000 cycles under the same condition (long enough to mean something).
+    const perKCycles = perMinute === null ? null : slope(this.memory.map((m) => [m.cycles / 1000, m.rssMb * 1024] as const));
     const last = this.memory[this.memory.length - 1];
     const serverCpuMsPerCycle = cpuPer(serverCpuMs, this.cycles, 1);
     return {
@@ -154,9 +155,11 @@ export class ChurnScenario implements Scenario {
         ['throughput', `${fmtRate(cyclesPerSec)} cycles/s`],
         ['server CPU per cycle', serverCpuMsPerCycle === null ? 'not measured' : `${serverCpuMsPerCycle} ms`],
         ['cycle time', `p50 ${fmtMs(cycleMs.p50)}, p99 ${fmtMs(cycleMs.p99)}, max ${fmtMs(cycleMs.max)}`],
-        ['memory slope', measured
-          ? `${perMinute === null ? '-' : perMinute.toFixed(2)} MB/min, ${perKCycles === null ? '-' : perKCycles.toFixed(0)} KB per 1,000 cycles (RSS ${first!.rssMb.toFixed(1)} -> ${last!.rssMb.toFixed(1)} MB)`
-          : 'not measured (give --server-pid)'],
+        ['memory slope', !measured
+          ? 'not measured (give --server-pid)'
+          : perMinute === null
+            ? `run too short for a slope (needs ${MIN_TREND_SECONDS} s); RSS ${first!.rssMb.toFixed(1)} -> ${last!.rssMb.toFixed(1)} MB`
+            : `${perMinute.toFixed(2)} MB/min, ${perKCycles === null ? '-' : perKCycles.toFixed(0)} KB per 1,000 cycles (RSS ${first!.rssMb.toFixed(1)} -> ${last!.rssMb.toFixed(1)} MB)`],
       ],
       histograms: [{ name: 'cycleMs', title: 'Cycle time (attach to detached)', buckets: histogram(this.cycleMs) }],
       errors: this.errors,
