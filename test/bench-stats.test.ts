@@ -1,7 +1,7 @@
 // luasfu-bench's statistics: percentiles, summaries, rates, slopes, histograms, tallies.
 
 import { expect } from 'chai';
-import { Tally, histogram, percentile, rate, slope, summarize, trendPerMinute } from '../bench/lib/stats';
+import { Samples, Tally, histogram, percentile, rate, slope, summarize, trendPerMinute } from '../bench/lib/stats';
 
 describe('luasfu-bench statistics', () => {
   describe('percentile', () => {
@@ -44,6 +44,35 @@ describe('luasfu-bench statistics', () => {
       expect(s.p90).to.equal(2);
       expect(s.p99).to.equal(50);
       expect(s.max).to.equal(50);
+    });
+  });
+
+  describe('Samples', () => {
+    it('below its capacity keeps every sample: the same summary as summarize()', () => {
+      const samples = new Samples(100);
+      const values = [5, 1, 4, 2, 3, 9.5];
+      for (const v of values) samples.add(v);
+      expect(samples.count).to.equal(6);
+      expect(samples.summary()).to.deep.equal(summarize(values));
+      expect(samples.histogram(3).reduce((n, b) => n + b.count, 0)).to.equal(6);
+    });
+
+    it('beyond its capacity: memory bounded, count/min/mean/max exact, percentiles from a uniform sample', () => {
+      const samples = new Samples(1000);
+      for (let i = 1; i <= 20_000; i++) samples.add(i);
+      const s = samples.summary();
+      expect(s.count).to.equal(20_000);
+      expect(s.min).to.equal(1);
+      expect(s.max).to.equal(20_000);
+      expect(s.mean).to.equal(10_000.5);
+      // A uniform sample of 1,000: the median's standard error is ~1.6 % of the range; allow 5 of them.
+      expect(s.p50).to.be.closeTo(10_000, 1600);
+      expect(s.p90).to.be.closeTo(18_000, 1000);
+      expect(samples.histogram(10).reduce((n, b) => n + b.count, 0)).to.equal(1000);
+    });
+
+    it('without samples: nulls', () => {
+      expect(new Samples().summary()).to.deep.equal(summarize([]));
     });
   });
 

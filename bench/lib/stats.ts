@@ -54,6 +54,49 @@ export function summarize(samples: readonly number[]): LatencySummary {
   };
 }
 
+/**
+ * Durations collected with bounded memory, however long the run: count, min, max and mean
+ * exactly; percentiles and the histogram from a uniform random sample of at most `capacity`
+ * of them (reservoir sampling), which keeps them accurate to well under a percentile rank.
+ */
+export class Samples {
+  private readonly kept: number[] = [];
+  private total = 0;
+  private sum = 0;
+  private lo = Number.POSITIVE_INFINITY;
+  private hi = Number.NEGATIVE_INFINITY;
+
+  constructor(private readonly capacity = 1_000_000) {}
+
+  get count(): number {
+    return this.total;
+  }
+
+  add(value: number): void {
+    this.total++;
+    this.sum += value;
+    this.lo = Math.min(this.lo, value);
+    this.hi = Math.max(this.hi, value);
+    if (this.kept.length < this.capacity) {
+      this.kept.push(value);
+    } else {
+      // Algorithm R: the n-th sample replaces a kept one with probability capacity / n.
+      const slot = Math.floor(Math.random() * this.total);
+      if (slot < this.capacity) this.kept[slot] = value;
+    }
+  }
+
+  summary(): LatencySummary {
+    if (this.total === 0) return summarize([]);
+    const kept = summarize(this.kept);
+    return { ...kept, count: this.total, min: round(this.lo), mean: round(this.sum / this.total), max: round(this.hi) };
+  }
+
+  histogram(buckets?: number): HistogramBucket[] {
+    return histogram(this.kept, buckets);
+  }
+}
+
 /** Events per second; null when no time has passed. */
 export function rate(count: number, seconds: number): number | null {
   if (!(seconds > 0)) return null;

@@ -7,7 +7,7 @@ import { performance } from 'node:perf_hooks';
 import { BenchFailure, JanusReplyError, errorCode, oneLine } from '../lib/errors';
 import { JanusConnection } from '../lib/janus-client';
 import { type Counters, type CpuWindow, type RunContext, type Scenario, type ScenarioOutcome, cpuPer } from '../lib/run';
-import { Tally, histogram, rate, summarize } from '../lib/stats';
+import { Samples, Tally, rate } from '../lib/stats';
 import { fmtMs, fmtRate, openSession } from './common';
 
 /** When this many replies in a row are errors and none succeeded, the run stops: the figures would be meaningless. */
@@ -18,7 +18,7 @@ export class ApiScenario implements Scenario {
   private sessionsUp = 0;
   private replies = 0;
   private readonly errors = new Tally();
-  private readonly latencies: number[] = [];
+  private readonly latencies = new Samples();
 
   counters(): Counters {
     return { sessionsUp: this.sessionsUp, operations: this.replies, errors: this.errors.total };
@@ -64,7 +64,7 @@ export class ApiScenario implements Scenario {
             await connection.message(handleId, options.body);
             answered = true;
             if (!counted) continue;
-            this.latencies.push(performance.now() - sent);
+            this.latencies.add(performance.now() - sent);
             this.replies++;
           } catch (error) {
             this.errors.add(errorCode(error), oneLine(error));
@@ -86,7 +86,7 @@ export class ApiScenario implements Scenario {
     const seconds = Math.max(0, (measuredTo - measuredFrom) / 1000);
     const serverCpuUsPerMsg = cpuPer(used?.serverCpuMs ?? null, this.replies, 1000);
     const clientCpuUsPerMsg = cpuPer(used?.clientCpuMs ?? null, this.replies, 1000);
-    const latencyMs = summarize(this.latencies);
+    const latencyMs = this.latencies.summary();
     const msgsPerSec = rate(this.replies, seconds);
     return {
       figures: {
@@ -108,7 +108,7 @@ export class ApiScenario implements Scenario {
         ['CPU per message', `server ${serverCpuUsPerMsg === null ? 'not measured' : `${serverCpuUsPerMsg} µs`}, client ${clientCpuUsPerMsg ?? '-'} µs`],
         ['latency', `p50 ${fmtMs(latencyMs.p50)}, p90 ${fmtMs(latencyMs.p90)}, p99 ${fmtMs(latencyMs.p99)}, max ${fmtMs(latencyMs.max)}`],
       ],
-      histograms: [{ name: 'latencyMs', title: 'Message latency (send to reply)', buckets: histogram(this.latencies) }],
+      histograms: [{ name: 'latencyMs', title: 'Message latency (send to reply)', buckets: this.latencies.histogram() }],
       errors: this.errors,
       attempts,
     };

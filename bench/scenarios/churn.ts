@@ -13,7 +13,7 @@ import { BenchFailure, JanusReplyError, errorCode, oneLine } from '../lib/errors
 import type { JanusConnection } from '../lib/janus-client';
 import { type Description, MediaPeer } from '../lib/peer';
 import { type Counters, type RunContext, type Scenario, type ScenarioOutcome, cpuPer } from '../lib/run';
-import { MIN_TREND_SECONDS, Tally, histogram, rate, slope, summarize, trendPerMinute } from '../lib/stats';
+import { MIN_TREND_SECONDS, Samples, Tally, rate, slope, trendPerMinute } from '../lib/stats';
 import { HandleWatch, fmtMs, fmtRate, openSession } from './common';
 
 const FAIL_FAST_ERRORS = 10;
@@ -24,7 +24,7 @@ export class ChurnScenario implements Scenario {
   private cycles = 0;
   private started = 0;
   private readonly errors = new Tally();
-  private readonly cycleMs: number[] = [];
+  private readonly cycleMs = new Samples();
   /** (cycles done, server RSS MB) once a second, for the slope per cycle. */
   private readonly memory: Array<{ at: number; cycles: number; rssMb: number }> = [];
 
@@ -105,7 +105,7 @@ export class ChurnScenario implements Scenario {
       handleId = 0;
       await connection.call({ janus: 'detach', session_id: connection.sessionId, handle_id: detached });
       this.cycles++;
-      this.cycleMs.push(performance.now() - begun);
+      this.cycleMs.add(performance.now() - begun);
     } catch (error) {
       if (context.stopped) return;
       this.errors.add(errorCode(error), oneLine(error));
@@ -122,7 +122,7 @@ export class ChurnScenario implements Scenario {
 
   private outcome(context: RunContext, seconds: number, serverCpuMs: number | null): ScenarioOutcome {
     const { options } = context;
-    const cycleMs = summarize(this.cycleMs);
+    const cycleMs = this.cycleMs.summary();
     const cyclesPerSec = rate(this.cycles, seconds);
     const measured = this.memory.length >= 2;
     const first = this.memory[0];
@@ -161,7 +161,7 @@ export class ChurnScenario implements Scenario {
             ? `run too short for a slope (needs ${MIN_TREND_SECONDS} s); RSS ${first!.rssMb.toFixed(1)} -> ${last!.rssMb.toFixed(1)} MB`
             : `${perMinute.toFixed(2)} MB/min, ${perKCycles === null ? '-' : perKCycles.toFixed(0)} KB per 1,000 cycles (RSS ${first!.rssMb.toFixed(1)} -> ${last!.rssMb.toFixed(1)} MB)`],
       ],
-      histograms: [{ name: 'cycleMs', title: 'Cycle time (attach to detached)', buckets: histogram(this.cycleMs) }],
+      histograms: [{ name: 'cycleMs', title: 'Cycle time (attach to detached)', buckets: this.cycleMs.histogram() }],
       errors: this.errors,
       attempts: this.cycles + this.errors.total,
     };
