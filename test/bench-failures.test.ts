@@ -115,6 +115,25 @@ describe('luasfu-bench failures', function () {
     }
   });
 
+  it('--token: stored-token auth (Janus token_auth) over WebSocket and HTTP long poll', async () => {
+    const guarded = await startLuasfuProcess([{ path: join(ROOT, 'lua', 'echotest.lua') }], 1, { tokenAuth: true });
+    try {
+      const added = await fetch(guarded.urls.adminHttp, {
+        method: 'POST',
+        body: JSON.stringify({ janus: 'add_token', token: 'bench-token', transaction: 't', admin_secret: guarded.adminSecret }),
+      });
+      expect(((await added.json()) as JsonObject).janus).to.equal('success');
+      failedFast(await runBench(['api', '--url', guarded.urls.ws, '--token', 'wrong'], 20_000), /create session at .*: error 403/);
+      for (const url of [guarded.urls.ws, guarded.urls.http]) {
+        const run = await runBench(['api', '--url', url, '--token', 'bench-token', '--sessions', '2', '--messages', '5', '--json', '--quiet'], 20_000);
+        expect(run.code, run.stderr).to.equal(0);
+        expect(run.json().replies).to.equal(10);
+      }
+    } finally {
+      await guarded.stop();
+    }
+  });
+
   it('--server-pid of no process, and bad usage', async () => {
     failedFast(await runBench(['api', '--url', server.urls.ws, '--server-pid', '4000000'], 20_000), /--server-pid 4000000: no such process/);
     const usage = await runBench(['api', '--sessions', '0'], 20_000);
