@@ -141,7 +141,7 @@ describe('luasfu-bench scenarios against luasfu', function () {
 
   it('the HTML reports are self-contained and render their charts in Chromium', async function () {
     if (!existsSync(CHROMIUM)) this.skip();
-    const reports = ['api', 'echo', 'churn'].map((name) => join(dir, `${name}.html`));
+    const reports = ['api', 'echo', 'videoroom', 'churn'].map((name) => join(dir, `${name}.html`));
     for (const report of reports) {
       const html = readFileSync(report, 'utf8');
       expect(html).not.to.match(/<script|<link|src=|href=/i); // nothing to fetch

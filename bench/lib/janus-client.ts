@@ -207,13 +207,17 @@ class WsConnection extends JanusConnection {
   static connect(options: ConnectOptions): Promise<WsConnection> {
     return new Promise((resolve, reject) => {
       const socket = new WebSocket(options.url, 'janus-protocol', { perMessageDeflate: false, handshakeTimeout: options.timeoutMs });
+      // One bound on the whole connect (TCP, TLS, upgrade), whatever stage hangs.
+      const timer = setTimeout(() => failed(`no WebSocket within ${options.timeoutMs} ms`), options.timeoutMs);
       const failed = (reason: string): void => {
+        clearTimeout(timer);
         socket.removeAllListeners();
         socket.on('error', () => undefined);
         socket.terminate();
         reject(new TransportError('connect', `cannot connect to ${options.url}: ${reason}`));
       };
       socket.once('open', () => {
+        clearTimeout(timer);
         socket.removeAllListeners();
         resolve(new WsConnection(options, socket));
       });

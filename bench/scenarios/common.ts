@@ -25,7 +25,7 @@ export async function openSession(context: RunContext, plugin = context.options.
     return { connection, handleId };
   } catch (error) {
     await connection?.close();
-    if (error instanceof TransportError && error.code === 'connect') throw new BenchFailure(error.message);
+    if (error instanceof TransportError) throw new BenchFailure(error.message);
     if (error instanceof JanusReplyError) {
       const step = connection?.sessionId ? `attach to ${plugin}` : 'create session';
       throw new BenchFailure(`${step} at ${options.url}: ${error.message}`);
