@@ -58,11 +58,13 @@ export function lineChartSvg(name: string, title: string, unit: string, points: 
   const colors = ['#1f77b4', '#d62728', '#2ca02c', '#9467bd'];
   const lines = series.map((s, i) => {
     const pts = points.filter((p) => typeof p[s] === 'number').map((p) => `${x(p.tSec).toFixed(1)},${y(p[s] as number).toFixed(1)}`);
-    if (pts.length === 0) return '';
+    if (pts.length === 0) {
+      return `<text x="${W - PAD.right - 4}" y="${PAD.top + 14 * (i + 1)}" text-anchor="end" class="unit">${escape(String(s))}: not measured</text>`;
+    }
     return `<polyline class="line" data-series="${escape(String(s))}" fill="none" stroke="${colors[i % colors.length]}" stroke-width="2" points="${pts.join(' ')}"/>` +
       `<text x="${W - PAD.right - 4}" y="${PAD.top + 14 * (i + 1)}" text-anchor="end" fill="${colors[i % colors.length]}">${escape(String(s))}</text>`;
   });
-  const empty = lines.every((l) => l === '');
+  const empty = !lines.some((l) => l.startsWith('<polyline'));
   const xTicks = [0, tMax / 2, tMax].map((t) => `<text x="${x(t).toFixed(1)}" y="${H - PAD.bottom + 14}" text-anchor="middle">${fmt(t)}</text>`);
   return `<svg class="chart" data-chart="timeline" data-name="${escape(name)}" viewBox="0 0 ${W} ${H}" width="${W}" height="${H}" role="img" aria-label="${escape(title)}">` +
     `${axes('seconds', empty ? 0 : yMax, unit)}${xTicks.join('')}${lines.join('')}` +

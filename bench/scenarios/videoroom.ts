@@ -66,6 +66,8 @@ export class VideoRoomScenario implements Scenario {
       if (room === undefined) {
         const created = pluginData(await admin.connection.message(admin.handleId, {
           request: 'create', description: 'luasfu-bench', publishers: options.publishers, is_private: true,
+        }).catch((error: unknown) => {
+          throw new BenchFailure(`create room with ${options.plugin}: ${oneLine(error)} (or name an existing room with --room)`);
         }));
         if (typeof created.room !== 'number') throw new BenchFailure(`create room: no room in the reply ${JSON.stringify(created)}`);
         room = created.room;
