@@ -131,6 +131,7 @@ describe('luasfu-bench scenarios against luasfu', function () {
     expect((result.cycleMs as JsonObject).count).to.equal(result.cycles);
     const memory = result.serverMemory as JsonObject;
     expect(memory.slopeMbPerMin).to.be.a('number');
+    expect(memory).to.have.property('slopeSecondHalfMbPerMin'); // a number from 8 s of run on, null before
     expect(memory.rssMbStart).to.be.above(20);
     expect(result.serverCpuMsPerCycle).to.be.a('number').and.above(0);
 

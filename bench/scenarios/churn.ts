@@ -130,6 +130,10 @@ export class ChurnScenario implements Scenario {
     // Per 1,000 cycles under the same condition (long enough to mean something).
     const perKCycles = perMinute === null ? null : slope(this.memory.map((m) => [m.cycles / 1000, m.rssMb * 1024] as const));
     const last = this.memory[this.memory.length - 1];
+    // The second half alone tells a heap that warmed up (flat there) from a leak (still rising).
+    const half = measured ? (first!.at + last!.at) / 2 : 0;
+    const lateSamples = this.memory.filter((m) => m.at >= half).map((m) => ({ tSec: (m.at - first!.at) / 1000, value: m.rssMb }));
+    const perMinuteLate = measured ? trendPerMinute(lateSamples) : null;
     const serverCpuMsPerCycle = cpuPer(serverCpuMs, this.cycles, 1);
     return {
       figures: {
@@ -147,6 +151,7 @@ export class ChurnScenario implements Scenario {
             rssMbEnd: Number(last!.rssMb.toFixed(2)),
             slopeMbPerMin: perMinute === null ? null : Number(perMinute.toFixed(3)),
             slopeKbPer1000Cycles: perKCycles === null ? null : Number(perKCycles.toFixed(1)),
+            slopeSecondHalfMbPerMin: perMinuteLate === null ? null : Number(perMinuteLate.toFixed(3)),
           }
           : 'not measured',
       },
@@ -159,7 +164,8 @@ export class ChurnScenario implements Scenario {
           ? 'not measured (give --server-pid)'
           : perMinute === null
             ? `run too short for a slope (needs ${MIN_TREND_SECONDS} s); RSS ${first!.rssMb.toFixed(1)} -> ${last!.rssMb.toFixed(1)} MB`
-            : `${perMinute.toFixed(2)} MB/min, ${perKCycles === null ? '-' : perKCycles.toFixed(0)} KB per 1,000 cycles (RSS ${first!.rssMb.toFixed(1)} -> ${last!.rssMb.toFixed(1)} MB)`],
+            : `${perMinute.toFixed(2)} MB/min, ${perKCycles === null ? '-' : perKCycles.toFixed(0)} KB per 1,000 cycles; second half ` +
+              `${perMinuteLate === null ? '- (too short)' : `${perMinuteLate.toFixed(2)} MB/min`} (RSS ${first!.rssMb.toFixed(1)} -> ${last!.rssMb.toFixed(1)} MB)`],
       ],
       histograms: [{ name: 'cycleMs', title: 'Cycle time (attach to detached)', buckets: this.cycleMs.histogram() }],
       errors: this.errors,
