@@ -108,9 +108,11 @@ describe('luasfu-bench scenarios against luasfu', function () {
     expect(result.serverCpuMsPer1kPackets).to.be.a('number').and.above(0);
   });
 
-  it('videoroom (legacy API): every subscriber decodes a frame, packets delivered vs expected', async () => {
+  it('videoroom (1.x API, the default): every subscriber decodes a frame, packets delivered vs expected', async () => {
     const run = await runBench(['videoroom', ...target('videoroom'), '--publishers', '1', '--subscribers', '2', '--duration', '3', '--warmup', '1', '--width', '160', '--height', '120', '--fps', '10'], 60_000);
     const result = succeeded(run);
+    expect(result.settings).to.deep.include({ videoroomApi: '1.x' });
+    expect(result.target).to.deep.include({ plugin: 'janus.plugin.videoroom' });
     expect(result.publishers).to.equal(1);
     expect(result.subscribers).to.equal(2);
     expect((result.firstFrameMs as JsonObject).count).to.equal(2);
@@ -119,6 +121,15 @@ describe('luasfu-bench scenarios against luasfu', function () {
     expect(result.packetsDelivered).to.be.above(0);
     // Loopback, 2 subscribers: close to everything arrives (the windows of sender and receivers differ by a few packets).
     expect(result.lossPercent).to.be.below(20);
+  });
+
+  it('videoroom (legacy API of videoroom.lua): publishers and subscribers over HTTP long poll', async () => {
+    const run = await runBench(['videoroom', ...target('videoroom-legacy', server.urls.http), '--videoroom-api', 'legacy', '--publishers', '2', '--subscribers', '1', '--duration', '2', '--warmup', '1', '--width', '160', '--height', '120', '--fps', '10'], 60_000);
+    const result = succeeded(run);
+    expect(result.settings).to.deep.include({ videoroomApi: 'legacy' });
+    expect(result.subscribers).to.equal(2);
+    expect((result.firstFrameMs as JsonObject).count).to.equal(2);
+    expect(result.packetsDelivered).to.be.above(0);
   });
 
   it('churn: cycles/s and the server memory slope', async () => {

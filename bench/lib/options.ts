@@ -69,7 +69,8 @@ Target:
   --url <url>            Janus API: ws://, wss:// (WebSocket) or http://, https:// (long
                          poll) (default ws://127.0.0.1:8188)
   --plugin <package>     plugin to attach to (default janus.plugin.echolua; videoroom:
-                         janus.plugin.lua, Janus's C plugin is janus.plugin.videoroom)
+                         janus.plugin.videoroom, as luasfu's lua/videoroom.lua and Janus's
+                         C plugin register; Janus's videoroom.lua is janus.plugin.lua)
   --token <t>            Janus token auth (sent as "token")
   --api-secret <s>       Janus API secret (sent as "apisecret")
   --admin-url <url>      Admin API over HTTP, to check no session of ours is left
@@ -91,7 +92,9 @@ Load:
   --publishers <p>       videoroom publishers (2)
   --subscribers <s>      videoroom subscribers per publisher (2)
   --room <id>            videoroom: use this room (default: create one, destroy it after)
-  --videoroom-api <v>    legacy (Janus's videoroom.lua, luasfu's) or 1.x (Janus's plugin)
+  --videoroom-api <v>    1.x (publish, join with streams) or legacy (configure, join with
+                         feed; Janus's videoroom.lua); default legacy for janus.plugin.lua,
+                         else 1.x
   --connect              churn: connect media (ICE, DTLS) each cycle, not only SDP
 
 Output:
@@ -166,13 +169,16 @@ export function parseOptions(argv: readonly string[]): BenchOptions | undefined 
     if (!isJsonObject(value)) throw new UsageError('--body must be a JSON object');
     body = value;
   }
-  const videoroomApi = flags['videoroom-api'] ?? 'legacy';
+  const plugin = flags.plugin ?? (scenario === 'videoroom' ? 'janus.plugin.videoroom' : 'janus.plugin.echolua');
+  // janus.plugin.lua is Janus's videoroom.lua, which speaks only the legacy API; the
+  // janus.plugin.videoroom of Janus 1.x and of luasfu's lua/videoroom.lua speak 1.x.
+  const videoroomApi = flags['videoroom-api'] ?? (plugin === 'janus.plugin.lua' ? 'legacy' : '1.x');
   if (videoroomApi !== 'legacy' && videoroomApi !== '1.x') throw new UsageError('--videoroom-api must be legacy or 1.x');
   const raw = flags as Record<string, unknown>;
   const options: BenchOptions = {
     scenario,
     url,
-    plugin: flags.plugin ?? (scenario === 'videoroom' ? 'janus.plugin.lua' : 'janus.plugin.echolua'),
+    plugin,
     token: flags.token,
     apiSecret: flags['api-secret'],
     adminUrl: flags['admin-url'],
