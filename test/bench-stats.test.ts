@@ -130,6 +130,13 @@ describe('luasfu-bench statistics', () => {
       expect(buckets.map((b) => b.count)).to.deep.equal([3, 0, 2, 2]);
     });
 
+    it('takes a million samples (the Samples reservoir size)', () => {
+      const samples = Array.from({ length: 1_000_000 }, (_, i) => 1 + (i % 1000));
+      const buckets = histogram(samples, 10);
+      expect(buckets.reduce((n, b) => n + b.count, 0)).to.equal(1_000_000);
+      expect(buckets[9]!.to).to.equal(1000);
+    });
+
     it('one bucket when all samples are equal, none without samples', () => {
       expect(histogram([4, 4, 4])).to.deep.equal([{ from: 4, to: 4, count: 3 }]);
       expect(histogram([])).to.deep.equal([]);

@@ -136,8 +136,15 @@ export function trendPerMinute(samples: ReadonlyArray<{ tSec: number; value: num
  */
 export function histogram(samples: readonly number[], buckets = 24): HistogramBucket[] {
   if (samples.length === 0) return [];
-  const lo = Math.max(Math.min(...samples), 0.001);
-  const hi = Math.max(Math.max(...samples), lo);
+  // A loop, not Math.min(...samples): a million arguments would overflow the stack.
+  let min = Number.POSITIVE_INFINITY;
+  let max = Number.NEGATIVE_INFINITY;
+  for (const sample of samples) {
+    if (sample < min) min = sample;
+    if (sample > max) max = sample;
+  }
+  const lo = Math.max(min, 0.001);
+  const hi = Math.max(max, lo);
   if (hi === lo) return [{ from: round(lo), to: round(hi), count: samples.length }];
   const logLo = Math.log(lo);
   const step = (Math.log(hi) - logLo) / buckets;
