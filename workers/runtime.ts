@@ -5,7 +5,10 @@
 // and ScriptRuntimeBase, which runs a Call through that table; a runtime only implements how
 // to invoke its engine (invokeCallback).
 
-import { Callback, Status, type CallTask, type HostCall, type LoadTask, type Result, type ScriptInfoMessage } from '../src/script/bridge';
+import {
+  Status, callbackOf, type Callback, type CallArguments, type CallMessage, type HostCall, type IncomingData, type IncomingPacket,
+  type Layer, type LoadTask, type Result, type ScriptInfoMessage,
+} from '../src/script/bridge';
 import { MemoryLimit } from './memory';
 import { SessionMirror } from './session-mirror';
 
@@ -13,7 +16,7 @@ export type TaskOutcome = Result;
 
 export interface ScriptRuntime {
   load(task: LoadTask): TaskOutcome;
-  call(task: CallTask): TaskOutcome;
+  call(task: CallMessage): TaskOutcome;
 }
 
 /**
@@ -44,112 +47,113 @@ interface CallbackBase {
   readonly optional: boolean;
 }
 
-/** A callback the host asks for by name. */
-export interface ScriptCallback extends CallbackBase {
+/** A callback the host asks for by name, with arguments `A` (its part of the Call). */
+export interface ScriptCallback<A> extends CallbackBase {
   readonly kind: 'callback';
   /** Called instead of `name` when the script lacks it (a legacy name). */
   readonly fallback?: string;
   /** Runs only when the script also defines this one (Janus 1.1.2's gate). */
   readonly requires?: string;
-  readonly args: (call: CallTask, id: number) => ScriptArg[];
+  readonly args: (call: A, session: number) => ScriptArg[];
   readonly result: ResultHandling;
   /** Session-mirror bookkeeping before the script runs. */
-  readonly before?: (sessions: SessionMirror, id: number) => void;
+  readonly before?: (sessions: SessionMirror, session: number) => void;
   /** And after it, knowing whether it succeeded. */
-  readonly after?: (sessions: SessionMirror, id: number, ok: boolean) => void;
+  readonly after?: (sessions: SessionMirror, session: number, ok: boolean) => void;
   /** JavaScript only: a throw answers {"error": message}, as janus_duktape.c does. */
   readonly throwAsJson?: boolean;
 }
 
 /** resumeScheduler: run once per poke to serve (bounded rounds), not as a single call. */
-export interface ResumeCallback extends CallbackBase {
+export interface ResumeCallback<A> extends CallbackBase {
   readonly kind: 'resume';
+  readonly rounds: (call: A) => number;
 }
 
-/** A timeCallback firing: the global named in the call, looked up now; absent is an error. */
-export interface TimerCallback extends CallbackBase {
+/** A timeCallback firing: the global it names, looked up now (absent is an error). */
+export interface TimerCallback<A> extends CallbackBase {
   readonly kind: 'timer';
-  readonly args: (call: CallTask) => ScriptArg[];
+  readonly target: (call: A) => string;
+  readonly args: (call: A) => ScriptArg[];
 }
 
-export type CallbackSpec = ScriptCallback | ResumeCallback | TimerCallback;
+export type CallbackSpec<A> = ScriptCallback<A> | ResumeCallback<A> | TimerCallback<A>;
+/** What a runtime's invokeCallback is given: how to read the result. */
+export type InvokedSpec = Pick<ScriptCallback<unknown>, 'kind' | 'result' | 'throwAsJson'> | { kind: 'timer' };
 
 const id = (value: number): ScriptArg => ({ kind: 'id', value });
 const noArgs = (): ScriptArg[] => [];
-const idOnly = (_call: CallTask, session: number): ScriptArg[] => [id(session)];
-const packetArgs = (call: CallTask, session: number): ScriptArg[] => {
-  const payload = call.payload ?? new Uint8Array(0);
-  return [id(session), { kind: 'boolean', value: call.flagA ?? false }, { kind: 'bytes', value: payload }, { kind: 'integer', value: payload.length }];
-};
-const dataArgs = (text: boolean) => (call: CallTask, session: number): ScriptArg[] => {
-  const payload = call.payload ?? new Uint8Array(0);
-  return [
-    id(session),
-    text ? { kind: 'text', value: payload } : { kind: 'bytes', value: payload },
-    { kind: 'integer', value: payload.length },
-    { kind: 'string', value: call.label ?? '' },
-    { kind: 'string', value: call.protocol ?? '' },
-  ];
-};
-const layerArgs = (call: CallTask, session: number): ScriptArg[] => [id(session), { kind: 'integer', value: call.number ?? 0 }];
+const idOnly = (_call: unknown, session: number): ScriptArg[] => [id(session)];
+const packetArgs = (call: IncomingPacket, session: number): ScriptArg[] => [
+  id(session), { kind: 'boolean', value: call.video }, { kind: 'bytes', value: call.packet }, { kind: 'integer', value: call.packet.length },
+];
+const dataArgs = (text: boolean) => (call: IncomingData, session: number): ScriptArg[] => [
+  id(session),
+  text ? { kind: 'text', value: call.payload } : { kind: 'bytes', value: call.payload },
+  { kind: 'integer', value: call.payload.length },
+  { kind: 'string', value: call.label },
+  { kind: 'string', value: call.protocol },
+];
+const layerArgs = (call: Layer, session: number): ScriptArg[] => [id(session), { kind: 'integer', value: call.value }];
 
 /**
  * Every callback the host can ask a script for (janus_lua.c / janus_duktape.c), with its
  * arguments and how its result is read. `init` and the info getters run at load instead.
  */
-export const CALLBACKS: Readonly<Record<Callback, CallbackSpec>> = {
-  [Callback.DESTROY]: { kind: 'callback', name: 'destroy', optional: false, args: noArgs, result: 'ignored' },
-  [Callback.RESUME_SCHEDULER]: { kind: 'resume', name: 'resumeScheduler', optional: false },
-  [Callback.CREATE_SESSION]: {
+export const CALLBACKS: { readonly [K in Callback]: CallbackSpec<CallArguments[K]> } = {
+  destroy: { kind: 'callback', name: 'destroy', optional: false, args: noArgs, result: 'ignored' },
+  resumeScheduler: { kind: 'resume', name: 'resumeScheduler', optional: false, rounds: (call) => call.resumes },
+  createSession: {
     kind: 'callback', name: 'createSession', optional: false, args: idOnly, result: 'ignored',
     before: (sessions, session) => sessions.create(session),
     // The host refuses the attach when createSession fails: forget the id.
     after: (sessions, session, ok) => { if (!ok) sessions.remove(session); },
   },
-  [Callback.DESTROY_SESSION]: {
+  destroySession: {
     kind: 'callback', name: 'destroySession', optional: false, args: idOnly, result: 'ignored',
     after: (sessions, session) => sessions.remove(session),
   },
-  [Callback.QUERY_SESSION]: { kind: 'callback', name: 'querySession', optional: false, args: idOnly, result: 'json', throwAsJson: true },
-  [Callback.HANDLE_MESSAGE]: {
+  querySession: { kind: 'callback', name: 'querySession', optional: false, args: idOnly, result: 'json', throwAsJson: true },
+  handleMessage: {
     kind: 'callback', name: 'handleMessage', optional: false, result: 'message',
     args: (call, session) => [
       id(session),
-      { kind: 'string', value: call.transaction ?? '' },
-      { kind: 'text', value: call.message ?? null },
+      { kind: 'string', value: call.transaction },
+      { kind: 'text', value: call.message },
       { kind: 'text', value: call.jsep ?? null },
     ],
   },
-  [Callback.HANDLE_ADMIN_MESSAGE]: {
+  handleAdminMessage: {
     kind: 'callback', name: 'handleAdminMessage', optional: true, result: 'json',
     args: (call) => [{ kind: 'text', value: call.message ?? null }],
   },
-  [Callback.SETUP_MEDIA]: { kind: 'callback', name: 'setupMedia', optional: false, args: idOnly, result: 'ignored' },
-  [Callback.HANGUP_MEDIA]: {
+  setupMedia: { kind: 'callback', name: 'setupMedia', optional: false, args: idOnly, result: 'ignored' },
+  hangupMedia: {
     kind: 'callback', name: 'hangupMedia', optional: false, args: idOnly, result: 'ignored',
     before: (sessions, session) => sessions.setDataReady(session, false),
   },
-  [Callback.INCOMING_RTP]: { kind: 'callback', name: 'incomingRtp', optional: true, args: packetArgs, result: 'ignored' },
-  [Callback.INCOMING_RTCP]: { kind: 'callback', name: 'incomingRtcp', optional: true, args: packetArgs, result: 'ignored' },
-  [Callback.INCOMING_TEXT_DATA]: {
+  incomingRtp: { kind: 'callback', name: 'incomingRtp', optional: true, args: packetArgs, result: 'ignored' },
+  incomingRtcp: { kind: 'callback', name: 'incomingRtcp', optional: true, args: packetArgs, result: 'ignored' },
+  incomingTextData: {
     kind: 'callback', name: 'incomingTextData', fallback: 'incomingData', optional: true, args: dataArgs(true), result: 'ignored',
   },
-  [Callback.INCOMING_BINARY_DATA]: { kind: 'callback', name: 'incomingBinaryData', optional: true, args: dataArgs(false), result: 'ignored' },
-  [Callback.DATA_READY]: {
+  incomingBinaryData: { kind: 'callback', name: 'incomingBinaryData', optional: true, args: dataArgs(false), result: 'ignored' },
+  dataReady: {
     kind: 'callback', name: 'dataReady', optional: true, args: idOnly, result: 'ignored',
     before: (sessions, session) => sessions.setDataReady(session, true),
   },
-  [Callback.SLOW_LINK]: {
+  slowLink: {
     kind: 'callback', name: 'slowLink', optional: true, result: 'ignored',
-    args: (call, session) => [id(session), { kind: 'boolean', value: call.flagA ?? false }, { kind: 'boolean', value: call.flagB ?? false }],
+    args: (call, session) => [id(session), { kind: 'boolean', value: call.uplink }, { kind: 'boolean', value: call.video }],
   },
-  [Callback.SUBSTREAM_CHANGED]: { kind: 'callback', name: 'substreamChanged', optional: true, args: layerArgs, result: 'ignored' },
+  substreamChanged: { kind: 'callback', name: 'substreamChanged', optional: true, args: layerArgs, result: 'ignored' },
   // Janus 1.1.2 gates this on substreamChanged being defined too.
-  [Callback.TEMPORAL_LAYER_CHANGED]: {
+  temporalLayerChanged: {
     kind: 'callback', name: 'temporalLayerChanged', requires: 'substreamChanged', optional: true, args: layerArgs, result: 'ignored',
   },
-  [Callback.TIMER]: {
+  timer: {
     kind: 'timer', name: 'timer', optional: false,
+    target: (call) => call.functionName,
     args: (call) => (call.argument === null || call.argument === undefined ? [] : [{ kind: 'text', value: call.argument }]),
   },
 };
@@ -157,7 +161,7 @@ export const CALLBACKS: Readonly<Record<Callback, CallbackSpec>> = {
 /** The info getters a script may define, read once after init. */
 const INFO_GETTERS = ['getVersion', 'getVersionString', 'getDescription', 'getName', 'getAuthor', 'getPackage'] as const;
 
-const SPECS: readonly CallbackSpec[] = Object.values(CALLBACKS);
+const SPECS: readonly CallbackSpec<never>[] = Object.values(CALLBACKS);
 
 /** The callbacks every script must define (janus_lua.c / janus_duktape.c refuse it otherwise). */
 export const MANDATORY_CALLBACKS: readonly string[] = [
@@ -204,38 +208,43 @@ export abstract class ScriptRuntimeBase implements ScriptRuntime {
    * Calls the script's global `name` with `args` in the engine and reads its result as
    * `spec.result` says (code/text for `message`, json for `json`).
    */
-  protected abstract invokeCallback(name: string, args: ScriptArg[], spec: ScriptCallback | TimerCallback): Invoked;
+  protected abstract invokeCallback(name: string, args: ScriptArg[], spec: InvokedSpec): Invoked;
 
   /** Runs one Call through the callback table. */
-  call(task: CallTask): TaskOutcome {
+  call(task: CallMessage): TaskOutcome {
     if (!this.hasScript()) return { status: Status.NOT_LOADED, error: 'no script loaded in this worker' };
     const calls = this.beginTask();
-    const spec: CallbackSpec | undefined = CALLBACKS[task.callback];
+    const callback = callbackOf(task);
+    const run: CallRun = callback === undefined
+      ? { outcome: { status: Status.SCRIPT_ERROR, error: 'unknown callback' } }
+      : this.runCallback(callback, task, calls);
+    return this.endCall(run.outcome, calls, run.resumes ?? 0, run.resumeInto);
+  }
+
+  private runCallback<K extends Callback>(callback: K, task: CallMessage, calls: HostCall[]): CallRun {
+    const args = task[callback] as CallArguments[K];
+    const spec: CallbackSpec<CallArguments[K]> = CALLBACKS[callback];
     const session = task.session ?? 0;
-    let outcome: TaskOutcome;
-    let resumeInto: HostCall[] | undefined;
-    let pending = 0;
-    if (!spec) {
-      outcome = { status: Status.SCRIPT_ERROR, error: `unknown callback ${String(task.callback)}` };
-    } else if (spec.kind === 'resume') {
-      outcome = { status: Status.OK };
-      pending = task.resumes ?? 1;
-      resumeInto = calls;
-    } else if (spec.kind === 'timer') {
-      const name = task.functionName ?? '';
-      const invoked = this.invokeCallback(name, spec.args(task), spec);
-      outcome = invoked.missing ? { status: Status.SCRIPT_ERROR, error: `timeCallback: no global function '${name}'` } : stripMissing(invoked);
-    } else {
-      spec.before?.(this.sessions, session);
-      const name = this.target(spec);
-      outcome = name === undefined ? { status: Status.NO_CALLBACK } : stripMissing(this.invokeCallback(name, spec.args(task, session), spec));
-      spec.after?.(this.sessions, session, outcome.status === Status.OK);
+    switch (spec.kind) {
+      case 'resume':
+        return { outcome: { status: Status.OK }, resumes: spec.rounds(args), resumeInto: calls };
+      case 'timer': {
+        const name = spec.target(args);
+        const invoked = this.invokeCallback(name, spec.args(args), spec);
+        return { outcome: invoked.missing ? { status: Status.SCRIPT_ERROR, error: `timeCallback: no global function '${name}'` } : stripMissing(invoked) };
+      }
+      case 'callback': {
+        spec.before?.(this.sessions, session);
+        const name = this.target(spec);
+        const outcome = name === undefined ? { status: Status.NO_CALLBACK } : stripMissing(this.invokeCallback(name, spec.args(args, session), spec));
+        spec.after?.(this.sessions, session, outcome.status === Status.OK);
+        return { outcome };
+      }
     }
-    return this.endCall(outcome, calls, pending, resumeInto);
   }
 
   /** The function a callback runs in this script, or undefined when it has none to run. */
-  private target(spec: ScriptCallback): string | undefined {
+  private target(spec: Pick<ScriptCallback<unknown>, 'name' | 'optional' | 'requires' | 'fallback'>): string | undefined {
     if (!spec.optional) return spec.name;
     if (spec.requires && !this.hooks.has(spec.requires)) return undefined;
     if (this.hooks.has(spec.name)) return spec.name;
@@ -320,6 +329,13 @@ export abstract class ScriptRuntimeBase implements ScriptRuntime {
     this.out = saved;
     return { calls, pending };
   }
+}
+
+/** What running one Call gives endCall: the outcome, and pokes to serve for resumeScheduler. */
+interface CallRun {
+  outcome: TaskOutcome;
+  resumes?: number;
+  resumeInto?: HostCall[];
 }
 
 function stripMissing(invoked: Invoked): TaskOutcome {

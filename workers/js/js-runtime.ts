@@ -10,7 +10,7 @@ import { dirname } from 'node:path';
 import { DUKTAPE_PLUGIN_INFO } from '../../src/janus/identity';
 import { Status, type LoadTask, type ScriptInfoMessage } from '../../src/script/bridge';
 import {
-  ScriptRuntimeBase, readInfoTexts, type Invoked, type ScriptArg, type ScriptCallback, type TaskOutcome, type TimerCallback,
+  ScriptRuntimeBase, readInfoTexts, type Invoked, type InvokedSpec, type ScriptArg, type TaskOutcome,
 } from '../runtime';
 import { recordingCheck } from '../recording-check';
 import { createHostFunctions } from './js-host-functions';
@@ -112,7 +112,7 @@ export class JsRuntime extends ScriptRuntimeBase {
     return this.sandbox !== undefined;
   }
 
-  protected invokeCallback(name: string, args: ScriptArg[], spec: ScriptCallback | TimerCallback): Invoked {
+  protected invokeCallback(name: string, args: ScriptArg[], spec: InvokedSpec): Invoked {
     const r = (this.sandbox as JsSandbox).call(name, args.map(jsArg));
     const outcome: Invoked = outcomeOf(r);
     if (r.status === 'missing') outcome.missing = true;

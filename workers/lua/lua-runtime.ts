@@ -7,10 +7,10 @@
 import { dirname } from 'node:path';
 import { lua, lauxlib, to_luastring, type LuaState, type LuaHook } from 'fengari';
 import { LUA_PLUGIN_INFO } from '../../src/janus/identity';
-import { Status, type CallTask, type LoadTask, type ScriptInfoMessage } from '../../src/script/bridge';
+import { Status, type CallMessage, type LoadTask, type ScriptInfoMessage } from '../../src/script/bridge';
 import { memoryInUse } from '../memory';
 import {
-  ScriptRuntimeBase, readInfoTexts, type Invoked, type ScriptArg, type ScriptCallback, type TaskOutcome, type TimerCallback,
+  ScriptRuntimeBase, readInfoTexts, type Invoked, type InvokedSpec, type ScriptArg, type TaskOutcome,
 } from '../runtime';
 import { recordingCheck } from '../recording-check';
 import { createEnvironment } from './lua-libs';
@@ -230,12 +230,12 @@ export class LuaRuntime extends ScriptRuntimeBase {
     return this.L !== undefined;
   }
 
-  override call(task: CallTask): TaskOutcome {
+  override call(task: CallMessage): TaskOutcome {
     this.overMemory = false;
     return super.call(task);
   }
 
-  protected invokeCallback(name: string, args: ScriptArg[], spec: ScriptCallback | TimerCallback): Invoked {
+  protected invokeCallback(name: string, args: ScriptArg[], spec: InvokedSpec): Invoked {
     const result = spec.kind === 'callback' ? spec.result : 'ignored';
     let code = 0;
     let text: Uint8Array | null = null;
