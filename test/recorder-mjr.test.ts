@@ -17,7 +17,7 @@ import {
   resolveRecordingPath,
   splitCodecFmtp,
 } from '../src/media/recorder';
-import { buildRtpPacket } from '../src/media/rtp';
+import { buildRtpPacket } from './support/rtp-packet';
 
 const hex = (s: string): Buffer => Buffer.from(s, 'hex');
 const PP_REC = '/usr/bin/janus-pp-rec';

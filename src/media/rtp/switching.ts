@@ -4,7 +4,13 @@
 // packet (48 kHz audio, 8 kHz for PT 0/8/9, 90 kHz video). Audio and video keep separate state
 // in one context, as Janus's per-session context does.
 
-import { setRtpSequenceNumber, setRtpTimestamp } from './rtp';
+function setRtpSequenceNumber(packet: Buffer, seq: number): void {
+  packet.writeUInt16BE(seq & 0xffff, 2);
+}
+
+function setRtpTimestamp(packet: Buffer, ts: number): void {
+  packet.writeUInt32BE(ts >>> 0, 4);
+}
 
 /** Monotonic microseconds (Janus's janus_get_monotonic_time). */
 export function monotonicUs(): number {

@@ -318,8 +318,3 @@ export function clientJsepForScript(
   if (jsep.e2ee === true) out.e2ee = true;
   return { jsep: out, client };
 }
-
-/** A renegotiation with new ICE credentials is an ICE restart (Janus compares ufrag and pwd). */
-export function iceRestarted(previous: ClientSdp, next: ClientSdp): boolean {
-  return previous.iceUfrag !== next.iceUfrag || previous.icePwd !== next.icePwd;
-}
