@@ -15,7 +15,8 @@ import { anonymiseClientSdp } from '../src/media/sdp/anonymise';
 import { clientJsepForScript } from '../src/media/sdp/client-sdp';
 import { chooseLocalSsrcs } from '../src/media/sdp/local-ssrcs';
 import { localMediaOf, mergeLocalSdp } from '../src/media/sdp/merge';
-import { negotiate, routerCodecsFor, toProducerRtpParameters } from '../src/media/sdp/negotiation';
+import { negotiate, toProducerRtpParameters } from '../src/media/sdp/negotiation';
+import { ROUTER_MEDIA_CODECS } from '../src/media/codecs';
 import { readSdpFixture, sdpLines } from './fixtures/sdp/fixtures';
 
 const CHROMIUM = '/usr/bin/chromium';
@@ -78,8 +79,7 @@ describe('SDP layer end to end with headless Chromium and mediasoup', function (
 
     const { client } = clientJsepForScript({ type: 'offer', sdp: offer });
     const plugin = readSdpFixture('lua-echotest-answer-chrome.sdp');
-    const pre = negotiate({ client, local: plugin, clientIsOfferer: true });
-    const router = await worker!.createRouter({ mediaCodecs: routerCodecsFor(pre.media) });
+    const router = await worker!.createRouter({ mediaCodecs: ROUTER_MEDIA_CODECS });
     try {
       const transport = await router.createWebRtcTransport({ listenIps: [{ ip: '127.0.0.1' }], enableSctp: true });
       // The recorded offer says a=setup:actpass: we answer active (DTLS client), the client is the server.
@@ -137,7 +137,7 @@ describe('SDP layer end to end with headless Chromium and mediasoup', function (
     const { client, jsep } = clientJsepForScript({ type: 'offer', sdp: offer });
     expect(jsep.simulcast).to.deep.equal([{ mindex: 1, mid: '1', rids: ['h', 'm', 'l'], 'rid-ext': 10 }]);
     const plugin = readSdpFixture('lua-videoroom-publisher-answer-chrome-simulcast.sdp');
-    const router = await worker!.createRouter({ mediaCodecs: routerCodecsFor(negotiate({ client, local: plugin, clientIsOfferer: true }).media) });
+    const router = await worker!.createRouter({ mediaCodecs: ROUTER_MEDIA_CODECS });
     try {
       const transport = await router.createWebRtcTransport({ listenIps: [{ ip: '127.0.0.1' }], enableSctp: true, initialAvailableOutgoingBitrate: 1000000 });
       // The recorded offer says a=setup:actpass: we answer active (DTLS client), the client is the server.
