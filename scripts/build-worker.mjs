@@ -104,7 +104,8 @@ export function applyPatches(pristine, patches = listPatches()) {
         fs.mkdirSync(path.dirname(path.join(work, rel)), { recursive: true });
         fs.writeFileSync(path.join(work, rel), content);
       }
-      for (const args of [['apply', '--check', patch], ['apply', patch]]) {
+      // --whitespace=nowarn: a user's apply.whitespace=error must not reject mediasoup's own lines.
+      for (const args of [['apply', '--check', '--whitespace=nowarn', patch], ['apply', '--whitespace=nowarn', patch]]) {
         const r = git(args, work);
         if (r.status !== 0) {
           throw new Error(`mediasoup patch ${path.basename(patch)} does not apply (git ${args.join(' ')}): ${(r.stderr || String(r.error)).trim()}`);
