@@ -30,7 +30,7 @@ const MIRROR: Record<string, Record<string, string>> = {
   Reply: { instance: 'string', seq: 'number', results: 'Result[]' } satisfies Fields<Reply>,
   Load: {
     runtime: 'string', scriptPath: 'string', modulesPath: 'string', config: 'bytes', instructionLimit: 'number', logLevel: 'number',
-    eventsEnabled: 'boolean', memoryLimitBytes: 'number', maxResumeRounds: 'number', timeLimitMs: 'number',
+    eventsEnabled: 'boolean', memoryLimitBytes: 'number', maxResumeRounds: 'number', timeLimitMs: 'number', recordingRoots: 'string[]',
   } satisfies Fields<LoadTask>,
   Call: {
     session: 'number', destroy: 'Empty', resumeScheduler: 'ResumeScheduler', createSession: 'Empty', destroySession: 'Empty',
