@@ -1,4 +1,4 @@
-// Anonymisation of client SDPs (janus-contract §3.1) over recorded offers, and the jsep the
+// Anonymisation of client SDPs (docs/contract.md §3.1) over recorded offers, and the jsep the
 // script receives.
 import { expect } from 'chai';
 import { JanusError } from '../src/janus/errors';
@@ -13,7 +13,7 @@ function isSubsequence(sub: readonly string[], all: readonly string[]): boolean 
   return i === sub.length;
 }
 
-describe('sdp anonymisation (janus-contract §3.1)', () => {
+describe('sdp anonymisation (docs/contract.md §3.1)', () => {
   const chrome = readSdpFixture('chrome-offer.sdp');
   const out = anonymiseClientSdp(chrome);
   const lines = sdpLines(out);

@@ -1,11 +1,11 @@
 // What a plugin may ask of the media plane, per Janus handle id. This is the Lua/Duktape
-// plugins' media contract (janus-contract §1, §3.2) expressed once, for any plugin.
+// plugins' media contract (docs/contract.md §1, §3.2) expressed once, for any plugin.
 // All methods return false when the handle is unknown or gone.
 
 export type MediumKind = 'audio' | 'video' | 'data';
 export type MediumDirection = 'in' | 'out';
 
-/** One medium to record (janus-contract §1, startRecording). */
+/** One medium to record (docs/contract.md §1, startRecording). */
 export interface RecordingRequest {
   type: MediumKind;
   /** Codec name as the script gave it, lower-case, without `/fmtp=`. */

@@ -16,7 +16,7 @@ export interface PluginInfo {
   versionString: string;
 }
 
-/** Simulcast description the core extracts from a client offer (janus-contract §3.1). */
+/** Simulcast description the core extracts from a client offer (docs/contract.md §3.1). */
 export interface JsepSimulcast {
   mindex: number;
   mid: string;

@@ -252,7 +252,7 @@ export class ScriptPlugin implements Plugin {
       },
       {
         session: state,
-        // What the C side records before calling handleMessage (janus-contract §2).
+        // What the C side records before calling handleMessage (docs/contract.md §2).
         before: () => {
           if (!jsep) return;
           if (jsep.simulcast && jsep.simulcast.length > 0) state.simulcast = jsep.simulcast[0];

@@ -1,4 +1,4 @@
-// A Janus Duktape plugin script (janus-contract §6) in a node:vm context: loads the script as
+// A Janus Duktape plugin script (docs/contract.md §6) in a node:vm context: loads the script as
 // janus_duktape.c does (global sloppy-mode code, mandatory callbacks checked, optional ones
 // detected once, init(config)), then runs callbacks (the table in ../runtime.ts) under a
 // wall-clock limit each. Pokes are served right after the task that made them (bounded

@@ -1,4 +1,4 @@
-// A Janus Lua plugin script running in Fengari (janus-contract §2, §4): loads the script the
+// A Janus Lua plugin script running in Fengari (docs/contract.md §2, §4): loads the script the
 // way janus_lua.c does, checks the mandatory callbacks, detects the optional ones once, and
 // runs callbacks (the table in ../runtime.ts) under an instruction budget and a memory
 // watchdog. Pokes are served right after the task that made them (bounded rounds), their
