@@ -1,9 +1,12 @@
-// Builds mediasoup's C++ worker offline against Debian's libraries, with our ordered edits
-// (patches/mediasoup/edits.mjs), and caches the binary outside node_modules keyed by the
-// mediasoup version and the content of the worker edits. Also applies our Node-side edits to
-// node_modules/mediasoup/node/lib idempotently. Used by scripts/install.mjs; runnable alone:
-//   node scripts/build-worker.mjs            build (or reuse) and place the binary
-//   node scripts/build-worker.mjs --check    only check every edit applies (no build)
+// Builds mediasoup's C++ worker offline against Debian's libraries, with our patches
+// (patches/mediasoup/NNN-name.patch, unified diffs applied in name order with `git apply`),
+// and caches the binary outside node_modules keyed by the mediasoup version and the patched
+// worker sources. Also applies the patches' Node-side changes to node_modules/mediasoup/node/lib
+// idempotently. Used by scripts/install.mjs; runnable alone:
+//   node scripts/build-worker.mjs                 build (or reuse) and place the binary
+//   node scripts/build-worker.mjs --check [dir]   only check that every patch applies, to the
+//                                                 installed package or to a mediasoup package
+//                                                 unpacked in dir (no build)
 
 import { createHash } from 'node:crypto';
 import { spawn, spawnSync } from 'node:child_process';
@@ -12,10 +15,13 @@ import os from 'node:os';
 import path from 'node:path';
 import readline from 'node:readline';
 import { fileURLToPath } from 'node:url';
-import { edits as allEdits, MEDIASOUP_VERSION } from '../patches/mediasoup/edits.mjs';
 import { buildOpensslSrtp, isBuilt, opensslSrtpPlan, srtpRequest } from './libsrtp.mjs';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+/** The mediasoup version our patches are written against. */
+export const MEDIASOUP_VERSION = '3.12.16';
+/** Our patches to it, applied in file-name order. */
+export const PATCH_DIR = path.join(ROOT, 'patches', 'mediasoup');
 const MESON_ARGS = ['--buildtype', 'release', '-Db_ndebug=true', '--wrap-mode=nodownload'];
 const ORIG_SUFFIX = '.luasfu-orig';
 /** Next to the placed binary: which libsrtp2 it was built with ({ key, srtp }). */
@@ -49,47 +55,118 @@ export function defaultWorkerPath(dir = mediasoupDir()) {
   return path.join(dir, 'worker', 'out', 'Release', 'mediasoup-worker');
 }
 
+/** Our patch files, in the order they apply (absolute paths). */
+export function listPatches(dir = PATCH_DIR) {
+  return fs.readdirSync(dir).filter((n) => /^\d{3}-[\w.-]+\.patch$/.test(n)).sort().map((n) => path.join(dir, n));
+}
+
+/** The package-relative paths a unified diff touches (from its `diff --git a/X b/X` lines). */
+export function patchTargets(patchText) {
+  const out = new Set();
+  for (const m of patchText.matchAll(/^diff --git a\/(\S+) b\/(\S+)$/gm)) {
+    if (m[1] !== '/dev/null') out.add(m[1]);
+    out.add(m[2]);
+  }
+  return [...out];
+}
+
+/** Runs git without inheriting a repository from the environment. */
+function git(args, cwd) {
+  const env = { ...process.env };
+  for (const k of ['GIT_DIR', 'GIT_WORK_TREE', 'GIT_INDEX_FILE']) delete env[k];
+  return spawnSync('git', args, { cwd, env, encoding: 'utf8' });
+}
+
 /**
- * Applies the edits (all for one file, in order) to its text. Throws naming the edit when its
- * find text does not occur exactly `count` times.
- * @param {string} text
- * @param {import('../patches/mediasoup/edits.mjs').Edit[]} fileEdits
+ * Applies the patches, in order, to pristine copies of the files they touch and returns the
+ * patched files (package-relative path -> content). Each patch is first checked with
+ * `git apply --check`, then applied; a patch that does not apply throws, naming it and
+ * quoting git. `pristine(rel)` gives a file's unpatched content (undefined: it does not exist).
+ * @param {(rel: string) => Buffer | undefined} pristine
+ * @returns {Map<string, Buffer>}
  */
-export function applyEditsToText(text, fileEdits) {
-  for (const e of fileEdits) {
-    const want = e.count ?? 1;
-    const found = text.split(e.find).length - 1;
-    if (found !== want) {
-      throw new Error(`mediasoup edit "${e.id}" (${e.target}:${e.file}): find text occurs ${found} times, expected ${want}`);
+export function applyPatches(pristine, patches = listPatches()) {
+  const work = fs.mkdtempSync(path.join(os.tmpdir(), 'luasfu-mediasoup-patch-'));
+  try {
+    // Its own repository, so that git applies paths relative to it wherever tmpdir lies.
+    const init = git(['init', '-q'], work);
+    if (init.error || init.status !== 0) {
+      throw new Error(`git is needed to apply our mediasoup patches: ${init.error?.message ?? init.stderr}`);
     }
-    text = text.split(e.find).join(e.replace);
+    /** @type {Set<string>} */
+    const touched = new Set();
+    for (const patch of patches) {
+      for (const rel of patchTargets(fs.readFileSync(patch, 'utf8'))) {
+        if (touched.has(rel)) continue;
+        touched.add(rel);
+        const content = pristine(rel);
+        if (content === undefined) continue;
+        fs.mkdirSync(path.dirname(path.join(work, rel)), { recursive: true });
+        fs.writeFileSync(path.join(work, rel), content);
+      }
+      // --whitespace=nowarn: a user's apply.whitespace=error must not reject mediasoup's own lines.
+      for (const args of [['apply', '--check', '--whitespace=nowarn', patch], ['apply', '--whitespace=nowarn', patch]]) {
+        const r = git(args, work);
+        if (r.status !== 0) {
+          throw new Error(`mediasoup patch ${path.basename(patch)} does not apply (git ${args.join(' ')}): ${(r.stderr || String(r.error)).trim()}`);
+        }
+      }
+    }
+    /** @type {Map<string, Buffer>} */
+    const out = new Map();
+    for (const rel of [...touched].sort()) {
+      const abs = path.join(work, rel);
+      if (fs.existsSync(abs)) out.set(rel, fs.readFileSync(abs));
+    }
+    return out;
+  } finally {
+    fs.rmSync(work, { recursive: true, force: true });
   }
-  return text;
-}
-
-/** Groups edits by file, keeping their order. */
-function byFile(edits) {
-  /** @type {Map<string, typeof edits>} */
-  const m = new Map();
-  for (const e of edits) {
-    if (!m.has(e.file)) m.set(e.file, []);
-    m.get(e.file).push(e);
-  }
-  return m;
 }
 
 /**
- * Cache key: version + meson args + the content (not comments) of the worker edits + the
- * libsrtp2 it links: SYSTEM_SRTP (Debian's shared one; adds nothing, so keys of workers built
- * before the choice existed stay valid) or the key of our static OpenSSL build
- * (scripts/libsrtp.mjs, e.g. 'openssl-2.5.0-3-<hash of its build options>'). Without `srtp`:
- * the choice recorded for the installed binary (so the key of what is installed).
+ * Unpatched content of the installed package's files: the worker sources are never edited in
+ * place; Node files edited by an earlier install keep their original as <file>.luasfu-orig.
  */
-export function workerKey(version, edits = allEdits, srtp = installedSrtp()) {
+export function installedPristine(msDir = mediasoupDir()) {
+  return (rel) => {
+    const abs = path.join(msDir, rel);
+    for (const f of [abs + ORIG_SUFFIX, abs]) {
+      if (fs.existsSync(f)) return fs.readFileSync(f);
+    }
+    return undefined;
+  };
+}
+
+/** The patched worker files, keyed by their path under worker/ (throws on a failed patch). */
+export function patchedWorkerFiles(msDir = mediasoupDir(), patches = listPatches()) {
+  return workerPart(applyPatches(installedPristine(msDir), patches));
+}
+
+/** @param {Map<string, Buffer>} files package-relative */
+function workerPart(files) {
+  /** @type {Map<string, Buffer>} */
+  const out = new Map();
+  for (const [rel, content] of files) if (rel.startsWith('worker/')) out.set(rel.slice('worker/'.length), content);
+  return out;
+}
+
+/**
+ * Cache key: version + meson args + the patched worker sources (path and content of every
+ * file a patch touches; patch headers and Node-side changes do not count) + the libsrtp2 it
+ * links: SYSTEM_SRTP (Debian's shared one; adds nothing) or the key of our static OpenSSL
+ * build (scripts/libsrtp.mjs, e.g. 'openssl-2.5.0-3-<hash of its build options>'). Without
+ * `srtp`: the choice recorded for the installed binary (so the key of what is installed).
+ * @param {string} version
+ * @param {Map<string, Buffer | string>} workerFiles  path under worker/ -> patched content
+ */
+export function workerKey(version, workerFiles, srtp = installedSrtp()) {
   const h = createHash('sha256');
   h.update(JSON.stringify({ version, MESON_ARGS }));
-  for (const e of edits.filter((x) => x.target === 'worker')) {
-    h.update(JSON.stringify([e.id, e.file, e.find, e.replace, e.count ?? 1]));
+  for (const file of [...workerFiles.keys()].sort()) {
+    const content = Buffer.from(workerFiles.get(file));
+    h.update(`${file}\0${content.length}\0`);
+    h.update(content);
   }
   if (srtp !== SYSTEM_SRTP) h.update(`srtp=${srtp}`);
   return h.digest('hex').slice(0, 16);
@@ -102,17 +179,6 @@ export function installedSrtp(msDir = mediasoupDir()) {
   } catch {
     return SYSTEM_SRTP;
   }
-}
-
-/** The patched text of every worker file an edit touches (throws on a failed edit). */
-export function patchedWorkerFiles(msDir, edits = allEdits) {
-  /** @type {Map<string, string>} */
-  const out = new Map();
-  for (const [file, fileEdits] of byFile(edits.filter((e) => e.target === 'worker'))) {
-    const orig = fs.readFileSync(path.join(msDir, 'worker', file), 'utf8');
-    out.set(file, applyEditsToText(orig, fileEdits));
-  }
-  return out;
 }
 
 /**
@@ -199,25 +265,20 @@ function neededLibs(bin) {
 }
 
 /**
- * Returns the cached binary for this version, edit list and libsrtp2 choice, building it if
- * needed. libsrtp2: LUASFU_SRTP (scripts/libsrtp.mjs) — by default our static OpenSSL build
+ * Returns the cached binary for this version, patched worker sources and libsrtp2 choice,
+ * building it if needed. `files`: the patched worker files (patchedWorkerFiles()). libsrtp2: LUASFU_SRTP (scripts/libsrtp.mjs) — by default our static OpenSSL build
  * of Debian's source, falling back to the system libsrtp2 (one log line) if that fails.
  * @returns {Promise<{ bin: string, reused: boolean, srtp: string }>}
  */
-export async function buildWorker({ msDir = mediasoupDir(), edits = allEdits } = {}) {
+export async function buildWorker({ msDir = mediasoupDir(), files = patchedWorkerFiles(msDir) } = {}) {
   const version = mediasoupVersion(msDir);
-  if (version !== MEDIASOUP_VERSION) {
-    throw new Error(`our mediasoup edits are written for ${MEDIASOUP_VERSION}, installed is ${version}`);
-  }
-  // Fail on a bad edit before anything else (no fallback would help).
-  const files = patchedWorkerFiles(msDir, edits);
   const want = srtpRequest();
   if (want === 'system') {
     log('libsrtp2: the system one (Debian, NSS), as LUASFU_SRTP=system asks');
   } else {
     try {
       const plan = opensslSrtpPlan();
-      const key = workerKey(version, edits, plan.key);
+      const key = workerKey(version, files, plan.key);
       const cached = path.join(cacheRoot(), `${version}-${key}`, 'mediasoup-worker');
       if (!fs.existsSync(cached) && !isBuilt(plan)) {
         fs.mkdirSync(path.dirname(plan.prefix), { recursive: true });
@@ -235,7 +296,7 @@ export async function buildWorker({ msDir = mediasoupDir(), edits = allEdits } =
     }
   }
   return buildWith({
-    msDir, version, files, key: workerKey(version, edits, SYSTEM_SRTP), srtp: SYSTEM_SRTP,
+    msDir, version, files, key: workerKey(version, files, SYSTEM_SRTP), srtp: SYSTEM_SRTP,
     mesonArgs: MESON_ARGS, buildBase: path.join(cacheRoot(), `build-${version}`),
   });
 }
@@ -321,58 +382,67 @@ export function placeBinary(bin, msDir = mediasoupDir(), srtp = undefined) {
 }
 
 /**
- * Applies the Node-side edits to node_modules/mediasoup (idempotent: each edited file keeps
- * its pristine copy next to it as <file>.luasfu-orig and is always rebuilt from that; files
- * no edit touches any more are restored).
- * @returns {string[]} the files edited
+ * Writes the patched Node-side files into node_modules/mediasoup (idempotent: each patched
+ * file keeps its pristine copy next to it as <file>.luasfu-orig, from which the patches are
+ * always applied; files no patch touches any more are restored).
+ * @param {Map<string, Buffer>} nodeFiles  package-relative path -> patched content
+ * @returns {string[]} the files patched
  */
-export function applyNodeEdits(msDir = mediasoupDir(), edits = allEdits) {
-  const groups = byFile(edits.filter((e) => e.target === 'node'));
-  // Compute everything first so a failing edit leaves node_modules untouched.
-  /** @type {Map<string, string>} */
-  const results = new Map();
-  for (const [file, fileEdits] of groups) {
+export function applyNodePatches(nodeFiles, msDir = mediasoupDir()) {
+  for (const [file, content] of nodeFiles) {
     const abs = path.join(msDir, file);
-    const orig = fs.existsSync(abs + ORIG_SUFFIX) ? abs + ORIG_SUFFIX : abs;
-    results.set(file, applyEditsToText(fs.readFileSync(orig, 'utf8'), fileEdits));
+    if (fs.existsSync(abs) && !fs.existsSync(abs + ORIG_SUFFIX)) fs.copyFileSync(abs, abs + ORIG_SUFFIX);
+    if (!fs.existsSync(abs) || !fs.readFileSync(abs).equals(content)) fs.writeFileSync(abs, content);
   }
-  for (const [file, text] of results) {
-    const abs = path.join(msDir, file);
-    if (!fs.existsSync(abs + ORIG_SUFFIX)) fs.copyFileSync(abs, abs + ORIG_SUFFIX);
-    if (fs.readFileSync(abs, 'utf8') !== text) fs.writeFileSync(abs, text);
-  }
-  // Restore files that an older edit list touched.
+  // Restore files that an older patch set touched.
   for (const dir of ['node/lib']) {
     const absDir = path.join(msDir, dir);
     if (!fs.existsSync(absDir)) continue;
     for (const name of fs.readdirSync(absDir)) {
       if (!name.endsWith(ORIG_SUFFIX)) continue;
-      const rel = path.join(dir, name.slice(0, -ORIG_SUFFIX.length));
-      if (results.has(rel)) continue;
+      const rel = path.posix.join(dir, name.slice(0, -ORIG_SUFFIX.length));
+      if (nodeFiles.has(rel)) continue;
       fs.copyFileSync(path.join(absDir, name), path.join(msDir, rel));
       fs.rmSync(path.join(absDir, name));
     }
   }
-  return [...results.keys()];
+  return [...nodeFiles.keys()];
 }
 
-/** Checks that every edit applies (worker and node) without building anything. */
-export function checkEdits(msDir = mediasoupDir(), edits = allEdits) {
-  patchedWorkerFiles(msDir, edits);
-  for (const [file, fileEdits] of byFile(edits.filter((e) => e.target === 'node'))) {
-    const abs = path.join(msDir, file);
-    const orig = fs.existsSync(abs + ORIG_SUFFIX) ? abs + ORIG_SUFFIX : abs;
-    applyEditsToText(fs.readFileSync(orig, 'utf8'), fileEdits);
+/** Fails unless the package in msDir is the mediasoup version our patches are written for. */
+function checkVersion(msDir) {
+  const version = mediasoupVersion(msDir);
+  if (version !== MEDIASOUP_VERSION) {
+    throw new Error(`our mediasoup patches are written for ${MEDIASOUP_VERSION}, ${msDir} is ${version}`);
   }
+  return version;
 }
 
 /**
- * The whole step: use MEDIASOUP_WORKER_BIN if set, else build or reuse the cached binary;
- * place it where mediasoup looks; apply the Node-side edits.
+ * Checks that every patch applies, in order (`git apply --check` then `git apply` on copies),
+ * to the installed package, or to an unpacked mediasoup package in `dir`. Builds nothing.
+ * @returns {string[]} the files the patches touch
+ */
+export function checkPatches(dir = mediasoupDir(), patches = listPatches()) {
+  checkVersion(dir);
+  const pristine = dir === mediasoupDir() ? installedPristine(dir) : (rel) => {
+    const abs = path.join(dir, rel);
+    return fs.existsSync(abs) ? fs.readFileSync(abs) : undefined;
+  };
+  return [...applyPatches(pristine, patches).keys()];
+}
+
+/**
+ * The whole step: apply the patches (failing before anything else if one does not apply);
+ * write the Node-side files; use MEDIASOUP_WORKER_BIN if set, else build or reuse the cached
+ * binary; place it where mediasoup looks.
  */
 export async function ensureWorker({ msDir = mediasoupDir() } = {}) {
-  const nodeFiles = applyNodeEdits(msDir);
-  if (nodeFiles.length) log(`applied Node-side edits to ${nodeFiles.join(', ')}`);
+  checkVersion(msDir);
+  const patched = applyPatches(installedPristine(msDir));
+  const nodeFiles = new Map([...patched].filter(([rel]) => rel.startsWith('node/')));
+  const nodeDone = applyNodePatches(nodeFiles, msDir);
+  if (nodeDone.length) log(`applied the Node-side patches to ${nodeDone.join(', ')}`);
   const envBin = process.env.MEDIASOUP_WORKER_BIN;
   if (envBin) {
     fs.accessSync(envBin, fs.constants.X_OK);
@@ -380,7 +450,7 @@ export async function ensureWorker({ msDir = mediasoupDir() } = {}) {
     return placeBinary(envBin, msDir);
   }
   const t0 = Date.now();
-  const { bin, reused, srtp } = await buildWorker({ msDir });
+  const { bin, reused, srtp } = await buildWorker({ msDir, files: workerPart(patched) });
   const placed = placeBinary(bin, msDir, srtp);
   if (reused) log(`reused cached ${bin} (${Date.now() - t0} ms)`);
   log(`worker binary at ${placed} (libsrtp2: ${srtp === SYSTEM_SRTP ? 'system, NSS' : `${srtp}, static`})`);
@@ -388,8 +458,13 @@ export async function ensureWorker({ msDir = mediasoupDir() } = {}) {
 }
 
 if (process.argv[1] && path.resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
-  const main = process.argv.includes('--check')
-    ? async () => { checkEdits(); log(`all ${allEdits.length} edits apply`); }
+  const at = process.argv.indexOf('--check');
+  const main = at >= 0
+    ? async () => {
+      const dir = process.argv[at + 1] ? path.resolve(process.argv[at + 1]) : mediasoupDir();
+      const files = checkPatches(dir);
+      log(`all ${listPatches().length} patches apply to ${dir} (${files.join(', ')})`);
+    }
     : () => ensureWorker();
   main().catch((e) => {
     process.stderr.write(`[mediasoup-worker] FAILED: ${e.message}\n`);

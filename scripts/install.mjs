@@ -8,7 +8,7 @@ import fs from 'node:fs';
 import { ensureWorker } from './build-worker.mjs';
 
 const BUILD_PACKAGES = [
-  'meson', 'ninja-build', 'pkg-config', 'g++', 'python3',
+  'meson', 'ninja-build', 'pkg-config', 'g++', 'python3', 'git',
   'libssl-dev', 'libabsl-dev', 'libsrtp2-dev', 'libuv1-dev', 'nlohmann-json3-dev', 'libusrsctp-dev',
 ];
 

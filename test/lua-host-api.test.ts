@@ -1,4 +1,4 @@
-// The host functions and libraries as a script sees them (janus-contract §1, §4), through the
+// The host functions and libraries as a script sees them (docs/contract.md §1, §4), through the
 // Plugin interface with a recording PluginHost: exact return values, recorded session state,
 // ordering of replies and scheduler work, timers.
 

@@ -1,4 +1,4 @@
-// The raw RTP path (janus-contract §1: incomingRtp / relayRtp) with real media: a Lua script
+// The raw RTP path (docs/contract.md §1: incomingRtp / relayRtp) with real media: a Lua script
 // that defines incomingRtp gets a libwebrtc peer's audio and video packets and sends each one
 // back with relayRtp; the peer decodes what comes back. The script makes no addRecipient, so
 // the built-in relay plays no part: only the raw path can bring the media back.

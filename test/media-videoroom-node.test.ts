@@ -117,7 +117,7 @@ for (const [name, script] of SCRIPTS) {
       expect(loaded.filter((n) => n > 0).length).to.equal(2);
 
       // The scripts define no incoming data hook, so the core relays alice's data channel
-      // messages to her subscribers (janus-contract §3.2), on a channel the server opens.
+      // messages to her subscribers (docs/contract.md §3.2), on a channel the server opens.
       await waitUntil(() => pubPeer.channel?.readyState === 'open', 10000, "the publisher's data channel");
       pubPeer.channel!.send('hello room');
       await waitUntil(() => subPeer.dataReceived.length > 0, 10000, 'relayed data at the subscriber');

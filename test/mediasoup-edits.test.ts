@@ -297,7 +297,7 @@ describe('mediasoup edits', function () {
         consumer.on('message', (m: Buffer, ppid: number) => got.push([ppid, m]));
         return { producer, got };
       };
-      /** Node sends on `sctp`'s stream `streamId` (series 40's sctpStreamId option). */
+      /** Node sends on `sctp`'s stream `streamId` (patch 040's sctpStreamId option). */
       const sender = async (direct: types.DirectTransport, sctpTransport: types.PlainTransport, streamId: number) => {
         const producer = await direct.produceData();
         const consumer = await sctpTransport.consumeData({ dataProducerId: producer.id, sctpStreamId: streamId });

@@ -2,7 +2,10 @@
 // a Router with opus/VP8/VP9/H264 and a WebRtcTransport on 127.0.0.1, then a clean close.
 
 import { expect } from 'chai';
+import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import * as mediasoup from 'mediasoup';
 import type { types } from 'mediasoup';
 
@@ -39,32 +42,58 @@ async function waitPidGone(pid: number): Promise<boolean> {
 // scripts/build-worker.mjs is plain ESM without types; a variable specifier keeps tsc out.
 const BUILD_SCRIPT = '../../scripts/build-worker.mjs';
 
-describe('scripts/build-worker.mjs', () => {
-  it('fails naming the edit when its find text is missing or ambiguous', async () => {
-    const { applyEditsToText } = await import(BUILD_SCRIPT);
-    const edit = { id: 'demo-edit', target: 'worker', file: 'x.cpp', why: '', find: 'foo', replace: 'bar' };
-    expect(applyEditsToText('a foo b', [edit])).to.equal('a bar b');
-    expect(applyEditsToText('foo foo', [{ ...edit, count: 2 }])).to.equal('bar bar');
-    expect(() => applyEditsToText('nothing', [edit])).to.throw('mediasoup edit "demo-edit" (worker:x.cpp): find text occurs 0 times, expected 1');
-    expect(() => applyEditsToText('foo foo', [edit])).to.throw('find text occurs 2 times, expected 1');
+describe('scripts/build-worker.mjs and patches/mediasoup', () => {
+  let tmp: string;
+  before(() => { tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'luasfu-patch-test-')); });
+  after(() => fs.rmSync(tmp, { recursive: true, force: true }));
+
+  it('applies a unified diff and fails loudly, naming the patch, when one does not apply', async () => {
+    const { applyPatches } = await import(BUILD_SCRIPT);
+    const good = path.join(tmp, '001-good.patch');
+    fs.writeFileSync(good, 'Why: a demo.\n\ndiff --git a/worker/x.cpp b/worker/x.cpp\n--- a/worker/x.cpp\n+++ b/worker/x.cpp\n@@ -1 +1 @@\n-foo\n+bar\n');
+    const pristine = (text: string) => (rel: string) => (rel === 'worker/x.cpp' ? Buffer.from(text) : undefined);
+    const out = applyPatches(pristine('foo\n'), [good]) as Map<string, Buffer>;
+    expect([...out.keys()]).to.deep.equal(['worker/x.cpp']);
+    expect(out.get('worker/x.cpp')!.toString()).to.equal('bar\n');
+    expect(() => applyPatches(pristine('other\n'), [good])).to.throw(/mediasoup patch 001-good\.patch does not apply \(git apply --check .*\): .*patch failed/);
   });
 
-  it('keys the cache on the worker edits\' content only', async () => {
+  it('keys the cache on the patched worker sources only', async () => {
     const { workerKey } = await import(BUILD_SCRIPT);
-    const e = { id: 'e', target: 'worker', file: 'f', why: 'w', find: 'a', replace: 'b' };
-    const base = workerKey('3.12.16', [e]);
+    const files = (content: string) => new Map([['src/a.cpp', content], ['meson.build', 'm']]);
+    const base = workerKey('3.12.16', files('x'), 'system');
     expect(base).to.match(/^[0-9a-f]{16}$/);
-    expect(workerKey('3.12.16', [{ ...e, why: 'other words' }])).to.equal(base);
-    expect(workerKey('3.12.16', [e, { ...e, target: 'node', replace: 'c' }])).to.equal(base);
-    expect(workerKey('3.12.16', [{ ...e, replace: 'c' }])).to.not.equal(base);
-    expect(workerKey('3.12.17', [e])).to.not.equal(base);
+    expect(workerKey('3.12.16', new Map([['meson.build', 'm'], ['src/a.cpp', 'x']]), 'system')).to.equal(base);
+    expect(workerKey('3.12.16', files('y'), 'system')).to.not.equal(base);
+    expect(workerKey('3.12.17', files('x'), 'system')).to.not.equal(base);
+    expect(workerKey('3.12.16', files('x'), 'openssl-1')).to.not.equal(base);
   });
 
-  it('installed the cached binary for the current edits and the Node-side edits', async () => {
-    const { workerKey, cacheRoot, checkEdits } = await import(BUILD_SCRIPT);
-    const { edits } = await import('../../patches/mediasoup/edits.mjs' + '');
-    checkEdits();
-    const cached = `${cacheRoot()}/3.12.16-${workerKey('3.12.16', edits)}/mediasoup-worker`;
+  it('every patch says why in its header and touches only worker/ or node/lib/', async () => {
+    const { listPatches, patchTargets } = await import(BUILD_SCRIPT);
+    const patches = listPatches() as string[];
+    expect(patches.map((p) => path.basename(p))).to.include('010-consumer-wire.patch');
+    for (const p of patches) {
+      const text = fs.readFileSync(p, 'utf8');
+      const header = text.slice(0, text.indexOf('\ndiff --git '));
+      expect(header, path.basename(p)).to.match(/Why:/);
+      for (const target of patchTargets(text) as string[]) expect(target).to.match(/^(worker\/|node\/lib\/)/);
+    }
+  });
+
+  it('the patches apply to a clean mediasoup 3.12.16 package (git apply --check, in order)', async function () {
+    this.timeout(120_000);
+    const { checkPatches } = await import(BUILD_SCRIPT);
+    // The published tarball (npm's cache after npm ci), not node_modules, which we patch.
+    execFileSync('npm', ['pack', 'mediasoup@3.12.16', '--prefer-offline', '--silent', '--pack-destination', tmp], { stdio: 'pipe', timeout: 100_000 });
+    execFileSync('tar', ['xzf', path.join(tmp, 'mediasoup-3.12.16.tgz'), '-C', tmp]);
+    const files = checkPatches(path.join(tmp, 'package')) as string[];
+    expect(files).to.include.members(['worker/meson.build', 'worker/src/RTC/Transport.cpp', 'node/lib/Transport.js']);
+  });
+
+  it('installed the cached binary for the current patches, and the Node-side patches', async () => {
+    const { workerKey, cacheRoot, patchedWorkerFiles } = await import(BUILD_SCRIPT);
+    const cached = `${cacheRoot()}/3.12.16-${workerKey('3.12.16', patchedWorkerFiles())}/mediasoup-worker`;
     if (!process.env.MEDIASOUP_WORKER_BIN) {
       expect(fs.readFileSync(mediasoup.workerBin).equals(fs.readFileSync(cached))).to.equal(true);
     }

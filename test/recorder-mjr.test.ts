@@ -17,7 +17,7 @@ import {
   resolveRecordingPath,
   splitCodecFmtp,
 } from '../src/media/recorder';
-import { buildRtpPacket } from '../src/media/rtp';
+import { buildRtpPacket } from './support/rtp-packet';
 
 const hex = (s: string): Buffer => Buffer.from(s, 'hex');
 const PP_REC = '/usr/bin/janus-pp-rec';
@@ -130,7 +130,7 @@ describe('recorder (.mjr)', () => {
   });
 
   describe('recorder: codecs, arguments and paths', () => {
-    it('accepts exactly the codecs of janus-contract §1, case-insensitively', () => {
+    it('accepts exactly the codecs of docs/contract.md §1, case-insensitively', () => {
       for (const c of ['vp8', 'VP9', 'h264', 'av1', 'h265']) expect(recordingMediumOfCodec(c), c).to.equal('video');
       for (const c of ['opus', 'multiopus', 'g711', 'pcmu', 'PCMA', 'g722', 'l16-48', 'l16']) expect(recordingMediumOfCodec(c), c).to.equal('audio');
       for (const c of ['text', 'Binary']) expect(recordingMediumOfCodec(c), c).to.equal('data');

@@ -13,10 +13,10 @@ import type { types } from 'mediasoup';
 import { chromium, type BrowserContext, type Page } from 'playwright-core';
 import { anonymiseClientSdp } from '../src/media/sdp/anonymise';
 import { clientJsepForScript } from '../src/media/sdp/client-sdp';
-import { answererDtlsRole, remoteDtlsRole } from '../src/media/sdp/dtls';
 import { chooseLocalSsrcs } from '../src/media/sdp/local-ssrcs';
 import { localMediaOf, mergeLocalSdp } from '../src/media/sdp/merge';
-import { negotiate, routerCodecsFor, toProducerRtpParameters } from '../src/media/sdp/negotiation';
+import { negotiate, toProducerRtpParameters } from '../src/media/sdp/negotiation';
+import { ROUTER_MEDIA_CODECS } from '../src/media/codecs';
 import { readSdpFixture, sdpLines } from './fixtures/sdp/fixtures';
 
 const CHROMIUM = '/usr/bin/chromium';
@@ -79,11 +79,12 @@ describe('SDP layer end to end with headless Chromium and mediasoup', function (
 
     const { client } = clientJsepForScript({ type: 'offer', sdp: offer });
     const plugin = readSdpFixture('lua-echotest-answer-chrome.sdp');
-    const pre = negotiate({ client, local: plugin, clientIsOfferer: true });
-    const router = await worker!.createRouter({ mediaCodecs: routerCodecsFor(pre.media) });
+    const router = await worker!.createRouter({ mediaCodecs: ROUTER_MEDIA_CODECS });
     try {
       const transport = await router.createWebRtcTransport({ listenIps: [{ ip: '127.0.0.1' }], enableSctp: true });
-      const ourRole = answererDtlsRole(client.setup);
+      // The recorded offer says a=setup:actpass: we answer active (DTLS client), the client is the server.
+      expect(client.setup).to.equal('actpass');
+      const ourRole = 'client';
       const merged = mergeLocalSdp(plugin, {
         type: 'answer',
         announcedIp: '127.0.0.1',
@@ -96,7 +97,7 @@ describe('SDP layer end to end with headless Chromium and mediasoup', function (
       });
       await page.evaluate(`window.pc.setRemoteDescription({ type: 'answer', sdp: ${JSON.stringify(merged.sdp)} })`);
       await transport.connect({
-        dtlsParameters: { role: remoteDtlsRole({ weOffered: false, ourRole }), fingerprints: [{ algorithm: 'sha-256', value: client.fingerprint.value }] },
+        dtlsParameters: { role: 'server', fingerprints: [{ algorithm: 'sha-256', value: client.fingerprint.value }] },
       });
       const negotiation = negotiate({ client, local: merged.sdp, clientIsOfferer: true });
       const producers = await Promise.all(
@@ -136,10 +137,12 @@ describe('SDP layer end to end with headless Chromium and mediasoup', function (
     const { client, jsep } = clientJsepForScript({ type: 'offer', sdp: offer });
     expect(jsep.simulcast).to.deep.equal([{ mindex: 1, mid: '1', rids: ['h', 'm', 'l'], 'rid-ext': 10 }]);
     const plugin = readSdpFixture('lua-videoroom-publisher-answer-chrome-simulcast.sdp');
-    const router = await worker!.createRouter({ mediaCodecs: routerCodecsFor(negotiate({ client, local: plugin, clientIsOfferer: true }).media) });
+    const router = await worker!.createRouter({ mediaCodecs: ROUTER_MEDIA_CODECS });
     try {
       const transport = await router.createWebRtcTransport({ listenIps: [{ ip: '127.0.0.1' }], enableSctp: true, initialAvailableOutgoingBitrate: 1000000 });
-      const ourRole = answererDtlsRole(client.setup);
+      // The recorded offer says a=setup:actpass: we answer active (DTLS client), the client is the server.
+      expect(client.setup).to.equal('actpass');
+      const ourRole = 'client';
       const merged = mergeLocalSdp(plugin, {
         type: 'answer',
         announcedIp: '127.0.0.1',
@@ -152,7 +155,7 @@ describe('SDP layer end to end with headless Chromium and mediasoup', function (
       });
       await page.evaluate(`window.pc.setRemoteDescription({ type: 'answer', sdp: ${JSON.stringify(merged.sdp)} })`);
       await transport.connect({
-        dtlsParameters: { role: remoteDtlsRole({ weOffered: false, ourRole }), fingerprints: [{ algorithm: 'sha-256', value: client.fingerprint.value }] },
+        dtlsParameters: { role: 'server', fingerprints: [{ algorithm: 'sha-256', value: client.fingerprint.value }] },
       });
       const video = negotiate({ client, local: merged.sdp, clientIsOfferer: true }).media[1];
       expect([video.clientSends, video.clientReceives]).to.deep.equal([true, false]);

@@ -1,4 +1,4 @@
-// The merge of a script's minimal SDP with the transport (janus-contract §3.1 "What the core
+// The merge of a script's minimal SDP with the transport (docs/contract.md §3.1 "What the core
 // must add"), over janus-sdp.lua outputs recorded from the real Janus Lua helper.
 import { expect } from 'chai';
 import type { DtlsParameters, IceCandidate, IceParameters } from 'mediasoup/node/lib/WebRtcTransport';

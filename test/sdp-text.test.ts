@@ -9,7 +9,6 @@ import {
   attrValues,
   directionOf,
   parseSdp,
-  reverseDirection,
   writeSdp,
 } from '../src/media/sdp/sdp-text';
 import { readSdpFixture } from './fixtures/sdp/fixtures';
@@ -77,11 +76,8 @@ describe('sdp-text: parse and write', () => {
     expect(attrValues(sdp.media[2].lines, 'sctp-port')).to.deep.equal(['5000']);
   });
 
-  it('directions: last one wins, default sendrecv, reversal', () => {
+  it('directions: last one wins, default sendrecv', () => {
     expect(directionOf([])).to.equal('sendrecv');
     expect(directionOf([{ type: 'a', value: 'sendonly' }, { type: 'a', value: 'inactive' }])).to.equal('inactive');
-    expect(reverseDirection('sendonly')).to.equal('recvonly');
-    expect(reverseDirection('recvonly')).to.equal('sendonly');
-    expect(reverseDirection('sendrecv')).to.equal('sendrecv');
   });
 });

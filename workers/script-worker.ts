@@ -4,7 +4,7 @@
 // thread (its script state is gone).
 
 import { randomBytes } from 'node:crypto';
-import { decodeTask, encodeReply, Status, type CallTask, type Result } from '../src/script/bridge';
+import { decodeTask, encodeReply, Status, type CallMessage, type Result } from '../src/script/bridge';
 import type { ScriptRuntime } from './runtime';
 import { LuaRuntime } from './lua/lua-runtime';
 import { JsRuntime } from './js/js-runtime';
@@ -27,7 +27,7 @@ function guarded(run: () => Result): Result {
   }
 }
 
-function runCall(call: CallTask): Result {
+function runCall(call: CallMessage): Result {
   if (!runtime) return { status: Status.NOT_LOADED, error: 'no script loaded in this worker' };
   const current = runtime;
   return guarded(() => current.call(call));

@@ -1,5 +1,5 @@
 // The worker's view of the script's sessions, enough to answer host calls synchronously
-// (janus-contract §1): which ids are live, which data channels are ready, which media are
+// (docs/contract.md §1): which ids are live, which data channels are ready, which media are
 // being recorded. The main thread drives it through createSession / dataReady / hangupMedia /
 // destroySession tasks, so it changes in the same order the script sees callbacks.
 

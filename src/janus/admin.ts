@@ -1,4 +1,4 @@
-// The Admin API (janus-contract §5.4): its own dispatch over the same core. Admin requests
+// The Admin API (docs/contract.md §5.4): its own dispatch over the same core. Admin requests
 // never refresh session activity. Every request but info/ping needs admin_secret when set.
 
 import type { Logger, LogLevel } from '../log';
@@ -111,7 +111,7 @@ export class AdminApi {
       }
     }
     if (ids.sessionId < 1) throw janusError(JanusErrorCode.SESSION_NOT_FOUND);
-    // Admin: a non-positive handle_id with a session is 458, not 459 (janus-contract §5.4).
+    // Admin: a non-positive handle_id with a session is 458, not 459 (docs/contract.md §5.4).
     if (ids.handlePresent && ids.handleId < 1) throw janusError(JanusErrorCode.SESSION_NOT_FOUND);
     this.checkSecret(request);
     const session = core.getSession(ids.sessionId);

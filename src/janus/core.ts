@@ -1,4 +1,4 @@
-// The transport-agnostic Janus API core (janus-contract §5.1): sessions, handles, request
+// The transport-agnostic Janus API core (docs/contract.md §5.1): sessions, handles, request
 // dispatch with Janus's exact replies and error codes, the session-timeout watchdog and the
 // plugin registry. Transports (or an embedding application) call handleRequest / handleText
 // with a TransportConnection; replies and events go back through it.

@@ -1,4 +1,4 @@
-// Janus API error codes and their default reasons (janus-contract §5.1). Codes are part of
+// Janus API error codes and their default reasons (docs/contract.md §5.1). Codes are part of
 // the wire contract: clients switch on them.
 
 export const JanusErrorCode = {

@@ -1,5 +1,5 @@
 // A Janus handle: one plugin session plus one media-plane Peer. Owns the handle lifecycle
-// (janus-contract §2 ordering): createSession -> handleMessage... -> setupMedia -> webrtcup
+// (docs/contract.md §2 ordering): createSession -> handleMessage... -> setupMedia -> webrtcup
 // -> ... -> hangupMedia -> destroySession -> detached. Every plugin callback for the handle
 // runs through one SerialQueue, so the plugin never sees two at once.
 
@@ -202,7 +202,7 @@ export class Handle {
     this.pendingCandidates = [];
   }
 
-  /** closePc from the plugin: deferred, one at a time (janus-contract §1). */
+  /** closePc from the plugin: deferred, one at a time (docs/contract.md §1). */
   requestClosePc(): void {
     if (this.closePcScheduled) return;
     this.closePcScheduled = true;
@@ -249,7 +249,7 @@ export class Handle {
     return this.detachPromise;
   }
 
-  /** Plugin pushEvent (janus-contract §1): result codes 0 / -1 / -2 / 455 / 458. */
+  /** Plugin pushEvent (docs/contract.md §1): result codes 0 / -1 / -2 / 455 / 458. */
   pushEvent(transaction: string | undefined, event: unknown, jsep: PluginJsep | undefined): number {
     if (this.gone) return PushEventResult.HANDLE_GONE;
     if (this.stopping || this.session.destroyed) return PushEventResult.SESSION_GONE;

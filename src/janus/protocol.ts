@@ -1,4 +1,4 @@
-// Pure Janus API protocol helpers (janus-contract §5.1): reply and event builders, request
+// Pure Janus API protocol helpers (docs/contract.md §5.1): reply and event builders, request
 // field validation with Janus's exact error texts, and id extraction. No state, no I/O.
 
 import { randomBytes, randomInt, timingSafeEqual } from 'node:crypto';

@@ -6,7 +6,7 @@ import type { JsonObject } from '../plugin/json';
 import type { DataMessage, PluginJsep } from '../plugin/plugin';
 import type { MediaRouter } from '../plugin/media';
 
-/** A JSEP as a client sends it in a `message` (janus-contract §3.1). */
+/** A JSEP as a client sends it in a `message` (docs/contract.md §3.1). */
 export interface ClientJsep {
   type: 'offer' | 'answer';
   sdp: string;
@@ -87,7 +87,7 @@ export interface MediaPlane {
   readonly router: MediaRouter;
   /**
    * Data from this handle's client that the plugin did not take (no incoming-data hook):
-   * relayed to the handle's recipients (janus-contract §3.2).
+   * relayed to the handle's recipients (docs/contract.md §3.2).
    */
   relayIncomingData(handleId: number, message: DataMessage): void;
   /** Where clients send media (for the startup log line); absent for planes without sockets. */

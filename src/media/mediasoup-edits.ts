@@ -1,8 +1,8 @@
 // Typed access to what our mediasoup edits add (patches/README.md):
 //  - Transport.consume()'s `wire` option: the recipient's header extension ids and payload
-//    types, and the SSRCs we wrote in the SDP (edit series 10 + 30; mediasoup #1126);
+//    types, and the SSRCs we wrote in the SDP (patches 010 + 030; mediasoup #1126);
 //  - DCEP (SCTP ppid 50) messages reaching Node through a DataConsumer on a DirectTransport
-//    (edit series 20; the codec is datachannel/dcep.ts).
+//    (patch 020; the codec is datachannel/dcep.ts).
 
 import type { types } from 'mediasoup';
 
@@ -51,7 +51,7 @@ export function consumeWire<AppData extends types.AppData = types.AppData>(
   return transport.consume<AppData>(options as types.ConsumerOptions<AppData>);
 }
 
-/** DataConsumerOptions with series 40's `sctpStreamId` (send on the client's own stream). */
+/** DataConsumerOptions with patch 040's `sctpStreamId` (send on the client's own stream). */
 export type StreamDataConsumerOptions<AppData extends types.AppData = types.AppData> =
   types.DataConsumerOptions<AppData> & { sctpStreamId?: number };
 

@@ -53,7 +53,7 @@ export class MediasoupMediaPlane implements MediaPlane {
 
   createPeer(handle: { id: number; sessionId: number }, events: PeerEvents): Peer {
     const relay = this.router;
-    // Data is recorded before any plugin hook sees it (janus-contract §3.2).
+    // Data is recorded before any plugin hook sees it (docs/contract.md §3.2).
     const wrapped: PeerEvents = {
       ...events,
       data: (message) => {

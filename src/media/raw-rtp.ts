@@ -1,4 +1,4 @@
-// One user's raw RTP path (Janus's incomingRtp / relayRtp, janus-contract §1): while tapped,
+// One user's raw RTP path (Janus's incomingRtp / relayRtp, docs/contract.md §1): while tapped,
 // each of the user's Producers is consumed on a DirectTransport and its packets go to a
 // listener (the plugin) instead of the built-in relay; packets a plugin relays to this user
 // are sent through Producers on a DirectTransport (one per medium), which the relay consumes

@@ -1,4 +1,4 @@
-// Janus `.mjr` recordings (janus-contract §1 startRecording/stopRecording, §3.3 file format),
+// Janus `.mjr` recordings (docs/contract.md §1 startRecording/stopRecording, §3.3 file format),
 // byte-compatible with Janus 1.1.2's record.c so that janus-pp-rec converts our files:
 //
 //   "MJR00002"                                   at creation
@@ -24,7 +24,7 @@ export const MJR_FRAME_HEADER = 'MEET';
 /** Separator between codec and fmtp in startRecording's codec argument. */
 export const FMTP_SEPARATOR = '/fmtp=';
 
-/** Codecs Janus 1.1.2 accepts, by the medium they imply (janus-contract §1). */
+/** Codecs Janus 1.1.2 accepts, by the medium they imply (docs/contract.md §1). */
 export const RECORDING_CODECS: Readonly<Record<MediumKind, readonly string[]>> = {
   video: ['vp8', 'vp9', 'h264', 'av1', 'h265'],
   audio: ['opus', 'multiopus', 'g711', 'pcmu', 'pcma', 'g722', 'l16-48', 'l16'],
@@ -125,7 +125,7 @@ function luaString(v: unknown): string | null {
 
 /**
  * Validates startRecording's arguments *after the session id*: 1 to 3 groups of
- * (type, codec, folder, filename) (janus-contract §1). Mirrors janus_lua.c:
+ * (type, codec, folder, filename) (docs/contract.md §1). Mirrors janus_lua.c:
  * - a group whose type or codec is nil is skipped;
  * - an unsupported codec fails the whole call;
  * - a type already being recorded (in `alreadyRecording` or earlier in this call) is skipped;
@@ -443,7 +443,7 @@ export class Recorder {
 }
 
 /**
- * Opens one recorder per request, all or nothing (janus-contract §1: if any recorder fails to
+ * Opens one recorder per request, all or nothing (docs/contract.md §1: if any recorder fails to
  * open, every recorder of the call is dropped). Throws RecorderError after closing the others.
  */
 export function openRecorders(

@@ -1,4 +1,4 @@
-// One handle's recorders (janus-contract §1 startRecording/stopRecording, §3.3): an .mjr
+// One handle's recorders (docs/contract.md §1 startRecording/stopRecording, §3.3): an .mjr
 // Recorder per medium, fed for audio/video by a Consumer of the handle's Producer on a
 // DirectTransport (RTP reaches Node), for data by the relay. Recorders survive hangups and
 // pick up the new Producers after a renegotiation.

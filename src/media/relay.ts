@@ -1,5 +1,5 @@
 // The plugin-facing media routing (MediaRouter) on mediasoup. It keeps, per handle, what a
-// Janus Lua/Duktape plugin keeps per session (janus-contract §1, §3.2): the six media flags,
+// Janus Lua/Duktape plugin keeps per session (docs/contract.md §1, §3.2): the six media flags,
 // the sender and recipients, bitrate cap, PLI frequency, simulcast targets, recorders; and
 // turns that state into Consumers:
 //   recipient R receives kind K from sender S  ⇔  R.sender = S, S has a K Producer,
@@ -58,7 +58,7 @@ class RelayUser {
     readonly peer: MediasoupPeer,
   ) {}
 
-  /** What hangupMedia resets (janus-contract §2): flags, bitrate, PLI, simulcast targets. */
+  /** What hangupMedia resets (docs/contract.md §2): flags, bitrate, PLI, simulcast targets. */
   reset(): void {
     for (const kind of ['audio', 'video', 'data'] as const) {
       this.in[kind] = false;
@@ -338,7 +338,7 @@ export class MediaRelay implements MediaRouter {
 
   private onHangup(user: RelayUser): void {
     user.reset();
-    // hangupMedia unlinks all recipients of this session (janus-contract §2).
+    // hangupMedia unlinks all recipients of this session (docs/contract.md §2).
     for (const recipientId of user.recipients) {
       const recipient = this.users.get(recipientId);
       if (recipient?.sender === user.id) recipient.sender = undefined;
@@ -363,7 +363,7 @@ export class MediaRelay implements MediaRouter {
   private async reconcileNow(user: RelayUser): Promise<void> {
     if (this.users.get(user.id) !== user) return;
     const relayed = user.sender !== undefined ? this.users.get(user.sender) : undefined;
-    // A tapped sender's media goes to its plugin, not to its recipients (janus-contract §1).
+    // A tapped sender's media goes to its plugin, not to its recipients (docs/contract.md §1).
     const sender = relayed?.raw?.listener ? undefined : relayed;
     for (const kind of MEDIA_KINDS) {
       // What the plugin relays to this user (relayRtp) wins over a sender's media.

@@ -1,11 +1,11 @@
 // What a plugin may ask of the media plane, per Janus handle id. This is the Lua/Duktape
-// plugins' media contract (janus-contract §1, §3.2) expressed once, for any plugin.
+// plugins' media contract (docs/contract.md §1, §3.2) expressed once, for any plugin.
 // All methods return false when the handle is unknown or gone.
 
 export type MediumKind = 'audio' | 'video' | 'data';
 export type MediumDirection = 'in' | 'out';
 
-/** One medium to record (janus-contract §1, startRecording). */
+/** One medium to record (docs/contract.md §1, startRecording). */
 export interface RecordingRequest {
   type: MediumKind;
   /** Codec name as the script gave it, lower-case, without `/fmtp=`. */
@@ -19,22 +19,44 @@ export interface RecordingRequest {
 /** Where a tapped user's RTP goes: `video` false for audio. */
 export type RtpListener = (video: boolean, packet: Uint8Array) => void;
 
+/**
+ * Media routing a plugin drives, keyed by Janus handle id: the per-session media state of
+ * Janus's Lua/Duktape plugins (flags, sender and recipients, caps, simulcast targets,
+ * recorders). Every method returns false when the handle is unknown or gone, and true once
+ * the request is accepted (the media work itself may finish later).
+ */
 export interface MediaRouter {
+  /**
+   * Sets one of the handle's six media flags. `out`: what this handle sends may be relayed to
+   * its recipients (and, for audio/video, recorded); `in`: media relayed from its sender may
+   * reach it. All flags start false and are cleared by every hangup.
+   */
   configureMedium(handleId: number, medium: MediumKind, direction: MediumDirection, enabled: boolean): boolean;
+  /** Relays `senderId`'s media to `recipientId` (a recipient has one sender; the last call wins; self is an echo). */
   addRecipient(senderId: number, recipientId: number): boolean;
+  /** Unlinks the pair if linked (true even when it was not). */
   removeRecipient(senderId: number, recipientId: number): boolean;
   /** REMB cap toward this user in bits per second; 0 = no cap. */
   setBitrate(handleId: number, bitrate: number): boolean;
+  /** Requests a keyframe from this user every `seconds` (0 stops it). */
   setPliFreq(handleId: number, seconds: number): boolean;
+  /** Simulcast substream target of this user as a receiver; only 0..2 is applied. */
   setSubstream(handleId: number, substream: number): boolean;
+  /** Temporal layer target of this user as a receiver; only 0..2 is applied. */
   setTemporalLayer(handleId: number, layer: number): boolean;
+  /** Asks this user's browser for a keyframe now. */
   sendPli(handleId: number): boolean;
+  /**
+   * Starts `.mjr` recorders for the given media, all or nothing; media already being recorded
+   * are skipped. Recorders survive hangups. A video recording asks for a keyframe.
+   */
   startRecording(handleId: number, recordings: RecordingRequest[]): boolean;
   /**
    * Folders recordings may be written in (the default one first); startRecording refuses
    * anything else. Scripts check against them to answer -1 at once. Absent: no limit known.
    */
   readonly recordingRoots?: readonly string[];
+  /** Closes the recorders of these media, if any. */
   stopRecording(handleId: number, types: MediumKind[]): boolean;
   /**
    * The raw path (Janus's incomingRtp): the user's RTP goes to `listener` instead of the
@@ -44,7 +66,8 @@ export interface MediaRouter {
   tapRtp?(handleId: number, listener: RtpListener | undefined): boolean;
   /** Sends a script's RTP (as a tapped user sent it: same SSRC and payload type) to this user. */
   relayRtp(handleId: number, video: boolean, packet: Uint8Array): boolean;
+  /** Sends a raw RTCP packet to this user (the mediasoup plane accepts it but does not forward it: mediasoup generates RTCP). */
   relayRtcp(handleId: number, video: boolean, packet: Uint8Array): boolean;
-  /** False (data dropped) until the handle's data channel is ready. */
+  /** Sends a data channel message to this user; false (data dropped) until its data channel is ready. */
   relayData(handleId: number, message: import('./plugin').DataMessage): boolean;
 }

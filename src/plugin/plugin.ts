@@ -7,6 +7,7 @@ import type { MediaRouter } from './media';
 
 /** What the core shows in `info` and registers the plugin under (`package`). */
 export interface PluginInfo {
+  /** The name clients attach to, e.g. `janus.plugin.echolua`. */
   package: string;
   name: string;
   description: string;
@@ -15,7 +16,7 @@ export interface PluginInfo {
   versionString: string;
 }
 
-/** Simulcast description the core extracts from a client offer (janus-contract §3.1). */
+/** Simulcast description the core extracts from a client offer (docs/contract.md §3.1). */
 export interface JsepSimulcast {
   mindex: number;
   mid: string;
@@ -66,7 +67,7 @@ export const PushEventResult = {
   ERROR: -1,
 } as const;
 
-/** What the core offers back to a plugin (janus_callbacks). */
+/** What the core offers back to a plugin (janus_callbacks). pushEvent, closePc and endSession only reach the plugin's own handles. */
 export interface PluginHost {
   /**
    * Send a plugin `event` to the handle's client. With a JSEP the SDP is merged with the
@@ -77,6 +78,7 @@ export interface PluginHost {
   closePc(handleId: number): void;
   /** Detach the handle (deferred; hangupMedia and destroySession follow). */
   endSession(handleId: number): void;
+  /** Whether event handlers are on (what a script's `eventsIsEnabled()` reports). */
   eventsIsEnabled(): boolean;
   /** Forward an event to the event handlers (0 = not tied to a handle). */
   notifyEvent(handleId: number, event: JsonValue): void;
@@ -88,12 +90,17 @@ export interface PluginHost {
 export interface Plugin {
   /** Called once; the host is usable from here on. Rejects if the plugin cannot start. */
   init(host: PluginHost): Promise<void>;
-  /** Valid after init resolves. */
+  /** The plugin's package, name and versions; valid after init resolves. */
   info(): PluginInfo;
+  /** Called once at shutdown, after every handle is gone. */
   destroy(): Promise<void>;
 
   /** attach: rejects -> 461. Runs before the attach success goes out. */
   createSession(handle: PluginHandle): Promise<void>;
+  /**
+   * A `message` request: `body` as the client sent it, `jsep` anonymised (client offers or
+   * answers). The result becomes `success` with plugindata, `ack`, or error 462.
+   */
   handleMessage(
     handle: PluginHandle,
     transaction: string,
@@ -106,6 +113,7 @@ export interface Plugin {
   setupMedia(handle: PluginHandle): Promise<void>;
   /** The PeerConnection is gone (any cause, and always before destroySession on detach). */
   hangupMedia(handle: PluginHandle): Promise<void>;
+  /** The handle is detached (after hangupMedia); the plugin forgets its session. */
   destroySession(handle: PluginHandle): Promise<void>;
   /** Admin handle_info `plugin_specific`; undefined omits it. */
   querySession(handle: PluginHandle): Promise<JsonObject | undefined>;
@@ -114,8 +122,12 @@ export interface Plugin {
   incomingData?(handle: PluginHandle, message: DataMessage): void;
   /** Whether incoming data of this kind goes to the plugin instead of being relayed. */
   wantsIncomingData?(binary: boolean): boolean;
+  /** The handle's data channel is usable (again); data can be relayed to it from now on. */
   dataReady?(handle: PluginHandle): void;
+  /** Packet loss on one of the handle's streams; note the order (uplink, video), as Janus's plugins get it. */
   slowLink?(handle: PluginHandle, uplink: boolean, video: boolean): void;
+  /** The simulcast substream this handle receives changed. */
   substreamChanged?(handle: PluginHandle, substream: number): void;
+  /** The temporal layer this handle receives changed. */
   temporalLayerChanged?(handle: PluginHandle, layer: number): void;
 }

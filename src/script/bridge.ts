@@ -1,34 +1,14 @@
 // The protobuf codec of the host <-> script bridge (proto/bridge.proto), shared by the main
 // thread and the worker. The .proto is loaded at runtime from the package folder, so no
-// generated code is committed; the TypeScript shapes below mirror it by hand.
+// generated code is committed; the TypeScript shapes below mirror it by hand, and
+// test/bridge-schema.test.ts fails when a message or field here and in the .proto disagree.
 
 import { existsSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import * as protobuf from 'protobufjs';
 import type { PluginInfo } from '../plugin/plugin';
 
-export const enum Callback {
-  DESTROY = 1,
-  RESUME_SCHEDULER = 2,
-  CREATE_SESSION = 3,
-  DESTROY_SESSION = 4,
-  QUERY_SESSION = 5,
-  HANDLE_MESSAGE = 6,
-  HANDLE_ADMIN_MESSAGE = 7,
-  SETUP_MEDIA = 8,
-  HANGUP_MEDIA = 9,
-  INCOMING_RTP = 10,
-  INCOMING_RTCP = 11,
-  INCOMING_TEXT_DATA = 12,
-  INCOMING_BINARY_DATA = 13,
-  DATA_READY = 14,
-  SLOW_LINK = 15,
-  SUBSTREAM_CHANGED = 16,
-  TEMPORAL_LAYER_CHANGED = 17,
-  TIMER = 18,
-}
-
-export const enum Status {
+export enum Status {
   OK = 0,
   SCRIPT_ERROR = 1,
   LIMIT_EXCEEDED = 2,
@@ -53,27 +33,64 @@ export interface LoadTask {
   recordingRoots?: string[];
 }
 
-export interface CallTask {
-  callback: Callback;
-  session?: number;
-  transaction?: string;
-  message?: Uint8Array | null;
-  jsep?: Uint8Array | null;
-  flagA?: boolean;
-  flagB?: boolean;
-  number?: number;
-  payload?: Uint8Array;
-  label?: string;
-  protocol?: string;
-  functionName?: string;
-  argument?: Uint8Array | null;
-  resumes?: number;
+// Each callback's own arguments (the `callback` oneof of Call).
+export type Empty = Record<string, never>;
+export interface ResumeScheduler { resumes: number }
+export interface HandleMessage { transaction: string; message: Uint8Array; jsep?: Uint8Array | null }
+export interface HandleAdminMessage { message?: Uint8Array | null }
+export interface IncomingPacket { video: boolean; packet: Uint8Array }
+export interface IncomingData { payload: Uint8Array; label: string; protocol: string }
+export interface SlowLink { uplink: boolean; video: boolean }
+export interface Layer { value: number }
+export interface TimerFired { functionName: string; argument?: Uint8Array | null }
+
+/** The callbacks a Call can carry, each with its arguments. */
+export interface CallArguments {
+  destroy: Empty;
+  resumeScheduler: ResumeScheduler;
+  createSession: Empty;
+  destroySession: Empty;
+  querySession: Empty;
+  handleMessage: HandleMessage;
+  handleAdminMessage: HandleAdminMessage;
+  setupMedia: Empty;
+  hangupMedia: Empty;
+  incomingRtp: IncomingPacket;
+  incomingRtcp: IncomingPacket;
+  incomingTextData: IncomingData;
+  incomingBinaryData: IncomingData;
+  dataReady: Empty;
+  slowLink: SlowLink;
+  substreamChanged: Layer;
+  temporalLayerChanged: Layer;
+  timer: TimerFired;
+}
+
+export type Callback = keyof CallArguments;
+
+/** The Call message with every field (a decoded Call has exactly one callback set). */
+export type CallMessage = { session?: number } & { [K in Callback]?: CallArguments[K] | null };
+
+/** One Call as the host builds it: the session and exactly one callback with its arguments. */
+export type CallTask = { session?: number } & { [K in Callback]: { [P in K]: CallArguments[K] } }[Callback];
+
+const CALLBACKS: { readonly [K in Callback]: true } = {
+  destroy: true, resumeScheduler: true, createSession: true, destroySession: true, querySession: true,
+  handleMessage: true, handleAdminMessage: true, setupMedia: true, hangupMedia: true, incomingRtp: true,
+  incomingRtcp: true, incomingTextData: true, incomingBinaryData: true, dataReady: true, slowLink: true,
+  substreamChanged: true, temporalLayerChanged: true, timer: true,
+};
+const CALLBACK_NAMES = Object.keys(CALLBACKS) as Callback[];
+
+/** Which callback a Call carries (undefined: none, e.g. from a newer host). */
+export function callbackOf(call: CallMessage): Callback | undefined {
+  return CALLBACK_NAMES.find((name) => call[name] !== null && call[name] !== undefined);
 }
 
 export interface Task {
   seq: number;
   load?: LoadTask | null;
-  calls?: CallTask[];
+  calls?: CallMessage[];
 }
 
 export interface Recording {
@@ -84,30 +101,43 @@ export interface Recording {
   filename?: string | null;
 }
 
+// The host calls a script makes (the `call` oneof of HostCall).
+export interface Log { level: number; text: Uint8Array }
+export interface PushEvent { session: number; transaction?: string | null; event: Uint8Array; jsep?: Uint8Array | null }
+export interface NotifyEvent { session: number; event: Uint8Array }
+export interface ConfigureMedium { session: number; medium: string; incoming: boolean; enabled: boolean }
+export interface Pair { sender: number; recipient: number }
+export interface SessionValue { session: number; value: number }
+export interface StartRecording { session: number; recordings: Recording[] }
+export interface StopRecording { session: number; types: string[] }
+export interface Relay { session: number; video: boolean; packet: Uint8Array }
+export interface RelayData { session: number; binary: boolean; payload: Uint8Array; label: string; protocol: string }
+export interface Timer { functionName: string; argument?: Uint8Array | null; delayMs: number }
+
 export interface HostCall {
-  log?: { level: number; text: Uint8Array } | null;
-  pushEvent?: { session: number; transaction?: string | null; event: Uint8Array; jsep?: Uint8Array | null } | null;
-  notifyEvent?: { session: number; event: Uint8Array } | null;
+  log?: Log | null;
+  pushEvent?: PushEvent | null;
+  notifyEvent?: NotifyEvent | null;
   closePc?: number | null;
   endSession?: number | null;
-  configureMedium?: { session: number; medium: string; incoming: boolean; enabled: boolean } | null;
-  addRecipient?: { sender: number; recipient: number } | null;
-  removeRecipient?: { sender: number; recipient: number } | null;
-  setBitrate?: { session: number; value: number } | null;
-  setPliFreq?: { session: number; value: number } | null;
-  setSubstream?: { session: number; value: number } | null;
-  setTemporalLayer?: { session: number; value: number } | null;
+  configureMedium?: ConfigureMedium | null;
+  addRecipient?: Pair | null;
+  removeRecipient?: Pair | null;
+  setBitrate?: SessionValue | null;
+  setPliFreq?: SessionValue | null;
+  setSubstream?: SessionValue | null;
+  setTemporalLayer?: SessionValue | null;
   sendPli?: number | null;
-  startRecording?: { session: number; recordings: Recording[] } | null;
-  stopRecording?: { session: number; types: string[] } | null;
-  relayRtp?: { session: number; video: boolean; packet: Uint8Array } | null;
-  relayRtcp?: { session: number; video: boolean; packet: Uint8Array } | null;
-  relayData?: { session: number; binary: boolean; payload: Uint8Array; label: string; protocol: string } | null;
-  timeCallback?: { functionName: string; argument?: Uint8Array | null; delayMs: number } | null;
+  startRecording?: StartRecording | null;
+  stopRecording?: StopRecording | null;
+  relayRtp?: Relay | null;
+  relayRtcp?: Relay | null;
+  relayData?: RelayData | null;
+  timeCallback?: Timer | null;
   poke?: number | null;
 }
 
-/** ScriptInfo in bridge.proto: the plugin's info as the script reports it. */
+/** Info in bridge.proto: the plugin's info as the script reports it. */
 export type ScriptInfoMessage = PluginInfo;
 
 export interface Result {

@@ -1,5 +1,5 @@
 // The Janus JavaScript (Duktape) plugin: a ScriptPlugin whose worker runs the script in a
-// node:vm context with the Duktape plugin's globals and rules (janus-contract §6).
+// node:vm context with the Duktape plugin's globals and rules (docs/contract.md §6).
 
 import type { ScriptConfig } from '../config';
 import type { Logger } from '../log';

@@ -12,7 +12,7 @@ import { LUA_PLUGIN_INFO } from '../janus/identity';
 import type { JsonObject, JsonValue } from '../plugin/json';
 import { isJsonObject } from '../plugin/json';
 import type { DataMessage, Plugin, PluginHandle, PluginHost, PluginInfo, PluginJsep, PluginResult } from '../plugin/plugin';
-import { Callback, Status, type CallTask, type HostCall, type Reply, type Result } from './bridge';
+import { Status, callbackOf, type CallTask, type HostCall, type Reply, type Result } from './bridge';
 import { ScriptPool } from './pool';
 import { firstVideoCodec, HostCallApplier, parseJson } from './host-calls';
 import { sessionStateJson, SessionTable, type ScriptSessionState } from './sessions';
@@ -39,14 +39,6 @@ export type ScriptHook =
   | 'getVersion' | 'getVersionString' | 'getDescription' | 'getName' | 'getAuthor' | 'getPackage';
 
 const LOG_TO_JANUS: Record<LogLevel, number> = { fatal: 1, error: 2, warn: 3, info: 4, debug: 5, trace: 7 };
-const CALLBACK_NAMES: Record<number, string> = {
-  [Callback.DESTROY]: 'destroy', [Callback.RESUME_SCHEDULER]: 'resumeScheduler', [Callback.CREATE_SESSION]: 'createSession',
-  [Callback.DESTROY_SESSION]: 'destroySession', [Callback.QUERY_SESSION]: 'querySession', [Callback.HANDLE_MESSAGE]: 'handleMessage',
-  [Callback.HANDLE_ADMIN_MESSAGE]: 'handleAdminMessage', [Callback.SETUP_MEDIA]: 'setupMedia', [Callback.HANGUP_MEDIA]: 'hangupMedia',
-  [Callback.INCOMING_RTP]: 'incomingRtp', [Callback.INCOMING_RTCP]: 'incomingRtcp', [Callback.INCOMING_TEXT_DATA]: 'incomingTextData',
-  [Callback.INCOMING_BINARY_DATA]: 'incomingBinaryData', [Callback.DATA_READY]: 'dataReady', [Callback.SLOW_LINK]: 'slowLink',
-  [Callback.SUBSTREAM_CHANGED]: 'substreamChanged', [Callback.TEMPORAL_LAYER_CHANGED]: 'temporalLayerChanged', [Callback.TIMER]: 'timer',
-};
 
 const utf8 = new TextEncoder();
 const fromUtf8 = new TextDecoder('utf-8');
@@ -222,7 +214,7 @@ export class ScriptPlugin implements Plugin {
     this.clearTimers();
     if (wasReady) {
       // The scheduler and timers are stopped first, as in Janus; then destroy() (bounded wait).
-      const result = await this.withTimeout(this.submit({ callback: Callback.DESTROY })).catch(() => undefined);
+      const result = await this.withTimeout(this.submit({ destroy: {} })).catch(() => undefined);
       if (!result || result.status !== Status.OK) this.log.warn('destroy() failed', { error: result?.error ?? 'no answer' });
     }
     this.state = 'destroyed';
@@ -238,7 +230,7 @@ export class ScriptPlugin implements Plugin {
 
   async createSession(handle: PluginHandle): Promise<void> {
     const state = this.sessions.create(handle);
-    const result = await this.submit({ callback: Callback.CREATE_SESSION, session: state.scriptId });
+    const result = await this.submit({ session: state.scriptId, createSession: {} });
     if (!result || result.status !== Status.OK) {
       this.sessions.remove(state);
       throw new Error(result?.error ?? 'script unavailable');
@@ -251,15 +243,16 @@ export class ScriptPlugin implements Plugin {
     if (state.orphaned) return { kind: 'error', reason: 'Script restarted' };
     const result = await this.submit(
       {
-        callback: Callback.HANDLE_MESSAGE,
         session: state.scriptId,
-        transaction,
-        message: utf8.encode(JSON.stringify(body)),
-        jsep: jsep ? utf8.encode(JSON.stringify(jsep)) : null,
+        handleMessage: {
+          transaction,
+          message: utf8.encode(JSON.stringify(body)),
+          jsep: jsep ? utf8.encode(JSON.stringify(jsep)) : null,
+        },
       },
       {
         session: state,
-        // What the C side records before calling handleMessage (janus-contract §2).
+        // What the C side records before calling handleMessage (docs/contract.md §2).
         before: () => {
           if (!jsep) return;
           if (jsep.simulcast && jsep.simulcast.length > 0) state.simulcast = jsep.simulcast[0];
@@ -287,7 +280,7 @@ export class ScriptPlugin implements Plugin {
 
   async handleAdminMessage(request: JsonValue | undefined): Promise<JsonValue> {
     if (request === undefined || !this.hookSet.has('handleAdminMessage')) return {};
-    const result = await this.submit({ callback: Callback.HANDLE_ADMIN_MESSAGE, message: utf8.encode(JSON.stringify(request)) });
+    const result = await this.submit({ handleAdminMessage: { message: utf8.encode(JSON.stringify(request)) } });
     const parsed = parseJson(result?.status === Status.OK ? result.json : undefined);
     return parsed !== undefined && typeof parsed === 'object' && parsed !== null ? parsed : {};
   }
@@ -297,7 +290,7 @@ export class ScriptPlugin implements Plugin {
     if (!state || state.orphaned) return;
     // A script with incomingRtp takes the user's RTP itself (the built-in relay stops).
     if (this.hookSet.has('incomingRtp')) this.host?.media.tapRtp?.(handle.id, (video, packet) => this.incomingRtp(handle, video, packet));
-    await this.submit({ callback: Callback.SETUP_MEDIA, session: state.scriptId }, { session: state, before: () => (state.started = true) });
+    await this.submit({ session: state.scriptId, setupMedia: {} }, { session: state, before: () => (state.started = true) });
   }
 
   async hangupMedia(handle: PluginHandle): Promise<void> {
@@ -307,7 +300,7 @@ export class ScriptPlugin implements Plugin {
       this.calls.resetMedia(state);
       return;
     }
-    await this.submit({ callback: Callback.HANGUP_MEDIA, session: state.scriptId }, { session: state, before: () => this.calls.resetMedia(state) });
+    await this.submit({ session: state.scriptId, hangupMedia: {} }, { session: state, before: () => this.calls.resetMedia(state) });
   }
 
   async destroySession(handle: PluginHandle): Promise<void> {
@@ -318,13 +311,13 @@ export class ScriptPlugin implements Plugin {
       return;
     }
     // destroySession runs before the C side unlinks the session and marks it dead.
-    await this.submit({ callback: Callback.DESTROY_SESSION, session: state.scriptId }, { session: state, after: () => this.calls.unlinkAndRemove(state) });
+    await this.submit({ session: state.scriptId, destroySession: {} }, { session: state, after: () => this.calls.unlinkAndRemove(state) });
   }
 
   async querySession(handle: PluginHandle): Promise<JsonObject | undefined> {
     const state = this.sessions.fromHandle(handle.id);
     if (!state || state.orphaned) return undefined;
-    const result = await this.submit({ callback: Callback.QUERY_SESSION, session: state.scriptId }, { session: state });
+    const result = await this.submit({ session: state.scriptId, querySession: {} }, { session: state });
     // A failed callback may still carry JSON (the Duktape plugin answers {"error": ...}).
     const parsed = parseJson(result?.json ?? undefined);
     return isJsonObject(parsed) ? (parsed as JsonObject) : undefined;
@@ -338,13 +331,11 @@ export class ScriptPlugin implements Plugin {
     const state = this.live(handle);
     if (!state) return;
     const payload = typeof message.payload === 'string' ? utf8.encode(message.payload) : message.payload;
-    void this.submit({
-      callback: message.binary ? Callback.INCOMING_BINARY_DATA : Callback.INCOMING_TEXT_DATA,
-      session: state.scriptId,
-      payload,
-      label: message.label,
-      protocol: message.protocol,
-    }, { session: state });
+    const data = { payload, label: message.label, protocol: message.protocol };
+    void this.submit(
+      message.binary ? { session: state.scriptId, incomingBinaryData: data } : { session: state.scriptId, incomingTextData: data },
+      { session: state },
+    );
   }
 
   /** Whether the script handles RTP itself (then the core must not relay, record or PLI). */
@@ -365,7 +356,7 @@ export class ScriptPlugin implements Plugin {
       return;
     }
     this.rtpInFlight++;
-    void this.submit({ callback: Callback.INCOMING_RTP, session: state.scriptId, flagA: video, payload: packet }, { session: state })
+    void this.submit({ session: state.scriptId, incomingRtp: { video, packet } }, { session: state })
       .finally(() => this.rtpInFlight--);
   }
 
@@ -377,7 +368,7 @@ export class ScriptPlugin implements Plugin {
   incomingRtcp(handle: PluginHandle, video: boolean, packet: Uint8Array): void {
     const state = this.live(handle);
     if (state && this.hookSet.has('incomingRtcp')) {
-      void this.submit({ callback: Callback.INCOMING_RTCP, session: state.scriptId, flagA: video, payload: packet }, { session: state });
+      void this.submit({ session: state.scriptId, incomingRtcp: { video, packet } }, { session: state });
     }
   }
 
@@ -385,20 +376,20 @@ export class ScriptPlugin implements Plugin {
     const state = this.live(handle);
     if (!state) return;
     // Always sent: the worker's "data ready" flag gates relayTextData even without the hook.
-    void this.submit({ callback: Callback.DATA_READY, session: state.scriptId }, { session: state, before: () => (state.dataReady = true) });
+    void this.submit({ session: state.scriptId, dataReady: {} }, { session: state, before: () => (state.dataReady = true) });
   }
 
   slowLink(handle: PluginHandle, uplink: boolean, video: boolean): void {
     const state = this.live(handle);
     if (state && this.hookSet.has('slowLink')) {
-      void this.submit({ callback: Callback.SLOW_LINK, session: state.scriptId, flagA: uplink, flagB: video }, { session: state });
+      void this.submit({ session: state.scriptId, slowLink: { uplink, video } }, { session: state });
     }
   }
 
   substreamChanged(handle: PluginHandle, substream: number): void {
     const state = this.live(handle);
     if (state && this.hookSet.has('substreamChanged')) {
-      void this.submit({ callback: Callback.SUBSTREAM_CHANGED, session: state.scriptId, number: substream }, { session: state });
+      void this.submit({ session: state.scriptId, substreamChanged: { value: substream } }, { session: state });
     }
   }
 
@@ -406,7 +397,7 @@ export class ScriptPlugin implements Plugin {
     const state = this.live(handle);
     // Janus 1.1.2 quirk: only when substreamChanged is defined too.
     if (state && this.hookSet.has('substreamChanged') && this.hookSet.has('temporalLayerChanged')) {
-      void this.submit({ callback: Callback.TEMPORAL_LAYER_CHANGED, session: state.scriptId, number: layer }, { session: state });
+      void this.submit({ session: state.scriptId, temporalLayerChanged: { value: layer } }, { session: state });
     }
   }
 
@@ -560,7 +551,7 @@ export class ScriptPlugin implements Plugin {
     job.after?.();
     if (result.status === Status.SCRIPT_ERROR || result.status === Status.LIMIT_EXCEEDED) {
       this.log.error('script callback failed', {
-        callback: CALLBACK_NAMES[job.call.callback] ?? String(job.call.callback),
+        callback: callbackOf(job.call),
         limit: result.status === Status.LIMIT_EXCEEDED,
         error: result.error,
       });
@@ -580,7 +571,7 @@ export class ScriptPlugin implements Plugin {
     if (pending > 0) {
       const generation = this.generation;
       setImmediate(() => {
-        if (generation === this.generation) void this.submit({ callback: Callback.RESUME_SCHEDULER, resumes: pending });
+        if (generation === this.generation) void this.submit({ resumeScheduler: { resumes: pending } });
       });
     }
     if (result.overMemory) {
@@ -668,7 +659,7 @@ export class ScriptPlugin implements Plugin {
     const timer = setTimeout(() => {
       this.timers.delete(timer);
       if (generation !== this.generation) return;
-      void this.submit({ callback: Callback.TIMER, functionName, argument });
+      void this.submit({ timer: { functionName, argument } });
     }, Math.min(delayMs, MAX_TIMER_MS));
     this.timers.add(timer);
   }

@@ -43,7 +43,7 @@ function freshMedia(): Record<MediumKind, MediumFlags> {
   return { audio: { in: false, out: false }, video: { in: false, out: false }, data: { in: false, out: false } };
 }
 
-/** Resets what Janus resets before hangupMedia (janus-contract §2). Recorders survive. */
+/** Resets what Janus resets before hangupMedia (docs/contract.md §2). Recorders survive. */
 export function resetForHangup(state: ScriptSessionState): void {
   state.media = freshMedia();
   state.bitrate = 0;

@@ -1,5 +1,5 @@
 // Pure parsing of Janus REST paths: `/janus`, `/janus/<session>`, `/janus/<session>/<handle>`
-// (janus-contract §5.3). More than three levels, or anything outside the base path, is 404.
+// (docs/contract.md §5.3). More than three levels, or anything outside the base path, is 404.
 
 export type JanusPath =
   | { kind: 'not-found' }

@@ -1,4 +1,4 @@
-// HTTP transport (janus-contract §5.3): REST POSTs with ids from the path, GET long polls,
+// HTTP transport (docs/contract.md §5.3): REST POSTs with ids from the path, GET long polls,
 // CORS as Janus does it, Janus errors as HTTP 200. With `admin` set it serves the Admin API
 // the same way, without long polls, with CORS only for allowed origins.
 //

@@ -1,4 +1,4 @@
-// HTTP long-poll event queues (janus-contract §5.3). The HTTP transport is one
+// HTTP long-poll event queues (docs/contract.md §5.3). The HTTP transport is one
 // TransportConnection for the core: events are queued per session (only for sessions created
 // or claimed over HTTP) and handed to GET polls, up to `maxev` at a time, in order.
 

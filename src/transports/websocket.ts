@@ -1,4 +1,4 @@
-// WebSocket transport (janus-contract §5.2) for the Janus API (`janus-protocol`) and the
+// WebSocket transport (docs/contract.md §5.2) for the Janus API (`janus-protocol`) and the
 // Admin API (`janus-admin-protocol`): the subprotocol is mandatory, one JSON document per
 // outgoing frame, incoming frames may hold several. A plain HTTP request gets 403.
 

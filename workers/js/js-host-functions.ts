@@ -1,4 +1,4 @@
-// The Janus Duktape plugin's C API (janus-contract §1 with §6's differences) for the JavaScript
+// The Janus Duktape plugin's C API (docs/contract.md §1 with §6's differences) for the JavaScript
 // runtime: arguments are checked against the rules shared with the Lua runtime (validate.ts;
 // a wrong type is Duktape's TypeError, a wrong value an Error, each with one warning line naming
 // the function and the argument), unknown/dead sessions, bad JSON, unparsable SDP and a data

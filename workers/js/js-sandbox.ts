@@ -1,5 +1,5 @@
 // The realm a JavaScript plugin script runs in: a node:vm context with the Duktape plugin's
-// globals (janus-contract §6): the host functions, Duktape = {modLoaded, modSearch},
+// globals (docs/contract.md §6): the host functions, Duktape = {modLoaded, modSearch},
 // Duktape-style require(), console, readFile, getModulesFolder, getDuktapeVersion,
 // testExtraFunction. Nothing of Node is reachable from it.
 //

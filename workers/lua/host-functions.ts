@@ -1,4 +1,4 @@
-// The Janus Lua plugin's C API as Lua globals (janus-contract §1): exact arities, the same
+// The Janus Lua plugin's C API as Lua globals (docs/contract.md §1): exact arities, the same
 // argument conversions (lua_tonumber truncated to uint32, Lua truthiness) and return values.
 // Arguments are checked against the rules shared with the JavaScript runtime (validate.ts):
 // a bad one returns -1 with one warning line naming the function and the argument.

@@ -1,5 +1,5 @@
 // `json` for Lua scripts, with the semantics of Debian's lua-json (luajson 1.3.4) that
-// Janus's samples rely on (janus-contract §4): compact output, `{}` for an empty table,
+// Janus's samples rely on (docs/contract.md §4): compact output, `{}` for an empty table,
 // floats written like tostring (`1234.0`), JSON integers decoded as Lua integers, JSON null
 // decoded to the truthy sentinel json.util.null, decoded arrays keep an array marker.
 // fengari integers are 32-bit: integral floats from 2^31 up (what Lua 5.3 would hold as

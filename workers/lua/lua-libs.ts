@@ -2,7 +2,7 @@
 // (no os.exit/os.execute, io, package.loadlib, debug beyond traceback, no JS loaders), a
 // math.random that works past 32 bits (fengari integers are 32-bit; videoroom.lua calls
 // math.random(4294967296)), and the modules Janus's samples require when the script folder
-// has none: json, ansicolors, socket (janus-contract §4).
+// has none: json, ansicolors, socket (docs/contract.md §4).
 
 import { lua, lauxlib, lualib, to_luastring, type LuaState, type LuaJsFunction } from 'fengari';
 import { pushJsonModule } from './lua-json';

@@ -1,15 +1,17 @@
-// A Janus Lua plugin script running in Fengari (janus-contract §2, §4): loads the script the
+// A Janus Lua plugin script running in Fengari (docs/contract.md §2, §4): loads the script the
 // way janus_lua.c does, checks the mandatory callbacks, detects the optional ones once, and
-// runs callbacks under an instruction budget and a memory watchdog. Pokes are served right
-// after the task that made them (bounded rounds), their host calls returned separately so the
-// host can send the reply first.
+// runs callbacks (the table in ../runtime.ts) under an instruction budget and a memory
+// watchdog. Pokes are served right after the task that made them (bounded rounds), their
+// host calls returned separately so the host can send the reply first.
 
 import { dirname } from 'node:path';
 import { lua, lauxlib, to_luastring, type LuaState, type LuaHook } from 'fengari';
 import { LUA_PLUGIN_INFO } from '../../src/janus/identity';
-import { Callback, Status, type CallTask, type HostCall, type LoadTask, type ScriptInfoMessage } from '../../src/script/bridge';
+import { Status, type CallMessage, type LoadTask, type ScriptInfoMessage } from '../../src/script/bridge';
 import { memoryInUse } from '../memory';
-import { ScriptRuntimeBase, readInfoTexts, type TaskOutcome } from '../runtime';
+import {
+  ScriptRuntimeBase, readInfoTexts, type Invoked, type InvokedSpec, type ScriptArg, type TaskOutcome,
+} from '../runtime';
 import { recordingCheck } from '../recording-check';
 import { createEnvironment } from './lua-libs';
 import { registerHostFunctions } from './host-functions';
@@ -28,6 +30,18 @@ function pushId(L: LuaState, id: number): void {
 function pushBytesOrNil(L: LuaState, bytes: Uint8Array | null | undefined): void {
   if (bytes === null || bytes === undefined) lua.lua_pushnil(L);
   else lua.lua_pushlstring(L, bytes, bytes.length);
+}
+
+/** A callback argument as janus_lua.c pushes it. */
+function pushArg(L: LuaState, arg: ScriptArg): void {
+  switch (arg.kind) {
+    case 'id': pushId(L, arg.value); break;
+    case 'string': lua.lua_pushstring(L, arg.value); break;
+    case 'text': pushBytesOrNil(L, arg.value); break;
+    case 'bytes': lua.lua_pushlstring(L, arg.value, arg.value.length); break;
+    case 'boolean': lua.lua_pushboolean(L, arg.value); break;
+    case 'integer': lua.lua_pushinteger(L, arg.value); break;
+  }
 }
 
 /** lua_tostring on a copy: strings and numbers, else null. */
@@ -212,154 +226,42 @@ export class LuaRuntime extends ScriptRuntimeBase {
     }
   }
 
-  call(task: CallTask): TaskOutcome {
-    if (!this.L) return { status: Status.NOT_LOADED, error: 'no script loaded in this worker' };
-    const calls = this.beginTask();
+  protected hasScript(): boolean {
+    return this.L !== undefined;
+  }
+
+  override call(task: CallMessage): TaskOutcome {
     this.overMemory = false;
-    const id = task.session ?? 0;
-    const withId = (extra?: (L: LuaState) => number) => (L: LuaState): number => {
-      pushId(L, id);
-      return 1 + (extra ? extra(L) : 0);
-    };
-    let outcome: TaskOutcome;
-    let resumeInto: HostCall[] | undefined;
-    let pending = 0;
-    switch (task.callback) {
-      case Callback.CREATE_SESSION: {
-        this.sessions.create(id);
-        outcome = this.simple(this.invoke('createSession', withId(), 0));
-        if (outcome.status !== Status.OK) this.sessions.remove(id);
-        break;
+    return super.call(task);
+  }
+
+  protected invokeCallback(name: string, args: ScriptArg[], spec: InvokedSpec): Invoked {
+    const result = spec.kind === 'callback' ? spec.result : 'ignored';
+    let code = 0;
+    let text: Uint8Array | null = null;
+    let json: Uint8Array | null = null;
+    const nresults = result === 'message' ? 2 : result === 'json' ? 1 : 0;
+    const invocation = this.invoke(name, (L) => {
+      for (const arg of args) pushArg(L, arg);
+      return args.length;
+    }, nresults, (L) => {
+      if (result === 'message') {
+        // (code, text): janus_lua.c always collects two results.
+        const n = lua.lua_tonumberx(L, -2);
+        code = n === false ? 0 : Math.trunc(n);
+        text = valueBytes(L, -1);
+      } else if (result === 'json') {
+        json = lua.lua_type(L, -1) === lua.LUA_TSTRING ? valueBytes(L, -1) : null;
       }
-      case Callback.DESTROY_SESSION:
-        outcome = this.simple(this.invoke('destroySession', withId(), 0));
-        this.sessions.remove(id);
-        break;
-      case Callback.SETUP_MEDIA:
-        outcome = this.simple(this.invoke('setupMedia', withId(), 0));
-        break;
-      case Callback.HANGUP_MEDIA:
-        this.sessions.setDataReady(id, false);
-        outcome = this.simple(this.invoke('hangupMedia', withId(), 0));
-        break;
-      case Callback.DATA_READY:
-        this.sessions.setDataReady(id, true);
-        outcome = this.optional('dataReady', withId());
-        break;
-      case Callback.QUERY_SESSION: {
-        let json: Uint8Array | null = null;
-        outcome = this.simple(this.invoke('querySession', withId(), 1, (L) => {
-          json = lua.lua_type(L, -1) === lua.LUA_TSTRING ? valueBytes(L, -1) : null;
-        }));
-        outcome.json = json;
-        break;
-      }
-      case Callback.HANDLE_MESSAGE: {
-        let code = 0;
-        let text: Uint8Array | null = null;
-        outcome = this.simple(this.invoke('handleMessage', withId((L) => {
-          lua.lua_pushstring(L, task.transaction ?? '');
-          pushBytesOrNil(L, task.message);
-          pushBytesOrNil(L, task.jsep);
-          return 3;
-        }), 2, (L) => {
-          const n = lua.lua_tonumberx(L, -2);
-          code = n === false ? 0 : Math.trunc(n);
-          text = valueBytes(L, -1);
-        }));
-        outcome.code = code;
-        outcome.text = text;
-        break;
-      }
-      case Callback.HANDLE_ADMIN_MESSAGE: {
-        let json: Uint8Array | null = null;
-        outcome = this.optional('handleAdminMessage', (L) => {
-          pushBytesOrNil(L, task.message);
-          return 1;
-        }, 1, (L) => {
-          json = lua.lua_type(L, -1) === lua.LUA_TSTRING ? valueBytes(L, -1) : null;
-        });
-        outcome.json = json;
-        break;
-      }
-      case Callback.RESUME_SCHEDULER:
-        outcome = { status: Status.OK };
-        pending = task.resumes ?? 1;
-        resumeInto = calls;
-        break;
-      case Callback.INCOMING_RTP:
-      case Callback.INCOMING_RTCP: {
-        const payload = task.payload ?? new Uint8Array(0);
-        outcome = this.optional(task.callback === Callback.INCOMING_RTP ? 'incomingRtp' : 'incomingRtcp', withId((L) => {
-          lua.lua_pushboolean(L, task.flagA ?? false);
-          lua.lua_pushlstring(L, payload, payload.length);
-          lua.lua_pushinteger(L, payload.length);
-          return 3;
-        }));
-        break;
-      }
-      case Callback.INCOMING_TEXT_DATA:
-      case Callback.INCOMING_BINARY_DATA: {
-        const payload = task.payload ?? new Uint8Array(0);
-        let name: string = task.callback === Callback.INCOMING_TEXT_DATA ? 'incomingTextData' : 'incomingBinaryData';
-        if (name === 'incomingTextData' && !this.hooks.has(name)) name = 'incomingData';
-        outcome = this.optional(name, withId((L) => {
-          lua.lua_pushlstring(L, payload, payload.length);
-          lua.lua_pushinteger(L, payload.length);
-          lua.lua_pushstring(L, task.label ?? '');
-          lua.lua_pushstring(L, task.protocol ?? '');
-          return 4;
-        }));
-        break;
-      }
-      case Callback.SLOW_LINK:
-        outcome = this.optional('slowLink', withId((L) => {
-          lua.lua_pushboolean(L, task.flagA ?? false);
-          lua.lua_pushboolean(L, task.flagB ?? false);
-          return 2;
-        }));
-        break;
-      case Callback.SUBSTREAM_CHANGED:
-        outcome = this.optional('substreamChanged', withId((L) => {
-          lua.lua_pushinteger(L, task.number ?? 0);
-          return 1;
-        }));
-        break;
-      case Callback.TEMPORAL_LAYER_CHANGED:
-        // Janus 1.1.2 gates this on substreamChanged being defined too.
-        outcome = this.hooks.has('substreamChanged')
-          ? this.optional('temporalLayerChanged', withId((L) => {
-              lua.lua_pushinteger(L, task.number ?? 0);
-              return 1;
-            }))
-          : { status: Status.NO_CALLBACK };
-        break;
-      case Callback.TIMER: {
-        const fname = task.functionName ?? '';
-        // Looked up at fire time: any global function with that name.
-        outcome = this.simple(this.invoke(fname, (L) => {
-          if (task.argument === null || task.argument === undefined) return 0;
-          lua.lua_pushlstring(L, task.argument, task.argument.length);
-          return 1;
-        }, 0));
-        if (outcome.status === Status.NO_CALLBACK) outcome = { status: Status.SCRIPT_ERROR, error: `timeCallback: no global function '${fname}'` };
-        break;
-      }
-      case Callback.DESTROY:
-        outcome = this.simple(this.invoke('destroy', () => 0, 0));
-        break;
-      default:
-        outcome = { status: Status.SCRIPT_ERROR, error: `unknown callback ${String(task.callback)}` };
+    });
+    const outcome: Invoked = { status: invocation.status, error: invocation.error };
+    if (invocation.status === Status.NO_CALLBACK) outcome.missing = true;
+    if (result === 'message') {
+      outcome.code = code;
+      outcome.text = text;
+    } else if (result === 'json') {
+      outcome.json = json;
     }
-    return this.endCall(outcome, calls, pending, resumeInto);
-  }
-
-  private simple(invocation: Invocation): TaskOutcome {
-    return { status: invocation.status, error: invocation.error };
-  }
-
-  private optional(name: string, pushArgs: (L: LuaState) => number, nresults = 0, read?: (L: LuaState) => void): TaskOutcome {
-    if (!this.hooks.has(name)) return { status: Status.NO_CALLBACK };
-    return this.simple(this.invoke(name, pushArgs, nresults, read));
+    return outcome;
   }
 }

@@ -1,10 +1,16 @@
-// RTP switching context (janus-contract §3.2; Janus's janus_rtp_header_update): makes the
+// RTP switching context (docs/contract.md §3.2; Janus's janus_rtp_header_update): makes the
 // seq/ts of a relayed or recorded stream continuous across SSRC changes. When the SSRC changes,
 // seq is re-based to last+1 and the timestamp advances by the wall-clock gap since the last
 // packet (48 kHz audio, 8 kHz for PT 0/8/9, 90 kHz video). Audio and video keep separate state
 // in one context, as Janus's per-session context does.
 
-import { setRtpSequenceNumber, setRtpTimestamp } from './rtp';
+function setRtpSequenceNumber(packet: Buffer, seq: number): void {
+  packet.writeUInt16BE(seq & 0xffff, 2);
+}
+
+function setRtpTimestamp(packet: Buffer, ts: number): void {
+  packet.writeUInt32BE(ts >>> 0, 4);
+}
 
 /** Monotonic microseconds (Janus's janus_get_monotonic_time). */
 export function monotonicUs(): number {

@@ -1,4 +1,4 @@
-// The anonymised copy of an SDP that a script sees (janus-contract §3.1, Janus's
+// The anonymised copy of an SDP that a script sees (docs/contract.md §3.1, Janus's
 // janus_sdp_anonymize + janus_sdp_write): no transport details, no SSRCs, no video
 // RTX/RED/FEC payload types, placeholder addresses. The core also anonymises a script's own
 // SDP before merging, so stray transport lines in it never reach the client twice.

@@ -1,6 +1,6 @@
 // What the core keeps from a client's SDP before handing the script its anonymised copy:
 // transport (ICE, DTLS), per m-line identity (mid, kind), what the client sends (SSRCs, RTX,
-// rids, simulcast), and its codecs and extension IDs (janus-contract §3.1).
+// rids, simulcast), and its codecs and extension IDs (docs/contract.md §3.1).
 
 import { JanusError, JanusErrorCode } from '../../janus/errors';
 import type { ClientJsep } from '../media-plane';
@@ -284,7 +284,7 @@ export function extractClientSdp(input: string | Sdp, options: ExtractOptions = 
   return out;
 }
 
-/** The jsep `simulcast` array (janus-contract §3.1): rids high..low with rid-ext, or SSRCs low..high. */
+/** The jsep `simulcast` array (docs/contract.md §3.1): rids high..low with rid-ext, or SSRCs low..high. */
 export function simulcastForScript(media: readonly ClientMedia[], order: 'hml' | 'lmh' = 'hml'): JsepSimulcast[] {
   const out: JsepSimulcast[] = [];
   for (const m of media) {
@@ -317,9 +317,4 @@ export function clientJsepForScript(
   if (options.update) out.update = true;
   if (jsep.e2ee === true) out.e2ee = true;
   return { jsep: out, client };
-}
-
-/** A renegotiation with new ICE credentials is an ICE restart (Janus compares ufrag and pwd). */
-export function iceRestarted(previous: ClientSdp, next: ClientSdp): boolean {
-  return previous.iceUfrag !== next.iceUfrag || previous.icePwd !== next.icePwd;
 }

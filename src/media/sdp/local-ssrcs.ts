@@ -1,6 +1,6 @@
 // The SSRCs the server sends with on each m-line. They go into the SDP (a=ssrc, FID group)
 // before any Consumer exists, so the media plane picks them first and then has each Consumer
-// use them (DESIGN.md: libwebrtc ignores unsignalled RTX).
+// use them (docs/architecture.md: libwebrtc ignores unsignalled RTX).
 
 import { randomInt } from 'node:crypto';
 

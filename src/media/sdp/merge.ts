@@ -1,4 +1,4 @@
-// Merges a script's minimal SDP with the handle's transport (janus-contract §3.1 "What the
+// Merges a script's minimal SDP with the handle's transport (docs/contract.md §3.1 "What the
 // core must add", Janus's janus_sdp_merge): mids, ICE (mediasoup is ICE-lite), DTLS, BUNDLE,
 // RTX, the SSRCs the server sends with, rid/simulcast recv, and all local candidates.
 

@@ -245,42 +245,6 @@ function codecCapability(kind: MediaKind, c: NegotiatedCodec): RtpCodecCapabilit
   return cap;
 }
 
-function codecKey(c: RtpCodecCapability): string {
-  return JSON.stringify([c.mimeType.toLowerCase(), c.clockRate, c.channels ?? 0, c.preferredPayloadType, c.parameters ?? {}]);
-}
-
-/**
- * Router `mediaCodecs` whose preferredPayloadType is the client's PT (DESIGN.md: keeps the
- * PTs of both legs aligned). Duplicates are dropped; a PT already taken by another codec is
- * skipped (that client cannot share a router with it). mediasoup refuses video/rtx here and
- * gives RTX the first free PT: align it separately with rtxPayloadTypesFor().
- */
-export function routerCodecsFor(media: readonly NegotiatedMedia[]): RtpCodecCapability[] {
-  const out: RtpCodecCapability[] = [];
-  const seen = new Set<string>();
-  const ptOwner = new Map<number, string>();
-  for (const m of media) {
-    for (const c of m.codecs) {
-      const cap = codecCapability(m.kind, c);
-      const key = codecKey(cap);
-      if (seen.has(key)) continue;
-      const owner = ptOwner.get(c.payloadType);
-      if (owner !== undefined && owner !== c.mimeType.toLowerCase()) continue;
-      seen.add(key);
-      ptOwner.set(c.payloadType, c.mimeType.toLowerCase());
-      out.push(cap);
-    }
-  }
-  return out;
-}
-
-/** Media PT → the client's RTX PT, over all m-lines (for aligning the router's RTX PTs). */
-export function rtxPayloadTypesFor(media: readonly NegotiatedMedia[]): Record<number, number> {
-  const out: Record<number, number> = {};
-  for (const m of media) for (const c of m.codecs) if (c.rtxPayloadType !== undefined) out[c.payloadType] = c.rtxPayloadType;
-  return out;
-}
-
 /**
  * RtpCapabilities for consuming onto this client on this m-line: its codecs with its PTs
  * (plus RTX), and the answer's extensions with its IDs. With stock mediasoup only the

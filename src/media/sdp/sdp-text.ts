@@ -171,11 +171,6 @@ export function directionOf(lines: readonly SdpLine[]): Direction {
   return dir;
 }
 
-/** The direction as the other side sees it. */
-export function reverseDirection(d: Direction): Direction {
-  return d === 'sendonly' ? 'recvonly' : d === 'recvonly' ? 'sendonly' : d;
-}
-
 /** `a=mid` of a section, if any. */
 export function midOf(m: SdpMediaSection): string | undefined {
   return attrFirst(m.lines, 'mid');
