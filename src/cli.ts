@@ -78,6 +78,17 @@ async function main(): Promise<void> {
   };
   process.on('SIGINT', () => stop('SIGINT'));
   process.on('SIGTERM', () => stop('SIGTERM'));
+  // Hot reload: every script is loaded again from its file; failures keep the old version.
+  process.on('SIGHUP', () => {
+    if (stopping) return;
+    logger.info('reloading scripts', { signal: 'SIGHUP' });
+    void sfu.reloadScripts().then((outcomes) => {
+      for (const { name, script, error } of outcomes) {
+        if (error) logger.error('script reload failed; the previous version keeps running', { plugin: name, script, error: error.message });
+        else logger.info('script reloaded', { plugin: name, script });
+      }
+    });
+  });
 }
 
 void main();

@@ -3,6 +3,7 @@
 
 import { readFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
+import { join } from 'node:path';
 import { EVENT_TYPE_NAMES } from './events/event-bus';
 import { isLogLevel, type LogLevel } from './log';
 
@@ -149,6 +150,14 @@ export interface LuasfuConfig {
 export const DEFAULT_SCRIPT = 'lua/echotest.lua';
 /** The scripts `--demos` loads when none are given: what the demo pages talk to. */
 export const DEMO_SCRIPTS = ['lua/echotest.lua', 'lua/videoroom.lua'];
+
+/** The luasfu package's folder (dist/src/config.js -> package root), wherever it is installed. */
+export const PACKAGE_DIR = join(__dirname, '..', '..');
+
+/** The default script (lua/echotest.lua of the package), as an absolute path. */
+export function defaultScriptPath(): string {
+  return join(PACKAGE_DIR, DEFAULT_SCRIPT);
+}
 
 export function defaultConfig(): LuasfuConfig {
   return {

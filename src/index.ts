@@ -1,25 +1,28 @@
-// luasfu as a library: start a whole server from a config, or assemble the parts yourself
-// (LuasfuServer + your own plugins and/or media plane) inside an existing Node service.
+// luasfu as a library (the package's entry, for `import` and `require` alike):
 //
-//   import { startLuasfu, parseConfig } from 'luasfu';
-//   const sfu = await startLuasfu({ config: parseConfig({ scripts: ['lua/echotest.lua'] }) });
-//   console.log(sfu.ports);          // { http: 8088, websocket: 8188, adminHttp: 7088, ... }
-//   await sfu.stop();
+//   import { createServer } from 'luasfu';
+//   const sfu = createServer({ listenIp: '127.0.0.1', scripts: ['rooms.lua'] });
+//   sfu.on('scriptError', (event) => console.error(event));
+//   console.log(await sfu.listen());  // { http: 8088, websocket: 8188, adminHttp: 7088, adminWebsocket: 7188 }
+//   await sfu.close();
+//
+// createServer (src/luasfu.ts) is the whole server; LuasfuServer, the plugins and the media
+// plane are the parts, for applications that assemble their own.
 
-import { extname } from 'node:path';
-import { ConfigError, type LuasfuConfig, type ScriptConfig } from './config';
-import { Logger } from './log';
+import type { LuasfuConfig } from './config';
+import type { Logger } from './log';
+import { Luasfu } from './luasfu';
 import type { MediaPlane } from './media/media-plane';
-import { MediasoupMediaPlane } from './media/plane';
 import type { Plugin } from './plugin/plugin';
-import { createJsPlugin } from './script/js-plugin';
-import { createLuaPlugin } from './script/lua-plugin';
-import { type ListeningPorts, LuasfuServer } from './server';
 
 export * from './config';
 export { Logger, silentLogger, type LogLevel, type LogFields } from './log';
 export { JanusError, JanusErrorCode } from './janus/errors';
+export type { TransportConnection, TransportInfo, ReplySink } from './janus/connection';
+export { PluginRegistrationError } from './janus/core';
+export { WEBSOCKETS_TRANSPORT, HTTP_TRANSPORT } from './janus/identity';
 export type * from './plugin/plugin';
+export { PushEventResult } from './plugin/plugin';
 export type * from './plugin/media';
 export type { JsonObject, JsonValue } from './plugin/json';
 export type * from './media/media-plane';
@@ -27,46 +30,46 @@ export { MediasoupMediaPlane } from './media/plane';
 export { LuasfuServer, type LuasfuServerOptions, type ListeningPorts } from './server';
 export { createLuaPlugin } from './script/lua-plugin';
 export { createJsPlugin } from './script/js-plugin';
+export {
+  ScriptLoadError, type ScriptObserver, type ScriptErrorReport, type ScriptRestartReport,
+} from './script/script-plugin';
+export {
+  Luasfu, createServer, scriptPlugin, ServerStateError, ScriptReloadError,
+  type LuasfuParts, type PluginStatus, type ReloadOutcome, type TransportOptions,
+} from './luasfu';
+export type { LuasfuOptions, LuasfuConfigOptions, ScriptOptions, ListenerOption, DeepPartial } from './options';
+export type * from './events/server-events';
+export {
+  TransportAdapter, AdapterConnection,
+  type TransportAdapterOptions, type TransportPeer, type TextRequestProcessor, type WebSocketLike, type TransportMessage,
+} from './transports/adapter';
+export type { JsonLayout } from './transports/uws';
+
+/** The WebSocket subprotocols clients ask for (the Janus API and the Admin API). */
+export const JANUS_PROTOCOL = 'janus-protocol';
+export const JANUS_ADMIN_PROTOCOL = 'janus-admin-protocol';
 
 export interface StartOptions {
   config: LuasfuConfig;
   /** Defaults to a JSON logger on stderr at config.log.level. */
   logger?: Logger;
-  /** Plain TypeScript plugins, registered beside the configured scripts. */
+  /** Plain TypeScript plugins, registered after the configured scripts. */
   plugins?: Plugin[];
-  /** Defaults to mediasoup workers per config.media. */
+  /** Defaults to mediasoup workers per config.media (stopped by stop()). */
   mediaPlane?: MediaPlane;
 }
 
-export interface Luasfu {
-  server: LuasfuServer;
-  mediaPlane: MediaPlane;
-  ports: ListeningPorts;
-  stop(): Promise<void>;
-}
-
-/** The plugin for a configured script, by its extension. */
-export function scriptPlugin(script: ScriptConfig, logger: Logger): Plugin {
-  const kind = extname(script.path).toLowerCase();
-  if (kind === '.lua') return createLuaPlugin(script, logger);
-  if (kind === '.js') return createJsPlugin(script, logger, { timeLimitMs: script.timeLimitMs });
-  throw new ConfigError('scripts.path', `must name a .lua or .js script (got ${script.path})`);
-}
-
-/** Starts mediasoup, the script plugins and the Janus API listeners. */
+/** Starts a server from an already validated config (what the CLI does); createServer is the typed way. */
 export async function startLuasfu(options: StartOptions): Promise<Luasfu> {
-  const { config } = options;
-  const logger = options.logger ?? Logger.create({ level: config.log.level, format: config.log.format });
-  const plugins = [...config.scripts.map((script) => scriptPlugin(script, logger)), ...(options.plugins ?? [])];
-  const mediaPlane = options.mediaPlane ?? (await MediasoupMediaPlane.start(config.media, logger));
-  const server = new LuasfuServer({ config, logger, plugins, mediaPlane, ownsMediaPlane: !options.mediaPlane });
-  let ports: ListeningPorts;
-  try {
-    ports = await server.start();
-  } catch (error) {
-    await server.stop().catch(() => undefined);
-    if (!options.mediaPlane) await mediaPlane.close().catch(() => undefined);
-    throw error;
-  }
-  return { server, mediaPlane, ports, stop: () => server.stop() };
+  const sfu = new Luasfu({
+    config: options.config,
+    entries: [
+      ...options.config.scripts.map((config) => ({ kind: 'script' as const, config })),
+      ...(options.plugins ?? []).map((plugin) => ({ kind: 'plugin' as const, plugin })),
+    ],
+    logger: options.logger,
+    mediaPlane: options.mediaPlane,
+  });
+  await sfu.listen();
+  return sfu;
 }

@@ -14,7 +14,7 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { type LuasfuConfig, checkAdminExposure } from './config';
-import { EventBus } from './events/event-bus';
+import { type EventBackend, EventBus } from './events/event-bus';
 import { HttpEventBackend } from './events/http-backend';
 import { AdminApi } from './janus/admin';
 import type { TransportConnection } from './janus/connection';
@@ -41,6 +41,8 @@ export interface LuasfuServerOptions {
   ownsMediaPlane?: boolean;
   /** Reply layout on the wire (default 'indented', as Janus). */
   jsonLayout?: JsonLayout;
+  /** Observer backends for the EventBus (the embedding API's typed events), fed even without event handlers. */
+  eventObservers?: EventBackend[];
   /** Internal knobs, mainly for tests: session watchdog period (2 s) and long-poll hold (30 s). */
   watchdogIntervalMs?: number;
   longPollHoldMs?: number;
@@ -70,8 +72,8 @@ function demoPages(config: LuasfuConfig, logger: Logger): StaticFiles {
 export class LuasfuServer {
   readonly core: JanusCore;
   readonly admin: AdminApi;
-  /** Event handlers (config.eventHandlers); undefined when disabled. */
-  readonly events: EventBus | undefined;
+  /** The core's events: to the event handlers (config.eventHandlers) and any observers. */
+  readonly events: EventBus;
   private readonly listeners: Listener[] = [];
   private readonly log: Logger;
   private currentPorts: ListeningPorts = {};
@@ -81,11 +83,11 @@ export class LuasfuServer {
     const { config } = options;
     this.log = (options.logger ?? silentLogger()).child({ component: 'server' });
     const handlers = config.eventHandlers;
-    if (handlers.enabled) {
-      const logger = options.logger ?? silentLogger();
-      this.events = new EventBus({ emitter: handlers.emitter ?? SERVER_NAME, enabled: true, logger });
-      if (handlers.http) this.events.addBackend(new HttpEventBackend({ config: handlers.http, logger }));
-    }
+    const logger = options.logger ?? silentLogger();
+    this.events = new EventBus({
+      emitter: handlers.emitter ?? SERVER_NAME, enabled: handlers.enabled, logger, backends: options.eventObservers,
+    });
+    if (handlers.enabled && handlers.http) this.events.addBackend(new HttpEventBackend({ config: handlers.http, logger }));
     this.core = new JanusCore({
       logger: options.logger ?? silentLogger(),
       mediaPlane: options.mediaPlane,
@@ -194,7 +196,7 @@ export class LuasfuServer {
     }
     await this.core.stop();
     // After the core's last events (detached, destroyed, shutdown): flush them to the collector.
-    await this.events?.stop();
+    await this.events.stop();
     if (this.options.ownsMediaPlane !== false) {
       try {
         await this.options.mediaPlane.close();

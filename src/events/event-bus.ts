@@ -62,6 +62,11 @@ export interface JanusEvent {
 /** Where events go (e.g. the HTTP backend). handle() must not block or throw. */
 export interface EventBackend {
   handle(event: JanusEvent): void;
+  /**
+   * Absent: an event handler backend, fed only when event handlers are enabled. Present: an
+   * observer (the embedding API's typed events), fed the types it accepts either way.
+   */
+  accepts?(type: number): boolean;
   /** Flush what is queued and release resources. */
   stop(): Promise<void>;
 }
@@ -104,19 +109,21 @@ export class EventBus {
     this.backends.push(backend);
   }
 
-  /** Builds one event and hands it to every backend. Never throws. */
+  /** Builds one event and hands it to every backend that takes it. Never throws. */
   emit(type: number, event: JsonObject, ids: EventIds = {}): void {
-    if (!this.enabled || this.stopped) return;
+    if (this.stopped) return;
+    const takers = this.backends.filter((backend) => (backend.accepts ? backend.accepts(type) : this.enabled));
+    if (!this.enabled && takers.length === 0) return;
     const out: JanusEvent = { emitter: this.options.emitter, type, timestamp: wallClockMicros(), event };
     if (ids.sessionId !== undefined) out.session_id = ids.sessionId;
     if (ids.handleId !== undefined) out.handle_id = ids.handleId;
     if (ids.opaqueId !== undefined) out.opaque_id = ids.opaqueId;
     this.count++;
-    if (this.backends.length === 0) {
+    if (takers.length === 0) {
       this.log.debug('event', { type, event: out as unknown as JsonValue });
       return;
     }
-    for (const backend of this.backends) {
+    for (const backend of takers) {
       try {
         backend.handle(out);
       } catch (error) {

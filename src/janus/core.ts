@@ -47,6 +47,14 @@ export interface JanusCoreOptions {
   maxHandlesPerSession?: number;
 }
 
+/** A plugin could not be registered (package taken) or replaced (unknown or changed package). */
+export class PluginRegistrationError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'PluginRegistrationError';
+  }
+}
+
 export type SessionEndReason = 'destroyed' | 'timeout' | 'transport' | 'stopping' | 'admin';
 
 
@@ -55,6 +63,8 @@ export class JanusCore {
   /** Every live handle by id (handle ids are unique across sessions). */
   private readonly handles = new Map<number, Handle>();
   private readonly plugins = new Map<string, RegisteredPlugin>();
+  /** Plugins replaced by a hot reload whose handles have not all detached yet. */
+  private readonly retired = new Set<RegisteredPlugin>();
   private readonly transports = new Map<string, TransportInfo>();
   private readonly byConnection = new Map<TransportConnection, Set<Session>>();
   private readonly teardowns = new Set<Promise<void>>();
@@ -77,6 +87,41 @@ export class JanusCore {
 
   /** init()s the plugin with its host and registers it under its package name. */
   async addPlugin(plugin: Plugin): Promise<PluginInfo> {
+    const registered = await this.initPlugin(plugin);
+    const { info } = registered;
+    if (this.plugins.has(info.package)) {
+      await plugin.destroy().catch(() => undefined);
+      throw new PluginRegistrationError(`a plugin is already registered as ${info.package}`);
+    }
+    this.plugins.set(info.package, registered);
+    this.log.info('plugin registered', { plugin: info.package, name: info.name });
+    return info;
+  }
+
+  /**
+   * Hot reload: init()s `plugin` and makes it the one new attaches to `packageName` reach.
+   * Handles attached to the previous plugin stay on it until they detach; it is destroyed
+   * once its last handle has gone. If the new plugin fails to init or registers under another
+   * package, it is destroyed, the previous one stays, and this rejects.
+   */
+  async replacePlugin(packageName: string, plugin: Plugin): Promise<PluginInfo> {
+    if (!this.plugins.has(packageName)) throw new PluginRegistrationError(`no plugin is registered as ${packageName}`);
+    const next = await this.initPlugin(plugin);
+    const previous = this.plugins.get(packageName);
+    if (next.info.package !== packageName || !previous) {
+      await plugin.destroy().catch(() => undefined);
+      throw new PluginRegistrationError(
+        previous ? `the new plugin registers as ${next.info.package}, not ${packageName}` : `${packageName} went away during the reload`,
+      );
+    }
+    this.plugins.set(packageName, next);
+    this.retired.add(previous);
+    this.log.info('plugin replaced', { plugin: packageName, name: next.info.name, version: next.info.versionString });
+    this.releaseRetired(previous);
+    return next.info;
+  }
+
+  private async initPlugin(plugin: Plugin): Promise<RegisteredPlugin> {
     const host = new CorePluginHost(plugin, {
       findHandle: (id) => this.handles.get(id),
       eventsEnabled: this.options.eventHandlers ?? false,
@@ -87,13 +132,23 @@ export class JanusCore {
     await plugin.init(host);
     const info = plugin.info();
     host.setPackage(info.package);
-    if (this.plugins.has(info.package)) {
-      await plugin.destroy().catch(() => undefined);
-      throw new Error(`a plugin is already registered as ${info.package}`);
+    return { plugin, info };
+  }
+
+  /** A replaced plugin is destroyed once no handle uses it any more. */
+  private releaseRetired(registered: RegisteredPlugin): void {
+    if (!this.retired.has(registered)) return;
+    for (const handle of this.handles.values()) if (handle.registered === registered) return;
+    this.retired.delete(registered);
+    void this.track(this.destroyPlugin(registered));
+  }
+
+  private async destroyPlugin({ plugin, info }: RegisteredPlugin): Promise<void> {
+    try {
+      await plugin.destroy();
+    } catch (error) {
+      this.log.error('plugin destroy failed', { plugin: info.package, error: error as Error });
     }
-    this.plugins.set(info.package, { plugin, info });
-    this.log.info('plugin registered', { plugin: info.package, name: info.name });
-    return info;
   }
 
   getPlugin(packageName: string): RegisteredPlugin | undefined {
@@ -124,13 +179,8 @@ export class JanusCore {
     this.watchdog = null;
     for (const session of [...this.sessions.values()]) this.destroySession(session, 'stopping');
     await Promise.all([...this.teardowns]);
-    for (const { plugin, info } of this.plugins.values()) {
-      try {
-        await plugin.destroy();
-      } catch (error) {
-        this.log.error('plugin destroy failed', { plugin: info.package, error: error as Error });
-      }
-    }
+    for (const registered of [...this.retired, ...this.plugins.values()]) await this.destroyPlugin(registered);
+    this.retired.clear();
     this.plugins.clear();
     this.options.events?.core('shutdown');
   }
@@ -198,6 +248,7 @@ export class JanusCore {
         if (this.handles.get(handle.id) === handle) {
           this.handles.delete(handle.id);
           this.options.events?.handle(handle.eventIds(), 'detached', handle.packageName);
+          this.releaseRetired(handle.registered);
         }
       }),
     );
@@ -446,6 +497,7 @@ export class JanusCore {
       handle.stopping = true;
       handle.gone = true;
       await handle.peer.close().catch(() => undefined);
+      this.releaseRetired(registered);
       throw janusError(JanusErrorCode.PLUGIN_ATTACH, `Couldn't attach to plugin: error '${(error as Error).message}'`);
     }
     this.log.debug('handle attached', { session: session.id, handle: id, plugin: packageName });

@@ -30,6 +30,45 @@ export interface ScriptPluginOptions {
   maxResumeRounds?: number;
   /** Restarts allowed per minute before the plugin gives up (default 5). */
   maxRestartsPerMinute?: number;
+  /** Told about script errors and restarts (the embedding API's events); optional. */
+  observer?: ScriptObserver;
+}
+
+/** A script callback failed, ran over a limit, or the script did not load. */
+export interface ScriptErrorReport {
+  /** The script's package; absent when it never loaded. */
+  plugin?: string;
+  /** The script file. */
+  script: string;
+  /** The callback that failed (`handleMessage`, `timer`, ...), or `load` (load and init(config)). */
+  callback: string;
+  error: string;
+  /** The instruction, time or memory limit was exceeded. */
+  limitExceeded: boolean;
+}
+
+/** The script's worker hung, died or ran out of memory: it was terminated and the script started again. */
+export interface ScriptRestartReport {
+  plugin?: string;
+  script: string;
+  reason: string;
+  /** Restarts of this plugin so far. */
+  restarts: number;
+  /** Too many restarts in a minute: the plugin stays failed. */
+  gaveUp: boolean;
+}
+
+export interface ScriptObserver {
+  scriptError(report: ScriptErrorReport): void;
+  scriptRestart(report: ScriptRestartReport): void;
+}
+
+/** The script could not be loaded, or its init(config) failed. */
+export class ScriptLoadError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'ScriptLoadError';
+  }
 }
 
 /** Optional callbacks a script may define (detected once, after load). */
@@ -147,7 +186,7 @@ export class ScriptPlugin implements Plugin {
     } catch (error) {
       await pool.destroy().catch(() => undefined);
       if (generation === this.generation) this.state = 'failed';
-      throw new Error(`script ${this.script.path} failed to start: ${(error as Error).message}`);
+      throw this.loadFailed(`script ${this.script.path} failed to start: ${(error as Error).message}`);
     }
     if (generation !== this.generation || this.state === 'destroyed') {
       await pool.destroy().catch(() => undefined);
@@ -159,7 +198,7 @@ export class ScriptPlugin implements Plugin {
       this.state = 'failed';
       await pool.destroy().catch(() => undefined);
       this.log.error('script failed to load', { error: result.error });
-      throw new Error(result.error ?? `script ${this.script.path} failed to load`);
+      throw this.loadFailed(result.error ?? `script ${this.script.path} failed to load`);
     }
     this.instance = reply.instance;
     this.hookSet = new Set(result.hooks ?? []);
@@ -176,6 +215,34 @@ export class ScriptPlugin implements Plugin {
     this.afterResult(result);
     this.log.info('script loaded', { package: this.infoValue.package, hooks: [...this.hookSet] });
     for (const job of this.waiting.splice(0)) this.enqueue(job);
+  }
+
+  private loadFailed(message: string): ScriptLoadError {
+    this.reportError({ callback: 'load', error: message, limitExceeded: false });
+    return new ScriptLoadError(message);
+  }
+
+  private reportError(details: Omit<ScriptErrorReport, 'plugin' | 'script'>): void {
+    this.tellObserver((observer) => observer.scriptError({ ...this.scriptIds(), ...details }));
+  }
+
+  private reportRestart(details: Omit<ScriptRestartReport, 'plugin' | 'script'>): void {
+    this.tellObserver((observer) => observer.scriptRestart({ ...this.scriptIds(), ...details }));
+  }
+
+  private scriptIds(): { script: string; plugin?: string } {
+    return this.infoValue ? { script: this.script.path, plugin: this.infoValue.package } : { script: this.script.path };
+  }
+
+  /** An observer that throws is only logged: it must not break the script's supervision. */
+  private tellObserver(tell: (observer: ScriptObserver) => void): void {
+    const observer = this.options.observer;
+    if (!observer) return;
+    try {
+      tell(observer);
+    } catch (error) {
+      this.log.warn('script observer failed', { error: error as Error });
+    }
   }
 
   private withTimeout<T>(promise: Promise<T>): Promise<T> {
@@ -550,11 +617,10 @@ export class ScriptPlugin implements Plugin {
     this.calls.applyAll(result.calls ?? []);
     job.after?.();
     if (result.status === Status.SCRIPT_ERROR || result.status === Status.LIMIT_EXCEEDED) {
-      this.log.error('script callback failed', {
-        callback: callbackOf(job.call),
-        limit: result.status === Status.LIMIT_EXCEEDED,
-        error: result.error,
-      });
+      const callback = callbackOf(job.call);
+      const limitExceeded = result.status === Status.LIMIT_EXCEEDED;
+      this.log.error('script callback failed', { callback, limit: limitExceeded, error: result.error });
+      this.reportError({ callback, error: result.error ?? 'script error', limitExceeded });
     }
     this.afterResult(result);
     job.resolve(result);
@@ -624,6 +690,8 @@ export class ScriptPlugin implements Plugin {
     this.restartTimes.push(now);
     this.restartCount++;
     this.log.error('restarting script', { reason, restarts: this.restartCount });
+    const gaveUp = this.restartTimes.length > (this.options.maxRestartsPerMinute ?? 5);
+    this.reportRestart({ reason, restarts: this.restartCount, gaveUp });
     this.state = 'restarting';
     this.generation++;
     this.inFlight = 0;
@@ -641,7 +709,7 @@ export class ScriptPlugin implements Plugin {
       this.calls.resetMedia(state);
     }
     for (const state of orphans) this.host?.endSession(state.handle.id);
-    if (this.restartTimes.length > (this.options.maxRestartsPerMinute ?? 5)) {
+    if (gaveUp) {
       this.log.fatal('script keeps failing; not restarting it again', { restarts: this.restartTimes.length });
       this.state = 'failed';
       for (const job of this.waiting.splice(0)) this.abandon(job);
