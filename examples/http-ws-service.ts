@@ -39,6 +39,10 @@ function protocolFor(path: string): string | undefined {
   return undefined;
 }
 
+function pathOf(request: IncomingMessage): string {
+  return new URL(request.url ?? '/', 'http://localhost').pathname;
+}
+
 export async function startService(options: ServiceOptions = {}): Promise<Service> {
   const sfu = createServer({
     listenIp: '127.0.0.1',
@@ -49,8 +53,6 @@ export async function startService(options: ServiceOptions = {}): Promise<Servic
     adminHttp: false,
     adminWebsocket: false,
   });
-  sfu.on('handle', (event) => console.log(JSON.stringify({ msg: 'handle', ...event })));
-  sfu.on('scriptError', (event) => console.error(JSON.stringify({ msg: 'script error', ...event })));
   await sfu.listen();
   const janus = sfu.transport();
   const admin = sfu.transport({ api: 'admin' });
@@ -67,22 +69,23 @@ export async function startService(options: ServiceOptions = {}): Promise<Servic
 
   const wss = new WebSocketServer({
     noServer: true,
-    handleProtocols: (offered, request) => {
-      const wanted = protocolFor(new URL(request.url ?? '/', 'http://localhost').pathname);
-      return wanted !== undefined && offered.has(wanted) ? wanted : false;
-    },
+    // Only called for upgrades that offered the path's subprotocol (checked below).
+    handleProtocols: (_offered, request) => protocolFor(pathOf(request)) ?? false,
   });
   http.on('upgrade', (request: IncomingMessage, socket, head) => {
-    const path = new URL(request.url ?? '/', 'http://localhost').pathname;
-    if (protocolFor(path) === undefined) {
+    const path = pathOf(request);
+    const wanted = protocolFor(path);
+    if (wanted === undefined) {
       socket.end('HTTP/1.1 404 Not Found\r\n\r\n');
       return;
     }
+    // As Janus: no WebSocket without the subprotocol.
+    const offered = (request.headers['sec-websocket-protocol'] ?? '').split(',').map((protocol) => protocol.trim());
+    if (!offered.includes(wanted)) {
+      socket.end('HTTP/1.1 403 Forbidden\r\n\r\n');
+      return;
+    }
     wss.handleUpgrade(request, socket, head, (ws) => {
-      if (ws.protocol !== protocolFor(path)) {
-        ws.close(1002, 'subprotocol required');
-        return;
-      }
       (path === JANUS_PATH ? janus : admin).acceptWebSocket(ws, request.socket.remoteAddress);
     });
   });
@@ -109,6 +112,10 @@ async function main(): Promise<void> {
     port: Number(process.env.PORT ?? 8080),
     sfu: scripts ? { scripts } : {},
   });
+  // The host application's own logging of what luasfu reports.
+  service.sfu.on('handle', (event) => console.log(JSON.stringify({ msg: 'handle', ...event })));
+  service.sfu.on('scriptError', (event) => console.error(JSON.stringify({ msg: 'script error', ...event })));
+  service.sfu.on('scriptRestart', (event) => console.error(JSON.stringify({ msg: 'script restarted', ...event })));
   console.log(JSON.stringify({ msg: 'service listening', url: service.url, janus: `${service.url.replace('http', 'ws')}${JANUS_PATH}` }));
   process.on('SIGHUP', () => {
     void service.sfu.reloadScripts().then((outcomes) => console.log(JSON.stringify({ msg: 'scripts reloaded', outcomes })));

@@ -147,14 +147,16 @@ export class Luasfu extends EventEmitter<LuasfuEvents> {
   }
 
   private async start(): Promise<ListeningPorts> {
+    let plugins: Plugin[];
     let mediaPlane: MediaPlane;
     try {
+      // Before mediasoup starts: a script that cannot be a plugin (extension) fails here.
+      plugins = this.entries.map((entry) => (entry.kind === 'plugin' ? entry.plugin : scriptPlugin(entry.config, this.logger, this.observer)));
       mediaPlane = this.givenMediaPlane ?? (await MediasoupMediaPlane.start(this.config.media, this.logger));
     } catch (error) {
       this.state = 'closed';
       throw error;
     }
-    const plugins = this.entries.map((entry) => (entry.kind === 'plugin' ? entry.plugin : scriptPlugin(entry.config, this.logger, this.observer)));
     const server = new LuasfuServer({
       config: this.config,
       logger: this.logger,
