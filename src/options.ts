@@ -77,7 +77,10 @@ export function resolveOptions(options: LuasfuOptions): ResolvedOptions {
   }
   const config = parseConfig(document);
   // Absolute paths: reloads and logs must not depend on the current folder later on.
-  for (const script of config.scripts) script.path = resolve(script.path);
+  for (const script of config.scripts) {
+    script.path = resolve(script.path);
+    if (script.modulesPath !== undefined) script.modulesPath = resolve(script.modulesPath);
+  }
   const parsed = [...config.scripts];
   const entries: ScriptEntry[] = given.map((entry) =>
     isPlugin(entry) ? { kind: 'plugin', plugin: entry } : { kind: 'script', config: parsed.shift() as ScriptConfig },

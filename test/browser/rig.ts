@@ -21,10 +21,19 @@ export interface BrowserRigOptions {
   pages?: number;
   /** More to log when a test fails, after the browser console. */
   onFailure?: () => Promise<void>;
+  /** Another server for the pages (e.g. luasfu embedded in a service) instead of the test server. */
+  server?: (script: ScriptConfig, mediaWorkers: number) => Promise<RigServer>;
+}
+
+/** A server other than the test server: the Janus API's WebSocket URL, and how to close it. */
+export interface RigServer {
+  wsUrl: string;
+  close(): Promise<void>;
 }
 
 export class BrowserRig {
   private server: TestServer | undefined;
+  private other: RigServer | undefined;
   private pageServer: PageServer | undefined;
   private chromium: Browser | undefined;
   /** The pages open at janus-page.html, in order. */
@@ -35,8 +44,14 @@ export class BrowserRig {
     return this.server;
   }
 
+  /** The Janus API WebSocket URL the pages use. */
+  get wsUrl(): string {
+    return this.other?.wsUrl ?? this.ts.urls.ws;
+  }
+
   async start(options: BrowserRigOptions): Promise<void> {
-    this.server = await startMediaTestServer(createLuaPlugin(options.script(), silentLogger()), options.mediaWorkers);
+    if (options.server) this.other = await options.server(options.script(), options.mediaWorkers);
+    else this.server = await startMediaTestServer(createLuaPlugin(options.script(), silentLogger()), options.mediaWorkers);
     this.pageServer = await startPageServer();
     this.chromium = await launchBrowser();
     for (let i = 0; i < (options.pages ?? 1); i++) this.pages.push(await this.chromium.open(`${this.pageServer.origin}/pages/janus-page.html`));
@@ -46,6 +61,7 @@ export class BrowserRig {
     await this.chromium?.close();
     await this.pageServer?.close();
     await this.server?.close();
+    await this.other?.close();
   }
 
   /** The last lines of the browser console, when there is a browser. */
