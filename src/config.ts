@@ -1,7 +1,7 @@
 // luasfu configuration: the JSON schema (as TypeScript types), its defaults, and one pure
 // validator that names the offending field. CLI flags are applied on top of the file.
 
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import { EVENT_TYPE_NAMES } from './events/event-bus';
@@ -157,6 +157,13 @@ export const PACKAGE_DIR = join(__dirname, '..', '..');
 /** The default script (lua/echotest.lua of the package), as an absolute path. */
 export function defaultScriptPath(): string {
   return join(PACKAGE_DIR, DEFAULT_SCRIPT);
+}
+
+/** Throws a ConfigError naming the first script whose file does not exist (checked before anything starts). */
+export function checkScriptFiles(scripts: readonly ScriptConfig[]): void {
+  scripts.forEach((script, index) => {
+    if (!existsSync(script.path)) throw new ConfigError(`scripts[${index}].path:`, `no such file: ${script.path}`);
+  });
 }
 
 export function defaultConfig(): LuasfuConfig {

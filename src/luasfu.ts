@@ -12,7 +12,7 @@
 
 import { EventEmitter } from 'node:events';
 import { extname, resolve } from 'node:path';
-import { ConfigError, type LuasfuConfig, type ScriptConfig } from './config';
+import { ConfigError, type LuasfuConfig, type ScriptConfig, checkScriptFiles } from './config';
 import { type LuasfuEvents, ObserverBackend } from './events/server-events';
 import type { TransportInfo } from './janus/connection';
 import { WEBSOCKETS_TRANSPORT } from './janus/identity';
@@ -150,7 +150,8 @@ export class Luasfu extends EventEmitter<LuasfuEvents> {
     let plugins: Plugin[];
     let mediaPlane: MediaPlane;
     try {
-      // Before mediasoup starts: a script that cannot be a plugin (extension) fails here.
+      // Before mediasoup starts: a missing script, or one that cannot be a plugin (extension), fails here.
+      checkScriptFiles(this.config.scripts);
       plugins = this.entries.map((entry) => (entry.kind === 'plugin' ? entry.plugin : scriptPlugin(entry.config, this.logger, this.observer)));
       mediaPlane = this.givenMediaPlane ?? (await MediasoupMediaPlane.start(this.config.media, this.logger));
     } catch (error) {

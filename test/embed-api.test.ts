@@ -73,11 +73,21 @@ describe('embedding: createServer options', () => {
     expect(() => resolveOptions({ websocket: { port: 70000 } })).to.throw(ConfigError, 'config: websocket.port must be an integer from 0 to 65535');
   });
 
-  it('refuses a script that is neither .lua nor .js before starting anything', async () => {
+  it('refuses a missing script or one that is neither .lua nor .js before starting anything', async () => {
     const media = new FakeMediaPlane();
-    const failed = await createServer({ ...LOCAL, scripts: ['room.py'], mediaPlane: media }).listen().then(() => undefined, (error: Error) => error);
-    expect(failed).to.be.instanceOf(ConfigError);
-    expect(failed?.message).to.equal(`config: scripts.path must name a .lua or .js script (got ${join(process.cwd(), 'room.py')})`);
+    const missing = await createServer({ ...LOCAL, scripts: ['lua/nope.lua'], mediaPlane: media }).listen().then(() => undefined, (error: Error) => error);
+    expect(missing).to.be.instanceOf(ConfigError);
+    expect(missing?.message).to.equal(`config: scripts[0].path: no such file: ${join(process.cwd(), 'lua', 'nope.lua')}`);
+    const python = join(tmpdir(), `luasfu-room-${process.pid}.py`);
+    writeFileSync(python, '');
+    try {
+      const failed = await createServer({ ...LOCAL, scripts: [python], mediaPlane: media }).listen().then(() => undefined, (error: Error) => error);
+      expect(failed).to.be.instanceOf(ConfigError);
+      expect(failed?.message).to.equal(`config: scripts.path must name a .lua or .js script (got ${python})`);
+    } finally {
+      rmSync(python, { force: true });
+    }
+    expect(media.closed).to.equal(false);
   });
 
   it('refuses transport() and reloadScript() before listen(), and a second listen()', async () => {
