@@ -100,10 +100,7 @@ export class Luasfu extends EventEmitter<LuasfuEvents> {
   private state: State = 'new';
   private starting: Promise<ListeningPorts> | undefined;
   private closing: Promise<void> | undefined;
-  private readonly observer: ScriptObserver = {
-    scriptError: (report) => this.emit('scriptError', report),
-    scriptRestart: (report) => this.emit('scriptRestart', report),
-  };
+  private readonly observer = this.observerFor(undefined);
 
   constructor(parts: LuasfuParts) {
     super();
@@ -111,6 +108,14 @@ export class Luasfu extends EventEmitter<LuasfuEvents> {
     this.entries = parts.entries;
     this.logger = parts.logger ?? Logger.create({ level: parts.config.log.level, format: parts.config.log.format });
     this.givenMediaPlane = parts.mediaPlane;
+  }
+
+  /** Script errors and restarts become events; `plugin` names the package when the script cannot yet (a reload that fails to load). */
+  private observerFor(plugin: string | undefined): ScriptObserver {
+    return {
+      scriptError: (report) => this.emit('scriptError', plugin === undefined || report.plugin ? report : { ...report, plugin }),
+      scriptRestart: (report) => this.emit('scriptRestart', plugin === undefined || report.plugin ? report : { ...report, plugin }),
+    };
   }
 
   /** The core and its listeners (after listen()). */
@@ -256,7 +261,7 @@ export class Luasfu extends EventEmitter<LuasfuEvents> {
     const config: ScriptConfig = { ...entry.config, path: resolve(path ?? entry.config.path) };
     let info: PluginInfo;
     try {
-      info = await server.core.replacePlugin(name, scriptPlugin(config, this.logger, this.observer));
+      info = await server.core.replacePlugin(name, scriptPlugin(config, this.logger, this.observerFor(name)));
     } catch (error) {
       const message = error instanceof Error ? error.message : String(error);
       // A load failure was reported by the script plugin itself.

@@ -386,7 +386,7 @@ describe('embedding: hot reload (scripts in a folder of their own)', function ()
     const failed = await sfu.reloadScript(ECHO, ourLua('syntax-error.lua')).then(() => undefined, (error: Error) => error);
     expect(failed).to.be.instanceOf(ScriptLoadError);
     expect(errors).to.have.length(1);
-    expect(errors[0]).to.include({ script: ourLua('syntax-error.lua'), callback: 'load' });
+    expect(errors[0]).to.include({ plugin: ECHO, script: ourLua('syntax-error.lua'), callback: 'load' });
     // A script under another package name is refused too.
     const other = await sfu.reloadScript(ECHO, ourLua('error-in-handle-pkg.lua')).then(() => undefined, (error: Error) => error);
     expect(other?.message).to.equal(`the new plugin registers as janus.plugin.brokenlua, not ${ECHO}`);

@@ -36,7 +36,7 @@ export interface ScriptPluginOptions {
 
 /** A script callback failed, ran over a limit, or the script did not load. */
 export interface ScriptErrorReport {
-  /** The script's package; absent when it never loaded. */
+  /** The script's package; absent when not known (the script never loaded). */
   plugin?: string;
   /** The script file. */
   script: string;
