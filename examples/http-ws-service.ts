@@ -1,7 +1,8 @@
 // An existing Node service (node:http + ws) that mounts luasfu's Janus API on its own port
 // and path: WebSocket clients (janus.js, janode) connect to ws://HOST:PORT/sfu/janus with the
-// `janus-protocol` subprotocol, the Admin API is at /sfu/admin (`janus-admin-protocol`), and
-// the service's own routes keep working. luasfu opens no listener of its own.
+// `janus-protocol` subprotocol, the Admin API is at /sfu/admin (`janus-admin-protocol`; only
+// when an admin secret is set: ADMIN_SECRET), and the service's own routes keep working. luasfu
+// opens no listener of its own.
 //
 //   npm run build && node dist/examples/http-ws-service.js      # PORT=8080 HOST=127.0.0.1 by default
 //   kill -HUP <pid>     reloads the scripts; Ctrl-C (or SIGTERM) closes everything and exits
@@ -32,13 +33,6 @@ export interface Service {
 const JANUS_PATH = '/sfu/janus';
 const ADMIN_PATH = '/sfu/admin';
 
-/** Picks the one subprotocol the path needs; a client offering none of it gets no WebSocket. */
-function protocolFor(path: string): string | undefined {
-  if (path === JANUS_PATH) return JANUS_PROTOCOL;
-  if (path === ADMIN_PATH) return JANUS_ADMIN_PROTOCOL;
-  return undefined;
-}
-
 function pathOf(request: IncomingMessage): string {
   return new URL(request.url ?? '/', 'http://localhost').pathname;
 }
@@ -55,7 +49,14 @@ export async function startService(options: ServiceOptions = {}): Promise<Servic
   });
   await sfu.listen();
   const janus = sfu.transport();
-  const admin = sfu.transport({ api: 'admin' });
+  // The Admin API only with a secret of our own (not Janus's sample one).
+  const admin = options.sfu?.adminSecret ? sfu.transport({ api: 'admin' }) : undefined;
+  /** The subprotocol a path needs; undefined: nothing there. */
+  const protocolFor = (path: string): string | undefined => {
+    if (path === JANUS_PATH) return JANUS_PROTOCOL;
+    if (path === ADMIN_PATH && admin) return JANUS_ADMIN_PROTOCOL;
+    return undefined;
+  };
 
   // The service's own routes.
   const http = createHttpServer((request, response) => {
@@ -86,7 +87,7 @@ export async function startService(options: ServiceOptions = {}): Promise<Servic
       return;
     }
     wss.handleUpgrade(request, socket, head, (ws) => {
-      (path === JANUS_PATH ? janus : admin).acceptWebSocket(ws, request.socket.remoteAddress);
+      (path === JANUS_PATH ? janus : admin)?.acceptWebSocket(ws, request.socket.remoteAddress);
     });
   });
 
@@ -110,7 +111,7 @@ async function main(): Promise<void> {
   const service = await startService({
     host: process.env.HOST ?? '127.0.0.1',
     port: Number(process.env.PORT ?? 8080),
-    sfu: scripts ? { scripts } : {},
+    sfu: { ...(scripts ? { scripts } : {}), ...(process.env.ADMIN_SECRET ? { adminSecret: process.env.ADMIN_SECRET } : {}) },
   });
   // The host application's own logging of what luasfu reports.
   service.sfu.on('handle', (event) => console.log(JSON.stringify({ msg: 'handle', ...event })));

@@ -166,7 +166,7 @@ describe('embedding: the Janus API on the application\'s own node:http + ws serv
 
   before(async () => {
     media = new FakeMediaPlane();
-    service = await startService({ sfu: { scripts: [ourScript('echotest.lua')], mediaPlane: media, logger: captureLogger().logger } });
+    service = await startService({ sfu: { scripts: [ourScript('echotest.lua')], adminSecret: 'embedoverlord', mediaPlane: media, logger: captureLogger().logger } });
   });
 
   after(async () => {
@@ -190,9 +190,9 @@ describe('embedding: the Janus API on the application\'s own node:http + ws serv
       // The Admin API on its own path sees the session, with this transport.
       const admin = await JanusWsClient.connect(wsUrl('/sfu/admin'), 'janus-admin-protocol');
       try {
-        const sessions = await admin.request({ janus: 'list_sessions', admin_secret: 'janusoverlord' });
+        const sessions = await admin.request({ janus: 'list_sessions', admin_secret: 'embedoverlord' });
         expect(sessions.sessions).to.deep.equal([ids.sessionId]);
-        const handle = await admin.request({ janus: 'handle_info', session_id: ids.sessionId, handle_id: ids.handleId, admin_secret: 'janusoverlord' });
+        const handle = await admin.request({ janus: 'handle_info', session_id: ids.sessionId, handle_id: ids.handleId, admin_secret: 'embedoverlord' });
         expect((handle.info as JsonObject).session_transport).to.equal('janus.transport.websockets');
       } finally {
         await admin.close();
@@ -215,11 +215,18 @@ describe('embedding: the Janus API on the application\'s own node:http + ws serv
     expect(service.sfu.server.core.getSession(ids.sessionId)).to.equal(undefined);
   });
 
-  it('refuses a WebSocket without the subprotocol and other paths', async () => {
+  it('refuses a WebSocket without the subprotocol, other paths, and the Admin API without a secret of its own', async () => {
     const none = await JanusWsClient.connect(wsUrl('/sfu/janus'), null).then(() => 'open', (error: Error) => error.message);
-    expect(none).to.not.equal('open');
+    expect(none).to.equal('unexpected response 403');
     const elsewhere = await JanusWsClient.connect(wsUrl('/other')).then(() => 'open', (error: Error) => error.message);
-    expect(elsewhere).to.not.equal('open');
+    expect(elsewhere).to.equal('unexpected response 404');
+    const other = await startService({ sfu: { scripts: [], mediaPlane: new FakeMediaPlane(), logger: captureLogger().logger } });
+    try {
+      const admin = await JanusWsClient.connect(`${other.url.replace('http', 'ws')}/sfu/admin`, 'janus-admin-protocol').then(() => 'open', (error: Error) => error.message);
+      expect(admin).to.equal('unexpected response 404');
+    } finally {
+      await other.close();
+    }
   });
 
   it('closes the adapter\'s WebSockets (1001) and ends their sessions on close()', async () => {
