@@ -5,7 +5,7 @@
 // the script plugins (ScriptObserver), since Janus has no event type for them.
 
 import type { EventEmitter } from 'node:events';
-import type { JsonObject, JsonValue } from '../plugin/json';
+import type { JsonValue } from '../plugin/json';
 import { isJsonObject } from '../plugin/json';
 import type { PluginInfo } from '../plugin/plugin';
 import type { ScriptErrorReport, ScriptRestartReport } from '../script/script-plugin';
@@ -156,7 +156,7 @@ export class ObserverBackend implements EventBackend {
         return;
       }
       case EventType.PLUGIN: {
-        const out: PluginNotification = { plugin: text(body.plugin) ?? '', data: (body as JsonObject).data ?? null };
+        const out: PluginNotification = { plugin: text(body.plugin) ?? '', data: body.data ?? null };
         if (event.session_id !== undefined) out.sessionId = event.session_id;
         if (event.handle_id !== undefined) out.handleId = event.handle_id;
         if (event.opaque_id !== undefined) out.opaqueId = event.opaque_id;
