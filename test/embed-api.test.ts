@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseCli } from '../src/cli-args';
 import { ConfigError, PACKAGE_DIR } from '../src/config';
-import type { HandleEvent, MediaEvent, ScriptErrorEvent, ScriptReloadEvent, ScriptRestartEvent, SessionEvent, WebrtcEvent } from '../src/events/server-events';
+import type { HandleEvent, MediaEvent, PluginNotification, ScriptErrorEvent, ScriptReloadEvent, ScriptRestartEvent, SessionEvent, WebrtcEvent } from '../src/events/server-events';
 import { type Luasfu, ScriptReloadError, ServerStateError, createServer } from '../src/luasfu';
 import { resolveOptions } from '../src/options';
 import type { JsonObject } from '../src/plugin/json';
@@ -310,6 +310,19 @@ describe('embedding: typed events', function () {
     ]);
     expect(mediaEvents).to.deep.equal([{ ...handleIds, mid: '0', media: 'audio', receiving: true }]);
     sfu.removeAllListeners();
+  });
+
+  it('reports plugin notifications when event handlers are enabled, from init on', async () => {
+    const other = createServer({ ...LOCAL, eventHandlers: true, scripts: [ourScript('echotest.lua')], logger: captureLogger().logger, mediaPlane: new FakeMediaPlane() });
+    const notifications: PluginNotification[] = [];
+    other.on('plugin', (event) => notifications.push(event));
+    await other.listen();
+    try {
+      await waitUntil(() => notifications.length > 0, 3000, 'the init notification');
+      expect(notifications[0]).to.deep.equal({ plugin: ECHO, data: { event: 'loaded', script: 'echotest.lua (luasfu)' } });
+    } finally {
+      await other.close();
+    }
   });
 
   it('reports script errors and restarts', async () => {
