@@ -1,6 +1,7 @@
 // An existing Node service (node:http + ws) that mounts luasfu's Janus API on its own port
 // and path: WebSocket clients (janus.js, janode) connect to ws://HOST:PORT/sfu/janus with the
-// `janus-protocol` subprotocol, the Admin API is at /sfu/admin (`janus-admin-protocol`; only
+// `janus-protocol` subprotocol, HTTP clients (REST + long poll) use http://HOST:PORT/sfu/janus,
+// the Admin API is at /sfu/admin (`janus-admin-protocol`; only
 // when an admin secret is set: ADMIN_SECRET), and the service's own routes keep working. luasfu
 // opens no listener of its own.
 //
@@ -58,14 +59,17 @@ export async function startService(options: ServiceOptions = {}): Promise<Servic
     return undefined;
   };
 
-  // The service's own routes.
+  const janusHttp = sfu.httpHandler({ path: JANUS_PATH });
+
   const http = createHttpServer((request, response) => {
+    // The service's own routes.
     if (request.url === '/health') {
       response.writeHead(200, { 'content-type': 'application/json' });
       response.end(JSON.stringify({ ok: true, plugins: sfu.plugins().map((plugin) => plugin.name) }));
       return;
     }
-    response.writeHead(404).end();
+    // The Janus API over HTTP under /sfu/janus; anything else is passed on.
+    janusHttp(request, response, () => response.writeHead(404).end());
   });
 
   const wss = new WebSocketServer({

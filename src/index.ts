@@ -35,7 +35,7 @@ export {
 } from './script/script-plugin';
 export {
   Luasfu, createServer, scriptPlugin, ServerStateError, ScriptReloadError,
-  type LuasfuParts, type PluginStatus, type ReloadOutcome, type TransportOptions,
+  type LuasfuParts, type PluginStatus, type ReloadOutcome, type TransportOptions, type HttpHandlerOptions, type HttpRequestHandler,
 } from './luasfu';
 export type { LuasfuOptions, LuasfuConfigOptions, ScriptOptions, ListenerOption, DeepPartial } from './options';
 export type * from './events/server-events';

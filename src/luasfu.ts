@@ -11,6 +11,7 @@
 //   await sfu.close();
 
 import { EventEmitter } from 'node:events';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import { extname, resolve } from 'node:path';
 import { ConfigError, type LuasfuConfig, type ScriptConfig, checkScriptFiles } from './config';
 import { type LuasfuEvents, ObserverBackend } from './events/server-events';
@@ -26,6 +27,7 @@ import { createLuaPlugin } from './script/lua-plugin';
 import { ScriptLoadError, type ScriptObserver } from './script/script-plugin';
 import { type ListeningPorts, LuasfuServer } from './server';
 import { TransportAdapter } from './transports/adapter';
+import { HttpTransport } from './transports/http';
 import type { JsonLayout } from './transports/uws';
 
 /** The plugin for a script, by its extension (.lua: Lua plugin, .js: Duktape-contract plugin). */
@@ -75,6 +77,19 @@ export interface TransportOptions {
   layout?: JsonLayout;
 }
 
+export interface HttpHandlerOptions {
+  /** The Janus API (default; REST + long poll, as janus.transport.http) or the Admin API. */
+  api?: 'janus' | 'admin';
+  /** Base path of the requests it serves (default: `http.path` / `adminHttp.path`, /janus and /admin). */
+  path?: string;
+}
+
+/**
+ * A request handler for node:http / https servers (and Express: with `next`, requests outside
+ * the base path are passed on).
+ */
+export type HttpRequestHandler = (request: IncomingMessage, response: ServerResponse, next?: () => void) => void;
+
 /** What the constructor takes: validated config and the scripts/plugins in order (see createServer). */
 export interface LuasfuParts {
   config: LuasfuConfig;
@@ -95,6 +110,7 @@ export class Luasfu extends EventEmitter<LuasfuEvents> {
   /** By package name, once listening. */
   private readonly registered = new Map<string, ScriptEntry>();
   private readonly adapters = new Set<TransportAdapter>();
+  private readonly httpTransports = new Set<HttpTransport>();
   /** Reloads of one script run one after another. */
   private readonly reloads = new Map<string, Promise<unknown>>();
   private state: State = 'new';
@@ -221,6 +237,29 @@ export class Luasfu extends EventEmitter<LuasfuEvents> {
   }
 
   /**
+   * The Janus API (or Admin API) over HTTP on the application's own server: REST requests and
+   * long polls under the base path, exactly as luasfu's own HTTP listener serves them. Long polls
+   * still waiting at close() are answered.
+   */
+  httpHandler(options: HttpHandlerOptions = {}): HttpRequestHandler {
+    const server = this.server;
+    if (this.state !== 'listening') throw new ServerStateError('luasfu is not listening');
+    const api = options.api ?? 'janus';
+    const given = options.path ?? (api === 'admin' ? this.config.adminHttp.path : this.config.http.path);
+    const basePath = given.replace(/\/+$/, '') || '/';
+    const transport = new HttpTransport(server.httpTransportOptions(api, basePath));
+    this.httpTransports.add(transport);
+    return (request, response, next) => {
+      const path = (request.url ?? '/').split('?')[0] ?? '/';
+      if (next && basePath !== '/' && path !== basePath && !path.startsWith(`${basePath}/`)) {
+        next();
+        return;
+      }
+      transport.handle(request, response);
+    };
+  }
+
+  /**
    * Hot reload: loads the script registered as `name` again, from `path` if given (it must
    * register under the same package). New attaches reach the new version; handles attached
    * before stay on the old one (its worker, its state) until they detach, then it is
@@ -297,6 +336,8 @@ export class Luasfu extends EventEmitter<LuasfuEvents> {
     this.state = 'closing';
     for (const adapter of this.adapters) adapter.closeAll();
     this.adapters.clear();
+    for (const transport of this.httpTransports) transport.close();
+    this.httpTransports.clear();
     if (wasRunning) await this.serverValue?.stop();
     this.registered.clear();
     this.state = 'closed';

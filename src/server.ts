@@ -24,7 +24,7 @@ import { TokenAuth } from './janus/token-auth';
 import { type Logger, silentLogger } from './log';
 import type { MediaPlane } from './media/media-plane';
 import type { Plugin } from './plugin/plugin';
-import { startHttpListener } from './transports/http';
+import { type HttpTransportOptions, startHttpListener } from './transports/http';
 import { SendBudget } from './transports/send-budget';
 import { StaticFiles } from './transports/static-files';
 import { HttpEventRouter } from './transports/long-poll';
@@ -133,18 +133,8 @@ export class LuasfuServer {
     // One budget for the Janus and Admin WebSocket listeners together.
     const sendBudget = new SendBudget(config.maxBufferedBytesPerConnection, config.maxBufferedBytesTotal);
     if (config.http.enabled) {
-      this.core.registerTransport(HTTP_TRANSPORT);
-      const router = new HttpEventRouter(HTTP_TRANSPORT.package, {
-        holdMs: this.options.longPollHoldMs ?? 30_000,
-        maxPolls: config.maxLongPolls,
-        maxQueuedEvents: 1000,
-        graceMs: 5000,
-        logger,
-      });
       const listener = await startHttpListener({
-        host, port: config.http.port, basePath: config.http.path, processor: this.core,
-        longPoll: { core: this.core, router }, maxBodyBytes: config.maxRequestBytes,
-        maxRequestsPerSecond: config.maxRequestsPerSecond, logger, layout,
+        host, port: config.http.port, ...this.httpTransportOptions('janus', config.http.path),
         staticFiles: config.demos.enabled ? demoPages(config, logger) : undefined,
       });
       this.listeners.push(listener);
@@ -165,10 +155,7 @@ export class LuasfuServer {
     const adminHost = config.adminListenIp;
     const allowedOrigins = config.adminAllowedOrigins;
     if (config.adminHttp.enabled) {
-      const listener = await startHttpListener({
-        host: adminHost, port: config.adminHttp.port, basePath: config.adminHttp.path, processor: this.admin, allowedOrigins,
-        maxBodyBytes: config.maxRequestBytes, maxRequestsPerSecond: config.maxRequestsPerSecond, logger, layout,
-      });
+      const listener = await startHttpListener({ host: adminHost, port: config.adminHttp.port, ...this.httpTransportOptions('admin', config.adminHttp.path) });
       this.listeners.push(listener);
       this.currentPorts.adminHttp = listener.port;
     }
@@ -181,6 +168,29 @@ export class LuasfuServer {
       this.listeners.push(listener);
       this.currentPorts.adminWebsocket = listener.port;
     }
+  }
+
+  /**
+   * How the Janus API (REST + long poll, as janus.transport.http) or the Admin API is served over
+   * HTTP at `basePath`: for our own listeners, and for an application's own HTTP server.
+   */
+  httpTransportOptions(api: 'janus' | 'admin', basePath: string): HttpTransportOptions {
+    const { config } = this.options;
+    const logger = this.options.logger ?? silentLogger();
+    const common = {
+      basePath, maxBodyBytes: config.maxRequestBytes, maxRequestsPerSecond: config.maxRequestsPerSecond,
+      logger, layout: this.options.jsonLayout,
+    };
+    if (api === 'admin') return { ...common, processor: this.admin, allowedOrigins: config.adminAllowedOrigins };
+    this.core.registerTransport(HTTP_TRANSPORT);
+    const router = new HttpEventRouter(HTTP_TRANSPORT.package, {
+      holdMs: this.options.longPollHoldMs ?? 30_000,
+      maxPolls: config.maxLongPolls,
+      maxQueuedEvents: 1000,
+      graceMs: 5000,
+      logger,
+    });
+    return { ...common, processor: this.core, longPoll: { core: this.core, router } };
   }
 
   /** Closes the listeners, destroys every session (hanging up handles), destroys the plugins. */

@@ -183,7 +183,7 @@ describe('embedding: the Janus API on the application\'s own node:http + ws serv
     try {
       const info = await client.request({ janus: 'info' });
       expect(info.janus).to.equal('server_info');
-      expect(Object.keys(info.transports as JsonObject)).to.deep.equal(['janus.transport.websockets']);
+      expect(Object.keys(info.transports as JsonObject)).to.include('janus.transport.websockets');
       const ids = await createAndAttach(client, ECHO);
       expect(pluginData(await message(client, ids, { video: false }))).to.deep.equal({ echotest: 'response', result: 'ok' });
       expect(media.routerCalls).to.include(`configureMedium(${ids.handleId},video,in,false)`);
@@ -200,6 +200,25 @@ describe('embedding: the Janus API on the application\'s own node:http + ws serv
     } finally {
       await client.close();
     }
+  });
+
+  it('serves the Janus API over HTTP (REST + long poll) on the same path', async () => {
+    const post = async (path: string, body: JsonObject): Promise<JsonObject> => {
+      const response = await fetch(`${service.url}${path}`, { method: 'POST', body: JSON.stringify({ transaction: 'h', ...body }) });
+      return (await response.json()) as JsonObject;
+    };
+    const created = await post('/sfu/janus', { janus: 'create' });
+    const sessionId = (created.data as JsonObject).id as number;
+    const attached = await post(`/sfu/janus/${sessionId}`, { janus: 'attach', plugin: ECHO });
+    const handleId = (attached.data as JsonObject).id as number;
+    expect(pluginData(await post(`/sfu/janus/${sessionId}/${handleId}`, { janus: 'message', body: { audio: true } }))).to.deep.equal({ echotest: 'response', result: 'ok' });
+    expect((await post(`/sfu/janus/${sessionId}/${handleId}`, { janus: 'detach' })).janus).to.equal('success');
+    const polled = (await (await fetch(`${service.url}/sfu/janus/${sessionId}?maxev=5`)).json()) as JsonObject[];
+    expect(polled.map((event) => event.janus)).to.include('detached');
+    const info = (await (await fetch(`${service.url}/sfu/janus/info`)).json()) as JsonObject;
+    expect(Object.keys(info.transports as JsonObject).sort()).to.deep.equal(['janus.transport.http', 'janus.transport.websockets']);
+    expect((await fetch(`${service.url}/elsewhere`)).status).to.equal(404);
+    expect((await post(`/sfu/janus/${sessionId}`, { janus: 'destroy' })).janus).to.equal('success');
   });
 
   it('ends a connection\'s sessions when its WebSocket closes', async () => {

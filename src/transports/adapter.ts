@@ -19,7 +19,8 @@ import { type JsonLayout, serialize } from './uws';
 
 /** What processes a connection's messages: the Janus core or the Admin API. */
 export interface TextRequestProcessor {
-  handleText(connection: TransportConnection, text: string, reply?: ReplySink): Promise<JsonObject[]>;
+  /** Bytes are decoded by the core (strictly: invalid UTF-8 is refused). */
+  handleText(connection: TransportConnection, text: string | Uint8Array, reply?: ReplySink): Promise<JsonObject[]>;
 }
 
 /** The application's side of one connection. */
@@ -60,11 +61,11 @@ export interface TransportAdapterOptions {
 /** One message: text, or bytes as `ws` hands them over (Buffer, ArrayBuffer or fragments). */
 export type TransportMessage = string | Uint8Array | ArrayBuffer | readonly Uint8Array[];
 
-function messageText(data: TransportMessage): string {
-  if (typeof data === 'string') return data;
-  if (data instanceof ArrayBuffer) return Buffer.from(data).toString('utf8');
-  if (data instanceof Uint8Array) return Buffer.from(data.buffer, data.byteOffset, data.byteLength).toString('utf8');
-  return Buffer.concat(data).toString('utf8');
+/** Text as it is; bytes as one Uint8Array (the core decodes them). */
+function messageContent(data: TransportMessage): string | Uint8Array {
+  if (typeof data === 'string' || data instanceof Uint8Array) return data;
+  if (data instanceof ArrayBuffer) return new Uint8Array(data);
+  return Buffer.concat(data);
 }
 
 function isTransportMessage(data: unknown): data is TransportMessage {
@@ -120,15 +121,15 @@ export class AdapterConnection implements TransportConnection {
       this.end(CLOSE.policy, 'too many requests');
       return [];
     }
-    const text = messageText(data);
+    const content = messageContent(data);
     const limit = this.options.maxMessageBytes;
-    if (limit !== undefined && Buffer.byteLength(text) > limit) {
+    if (limit !== undefined && (typeof content === 'string' ? Buffer.byteLength(content) : content.byteLength) > limit) {
       this.log.warn('message too large; closing connection', { connection: this.id, limit });
       this.end(CLOSE.tooBig, 'message too large');
       return [];
     }
     try {
-      return await this.options.processor.handleText(this, text);
+      return await this.options.processor.handleText(this, content);
     } catch (error) {
       this.log.error('request processing failed', { connection: this.id, error: error as Error });
       return [];
