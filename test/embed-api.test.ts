@@ -13,6 +13,7 @@ import { type Luasfu, ScriptReloadError, ServerStateError, createServer } from '
 import { resolveOptions } from '../src/options';
 import type { JsonObject } from '../src/plugin/json';
 import { ScriptLoadError } from '../src/script/script-plugin';
+import type { TransportPeer } from '../src/transports/adapter';
 import { GREETER_PACKAGE, GreeterPlugin } from '../examples/plugin-object';
 import { type Service, startService } from '../examples/http-ws-service';
 import { readSdpFixture } from './fixtures/sdp/fixtures';
@@ -257,6 +258,66 @@ describe('embedding: the Janus API on the application\'s own node:http + ws serv
     await other.close();
     expect((await client.closed).code).to.equal(1001);
     expect(detached).to.deep.include({ sessionId: ids.sessionId, handleId: ids.handleId, name: 'detached', plugin: ECHO });
+  });
+});
+
+describe('embedding: the transport adapter over any message channel', function () {
+  this.timeout(30000);
+  let sfu: Luasfu;
+
+  before(async () => {
+    sfu = createServer({
+      ...LOCAL, http: false, websocket: false, adminHttp: false, adminWebsocket: false,
+      maxRequestsPerSecond: 5, maxRequestBytes: 1024,
+      scripts: [ourScript('echotest.lua')], logger: captureLogger().logger, mediaPlane: new FakeMediaPlane(),
+    });
+    await sfu.listen();
+  });
+
+  after(async () => {
+    await sfu?.close();
+  });
+
+  /** A channel of our own: what the adapter sent, and how it asked us to close. */
+  function channel(): { sent: JsonObject[]; closed: Array<[number, string]>; peer: TransportPeer } {
+    const sent: JsonObject[] = [];
+    const closed: Array<[number, string]> = [];
+    return { sent, closed, peer: { send: (text) => sent.push(JSON.parse(text) as JsonObject), close: (code, reason) => closed.push([code, reason]), remote: 'test' } };
+  }
+
+  it('takes messages (text or bytes) and sends one JSON document per reply or event', async () => {
+    const janus = sfu.transport();
+    const { sent, peer } = channel();
+    const connection = janus.open(peer);
+    const replies = await connection.message('{"janus":"create","transaction":"c"}{"janus":"info","transaction":"i"}');
+    expect(replies.map((reply) => reply.janus)).to.deep.equal(['success', 'server_info']);
+    expect(sent.map((reply) => reply.transaction)).to.deep.equal(['c', 'i']);
+    const sessionId = (replies[0]!.data as JsonObject).id as number;
+    const attached = await connection.message(Buffer.from(JSON.stringify({ janus: 'attach', session_id: sessionId, plugin: ECHO, transaction: 'a' })));
+    expect(attached[0]!.janus).to.equal('success');
+    const broken = await connection.message(new Uint8Array([0x7b, 0xff, 0xfe, 0x7d]));
+    expect(broken[0]!.janus).to.equal('error');
+    // The channel closed: the session ends (no reclaim timeout).
+    connection.close();
+    expect(connection.isOpen).to.equal(false);
+    expect(janus.size).to.equal(0);
+    await waitUntil(() => sfu.server.core.getSession(sessionId) === undefined, 3000, 'the session to end');
+    expect(await connection.message('{"janus":"ping","transaction":"p"}')).to.deep.equal([]);
+  });
+
+  it('asks the application to close a connection that floods (1008) or sends too much (1009)', async () => {
+    const janus = sfu.transport();
+    const flood = channel();
+    const flooding = janus.open(flood.peer);
+    for (let i = 0; i < 6; i++) await flooding.message('{"janus":"ping","transaction":"p"}');
+    expect(flood.closed).to.deep.equal([[1008, 'too many requests']]);
+    expect(flood.sent).to.have.length(5);
+    expect(flooding.isOpen).to.equal(false);
+    const big = channel();
+    const bigOne = janus.open(big.peer);
+    await bigOne.message(JSON.stringify({ janus: 'ping', transaction: 'x'.repeat(1100) }));
+    expect(big.closed).to.deep.equal([[1009, 'message too large']]);
+    expect(big.sent).to.deep.equal([]);
   });
 });
 
