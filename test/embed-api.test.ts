@@ -4,6 +4,7 @@
 
 import { expect } from 'chai';
 import { copyFileSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseCli } from '../src/cli-args';
@@ -247,6 +248,25 @@ describe('embedding: the Janus API on the application\'s own node:http + ws serv
     } finally {
       await other.close();
     }
+  });
+
+  it('survives a client that breaks the WebSocket protocol (an unmasked frame)', async () => {
+    const port = Number(new URL(service.url).port);
+    const socket = connect(port, '127.0.0.1');
+    let received = '';
+    let closed = false;
+    socket.on('data', (chunk: Buffer) => (received += chunk.toString('latin1')));
+    socket.on('close', () => (closed = true));
+    socket.on('error', () => undefined);
+    socket.write([
+      'GET /sfu/janus HTTP/1.1', `Host: 127.0.0.1:${port}`, 'Upgrade: websocket', 'Connection: Upgrade',
+      'Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==', 'Sec-WebSocket-Version: 13', 'Sec-WebSocket-Protocol: janus-protocol', '', '',
+    ].join('\r\n'));
+    await waitUntil(() => received.startsWith('HTTP/1.1 101'), 3000, 'the upgrade');
+    socket.write(Buffer.from([0x81, 0x02, 0x68, 0x69]));
+    await waitUntil(() => closed, 5000, 'the server to drop the connection');
+    const health = (await (await fetch(`${service.url}/health`)).json()) as JsonObject;
+    expect(health.ok).to.equal(true);
   });
 
   it('closes the adapter\'s WebSockets (1001) and ends their sessions on close()', async () => {

@@ -39,6 +39,7 @@ export interface WebSocketLike {
   close(code?: number, reason?: string): void;
   on(event: 'message', listener: (data: unknown) => void): unknown;
   on(event: 'close', listener: () => void): unknown;
+  on(event: 'error', listener: (error: Error) => void): unknown;
 }
 
 export interface TransportAdapterOptions {
@@ -193,6 +194,9 @@ export class TransportAdapter {
       else connection.end(CLOSE.unsupported, 'unsupported message');
     });
     socket.on('close', () => connection.close());
+    // A protocol error (bad frame, oversized message) is followed by 'close'; without a
+    // listener the emitter would throw it into the application.
+    socket.on('error', (error) => this.log.info('websocket error', { connection: connection.id, error }));
     return connection;
   }
 
