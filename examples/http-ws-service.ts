@@ -41,7 +41,7 @@ function pathOf(request: IncomingMessage): string {
 export async function startService(options: ServiceOptions = {}): Promise<Service> {
   const sfu = createServer({
     listenIp: '127.0.0.1',
-    media: { listenIp: '127.0.0.1' },
+    media: { listenIps: [{ ip: '127.0.0.1' }] },
     ...options.sfu,
     http: false,
     websocket: false,

@@ -19,7 +19,7 @@ describe('browser: janus.js through luasfu embedded in a node:http + ws service'
     mediaWorkers: 1,
     server: async (script, workers) => {
       const service = await startService({
-        sfu: { scripts: [script], media: { workers, listenIp: '127.0.0.1' }, logger: silentLogger() },
+        sfu: { scripts: [script], media: { workers, listenIps: [{ ip: '127.0.0.1' }] }, logger: silentLogger() },
       });
       return { wsUrl: `${service.url.replace('http', 'ws')}/sfu/janus`, close: () => service.close() };
     },

@@ -89,7 +89,7 @@ describe('embedding with media: hot reload under a live echo session, janode thr
     copyFileSync(ourScript('sdp.lua'), join(dir, 'sdp.lua'));
     writeFileSync(join(dir, 'echotest.lua'), original);
     service = await startService({
-      sfu: { scripts: [join(dir, 'echotest.lua')], media: { workers: 1, listenIp: '127.0.0.1' }, logger: captureLogger().logger },
+      sfu: { scripts: [join(dir, 'echotest.lua')], media: { workers: 1, listenIps: [{ ip: '127.0.0.1' }] }, logger: captureLogger().logger },
     });
   });
 
