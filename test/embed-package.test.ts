@@ -5,7 +5,7 @@
 
 import { expect } from 'chai';
 import { spawnSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
@@ -44,6 +44,10 @@ describe('the luasfu package', function () {
       expect(files, wanted).to.include(wanted);
     }
     expect(files.filter((path) => path.startsWith('dist/test/') || path.startsWith('test/') || path.startsWith('node_modules/'))).to.deep.equal([]);
+    // Every command the package installs is in it, and so are the --demos pages.
+    const bin = (JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { bin: Record<string, string> }).bin;
+    for (const target of Object.values(bin)) expect(files, `bin ${target}`).to.include(target.replace(/^\.\//, ''));
+    expect(files).to.include('demos/echotest.html');
   });
 
   it('imports from ESM and requires from CommonJS through exports, with the default script inside the package', () => {
