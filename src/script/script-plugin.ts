@@ -617,7 +617,7 @@ export class ScriptPlugin implements Plugin {
     this.calls.applyAll(result.calls ?? []);
     job.after?.();
     if (result.status === Status.SCRIPT_ERROR || result.status === Status.LIMIT_EXCEEDED) {
-      const callback = callbackOf(job.call);
+      const callback = callbackOf(job.call) ?? 'unknown';
       const limitExceeded = result.status === Status.LIMIT_EXCEEDED;
       this.log.error('script callback failed', { callback, limit: limitExceeded, error: result.error });
       this.reportError({ callback, error: result.error ?? 'script error', limitExceeded });
