@@ -6,7 +6,7 @@
 // or turns out to be a replacement is terminated and the script restarted; the handles it
 // owned are detached (PluginHost.endSession) because their script state is gone.
 
-import type { Logger, LogLevel } from '../log';
+import { janusDebugLevel, type Logger } from '../log';
 import type { ScriptConfig } from '../config';
 import { LUA_PLUGIN_INFO } from '../janus/identity';
 import type { JsonObject, JsonValue } from '../plugin/json';
@@ -38,7 +38,6 @@ export type ScriptHook =
   | 'dataReady' | 'slowLink' | 'substreamChanged' | 'temporalLayerChanged'
   | 'getVersion' | 'getVersionString' | 'getDescription' | 'getName' | 'getAuthor' | 'getPackage';
 
-const LOG_TO_JANUS: Record<LogLevel, number> = { fatal: 1, error: 2, warn: 3, info: 4, debug: 5, trace: 7 };
 
 const utf8 = new TextEncoder();
 const fromUtf8 = new TextDecoder('utf-8');
@@ -136,7 +135,7 @@ export class ScriptPlugin implements Plugin {
           modulesPath: this.script.modulesPath ?? null,
           config: this.script.config === undefined ? null : utf8.encode(this.script.config),
           instructionLimit: this.script.instructionLimit,
-          logLevel: LOG_TO_JANUS[this.log.level],
+          logLevel: janusDebugLevel(this.log.level),
           eventsEnabled: this.host?.eventsIsEnabled() ?? false,
           memoryLimitBytes: this.script.memoryLimitMb * 1024 * 1024,
           maxResumeRounds: this.options.maxResumeRounds ?? 16,
