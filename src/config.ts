@@ -100,6 +100,27 @@ export interface DemosConfig {
   adapterJs: string;
 }
 
+/** The operations listener: Prometheus metrics, /health and /ready. */
+export interface MetricsConfig {
+  enabled: boolean;
+  listenIp: string;
+  port: number;
+  /** Path of the Prometheus metrics. */
+  path: string;
+  /** Media stats (RTP counters) are sampled this often besides at each scrape; 0 = at scrapes only. */
+  mediaStatsIntervalMs: number;
+}
+
+/** TLS for the Janus API and Admin API listeners (https:// and wss://); reloaded on SIGHUP. */
+export interface TlsConfig {
+  /** PEM certificate chain. */
+  certFile: string;
+  /** PEM private key. */
+  keyFile: string;
+  /** Passphrase of an encrypted key. */
+  passphrase?: string;
+}
+
 export interface LuasfuConfig {
   scripts: ScriptConfig[];
   /** Interface the Janus API and Admin API listeners bind to. */
@@ -144,6 +165,9 @@ export interface LuasfuConfig {
   media: MediaConfig;
   /** `true` / `false` in a file mean `{ enabled: true/false }`. */
   demos: DemosConfig;
+  metrics: MetricsConfig;
+  /** Absent = plain http:// and ws://. */
+  tls?: TlsConfig;
 }
 
 export const DEFAULT_SCRIPT = 'lua/echotest.lua';
@@ -192,6 +216,7 @@ export function defaultConfig(): LuasfuConfig {
       janusJs: '/usr/share/javascript/janus-gateway/janus.js',
       adapterJs: '/usr/share/javascript/webrtc-adapter/adapter.js',
     },
+    metrics: { enabled: true, listenIp: '127.0.0.1', port: 9464, path: '/metrics', mediaStatsIntervalMs: 5000 },
   };
 }
 
@@ -463,7 +488,7 @@ export function parseConfig(document: unknown): LuasfuConfig {
     'adminListenIp', 'adminAllowedOrigins', 'tokenAuth', 'tokenAuthSecret',
     'sessionTimeout', 'reclaimSessionTimeout', 'maxRequestBytes', 'maxLongPolls', 'maxRequestsPerSecond',
     'maxBufferedBytesPerConnection', 'maxBufferedBytesTotal', 'maxSessionsPerConnection', 'maxHandlesPerSession',
-    'eventHandlers', 'log', 'media', 'demos', '$schema',
+    'eventHandlers', 'log', 'media', 'demos', 'metrics', 'tls', '$schema',
   ]);
   const log = root.object('log');
   log?.known(['level', 'format']);
@@ -474,6 +499,10 @@ export function parseConfig(document: unknown): LuasfuConfig {
   ]);
   const levelValue = log ? log.string('level', defaults.log.level) : defaults.log.level;
   if (!isLogLevel(levelValue)) throw new ConfigError('log.level', 'must be one of fatal, error, warn, info, debug, trace');
+  const metrics = root.object('metrics');
+  metrics?.known(['enabled', 'listenIp', 'port', 'path', 'mediaStatsIntervalMs']);
+  const tls = root.object('tls');
+  tls?.known(['certFile', 'keyFile', 'passphrase']);
   const config: LuasfuConfig = {
     scripts: (root.array('scripts') ?? []).map(({ value, field }) => readScript(value, field)),
     listenIp: root.string('listenIp', defaults.listenIp, false),
@@ -521,7 +550,23 @@ export function parseConfig(document: unknown): LuasfuConfig {
         }
       : defaults.media,
     demos: readDemos(document.demos, defaults.demos),
+    metrics: metrics
+      ? {
+          enabled: metrics.boolean('enabled', defaults.metrics.enabled),
+          listenIp: metrics.string('listenIp', defaults.metrics.listenIp, false),
+          port: metrics.integer('port', defaults.metrics.port, 0, PORT_MAX),
+          path: metrics.string('path', defaults.metrics.path, false),
+          mediaStatsIntervalMs: metrics.integer('mediaStatsIntervalMs', defaults.metrics.mediaStatsIntervalMs, 0, 3_600_000),
+        }
+      : defaults.metrics,
   };
+  if (tls) {
+    config.tls = { certFile: tls.string('certFile', '', false), keyFile: tls.string('keyFile', '', false) };
+    if (!config.tls.certFile) throw new ConfigError('tls.certFile', 'is required');
+    if (!config.tls.keyFile) throw new ConfigError('tls.keyFile', 'is required');
+    const passphrase = tls.optionalString('passphrase');
+    if (passphrase !== undefined) config.tls.passphrase = passphrase;
+  }
   if (config.media.rtcMinPort > config.media.rtcMaxPort) {
     throw new ConfigError('media.rtcMinPort', 'must not be above media.rtcMaxPort');
   }

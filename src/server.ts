@@ -23,6 +23,9 @@ import { JanusCore } from './janus/core';
 import { TokenAuth } from './janus/token-auth';
 import { type Logger, silentLogger } from './log';
 import type { MediaPlane } from './media/media-plane';
+import { HealthCheck } from './ops/health';
+import { LuasfuMetrics } from './ops/metrics';
+import { OpsListener } from './ops/ops-listener';
 import type { Plugin } from './plugin/plugin';
 import { startHttpListener } from './transports/http';
 import { SendBudget } from './transports/send-budget';
@@ -52,6 +55,8 @@ export interface ListeningPorts {
   websocket?: number;
   adminHttp?: number;
   adminWebsocket?: number;
+  /** The operations listener (/metrics, /health, /ready). */
+  metrics?: number;
 }
 
 /** The package's demos/ folder (dist/src/server.js -> the package root). */
@@ -72,6 +77,12 @@ export class LuasfuServer {
   readonly admin: AdminApi;
   /** Event handlers (config.eventHandlers); undefined when disabled. */
   readonly events: EventBus | undefined;
+  /** Prometheus metrics (config.metrics); undefined when disabled. */
+  readonly metrics: LuasfuMetrics | undefined;
+  readonly health: HealthCheck;
+  private ops: OpsListener | undefined;
+  /** Every Janus/Admin listener is bound (what /health reports). */
+  private listening = false;
   private readonly listeners: Listener[] = [];
   private readonly log: Logger;
   private currentPorts: ListeningPorts = {};
@@ -86,6 +97,7 @@ export class LuasfuServer {
       this.events = new EventBus({ emitter: handlers.emitter ?? SERVER_NAME, enabled: true, logger });
       if (handlers.http) this.events.addBackend(new HttpEventBackend({ config: handlers.http, logger }));
     }
+    if (config.metrics.enabled) this.metrics = new LuasfuMetrics({ mediaStatsIntervalMs: config.metrics.mediaStatsIntervalMs });
     this.core = new JanusCore({
       logger: options.logger ?? silentLogger(),
       mediaPlane: options.mediaPlane,
@@ -98,8 +110,27 @@ export class LuasfuServer {
       watchdogIntervalMs: options.watchdogIntervalMs,
       localIp: config.listenIp,
       maxHandlesPerSession: config.maxHandlesPerSession,
+      onRequest: this.metrics?.requestObserver('janus'),
     });
-    this.admin = new AdminApi({ core: this.core, adminSecret: config.adminSecret, logger: options.logger ?? silentLogger() });
+    this.admin = new AdminApi({
+      core: this.core, adminSecret: config.adminSecret, logger: options.logger ?? silentLogger(),
+      onRequest: this.metrics?.requestObserver('admin'),
+    });
+    this.metrics?.watchCore(this.core);
+    this.metrics?.watchPlugins(options.plugins);
+    this.metrics?.watchMedia(options.mediaPlane);
+    this.health = new HealthCheck({
+      listeners: () => (this.listening ? this.apiPorts() : undefined),
+      core: this.core,
+      plugins: options.plugins,
+      mediaPlane: options.mediaPlane,
+    });
+  }
+
+  /** The Janus/Admin listeners' ports (without the ops listener). */
+  private apiPorts(): Record<string, number> {
+    const { metrics: _ops, ...ports } = this.currentPorts;
+    return ports as Record<string, number>;
   }
 
   get ports(): ListeningPorts {
@@ -112,15 +143,27 @@ export class LuasfuServer {
     this.state = 'started';
     try {
       checkAdminExposure(this.options.config);
+      // First, so /ready answers "starting" while scripts load.
+      if (this.metrics) await this.startOps(this.metrics);
       for (const plugin of this.options.plugins) await this.core.addPlugin(plugin);
       this.core.start();
       await this.startListeners();
+      this.listening = true;
     } catch (error) {
       await this.stop();
       throw error;
     }
     this.log.info('luasfu started', { ports: this.currentPorts });
     return this.ports;
+  }
+
+  private async startOps(metrics: LuasfuMetrics): Promise<void> {
+    const { config } = this.options;
+    this.ops = new OpsListener({
+      host: config.metrics.listenIp, port: config.metrics.port, metricsPath: config.metrics.path,
+      metrics, health: this.health, logger: this.options.logger ?? silentLogger(),
+    });
+    this.currentPorts.metrics = await this.ops.start();
   }
 
   private async startListeners(): Promise<void> {
@@ -185,6 +228,7 @@ export class LuasfuServer {
   async stop(): Promise<void> {
     if (this.state === 'stopped') return;
     this.state = 'stopped';
+    this.listening = false;
     for (const listener of this.listeners.splice(0)) {
       try {
         listener.close();
@@ -202,6 +246,8 @@ export class LuasfuServer {
         this.log.warn('media plane close failed', { error: error as Error });
       }
     }
+    await this.ops?.close();
+    this.metrics?.close();
     this.currentPorts = {};
     this.log.info('luasfu stopped');
   }
