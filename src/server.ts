@@ -30,6 +30,7 @@ import type { Plugin } from './plugin/plugin';
 import { startHttpListener } from './transports/http';
 import { SendBudget } from './transports/send-budget';
 import { StaticFiles } from './transports/static-files';
+import { TlsSource } from './transports/tls';
 import { HttpEventRouter } from './transports/long-poll';
 import type { JsonLayout, Listener } from './transports/uws';
 import { startWebSocketListener } from './transports/websocket';
@@ -81,6 +82,8 @@ export class LuasfuServer {
   readonly metrics: LuasfuMetrics | undefined;
   readonly health: HealthCheck;
   private ops: OpsListener | undefined;
+  /** config.tls loaded at start; reloadTls() reads the files again. */
+  private tls: TlsSource | undefined;
   /** Every Janus/Admin listener is bound (what /health reports). */
   private listening = false;
   private readonly listeners: Listener[] = [];
@@ -173,6 +176,7 @@ export class LuasfuServer {
     const host = config.listenIp;
     // One budget for the Janus and Admin WebSocket listeners together.
     const sendBudget = new SendBudget(config.maxBufferedBytesPerConnection, config.maxBufferedBytesTotal);
+    const tls = config.tls ? (this.tls = new TlsSource(config.tls)) : undefined;
     if (config.http.enabled) {
       this.core.registerTransport(HTTP_TRANSPORT);
       const router = new HttpEventRouter(HTTP_TRANSPORT.package, {
@@ -185,7 +189,7 @@ export class LuasfuServer {
       const listener = await startHttpListener({
         host, port: config.http.port, basePath: config.http.path, processor: this.core,
         longPoll: { core: this.core, router }, maxBodyBytes: config.maxRequestBytes,
-        maxRequestsPerSecond: config.maxRequestsPerSecond, logger, layout,
+        maxRequestsPerSecond: config.maxRequestsPerSecond, logger, layout, tls,
         staticFiles: config.demos.enabled ? demoPages(config, logger) : undefined,
       });
       this.listeners.push(listener);
@@ -197,7 +201,7 @@ export class LuasfuServer {
         host, port: config.websocket.port, subprotocol: 'janus-protocol',
         transportPackage: WEBSOCKETS_TRANSPORT.package, processor: this.core,
         onClose: (connection: TransportConnection) => this.core.connectionClosed(connection),
-        maxPayloadBytes: config.maxRequestBytes, maxRequestsPerSecond: config.maxRequestsPerSecond, logger, layout,
+        maxPayloadBytes: config.maxRequestBytes, maxRequestsPerSecond: config.maxRequestsPerSecond, logger, layout, tls,
         sendBudget, maxSessionsPerConnection: config.maxSessionsPerConnection,
       });
       this.listeners.push(listener);
@@ -208,7 +212,7 @@ export class LuasfuServer {
     if (config.adminHttp.enabled) {
       const listener = await startHttpListener({
         host: adminHost, port: config.adminHttp.port, basePath: config.adminHttp.path, processor: this.admin, allowedOrigins,
-        maxBodyBytes: config.maxRequestBytes, maxRequestsPerSecond: config.maxRequestsPerSecond, logger, layout,
+        maxBodyBytes: config.maxRequestBytes, maxRequestsPerSecond: config.maxRequestsPerSecond, logger, layout, tls,
       });
       this.listeners.push(listener);
       this.currentPorts.adminHttp = listener.port;
@@ -217,11 +221,22 @@ export class LuasfuServer {
       const listener = await startWebSocketListener({
         host: adminHost, port: config.adminWebsocket.port, subprotocol: 'janus-admin-protocol', allowedOrigins,
         transportPackage: WEBSOCKETS_TRANSPORT.package, processor: this.admin,
-        maxPayloadBytes: config.maxRequestBytes, maxRequestsPerSecond: config.maxRequestsPerSecond, logger, layout, sendBudget,
+        maxPayloadBytes: config.maxRequestBytes, maxRequestsPerSecond: config.maxRequestsPerSecond, logger, layout, sendBudget, tls,
       });
       this.listeners.push(listener);
       this.currentPorts.adminWebsocket = listener.port;
     }
+  }
+
+  /**
+   * Reads the TLS certificate and key again (SIGHUP): new connections get the new pair, open
+   * ones keep theirs. Throws TlsLoadError (and keeps the old pair) when the files are not
+   * usable; false when TLS is not configured.
+   */
+  reloadTls(): boolean {
+    if (!this.tls) return false;
+    this.tls.reload();
+    return true;
   }
 
   /** Closes the listeners, destroys every session (hanging up handles), destroys the plugins. */
