@@ -43,7 +43,10 @@ Options:
   --ice-tcp               also offer ICE-TCP candidates
   --workers <n>           mediasoup workers (default: one per core)
   --log-level <level>     fatal, error, warn, info, debug or trace (default info)
-  --log-format <fmt>      json or pretty (default json)
+  --log-format <fmt>      json or pretty (default json; pretty is coloured on a terminal)
+  --metrics-port <port>   /metrics, /health and /ready (default 9464 on 127.0.0.1; "off" = none)
+  --tls-cert <file>       PEM certificate: the Janus and Admin APIs speak https:// and wss://
+  --tls-key <file>        its PEM key (both reloaded on SIGHUP)
   --demos                 serve the demo pages at http://<host>:<http-port>/demos/ (and load
                           lua/echotest.lua and lua/videoroom.lua when no script is given)
   -h, --help              show this help
@@ -89,6 +92,9 @@ export function parseCli(argv: readonly string[], packageDir: string): CliComman
         'log-level': { type: 'string' },
         'log-format': { type: 'string' },
         demos: { type: 'boolean' },
+        'metrics-port': { type: 'string' },
+        'tls-cert': { type: 'string' },
+        'tls-key': { type: 'string' },
         help: { type: 'boolean', short: 'h' },
         version: { type: 'boolean', short: 'v' },
       },
@@ -146,6 +152,15 @@ export function parseCli(argv: readonly string[], packageDir: string): CliComman
     const format = flags['log-format'];
     if (format !== 'json' && format !== 'pretty') throw new ConfigError('--log-format', 'must be json or pretty');
     config.log.format = format;
+  }
+  const metricsPort = flags['metrics-port'];
+  if (metricsPort === 'off') config.metrics.enabled = false;
+  else if (metricsPort !== undefined) config.metrics = { ...config.metrics, enabled: true, port: port(metricsPort, '--metrics-port') };
+  if ((flags['tls-cert'] === undefined) !== (flags['tls-key'] === undefined)) {
+    throw new ConfigError(flags['tls-cert'] === undefined ? '--tls-cert' : '--tls-key', 'is needed too (TLS takes both)');
+  }
+  if (flags['tls-cert'] !== undefined && flags['tls-key'] !== undefined) {
+    config.tls = { ...config.tls, certFile: flags['tls-cert'], keyFile: flags['tls-key'] };
   }
   checkAdminExposure(config);
   return { kind: 'run', config };

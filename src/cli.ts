@@ -76,6 +76,14 @@ async function main(): Promise<void> {
       },
     );
   };
+  // TLS files (renewed certificates) are read again on SIGHUP; a bad pair keeps the old one.
+  process.on('SIGHUP', () => {
+    try {
+      if (sfu.server.reloadTls()) logger.info('TLS certificate and key reloaded', { certFile: config.tls?.certFile });
+    } catch (error) {
+      logger.error('TLS reload failed; still serving the previous certificate', { error: error as Error });
+    }
+  });
   process.on('SIGINT', () => stop('SIGINT'));
   process.on('SIGTERM', () => stop('SIGTERM'));
 }
