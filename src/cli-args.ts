@@ -26,6 +26,8 @@ Options:
   --modules-path <dir>    extra module folder for the scripts (Janus's "path")
   --script-config <text>  string passed to the scripts' init(config)
   --config <file>         JSON config file (see README "Configuration"); flags override it
+  --check-config <file>   validate that file (with the other flags) against config.schema.json,
+                          print the effective config (secrets hidden) and exit: 0 valid, 2 not
   --listen-ip <ip>        interface for the Janus API listeners (default 0.0.0.0)
   --http-port <port>      Janus API over HTTP (default 8088, path /janus)
   --ws-port <port>        Janus API over WebSocket (default 8188)
@@ -53,7 +55,12 @@ Options:
   -v, --version           show the version
 `;
 
-export type CliCommand = { kind: 'help' } | { kind: 'version' } | { kind: 'run'; config: LuasfuConfig };
+export type CliCommand =
+  | { kind: 'help' }
+  | { kind: 'version' }
+  | { kind: 'run'; config: LuasfuConfig }
+  /** --check-config: the effective config, to print. */
+  | { kind: 'check'; config: LuasfuConfig };
 
 function port(value: string, flag: string): number {
   const n = Number(value);
@@ -77,6 +84,7 @@ export function parseCli(argv: readonly string[], packageDir: string): CliComman
         'modules-path': { type: 'string' },
         'script-config': { type: 'string' },
         config: { type: 'string' },
+        'check-config': { type: 'string' },
         'listen-ip': { type: 'string' },
         'http-port': { type: 'string' },
         'ws-port': { type: 'string' },
@@ -106,7 +114,11 @@ export function parseCli(argv: readonly string[], packageDir: string): CliComman
   if (flags.help) return { kind: 'help' };
   if (flags.version) return { kind: 'version' };
 
-  const config = flags.config ? loadConfigFile(flags.config) : defaultConfig();
+  if (flags.config !== undefined && flags['check-config'] !== undefined) {
+    throw new ConfigError('--check-config', 'names the config file itself: give it instead of --config');
+  }
+  const file = flags['check-config'] ?? flags.config;
+  const config = file !== undefined ? loadConfigFile(file) : defaultConfig();
   if (flags.script && flags.script.length > 0) {
     config.scripts = flags.script.map((path, index) => readScript({ path }, `--script[${index}]`));
   }
@@ -163,5 +175,5 @@ export function parseCli(argv: readonly string[], packageDir: string): CliComman
     config.tls = { ...config.tls, certFile: flags['tls-cert'], keyFile: flags['tls-key'] };
   }
   checkAdminExposure(config);
-  return { kind: 'run', config };
+  return { kind: flags['check-config'] !== undefined ? 'check' : 'run', config };
 }

@@ -7,7 +7,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseCli, USAGE } from './cli-args';
-import { ConfigError } from './config';
+import { ConfigError, redactSecrets } from './config';
 import { startLuasfu } from './index';
 import { Logger } from './log';
 import { MediaListenError } from './media/engine';
@@ -40,6 +40,10 @@ async function main(): Promise<void> {
   }
   if (command.kind === 'version') {
     process.stdout.write(`luasfu ${version()}\n`);
+    return;
+  }
+  if (command.kind === 'check') {
+    process.stdout.write(`${JSON.stringify(redactSecrets(command.config), null, 2)}\n`);
     return;
   }
   const { config } = command;

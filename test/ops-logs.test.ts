@@ -38,7 +38,7 @@ describe('ops: logs', function () {
     const lines: string[] = [];
     const logger = Logger.create({ level: 'debug', format: 'pretty', color: true, sink: { write: (line) => lines.push(line) } });
     const { sessionId, handleId, script } = await logThroughASession(logger);
-    expect(lines.some((line) => line.includes("\u001b["))).to.equal(true);
+    expect(lines.some((line) => line.includes('\u001b['))).to.equal(true);
     const plain = lines.map((line) => line.replace(ANSI, ''));
     const warning = plain.find((line) => line.includes('too many candidates before the SDP'));
     expect(warning).to.match(/^\[[\d-]+ [\d:.]+\] WARN: too many candidates before the SDP, dropping one \{/);
