@@ -45,6 +45,7 @@ describe('ops: deployment kit', function () {
     expect(config.media!.announcedIp).to.equal('203.0.113.10');
     // Admin API and ops listener on loopback; the Admin WebSocket off.
     expect(config.listenIp).to.equal('127.0.0.1');
+    expect(config.adminListenIp).to.equal('127.0.0.1');
     expect(config.metrics).to.include({ enabled: true, listenIp: '127.0.0.1', port: 9464 });
     expect(config.adminWebsocket!.enabled).to.equal(false);
     expect(config.log).to.deep.equal({ level: 'info', format: 'json' });

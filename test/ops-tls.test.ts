@@ -142,7 +142,9 @@ describe('ops: TLS on the Janus and Admin APIs', function () {
     expect(admin.json).to.include({ janus: 'server_info', transaction: 'a3' });
     // The connection opened before the reload still talks.
     expect(await ask(open, { janus: 'info', transaction: 'after' })).to.include({ janus: 'server_info', transaction: 'after' });
-    // The documented limit on uWS listeners: without SNI, the start-up certificate.
+    // The HTTP listeners (node:https) swap in place, for every client; the WebSocket ones (uWS)
+    // by server name: without SNI, the start-up certificate (the documented limit).
+    expect(await servedFingerprint(ts.ports.http, [second.cert], false)).to.equal(second.fingerprint256);
     expect(await servedFingerprint(ts.ports.websocket, [first.cert], false)).to.equal(first.fingerprint256);
 
     // A second reload replaces the names added after the first.
