@@ -21,6 +21,7 @@ export { Logger, silentLogger, type LogLevel, type LogFields } from './log';
 export { JanusError, JanusErrorCode } from './janus/errors';
 export type * from './plugin/plugin';
 export type * from './plugin/media';
+export type * from './plugin/monitor';
 export type { JsonObject, JsonValue } from './plugin/json';
 export type * from './media/media-plane';
 export { MediasoupMediaPlane } from './media/plane';
