@@ -3,6 +3,7 @@
 // the level is shared by every child and follows Janus's debug_level numbers.
 
 import { expect } from 'chai';
+import { parseConfig } from '../src/config';
 import { Logger, janusDebugLevel, logLevelOfJanus } from '../src/log';
 import type { JsonObject } from '../src/plugin/json';
 import { createLuaPlugin } from '../src/script/lua-plugin';
@@ -66,6 +67,9 @@ describe('ops: logs', function () {
   it('shares one level between a logger and its children; Admin set_log_level takes Janus numbers', async () => {
     expect([0, 1, 2, 3, 4, 5, 6, 7].map(logLevelOfJanus)).to.deep.equal(['fatal', 'fatal', 'error', 'warn', 'info', 'debug', 'trace', 'trace']);
     expect(janusDebugLevel('info')).to.equal(4);
+    // In a config file too.
+    expect(parseConfig({ log: { level: 5 } }).log.level).to.equal('debug');
+    expect(parseConfig({ log: { level: 0 } }).log.level).to.equal('fatal');
     const lines: string[] = [];
     const logger = Logger.create({ level: 'info', sink: { write: (line) => lines.push(line) } });
     const child = logger.child({ session: 1 });
