@@ -145,7 +145,7 @@ describe('command line and config', () => {
     expect(parseConfig({}).demos.enabled).to.equal(false);
     expect(parseConfig({ demos: true }).demos.enabled).to.equal(true);
     expect(parseConfig({ demos: { janusJs: '/srv/janus.js' } }).demos).to.deep.include({ enabled: true, janusJs: '/srv/janus.js' });
-    expect(() => parseConfig({ demos: 'yes' })).to.throw(ConfigError, 'config: demos must be a boolean or an object');
+    expect(() => parseConfig({ demos: 'yes' })).to.throw(ConfigError, 'config: demos must be true, false or an object');
     expect(() => parseConfig({ demos: { folder: '/x' } })).to.throw(ConfigError, 'config: demos.folder is not a known setting');
   });
 
