@@ -261,7 +261,7 @@ export class LuasfuServer {
         this.log.warn('media plane close failed', { error: error as Error });
       }
     }
-    await this.ops?.close();
+    this.ops?.close();
     this.metrics?.close();
     this.currentPorts = {};
     this.log.info('luasfu stopped');

@@ -42,7 +42,8 @@ describe('ops: deployment kit', function () {
     expect(config.adminSecret).to.equal('(set)');
     expect(result.stdout).to.not.include('s3cret-admin');
     expect(config.apiSecret).to.equal('');
-    expect(config.media!.announcedIp).to.equal('203.0.113.10');
+    expect(config.media!.listenIps).to.deep.equal([{ ip: '0.0.0.0', announcedIp: '203.0.113.10' }]);
+    expect(config.media!.basePort).to.equal(40000);
     // Admin API and ops listener on loopback; the Admin WebSocket off.
     expect(config.listenIp).to.equal('127.0.0.1');
     expect(config.adminListenIp).to.equal('127.0.0.1');
@@ -54,7 +55,7 @@ describe('ops: deployment kit', function () {
   it('--check-config names an unset variable and a bad field', () => {
     const unset = luasfu(['--check-config', EXAMPLE], { ...baseEnv(), LUASFU_ADMIN_SECRET: 'x' });
     expect(unset.status).to.equal(2);
-    expect(unset.stderr).to.equal('luasfu: config: media.announcedIp uses ${LUASFU_PUBLIC_IP}, which is not set in the environment\n');
+    expect(unset.stderr).to.equal('luasfu: config: media.listenIps[0].announcedIp uses ${LUASFU_PUBLIC_IP}, which is not set in the environment\n');
     const dir = mkdtempSync(join(tmpdir(), 'luasfu-deploy-'));
     try {
       const bad = join(dir, 'bad.json');

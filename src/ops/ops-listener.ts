@@ -2,9 +2,10 @@
 // /health and /ready. Separate from the Janus API listeners so it can stay on loopback or a
 // management network, and plain HTTP since Prometheus scrapes it there.
 
-import { type IncomingMessage, type Server, type ServerResponse, createServer } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { type IncomingMessage, type ServerResponse, createServer } from 'node:http';
 import type { Logger } from '../log';
+import { listenHttp } from '../transports/http';
+import type { Listener } from '../transports/uws';
 import type { HealthAnswer, HealthCheck } from './health';
 import type { LuasfuMetrics } from './metrics';
 
@@ -19,14 +20,14 @@ export interface OpsListenerOptions {
 }
 
 export class OpsListener {
-  private server: Server | undefined;
+  private listener: Listener | undefined;
   private readonly log: Logger;
 
   constructor(private readonly options: OpsListenerOptions) {
     this.log = options.logger.child({ component: 'ops' });
   }
 
-  /** Listens; resolves with the real port. */
+  /** Listens (exclusively, as every listener); resolves with the real port. Rejects with ListenError. */
   async start(): Promise<number> {
     const server = createServer((req, res) => {
       this.route(req, res).catch((error: unknown) => {
@@ -35,17 +36,9 @@ export class OpsListener {
         res.end();
       });
     });
-    this.server = server;
-    await new Promise<void>((resolve, reject) => {
-      server.once('error', reject);
-      server.listen(this.options.port, this.options.host, () => {
-        server.off('error', reject);
-        resolve();
-      });
-    });
-    const port = (server.address() as AddressInfo).port;
-    this.log.info('ops listener started', { host: this.options.host, port, metrics: this.options.metricsPath });
-    return port;
+    this.listener = await listenHttp(server, this.options.host, this.options.port);
+    this.log.info('ops listener started', { host: this.options.host, port: this.listener.port, metrics: this.options.metricsPath });
+    return this.listener.port;
   }
 
   private async route(req: IncomingMessage, res: ServerResponse): Promise<void> {
@@ -68,11 +61,8 @@ export class OpsListener {
     res.writeHead(answer.status, { 'Content-Type': 'application/json', 'Cache-Control': 'no-store' }).end(JSON.stringify(answer.body));
   }
 
-  async close(): Promise<void> {
-    const server = this.server;
-    this.server = undefined;
-    if (!server) return;
-    server.closeAllConnections();
-    await new Promise<void>((resolve) => server.close(() => resolve()));
+  close(): void {
+    this.listener?.close();
+    this.listener = undefined;
   }
 }
