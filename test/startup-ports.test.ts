@@ -15,7 +15,7 @@ import { startupSummary } from '../src/startup';
 import { startTestServer, testConfig } from './support/test-server';
 
 const CLI = join(__dirname, '..', 'src', 'cli.js');
-const LOCAL_PORTS = ['--listen-ip', '127.0.0.1', '--rtc-ip', '127.0.0.1', '--workers', '1'];
+const LOCAL_PORTS = ['--listen-ip', '127.0.0.1', '--rtc-ip', '127.0.0.1', '--workers', '1', '--metrics-port', '0'];
 
 function iface(address: string, internal = false, family: 'IPv4' | 'IPv6' = 'IPv4'): NetworkInterfaceInfo {
   return { address, internal, family, netmask: '255.255.255.0', mac: '00:00:00:00:00:00', cidr: null } as NetworkInterfaceInfo;
