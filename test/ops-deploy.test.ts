@@ -24,6 +24,14 @@ function luasfu(args: string[], env: NodeJS.ProcessEnv): { status: number | null
   return { status: result.status, stdout: result.stdout, stderr: result.stderr };
 }
 
+/** The node flags of the luasfu command's shebang, which the unit and the image must run it with too. */
+function shebangFlags(): string[] {
+  const first = readFileSync(CLI, 'utf8').split('\n')[0]!;
+  const match = /^#!\/usr\/bin\/env -S node ?(.*)$/.exec(first);
+  expect(match, first).to.not.equal(null);
+  return match![1]!.split(' ').filter((flag) => flag !== '');
+}
+
 function baseEnv(): NodeJS.ProcessEnv {
   const env = { ...process.env };
   for (const name of Object.keys(env)) if (name.startsWith('LUASFU_')) delete env[name];
@@ -81,6 +89,8 @@ describe('ops: deployment kit', function () {
         unit = join(dir, 'luasfu.service');
         writeFileSync(unit, readFileSync(UNIT, 'utf8').replaceAll('/usr/bin/node', process.execPath));
       }
+      const execStart = /^ExecStart=\/usr\/bin\/node (.*) \/opt\/luasfu\/dist\/src\/cli\.js /m.exec(readFileSync(UNIT, 'utf8'));
+      expect(execStart?.[1]?.split(' ')).to.deep.equal(shebangFlags());
       const verify = spawnSync('systemd-analyze', ['verify', unit], { encoding: 'utf8', timeout: 20_000 });
       expect(verify.stderr + verify.stdout).to.equal('');
       expect(verify.status).to.equal(0);
@@ -114,7 +124,8 @@ describe('ops: deployment kit', function () {
     for (const source of ['package.json', 'config.schema.json', 'README.md', 'dist', 'lua', 'proto', 'node_modules']) {
       expect(existsSync(join(ROOT, source)), source).to.equal(true);
     }
-    expect(runtime).to.include('ENTRYPOINT ["node", "/opt/luasfu/dist/src/cli.js"]');
+    const entrypoint = /ENTRYPOINT (\[.*\])/.exec(runtime)!;
+    expect(JSON.parse(entrypoint[1]!)).to.deep.equal(['node', ...shebangFlags(), '/opt/luasfu/dist/src/cli.js']);
     const defaults = defaultConfig();
     const ports = [defaults.http.port, defaults.websocket.port, defaults.adminHttp.port, defaults.adminWebsocket.port, defaults.metrics.port];
     expect(/EXPOSE ([\d ]+)/.exec(runtime)![1]!.trim().split(' ').map(Number)).to.deep.equal(ports);
