@@ -61,8 +61,10 @@ describe('the luasfu command with TLS, SIGHUP and the ops listener', function ()
     // pino-pretty: "[time] INFO: msg {fields}", no colour with NO_COLOR.
     expect(line).to.match(/^\[[\d-]+ [\d:.]+\] INFO: luasfu listening \{/);
     expect(line).to.not.include('\u001b[');
-    const fields = JSON.parse(line.slice(line.indexOf('{'))) as Record<string, number>;
+    const fields = JSON.parse(line.slice(line.indexOf('{'))) as Record<string, number> & Record<'api' | 'ops', string[]>;
     expect(fields.metrics).to.be.a('number');
+    expect(fields.api).to.deep.equal([`https://127.0.0.1:${fields.http}/janus`, `wss://127.0.0.1:${fields.websocket}`]);
+    expect(fields.ops).to.deep.equal([`http://127.0.0.1:${fields.metrics}/metrics`]);
 
     const health = await fetch(`http://127.0.0.1:${fields.metrics}/health`, { signal: AbortSignal.timeout(5000) });
     expect(health.status).to.equal(200);

@@ -141,6 +141,7 @@ describe('startup: exclusive ports and the startup line', function () {
       api: ['http://0.0.0.0:8088/janus', 'ws://0.0.0.0:8188'],
       admin: ['http://127.0.0.1:7088/admin'],
       media: ['udp 0.0.0.0:40000 announced as 203.0.113.9', 'tcp 192.0.2.10:40001'],
+      ops: [],
     });
   });
 });
