@@ -572,7 +572,7 @@ export class ScriptPlugin implements Plugin {
     job.before?.();
     this.calls.applyAll(result.calls ?? []);
     job.after?.();
-    const callback = callbackOf(job.call);
+    const callback = callbackOf(job.call) ?? 'unknown';
     const failed = result.status === Status.SCRIPT_ERROR || result.status === Status.LIMIT_EXCEEDED;
     if (failed) {
       this.log.error('script callback failed', { callback, limit: result.status === Status.LIMIT_EXCEEDED, error: result.error });
