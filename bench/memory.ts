@@ -130,7 +130,7 @@ async function cycle(client: JanusWsClient): Promise<void> {
 async function main(): Promise<void> {
   const options = parseOptions(process.argv.slice(2));
   const args = [...options.nodeFlags, CLI, '--listen-ip', '127.0.0.1', '--rtc-ip', '127.0.0.1',
-    '--http-port', '0', '--ws-port', '0', '--admin-http-port', '0', '--admin-ws-port', '0'];
+    '--http-port', '0', '--ws-port', '0', '--admin-http-port', '0', '--admin-ws-port', '0', '--metrics-port', '0'];
   const server = spawn(process.execPath, args, { stdio: ['ignore', 'ignore', 'pipe'] });
   let log = '';
   const collect = (chunk: Buffer): void => {

@@ -9,8 +9,9 @@
 //  - Janus's demo pages from `janus-demos` with the libraries they load (jQuery, Bootstrap,
 //    bootbox, spin.js, toastr, janus.js, adapter.js, Font Awesome…), extracted with their
 //    /usr/share layout (so the pages' relative links work) into test/.fixtures/janus-demos;
-//  - installed with apt-get (root): `janus-tools` (janus-pp-rec), `chromium` and `nginx` (the
-//    reverse-proxy test starts its own instance on 127.0.0.1; the package's service is not used).
+//  - installed with apt-get (root): `janus-tools` (janus-pp-rec), `chromium`, `nginx` (the
+//    reverse-proxy test starts its own instance on 127.0.0.1; the package's service is not used)
+//    and `openssl` (the TLS tests make their own certificates).
 // Without root or apt it prints the exact apt-get line and exits non-zero.
 
 import { execFileSync } from 'node:child_process';
@@ -32,7 +33,7 @@ const DEMO_PACKAGES = [
   'janus-demos', 'libjs-janus-gateway', 'libjs-webrtc-adapter', 'libjs-jquery', 'libjs-jquery-blockui', 'libjs-bootstrap',
   'libjs-bootbox', 'libjs-spin.js', 'libjs-toastr', 'libjs-bootswatch', 'fonts-font-awesome',
 ];
-const INSTALL = ['janus-tools', 'chromium', 'nginx'];
+const INSTALL = ['janus-tools', 'chromium', 'nginx', 'openssl'];
 const NEEDED_SCRIPTS = ['lua/echotest.lua', 'lua/videoroom.lua', 'lua/janus-sdp.lua', 'lua/janus-logger.lua', 'duktape/echotest.js', 'duktape/janus-sdp.js'];
 
 const say = (text) => console.log(`[test-setup] ${text}`);
@@ -160,8 +161,9 @@ const missing = [];
 if (!haveCommand('janus-pp-rec')) missing.push('janus-tools');
 if (!existsSync('/usr/bin/chromium')) missing.push('chromium');
 if (!existsSync('/usr/sbin/nginx')) missing.push('nginx');
+if (!haveCommand('openssl')) missing.push('openssl');
 if (missing.length === 0) {
-  say('janus-pp-rec, /usr/bin/chromium and /usr/sbin/nginx present');
+  say('janus-pp-rec, /usr/bin/chromium, /usr/sbin/nginx and openssl present');
 } else {
   const line = `apt-get install -y ${missing.join(' ')}`;
   if (!isRoot) fail(`missing ${missing.join(', ')}`, line);

@@ -26,6 +26,8 @@ Options:
   --modules-path <dir>    extra module folder for the scripts (Janus's "path")
   --script-config <text>  string passed to the scripts' init(config)
   --config <file>         JSON config file (see README "Configuration"); flags override it
+  --check-config <file>   validate that file (with the other flags) against config.schema.json,
+                          print the effective config (secrets hidden) and exit: 0 valid, 2 not
   --listen-ip <ip>        interface for the Janus API listeners (default 0.0.0.0)
   --http-port <port>      Janus API over HTTP (default 8088, path /janus)
   --ws-port <port>        Janus API over WebSocket (default 8188)
@@ -43,14 +45,22 @@ Options:
   --ice-tcp               also offer ICE-TCP candidates
   --workers <n>           mediasoup workers (default: one per core)
   --log-level <level>     fatal, error, warn, info, debug or trace (default info)
-  --log-format <fmt>      json or pretty (default json)
+  --log-format <fmt>      json or pretty (default json; pretty is coloured on a terminal)
+  --metrics-port <port>   /metrics, /health and /ready (default 9464 on 127.0.0.1; "off" = none)
+  --tls-cert <file>       PEM certificate: the Janus and Admin APIs speak https:// and wss://
+  --tls-key <file>        its PEM key (both reloaded on SIGHUP)
   --demos                 serve the demo pages at http://<host>:<http-port>/demos/ (and load
                           lua/echotest.lua and lua/videoroom.lua when no script is given)
   -h, --help              show this help
   -v, --version           show the version
 `;
 
-export type CliCommand = { kind: 'help' } | { kind: 'version' } | { kind: 'run'; config: LuasfuConfig };
+export type CliCommand =
+  | { kind: 'help' }
+  | { kind: 'version' }
+  | { kind: 'run'; config: LuasfuConfig }
+  /** --check-config: the effective config, to print. */
+  | { kind: 'check'; config: LuasfuConfig };
 
 function port(value: string, flag: string): number {
   const n = Number(value);
@@ -74,6 +84,7 @@ export function parseCli(argv: readonly string[], packageDir: string): CliComman
         'modules-path': { type: 'string' },
         'script-config': { type: 'string' },
         config: { type: 'string' },
+        'check-config': { type: 'string' },
         'listen-ip': { type: 'string' },
         'http-port': { type: 'string' },
         'ws-port': { type: 'string' },
@@ -89,6 +100,9 @@ export function parseCli(argv: readonly string[], packageDir: string): CliComman
         'log-level': { type: 'string' },
         'log-format': { type: 'string' },
         demos: { type: 'boolean' },
+        'metrics-port': { type: 'string' },
+        'tls-cert': { type: 'string' },
+        'tls-key': { type: 'string' },
         help: { type: 'boolean', short: 'h' },
         version: { type: 'boolean', short: 'v' },
       },
@@ -100,7 +114,11 @@ export function parseCli(argv: readonly string[], packageDir: string): CliComman
   if (flags.help) return { kind: 'help' };
   if (flags.version) return { kind: 'version' };
 
-  const config = flags.config ? loadConfigFile(flags.config) : defaultConfig();
+  if (flags.config !== undefined && flags['check-config'] !== undefined) {
+    throw new ConfigError('--check-config', 'names the config file itself: give it instead of --config');
+  }
+  const file = flags['check-config'] ?? flags.config;
+  const config = file !== undefined ? loadConfigFile(file) : defaultConfig();
   if (flags.script && flags.script.length > 0) {
     config.scripts = flags.script.map((path, index) => readScript({ path }, `--script[${index}]`));
   }
@@ -147,6 +165,15 @@ export function parseCli(argv: readonly string[], packageDir: string): CliComman
     if (format !== 'json' && format !== 'pretty') throw new ConfigError('--log-format', 'must be json or pretty');
     config.log.format = format;
   }
+  const metricsPort = flags['metrics-port'];
+  if (metricsPort === 'off') config.metrics.enabled = false;
+  else if (metricsPort !== undefined) config.metrics = { ...config.metrics, enabled: true, port: port(metricsPort, '--metrics-port') };
+  if ((flags['tls-cert'] === undefined) !== (flags['tls-key'] === undefined)) {
+    throw new ConfigError(flags['tls-cert'] === undefined ? '--tls-cert' : '--tls-key', 'is needed too (TLS takes both)');
+  }
+  if (flags['tls-cert'] !== undefined && flags['tls-key'] !== undefined) {
+    config.tls = { ...config.tls, certFile: flags['tls-cert'], keyFile: flags['tls-key'] };
+  }
   checkAdminExposure(config);
-  return { kind: 'run', config };
+  return { kind: flags['check-config'] !== undefined ? 'check' : 'run', config };
 }

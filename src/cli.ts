@@ -7,7 +7,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseCli, USAGE } from './cli-args';
-import { ConfigError, checkScriptFiles } from './config';
+import { ConfigError, checkScriptFiles, redactSecrets } from './config';
 import { startLuasfu } from './index';
 import { Logger } from './log';
 import { MediaListenError } from './media/engine';
@@ -40,6 +40,10 @@ async function main(): Promise<void> {
   }
   if (command.kind === 'version') {
     process.stdout.write(`luasfu ${version()}\n`);
+    return;
+  }
+  if (command.kind === 'check') {
+    process.stdout.write(`${JSON.stringify(redactSecrets(command.config), null, 2)}\n`);
     return;
   }
   const { config } = command;
@@ -81,9 +85,15 @@ async function main(): Promise<void> {
   };
   process.on('SIGINT', () => stop('SIGINT'));
   process.on('SIGTERM', () => stop('SIGTERM'));
-  // Hot reload: every script is loaded again from its file; failures keep the old version.
+  // SIGHUP, as operators expect of a daemon: read the TLS files again (renewed certificates) and
+  // load every script again from its file. A bad pair or a failing script keeps the old one.
   process.on('SIGHUP', () => {
     if (stopping) return;
+    try {
+      if (sfu.server.reloadTls()) logger.info('TLS certificate and key reloaded', { certFile: config.tls?.certFile });
+    } catch (error) {
+      logger.error('TLS reload failed; still serving the previous certificate', { error: error as Error });
+    }
     logger.info('reloading scripts', { signal: 'SIGHUP' });
     void sfu.reloadScripts().then((outcomes) => {
       for (const { name, script, error } of outcomes) {

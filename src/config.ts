@@ -1,11 +1,16 @@
-// luasfu configuration: the JSON schema (as TypeScript types), its defaults, and one pure
-// validator that names the offending field. CLI flags are applied on top of the file.
+// luasfu configuration: the TypeScript types of config.schema.json (the JSON Schema shipped in
+// the package, which editors validate against too). The schema is the one source of the
+// rules and the defaults: ajv validates a document against it and fills in the defaults; the
+// code here only adds what a schema cannot say (one cross-field check), normalises a few
+// shorthands, and turns ajv's first error into a ConfigError naming the field. Adding a
+// setting = adding it to config.schema.json and to the types below. CLI flags are applied on
+// top of the file (cli-args.ts).
 
 import { existsSync, readFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
-import { EVENT_TYPE_NAMES } from './events/event-bus';
-import { isLogLevel, type LogLevel } from './log';
+import Ajv, { type ErrorObject, type ValidateFunction } from 'ajv';
+import { type LogLevel, logLevelOfJanus } from './log';
 
 export interface ScriptConfig {
   /** Path of the Lua (.lua) or JavaScript (.js) script. */
@@ -101,9 +106,30 @@ export interface DemosConfig {
   adapterJs: string;
 }
 
+/** The operations listener: Prometheus metrics, /health and /ready. */
+export interface MetricsConfig {
+  enabled: boolean;
+  listenIp: string;
+  port: number;
+  /** Path of the Prometheus metrics. */
+  path: string;
+  /** Media stats (RTP counters) are sampled this often besides at each scrape; 0 = at scrapes only. */
+  mediaStatsIntervalMs: number;
+}
+
+/** TLS for the Janus API and Admin API listeners (https:// and wss://); reloaded on SIGHUP. */
+export interface TlsConfig {
+  /** PEM certificate chain. */
+  certFile: string;
+  /** PEM private key. */
+  keyFile: string;
+  /** Passphrase of an encrypted key. */
+  passphrase?: string;
+}
+
 export interface LuasfuConfig {
   scripts: ScriptConfig[];
-  /** Interface the Janus API and Admin API listeners bind to. */
+  /** Interface the Janus API listeners bind to. */
   listenIp: string;
   http: HttpListenerConfig;
   websocket: ListenerConfig;
@@ -145,6 +171,9 @@ export interface LuasfuConfig {
   media: MediaConfig;
   /** `true` / `false` in a file mean `{ enabled: true/false }`. */
   demos: DemosConfig;
+  metrics: MetricsConfig;
+  /** Absent = plain http:// and ws://. */
+  tls?: TlsConfig;
 }
 
 export const DEFAULT_SCRIPT = 'lua/echotest.lua';
@@ -166,50 +195,8 @@ export function checkScriptFiles(scripts: readonly ScriptConfig[]): void {
   });
 }
 
-export function defaultConfig(): LuasfuConfig {
-  return {
-    scripts: [],
-    listenIp: '0.0.0.0',
-    http: { enabled: true, port: 8088, path: '/janus' },
-    websocket: { enabled: true, port: 8188 },
-    adminHttp: { enabled: true, port: 7088, path: '/admin' },
-    adminWebsocket: { enabled: true, port: 7188 },
-    adminSecret: SAMPLE_ADMIN_SECRET,
-    adminListenIp: '127.0.0.1',
-    adminAllowedOrigins: [],
-    apiSecret: '',
-    tokenAuth: false,
-    tokenAuthSecret: '',
-    sessionTimeout: 60,
-    reclaimSessionTimeout: 0,
-    maxRequestBytes: 1024 * 1024,
-    maxLongPolls: 3,
-    maxRequestsPerSecond: 2000,
-    maxBufferedBytesPerConnection: 4 * 1024 * 1024,
-    maxBufferedBytesTotal: 64 * 1024 * 1024,
-    maxSessionsPerConnection: 64,
-    maxHandlesPerSession: 256,
-    eventHandlers: { enabled: false },
-    log: { level: 'info', format: 'json' },
-    media: {
-      workers: 0,
-      listenIps: [],
-      rtcMinPort: 10000,
-      rtcMaxPort: 59999,
-      ports: [],
-      basePort: 0,
-      iceTcp: false,
-      workerLogLevel: 'warn',
-      recordingsFolder: '/tmp',
-      recordingRoots: [],
-    },
-    demos: {
-      enabled: false,
-      janusJs: '/usr/share/javascript/janus-gateway/janus.js',
-      adapterJs: '/usr/share/javascript/webrtc-adapter/adapter.js',
-    },
-  };
-}
+/** The JSON Schema of the config file, shipped in the package. */
+export const CONFIG_SCHEMA_FILE = join(PACKAGE_DIR, 'config.schema.json');
 
 /** Janus's public sample admin_secret (Debian's janus.jcfg). */
 export const SAMPLE_ADMIN_SECRET = 'janusoverlord';
@@ -250,142 +237,122 @@ function isObject(value: unknown): value is Json {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
 
-/** Reads one field: `check` validates a present value; absent keeps the default. */
-class Reader {
-  constructor(
-    private readonly source: Json,
-    private readonly prefix: string,
-  ) {}
-
-  private field(key: string): string {
-    return this.prefix ? `${this.prefix}.${key}` : key;
-  }
-
-  /** The full name of a field, for errors. */
-  name(key: string): string {
-    return this.field(key);
-  }
-
-  keys(): string[] {
-    return Object.keys(this.source);
-  }
-
-  known(keys: readonly string[]): void {
-    for (const key of Object.keys(this.source)) {
-      if (!keys.includes(key)) throw new ConfigError(this.field(key), 'is not a known setting');
-    }
-  }
-
-  object(key: string): Reader | undefined {
-    const value = this.source[key];
-    if (value === undefined) return undefined;
-    if (!isObject(value)) throw new ConfigError(this.field(key), 'must be an object');
-    return new Reader(value, this.field(key));
-  }
-
-  string(key: string, fallback: string, allowEmpty = true): string {
-    const value = this.source[key];
-    if (value === undefined) return fallback;
-    if (typeof value !== 'string' || (!allowEmpty && value === '')) {
-      throw new ConfigError(this.field(key), allowEmpty ? 'must be a string' : 'must be a non-empty string');
-    }
-    return value;
-  }
-
-  optionalString(key: string): string | undefined {
-    const value = this.source[key];
-    if (value === undefined || value === null) return undefined;
-    if (typeof value !== 'string') throw new ConfigError(this.field(key), 'must be a string');
-    return value;
-  }
-
-  boolean(key: string, fallback: boolean): boolean {
-    const value = this.source[key];
-    if (value === undefined) return fallback;
-    if (typeof value !== 'boolean') throw new ConfigError(this.field(key), 'must be true or false');
-    return value;
-  }
-
-  integer(key: string, fallback: number, min: number, max: number): number {
-    const value = this.source[key];
-    if (value === undefined) return fallback;
-    if (typeof value !== 'number' || !Number.isInteger(value) || value < min || value > max) {
-      throw new ConfigError(this.field(key), `must be an integer from ${min} to ${max}`);
-    }
-    return value;
-  }
-
-  oneOf<T extends string>(key: string, fallback: T, values: readonly T[]): T {
-    const value = this.source[key];
-    if (value === undefined) return fallback;
-    if (typeof value !== 'string' || !(values as readonly string[]).includes(value)) {
-      throw new ConfigError(this.field(key), `must be one of ${values.join(', ')}`);
-    }
-    return value as T;
-  }
-
-  array(key: string): Array<{ value: unknown; field: string }> | undefined {
-    const value = this.source[key];
-    if (value === undefined) return undefined;
-    if (!Array.isArray(value)) throw new ConfigError(this.field(key), 'must be an array');
-    return value.map((item, index) => ({ value: item, field: `${this.field(key)}[${index}]` }));
-  }
+interface Validators {
+  config: ValidateFunction;
+  script: ValidateFunction;
 }
 
-const PORT_MAX = 65535;
+let compiled: Validators | undefined;
 
-function readStrings(reader: Reader, key: string, fallback: readonly string[]): string[] {
-  const items = reader.array(key);
-  if (!items) return [...fallback];
-  return items.map(({ value, field }) => {
-    if (typeof value !== 'string' || value === '') throw new ConfigError(field, 'must be a non-empty string');
-    return value;
+/** Compiled once, on first use: the schema from the package, defaults filled in place. */
+function validators(): Validators {
+  if (compiled) return compiled;
+  const schema = JSON.parse(readFileSync(CONFIG_SCHEMA_FILE, 'utf8')) as Json & { $id: string };
+  const ajv = new Ajv({ useDefaults: true, verbose: true, allowUnionTypes: true, strict: true });
+  ajv.addFormat('http-url', {
+    type: 'string',
+    validate: (text: string) => {
+      try {
+        const url = new URL(text);
+        return url.protocol === 'http:' || url.protocol === 'https:';
+      } catch {
+        return false;
+      }
+    },
   });
+  const config = ajv.compile(schema);
+  const script = ajv.getSchema(`${schema.$id}#/properties/scripts/items`);
+  if (!script) throw new Error('config.schema.json has no scripts item schema');
+  compiled = { config, script };
+  return compiled;
 }
 
-function readListener(reader: Reader | undefined, fallback: ListenerConfig): ListenerConfig {
-  if (!reader) return { ...fallback };
-  reader.known(['enabled', 'port']);
-  return { enabled: reader.boolean('enabled', fallback.enabled), port: reader.integer('port', fallback.port, 0, PORT_MAX) };
+// ---- turning ajv's first error into "config: <field> <message>" -----------------------------
+
+const FORMAT_MESSAGES: Record<string, string> = { 'http-url': 'must be an http:// or https:// URL' };
+
+/** "/scripts/0/path" under "" -> "scripts[0].path"; under "--script[1]" -> "--script[1].path". */
+function fieldName(prefix: string, instancePath: string): string {
+  let field = prefix;
+  for (const raw of instancePath.split('/').slice(1)) {
+    const part = raw.replace(/~1/g, '/').replace(/~0/g, '~');
+    field += /^\d+$/.test(part) ? `[${part}]` : field ? `.${part}` : part;
+  }
+  return field;
 }
 
-function readHttpListener(reader: Reader | undefined, fallback: HttpListenerConfig): HttpListenerConfig {
-  if (!reader) return { ...fallback };
-  reader.known(['enabled', 'port', 'path']);
-  const path = reader.string('path', fallback.path, false).replace(/\/+$/, '');
-  return {
-    enabled: reader.boolean('enabled', fallback.enabled),
-    port: reader.integer('port', fallback.port, 0, PORT_MAX),
-    path: path.startsWith('/') ? path : `/${path}`,
-  };
+function child(field: string, key: string): string {
+  return field ? `${field}.${key}` : key;
 }
 
-/**
- * `media.listenIps` (strings or { ip, announcedIp }), or the older single `media.listenIp` /
- * `media.announcedIp`, which still work.
- */
-function readMediaAddresses(media: Reader): MediaAddressConfig[] {
-  const list = media.array('listenIps');
-  const single = media.optionalString('listenIp');
-  const announced = media.optionalString('announcedIp');
-  if (list && single !== undefined) throw new ConfigError(media.name('listenIp'), 'cannot be combined with media.listenIps');
-  const addresses = list
-    ? list.map(({ value, field }) => {
-        const source = typeof value === 'string' ? { ip: value } : value;
-        if (!isObject(source)) throw new ConfigError(field, 'must be an address or an object with ip');
-        const reader = new Reader(source, field);
-        reader.known(['ip', 'announcedIp']);
-        const address: MediaAddressConfig = { ip: reader.string('ip', '', false) };
-        if (!address.ip) throw new ConfigError(`${field}.ip`, 'is required');
-        const announcedIp = reader.optionalString('announcedIp');
-        if (announcedIp) address.announcedIp = announcedIp;
-        return address;
-      })
-    : single !== undefined
-      ? [{ ip: single }]
-      : [];
-  if (single === '') throw new ConfigError(media.name('listenIp'), 'must be a non-empty string');
-  return announced ? withAnnouncedIp(addresses, announced) : addresses;
+function typeWords(types: string[]): string {
+  const words = types.flatMap((type) => {
+    switch (type) {
+      case 'boolean': return ['true', 'false'];
+      case 'integer': return ['an integer'];
+      case 'object': return ['an object'];
+      case 'array': return ['an array'];
+      default: return [`a ${type}`];
+    }
+  });
+  return words.length === 1 ? words[0]! : `${words.slice(0, -1).join(', ')} or ${words[words.length - 1]!}`;
+}
+
+function describe(error: ErrorObject, prefix: string): ConfigError {
+  const field = fieldName(prefix, error.instancePath);
+  const schema = (error.parentSchema ?? {}) as Json;
+  const params = error.params as Json;
+  const range = typeof schema.minimum === 'number' && typeof schema.maximum === 'number'
+    ? `must be an integer from ${schema.minimum} to ${schema.maximum}` : undefined;
+  switch (error.keyword) {
+    case 'additionalProperties':
+      return new ConfigError(child(field, String(params.additionalProperty)), 'is not a known setting');
+    case 'required':
+      return new ConfigError(child(field, String(params.missingProperty)), 'is required');
+    case 'minimum':
+    case 'maximum':
+      return new ConfigError(field, range ?? (error.message ?? 'is out of range'));
+    case 'type': {
+      const types = Array.isArray(params.type) ? (params.type as string[]) : String(params.type).split(',');
+      return new ConfigError(field, types.length === 1 && types[0] === 'integer' && range ? range : `must be ${typeWords(types)}`);
+    }
+    case 'enum':
+      return new ConfigError(field, `must be one of ${(params.allowedValues as unknown[]).join(', ')}`);
+    case 'minLength':
+      return new ConfigError(field, 'must be a non-empty string');
+    case 'minItems':
+      return new ConfigError(field, 'must not be empty');
+    case 'format':
+      return new ConfigError(field, FORMAT_MESSAGES[String(params.format)] ?? `must be a valid ${String(params.format)}`);
+    default:
+      return new ConfigError(field || '(root)', error.message ?? 'is invalid');
+  }
+}
+
+function check(validate: ValidateFunction, document: unknown, prefix: string): void {
+  if (validate(document)) return;
+  const error = validate.errors?.[0];
+  throw error ? describe(error, prefix) : new ConfigError(prefix || '(root)', 'is invalid');
+}
+
+// ---- shorthands the schema allows, in their full form ---------------------------------------
+
+/** A script given as a path is `{ path }`. */
+function scriptObject(value: unknown): unknown {
+  return typeof value === 'string' ? { path: value } : value;
+}
+
+function normaliseHttpPath(listener: HttpListenerConfig): void {
+  const path = listener.path.replace(/\/+$/, '');
+  listener.path = path.startsWith('/') ? path : `/${path}`;
+}
+
+/** A script (path or object) with its defaults. Throws ConfigError naming `field`. */
+export function readScript(value: unknown, field: string): ScriptConfig {
+  const script = structuredClone(scriptObject(value));
+  if (!isObject(script)) throw new ConfigError(field, 'must be a path or an object with a path');
+  check(validators().script, script, field);
+  return script as unknown as ScriptConfig;
 }
 
 /**
@@ -397,169 +364,75 @@ export function withAnnouncedIp(addresses: readonly MediaAddressConfig[], announ
   return addresses.map((address) => ({ ...address, announcedIp }));
 }
 
-const EVENT_TYPE_CHOICES = [...Object.keys(EVENT_TYPE_NAMES), 'all'];
-
-function readHttpEvents(reader: Reader): HttpEventsConfig {
-  reader.known(['url', 'events', 'grouping', 'maxBatch', 'flushMs', 'timeoutMs', 'retries', 'headers']);
-  if (!reader.keys().includes('url')) throw new ConfigError(reader.name('url'), 'is required');
-  const url = reader.string('url', '', false);
-  let parsed: URL | undefined;
-  try {
-    parsed = url ? new URL(url) : undefined;
-  } catch {
-    parsed = undefined;
+/** `media.listenIps` (strings or { ip, announcedIp }), or the older single `media.listenIp` / `media.announcedIp`. */
+function normaliseMediaAddresses(media: Json): void {
+  const { listenIp, announcedIp } = media as { listenIp?: string; announcedIp?: string };
+  if (listenIp !== undefined && media.listenIps !== undefined) {
+    throw new ConfigError('media.listenIp', 'cannot be combined with media.listenIps');
   }
-  if (!parsed || (parsed.protocol !== 'http:' && parsed.protocol !== 'https:')) {
-    throw new ConfigError(reader.name('url'), 'must be an http:// or https:// URL');
-  }
-  const events = (reader.array('events') ?? [{ value: 'all', field: '' }]).map(({ value, field }) => {
-    if (typeof value !== 'string' || !EVENT_TYPE_CHOICES.includes(value)) {
-      throw new ConfigError(field, `must be one of ${EVENT_TYPE_CHOICES.join(', ')}`);
-    }
-    return value;
-  });
-  if (events.length === 0) throw new ConfigError(reader.name('events'), 'must name at least one type');
-  const headers: Record<string, string> = {};
-  const headerReader = reader.object('headers');
-  if (headerReader) {
-    for (const key of headerReader.keys()) headers[key] = headerReader.string(key, '');
-  }
-  return {
-    url,
-    events,
-    grouping: reader.boolean('grouping', true),
-    maxBatch: reader.integer('maxBatch', 100, 1, 10_000),
-    flushMs: reader.integer('flushMs', 250, 0, 60_000),
-    timeoutMs: reader.integer('timeoutMs', 5000, 100, 600_000),
-    retries: reader.integer('retries', 3, 0, 10),
-    headers,
-  };
+  let addresses = Array.isArray(media.listenIps)
+    ? (media.listenIps as Array<string | MediaAddressConfig>).map((entry) => (typeof entry === 'string' ? { ip: entry } : entry))
+    : listenIp !== undefined ? [{ ip: listenIp }] : [];
+  if (announcedIp !== undefined) addresses = withAnnouncedIp(addresses, announcedIp);
+  media.listenIps = addresses;
+  delete media.listenIp;
+  delete media.announcedIp;
 }
 
-function readEventHandlers(value: unknown, fallback: EventHandlersConfig): EventHandlersConfig {
-  if (value === undefined) return { ...fallback };
-  if (typeof value === 'boolean') return { enabled: value };
-  if (!isObject(value)) throw new ConfigError('eventHandlers', 'must be true, false or an object');
-  const reader = new Reader(value, 'eventHandlers');
-  reader.known(['enabled', 'emitter', 'http']);
-  if (value.enabled === undefined) throw new ConfigError('eventHandlers.enabled', 'is required');
-  const config: EventHandlersConfig = { enabled: reader.boolean('enabled', false) };
-  const emitter = reader.optionalString('emitter');
-  if (emitter !== undefined) {
-    if (emitter === '') throw new ConfigError('eventHandlers.emitter', 'must be a non-empty string');
-    config.emitter = emitter;
-  }
-  const http = reader.object('http');
-  if (http) config.http = readHttpEvents(http);
-  return config;
-}
-
-export function readScript(value: unknown, field: string): ScriptConfig {
-  const source = typeof value === 'string' ? { path: value } : value;
-  if (!isObject(source)) throw new ConfigError(field, 'must be a path or an object with a path');
-  const reader = new Reader(source, field);
-  reader.known(['path', 'modulesPath', 'config', 'instructionLimit', 'timeLimitMs', 'memoryLimitMb']);
-  return {
-    path: reader.string('path', '', false) || (() => { throw new ConfigError(`${field}.path`, 'is required'); })(),
-    modulesPath: reader.optionalString('modulesPath'),
-    config: reader.optionalString('config'),
-    instructionLimit: reader.integer('instructionLimit', 50_000_000, 1000, 2 ** 31 - 1),
-    timeLimitMs: reader.integer('timeLimitMs', 2000, 10, 60_000),
-    memoryLimitMb: reader.integer('memoryLimitMb', 256, 16, 65536),
-  };
-}
-
-/** Validates a parsed config document and fills in defaults. Throws ConfigError. */
+/** Validates a parsed config document against config.schema.json and fills in defaults. Throws ConfigError. */
 export function parseConfig(document: unknown): LuasfuConfig {
   if (!isObject(document)) throw new ConfigError('(root)', 'must be a JSON object');
-  const defaults = defaultConfig();
-  const root = new Reader(document, '');
-  root.known([
-    'scripts', 'listenIp', 'http', 'websocket', 'adminHttp', 'adminWebsocket', 'adminSecret', 'apiSecret',
-    'adminListenIp', 'adminAllowedOrigins', 'tokenAuth', 'tokenAuthSecret',
-    'sessionTimeout', 'reclaimSessionTimeout', 'maxRequestBytes', 'maxLongPolls', 'maxRequestsPerSecond',
-    'maxBufferedBytesPerConnection', 'maxBufferedBytesTotal', 'maxSessionsPerConnection', 'maxHandlesPerSession',
-    'eventHandlers', 'log', 'media', 'demos', '$schema',
-  ]);
-  const log = root.object('log');
-  log?.known(['level', 'format']);
-  const media = root.object('media');
-  media?.known([
-    'workers', 'listenIps', 'listenIp', 'announcedIp', 'rtcMinPort', 'rtcMaxPort', 'ports', 'basePort', 'iceTcp',
-    'workerLogLevel', 'recordingsFolder', 'recordingRoots',
-  ]);
-  const levelValue = log ? log.string('level', defaults.log.level) : defaults.log.level;
-  if (!isLogLevel(levelValue)) throw new ConfigError('log.level', 'must be one of fatal, error, warn, info, debug, trace');
-  const config: LuasfuConfig = {
-    scripts: (root.array('scripts') ?? []).map(({ value, field }) => readScript(value, field)),
-    listenIp: root.string('listenIp', defaults.listenIp, false),
-    http: readHttpListener(root.object('http'), defaults.http),
-    websocket: readListener(root.object('websocket'), defaults.websocket),
-    adminHttp: readHttpListener(root.object('adminHttp'), defaults.adminHttp),
-    adminWebsocket: readListener(root.object('adminWebsocket'), defaults.adminWebsocket),
-    adminSecret: root.string('adminSecret', defaults.adminSecret),
-    adminListenIp: root.string('adminListenIp', defaults.adminListenIp, false),
-    adminAllowedOrigins: readStrings(root, 'adminAllowedOrigins', defaults.adminAllowedOrigins),
-    apiSecret: root.string('apiSecret', defaults.apiSecret),
-    tokenAuth: root.boolean('tokenAuth', defaults.tokenAuth),
-    tokenAuthSecret: root.string('tokenAuthSecret', defaults.tokenAuthSecret),
-    sessionTimeout: root.integer('sessionTimeout', defaults.sessionTimeout, 0, 86400),
-    reclaimSessionTimeout: root.integer('reclaimSessionTimeout', defaults.reclaimSessionTimeout, 0, 86400),
-    maxRequestBytes: root.integer('maxRequestBytes', defaults.maxRequestBytes, 1024, 64 * 1024 * 1024),
-    maxLongPolls: root.integer('maxLongPolls', defaults.maxLongPolls, 1, 100),
-    maxRequestsPerSecond: root.integer('maxRequestsPerSecond', defaults.maxRequestsPerSecond, 1, 1_000_000),
-    maxBufferedBytesPerConnection: root.integer('maxBufferedBytesPerConnection', defaults.maxBufferedBytesPerConnection, 64 * 1024, 2 ** 31 - 1),
-    maxBufferedBytesTotal: root.integer('maxBufferedBytesTotal', defaults.maxBufferedBytesTotal, 64 * 1024, 2 ** 40),
-    maxSessionsPerConnection: root.integer('maxSessionsPerConnection', defaults.maxSessionsPerConnection, 1, 1_000_000),
-    maxHandlesPerSession: root.integer('maxHandlesPerSession', defaults.maxHandlesPerSession, 1, 1_000_000),
-    eventHandlers: readEventHandlers(document.eventHandlers, defaults.eventHandlers),
-    log: {
-      level: levelValue,
-      format: log ? log.oneOf('format', defaults.log.format, ['json', 'pretty'] as const) : defaults.log.format,
-    },
-    media: media
-      ? {
-          workers: media.integer('workers', defaults.media.workers, 0, 256),
-          listenIps: readMediaAddresses(media),
-          rtcMinPort: media.integer('rtcMinPort', defaults.media.rtcMinPort, 1024, PORT_MAX),
-          rtcMaxPort: media.integer('rtcMaxPort', defaults.media.rtcMaxPort, 1024, PORT_MAX),
-          ports: (media.array('ports') ?? []).map(({ value, field }) => {
-            if (typeof value !== 'number' || !Number.isInteger(value) || value < 0 || value > PORT_MAX) {
-              throw new ConfigError(field, `must be an integer from 0 to ${PORT_MAX}`);
-            }
-            return value;
-          }),
-          basePort: media.integer('basePort', defaults.media.basePort, 0, PORT_MAX),
-          iceTcp: media.boolean('iceTcp', defaults.media.iceTcp),
-          workerLogLevel: media.oneOf('workerLogLevel', defaults.media.workerLogLevel, ['debug', 'warn', 'error', 'none'] as const),
-          recordingsFolder: media.string('recordingsFolder', defaults.media.recordingsFolder, false),
-          recordingRoots: readStrings(media, 'recordingRoots', defaults.media.recordingRoots),
-        }
-      : defaults.media,
-    demos: readDemos(document.demos, defaults.demos),
-  };
+  const doc = structuredClone(document);
+  if (Array.isArray(doc.scripts)) doc.scripts = doc.scripts.map(scriptObject);
+  if (typeof doc.eventHandlers === 'boolean') doc.eventHandlers = { enabled: doc.eventHandlers };
+  if (typeof doc.demos === 'boolean') doc.demos = { enabled: doc.demos };
+  check(validators().config, doc, '');
+  delete doc.$schema;
+  normaliseMediaAddresses(doc.media as Json);
+  const config = doc as unknown as LuasfuConfig & { log: { level: LogLevel | number } };
+  if (typeof config.log.level === 'number') config.log.level = logLevelOfJanus(config.log.level);
+  for (const listener of [config.http, config.adminHttp]) normaliseHttpPath(listener);
   if (config.media.rtcMinPort > config.media.rtcMaxPort) {
     throw new ConfigError('media.rtcMinPort', 'must not be above media.rtcMaxPort');
   }
   return config;
 }
 
-/** `demos`: a boolean, or { enabled, janusJs, adapterJs }. */
-function readDemos(value: unknown, defaults: DemosConfig): DemosConfig {
-  if (value === undefined) return defaults;
-  if (typeof value === 'boolean') return { ...defaults, enabled: value };
-  if (!isObject(value)) throw new ConfigError('demos', 'must be a boolean or an object');
-  const reader = new Reader(value, 'demos');
-  reader.known(['enabled', 'janusJs', 'adapterJs']);
-  return {
-    enabled: reader.boolean('enabled', true),
-    janusJs: reader.string('janusJs', defaults.janusJs, false),
-    adapterJs: reader.string('adapterJs', defaults.adapterJs, false),
-  };
+/** Every default: the config of an empty document. */
+export function defaultConfig(): LuasfuConfig {
+  return parseConfig({});
 }
 
-/** Reads and validates a JSON config file. Throws ConfigError naming the file or field. */
-export function loadConfigFile(path: string): LuasfuConfig {
+// ---- files and environment variables ---------------------------------------------------------
+
+/** ${NAME}, ${NAME:-fallback}, and the escape $${ (a literal ${). */
+const ENV_REFERENCE = /\$(\$?)\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}/g;
+
+/**
+ * Replaces environment references in every string of a config document (not in keys).
+ * An unset variable without a fallback is an error naming the field.
+ */
+export function substituteEnv(value: unknown, env: NodeJS.ProcessEnv = process.env, field = ''): unknown {
+  if (typeof value === 'string') {
+    return value.replace(ENV_REFERENCE, (whole: string, escape: string, name: string, fallback: string | undefined) => {
+      if (escape) return whole.slice(1);
+      const found = env[name];
+      if (found !== undefined) return found;
+      if (fallback !== undefined) return fallback;
+      throw new ConfigError(field || '(root)', `uses \${${name}}, which is not set in the environment`);
+    });
+  }
+  if (Array.isArray(value)) return value.map((item, index) => substituteEnv(item, env, `${field}[${index}]`));
+  if (isObject(value)) {
+    const out: Json = {};
+    for (const [key, item] of Object.entries(value)) out[key] = substituteEnv(item, env, child(field, key));
+    return out;
+  }
+  return value;
+}
+
+/** Reads a JSON config file, substitutes environment references and validates it. Throws ConfigError naming the file or field. */
+export function loadConfigFile(path: string, env: NodeJS.ProcessEnv = process.env): LuasfuConfig {
   let text: string;
   try {
     text = readFileSync(path, 'utf8');
@@ -572,8 +445,25 @@ export function loadConfigFile(path: string): LuasfuConfig {
   } catch (error) {
     throw new ConfigError('--config', `is not valid JSON: ${(error as Error).message}`);
   }
-  return parseConfig(document);
+  return parseConfig(substituteEnv(document, env));
 }
+
+/** Keys whose values --check-config does not print. */
+const SECRET_KEY = /secret|passphrase|password|token|authorization/i;
+
+/** The config with secret values replaced by "(set)", for printing. */
+export function redactSecrets(value: unknown, key = ''): unknown {
+  if (typeof value === 'string' && SECRET_KEY.test(key)) return value === '' ? '' : '(set)';
+  if (Array.isArray(value)) return value.map((item) => redactSecrets(item, key));
+  if (isObject(value)) {
+    const out: Json = {};
+    for (const [name, item] of Object.entries(value)) out[name] = redactSecrets(item, SECRET_KEY.test(key) ? key : name);
+    return out;
+  }
+  return value;
+}
+
+const PORT_MAX = 65535;
 
 /** Number of mediasoup workers to start for this config. */
 export function mediaWorkerCount(config: MediaConfig): number {

@@ -24,6 +24,7 @@ export { WEBSOCKETS_TRANSPORT, HTTP_TRANSPORT } from './janus/identity';
 export type * from './plugin/plugin';
 export { PushEventResult } from './plugin/plugin';
 export type * from './plugin/media';
+export type * from './plugin/monitor';
 export type { JsonObject, JsonValue } from './plugin/json';
 export type * from './media/media-plane';
 export { MediasoupMediaPlane } from './media/plane';

@@ -23,10 +23,14 @@ import { JanusCore } from './janus/core';
 import { TokenAuth } from './janus/token-auth';
 import { type Logger, silentLogger } from './log';
 import type { MediaPlane } from './media/media-plane';
+import { HealthCheck } from './ops/health';
+import { LuasfuMetrics } from './ops/metrics';
+import { OpsListener } from './ops/ops-listener';
 import type { Plugin } from './plugin/plugin';
 import { type HttpTransportOptions, startHttpListener } from './transports/http';
 import { SendBudget } from './transports/send-budget';
 import { StaticFiles } from './transports/static-files';
+import { TlsSource } from './transports/tls';
 import { HttpEventRouter } from './transports/long-poll';
 import type { JsonLayout, Listener } from './transports/uws';
 import { startWebSocketListener } from './transports/websocket';
@@ -54,6 +58,8 @@ export interface ListeningPorts {
   websocket?: number;
   adminHttp?: number;
   adminWebsocket?: number;
+  /** The operations listener (/metrics, /health, /ready). */
+  metrics?: number;
 }
 
 /** The package's demos/ folder (dist/src/server.js -> the package root). */
@@ -74,6 +80,14 @@ export class LuasfuServer {
   readonly admin: AdminApi;
   /** The core's events: to the event handlers (config.eventHandlers) and any observers. */
   readonly events: EventBus;
+  /** Prometheus metrics (config.metrics); undefined when disabled. */
+  readonly metrics: LuasfuMetrics | undefined;
+  readonly health: HealthCheck;
+  private ops: OpsListener | undefined;
+  /** config.tls loaded at start; reloadTls() reads the files again. */
+  private tls: TlsSource | undefined;
+  /** Every Janus/Admin listener is bound (what /health reports). */
+  private listening = false;
   private readonly listeners: Listener[] = [];
   private readonly log: Logger;
   private currentPorts: ListeningPorts = {};
@@ -88,6 +102,7 @@ export class LuasfuServer {
       emitter: handlers.emitter ?? SERVER_NAME, enabled: handlers.enabled, logger, backends: options.eventObservers,
     });
     if (handlers.enabled && handlers.http) this.events.addBackend(new HttpEventBackend({ config: handlers.http, logger }));
+    if (config.metrics.enabled) this.metrics = new LuasfuMetrics({ mediaStatsIntervalMs: config.metrics.mediaStatsIntervalMs });
     this.core = new JanusCore({
       logger: options.logger ?? silentLogger(),
       mediaPlane: options.mediaPlane,
@@ -100,8 +115,27 @@ export class LuasfuServer {
       watchdogIntervalMs: options.watchdogIntervalMs,
       localIp: config.listenIp,
       maxHandlesPerSession: config.maxHandlesPerSession,
+      onRequest: this.metrics?.requestObserver('janus'),
     });
-    this.admin = new AdminApi({ core: this.core, adminSecret: config.adminSecret, logger: options.logger ?? silentLogger() });
+    this.admin = new AdminApi({
+      core: this.core, adminSecret: config.adminSecret, logger: options.logger ?? silentLogger(),
+      onRequest: this.metrics?.requestObserver('admin'),
+    });
+    this.metrics?.watchCore(this.core);
+    this.metrics?.watchPlugins(options.plugins);
+    this.metrics?.watchMedia(options.mediaPlane);
+    this.health = new HealthCheck({
+      listeners: () => (this.listening ? this.apiPorts() : undefined),
+      core: this.core,
+      plugins: options.plugins,
+      mediaPlane: options.mediaPlane,
+    });
+  }
+
+  /** The Janus/Admin listeners' ports (without the ops listener). */
+  private apiPorts(): Record<string, number> {
+    const { metrics: _ops, ...ports } = this.currentPorts;
+    return ports as Record<string, number>;
   }
 
   get ports(): ListeningPorts {
@@ -114,15 +148,27 @@ export class LuasfuServer {
     this.state = 'started';
     try {
       checkAdminExposure(this.options.config);
+      // First, so /ready answers "starting" while scripts load.
+      if (this.metrics) await this.startOps(this.metrics);
       for (const plugin of this.options.plugins) await this.core.addPlugin(plugin);
       this.core.start();
       await this.startListeners();
+      this.listening = true;
     } catch (error) {
       await this.stop();
       throw error;
     }
     this.log.info('luasfu started', { ports: this.currentPorts });
     return this.ports;
+  }
+
+  private async startOps(metrics: LuasfuMetrics): Promise<void> {
+    const { config } = this.options;
+    this.ops = new OpsListener({
+      host: config.metrics.listenIp, port: config.metrics.port, metricsPath: config.metrics.path,
+      metrics, health: this.health, logger: this.options.logger ?? silentLogger(),
+    });
+    this.currentPorts.metrics = await this.ops.start();
   }
 
   private async startListeners(): Promise<void> {
@@ -132,9 +178,10 @@ export class LuasfuServer {
     const host = config.listenIp;
     // One budget for the Janus and Admin WebSocket listeners together.
     const sendBudget = new SendBudget(config.maxBufferedBytesPerConnection, config.maxBufferedBytesTotal);
+    const tls = config.tls ? (this.tls = new TlsSource(config.tls)) : undefined;
     if (config.http.enabled) {
       const listener = await startHttpListener({
-        host, port: config.http.port, ...this.httpTransportOptions('janus', config.http.path),
+        host, port: config.http.port, tls, ...this.httpTransportOptions('janus', config.http.path),
         staticFiles: config.demos.enabled ? demoPages(config, logger) : undefined,
       });
       this.listeners.push(listener);
@@ -146,7 +193,7 @@ export class LuasfuServer {
         host, port: config.websocket.port, subprotocol: 'janus-protocol',
         transportPackage: WEBSOCKETS_TRANSPORT.package, processor: this.core,
         onClose: (connection: TransportConnection) => this.core.connectionClosed(connection),
-        maxPayloadBytes: config.maxRequestBytes, maxRequestsPerSecond: config.maxRequestsPerSecond, logger, layout,
+        maxPayloadBytes: config.maxRequestBytes, maxRequestsPerSecond: config.maxRequestsPerSecond, logger, layout, tls,
         sendBudget, maxSessionsPerConnection: config.maxSessionsPerConnection,
       });
       this.listeners.push(listener);
@@ -155,7 +202,9 @@ export class LuasfuServer {
     const adminHost = config.adminListenIp;
     const allowedOrigins = config.adminAllowedOrigins;
     if (config.adminHttp.enabled) {
-      const listener = await startHttpListener({ host: adminHost, port: config.adminHttp.port, ...this.httpTransportOptions('admin', config.adminHttp.path) });
+      const listener = await startHttpListener({
+        host: adminHost, port: config.adminHttp.port, tls, ...this.httpTransportOptions('admin', config.adminHttp.path),
+      });
       this.listeners.push(listener);
       this.currentPorts.adminHttp = listener.port;
     }
@@ -163,7 +212,7 @@ export class LuasfuServer {
       const listener = await startWebSocketListener({
         host: adminHost, port: config.adminWebsocket.port, subprotocol: 'janus-admin-protocol', allowedOrigins,
         transportPackage: WEBSOCKETS_TRANSPORT.package, processor: this.admin,
-        maxPayloadBytes: config.maxRequestBytes, maxRequestsPerSecond: config.maxRequestsPerSecond, logger, layout, sendBudget,
+        maxPayloadBytes: config.maxRequestBytes, maxRequestsPerSecond: config.maxRequestsPerSecond, logger, layout, sendBudget, tls,
       });
       this.listeners.push(listener);
       this.currentPorts.adminWebsocket = listener.port;
@@ -193,10 +242,22 @@ export class LuasfuServer {
     return { ...common, processor: this.core, longPoll: { core: this.core, router } };
   }
 
+  /**
+   * Reads the TLS certificate and key again (SIGHUP): new connections get the new pair, open
+   * ones keep theirs. Throws TlsLoadError (and keeps the old pair) when the files are not
+   * usable; false when TLS is not configured.
+   */
+  reloadTls(): boolean {
+    if (!this.tls) return false;
+    this.tls.reload();
+    return true;
+  }
+
   /** Closes the listeners, destroys every session (hanging up handles), destroys the plugins. */
   async stop(): Promise<void> {
     if (this.state === 'stopped') return;
     this.state = 'stopped';
+    this.listening = false;
     for (const listener of this.listeners.splice(0)) {
       try {
         listener.close();
@@ -214,6 +275,8 @@ export class LuasfuServer {
         this.log.warn('media plane close failed', { error: error as Error });
       }
     }
+    this.ops?.close();
+    this.metrics?.close();
     this.currentPorts = {};
     this.log.info('luasfu stopped');
   }

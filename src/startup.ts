@@ -9,6 +9,8 @@ export interface StartupSummary {
   api: string[];
   admin: string[];
   media: string[];
+  /** The ops listener's metrics URL (/health and /ready beside it); empty when off. */
+  ops: string[];
 }
 
 function hostOf(ip: string): string {
@@ -24,11 +26,13 @@ export function describeMediaSocket(socket: MediaSocketAddress): string {
 export function startupSummary(config: LuasfuConfig, ports: ListeningPorts, media: readonly MediaSocketAddress[]): StartupSummary {
   const host = hostOf(config.listenIp);
   const adminHost = hostOf(config.adminListenIp);
+  const [http, ws] = config.tls ? ['https', 'wss'] : ['http', 'ws'];
   const api: string[] = [];
   const admin: string[] = [];
-  if (ports.http !== undefined) api.push(`http://${host}:${ports.http}${config.http.path}`);
-  if (ports.websocket !== undefined) api.push(`ws://${host}:${ports.websocket}`);
-  if (ports.adminHttp !== undefined) admin.push(`http://${adminHost}:${ports.adminHttp}${config.adminHttp.path}`);
-  if (ports.adminWebsocket !== undefined) admin.push(`ws://${adminHost}:${ports.adminWebsocket}`);
-  return { api, admin, media: media.map(describeMediaSocket) };
+  if (ports.http !== undefined) api.push(`${http}://${host}:${ports.http}${config.http.path}`);
+  if (ports.websocket !== undefined) api.push(`${ws}://${host}:${ports.websocket}`);
+  if (ports.adminHttp !== undefined) admin.push(`${http}://${adminHost}:${ports.adminHttp}${config.adminHttp.path}`);
+  if (ports.adminWebsocket !== undefined) admin.push(`${ws}://${adminHost}:${ports.adminWebsocket}`);
+  const ops = ports.metrics !== undefined ? [`http://${hostOf(config.metrics.listenIp)}:${ports.metrics}${config.metrics.path}`] : [];
+  return { api, admin, media: media.map(describeMediaSocket), ops };
 }

@@ -117,7 +117,7 @@ describe('command line and config', () => {
       [{ enabled: true, http: { url: 'ftp://c/e' } }, 'config: eventHandlers.http.url must be an http:// or https:// URL'],
       [{ enabled: true, http: { url: 'not a url' } }, 'config: eventHandlers.http.url must be an http:// or https:// URL'],
       [{ enabled: true, http: { url, events: 'all' } }, 'config: eventHandlers.http.events must be an array'],
-      [{ enabled: true, http: { url, events: [] } }, 'config: eventHandlers.http.events must name at least one type'],
+      [{ enabled: true, http: { url, events: [] } }, 'config: eventHandlers.http.events must not be empty'],
       [{ enabled: true, http: { url, events: ['sessions', 'rtp'] } }, 'config: eventHandlers.http.events[1] must be one of sessions, handles, jsep, webrtc, media, plugins, transports, core, all'],
       [{ enabled: true, http: { url, grouping: 'yes' } }, 'config: eventHandlers.http.grouping must be true or false'],
       [{ enabled: true, http: { url, maxBatch: 0 } }, 'config: eventHandlers.http.maxBatch must be an integer from 1 to 10000'],
@@ -145,7 +145,7 @@ describe('command line and config', () => {
     expect(parseConfig({}).demos.enabled).to.equal(false);
     expect(parseConfig({ demos: true }).demos.enabled).to.equal(true);
     expect(parseConfig({ demos: { janusJs: '/srv/janus.js' } }).demos).to.deep.include({ enabled: true, janusJs: '/srv/janus.js' });
-    expect(() => parseConfig({ demos: 'yes' })).to.throw(ConfigError, 'config: demos must be a boolean or an object');
+    expect(() => parseConfig({ demos: 'yes' })).to.throw(ConfigError, 'config: demos must be true, false or an object');
     expect(() => parseConfig({ demos: { folder: '/x' } })).to.throw(ConfigError, 'config: demos.folder is not a known setting');
   });
 

@@ -87,7 +87,7 @@ describe('the luasfu command', function () {
   it('starts, listens on 127.0.0.1, and stops cleanly on SIGTERM without orphan workers', async () => {
     const args = [
       CLI, '--listen-ip', '127.0.0.1', '--rtc-ip', '127.0.0.1', '--http-port', '0', '--ws-port', '0',
-      '--admin-http-port', '0', '--admin-ws-port', '0', '--workers', '2',
+      '--admin-http-port', '0', '--admin-ws-port', '0', '--metrics-port', '0', '--workers', '2',
     ];
     const proc = spawn(process.execPath, args, { stdio: ['ignore', 'ignore', 'pipe'] });
     child = proc;

@@ -15,7 +15,7 @@ import { startupSummary } from '../src/startup';
 import { startTestServer, testConfig } from './support/test-server';
 
 const CLI = join(__dirname, '..', 'src', 'cli.js');
-const LOCAL_PORTS = ['--listen-ip', '127.0.0.1', '--rtc-ip', '127.0.0.1', '--workers', '1'];
+const LOCAL_PORTS = ['--listen-ip', '127.0.0.1', '--rtc-ip', '127.0.0.1', '--workers', '1', '--metrics-port', '0'];
 
 function iface(address: string, internal = false, family: 'IPv4' | 'IPv6' = 'IPv4'): NetworkInterfaceInfo {
   return { address, internal, family, netmask: '255.255.255.0', mac: '00:00:00:00:00:00', cidr: null } as NetworkInterfaceInfo;
@@ -141,6 +141,7 @@ describe('startup: exclusive ports and the startup line', function () {
       api: ['http://0.0.0.0:8088/janus', 'ws://0.0.0.0:8188'],
       admin: ['http://127.0.0.1:7088/admin'],
       media: ['udp 0.0.0.0:40000 announced as 203.0.113.9', 'tcp 192.0.2.10:40001'],
+      ops: [],
     });
   });
 });

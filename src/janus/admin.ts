@@ -1,14 +1,14 @@
 // The Admin API (docs/contract.md §5.4): its own dispatch over the same core. Admin requests
 // never refresh session activity. Every request but info/ping needs admin_secret when set.
 
-import type { Logger, LogLevel } from '../log';
+import { logLevelOfJanus, type Logger } from '../log';
 import type { JsonObject, JsonValue } from '../plugin/json';
 import { isJsonObject } from '../plugin/json';
 import type { ReplySink, TransportConnection } from './connection';
 import type { JanusCore } from './core';
 import { JanusError, JanusErrorCode } from './errors';
 import type { Handle } from './handle';
-import { type RequestContext, checkRequest, runRequest, runText } from './request-runner';
+import { type RequestContext, type RequestObserver, checkRequest, runRequest, runText } from './request-runner';
 import { ADMIN_REQUEST_RULES, baseMessage, janusError, secretMatches, validateFields } from './protocol';
 import { monotonicMicros } from './serial-queue';
 
@@ -17,6 +17,8 @@ export interface AdminApiOptions {
   /** admin_secret; empty = none. */
   adminSecret: string;
   logger: Logger;
+  /** Told of every request's outcome (metrics). */
+  onRequest?: RequestObserver;
 }
 
 export class AdminApi {
@@ -28,11 +30,11 @@ export class AdminApi {
 
   /** One admin request; the reply goes to `reply` (default: the connection) and is returned. */
   handleRequest(connection: TransportConnection, request: unknown, reply?: ReplySink): Promise<JsonObject> {
-    return runRequest((_c, r, context) => this.dispatch(r, context), connection, request, reply, this.log);
+    return runRequest((_c, r, context) => this.dispatch(r, context), connection, request, reply, this.log, this.options.onRequest);
   }
 
   handleText(connection: TransportConnection, text: string | Uint8Array, reply?: ReplySink): Promise<JsonObject[]> {
-    return runText((request) => this.handleRequest(connection, request, reply), connection, text, reply, this.log);
+    return runText((request) => this.handleRequest(connection, request, reply), connection, text, reply, this.log, this.options.onRequest);
   }
 
   private checkSecret(request: JsonObject): void {
@@ -272,8 +274,3 @@ export class AdminApi {
   }
 }
 
-/** Janus's debug levels (0 none … 4 info … 7 debug) as ours; 0 and 1 both keep only fatal. */
-export function logLevelOfJanus(level: number): LogLevel {
-  const levels: LogLevel[] = ['fatal', 'fatal', 'error', 'warn', 'info', 'debug', 'trace', 'trace'];
-  return levels[level] ?? 'info';
-}

@@ -11,7 +11,7 @@ import { isJsonObject } from '../plugin/json';
 import type { Plugin, PluginInfo, PluginResult } from '../plugin/plugin';
 import type { ReplySink, TransportConnection, TransportInfo } from './connection';
 import { JanusError, JanusErrorCode } from './errors';
-import { type RequestContext, checkRequest, runRequest, runText } from './request-runner';
+import { type RequestContext, type RequestObserver, checkRequest, runRequest, runText } from './request-runner';
 import { parseClientJsep } from './client-jsep';
 import { Handle, type RegisteredPlugin } from './handle';
 import { buildServerInfo } from './info';
@@ -45,6 +45,8 @@ export interface JanusCoreOptions {
   localIp?: string;
   /** Handles one session may have (error 490 beyond); default no limit. */
   maxHandlesPerSession?: number;
+  /** Told of every request's outcome (metrics). */
+  onRequest?: RequestObserver;
 }
 
 /** A plugin could not be registered (package taken) or replaced (unknown or changed package). */
@@ -315,12 +317,12 @@ export class JanusCore {
    * default the connection) and is also returned. Never throws.
    */
   handleRequest(connection: TransportConnection, request: unknown, reply?: ReplySink): Promise<JsonObject> {
-    return runRequest((c, r, context) => this.dispatch(c, r, context), connection, request, reply, this.log);
+    return runRequest((c, r, context) => this.dispatch(c, r, context), connection, request, reply, this.log, this.options.onRequest);
   }
 
   /** Processes one frame of text: every JSON document in it, in order (454 for bad JSON). */
   handleText(connection: TransportConnection, text: string | Uint8Array, reply?: ReplySink): Promise<JsonObject[]> {
-    return runText((request) => this.handleRequest(connection, request, reply), connection, text, reply, this.log);
+    return runText((request) => this.handleRequest(connection, request, reply), connection, text, reply, this.log, this.options.onRequest);
   }
 
   /** Whether an api secret is configured (Admin get_status). */
@@ -567,5 +569,20 @@ export class JanusCore {
   /** Handles currently registered (tests, admin). */
   get handleCount(): number {
     return this.handles.size;
+  }
+
+  /** Live handles and established PeerConnections per plugin package (metrics). */
+  handleCountsByPlugin(): Map<string, { handles: number; peerConnections: number }> {
+    const counts = new Map<string, { handles: number; peerConnections: number }>();
+    for (const handle of this.handles.values()) {
+      let entry = counts.get(handle.packageName);
+      if (!entry) {
+        entry = { handles: 0, peerConnections: 0 };
+        counts.set(handle.packageName, entry);
+      }
+      entry.handles++;
+      if (handle.started) entry.peerConnections++;
+    }
+    return counts;
   }
 }

@@ -79,7 +79,7 @@ export class Handle {
     /** Event handlers (jsep, webrtc, media events); absent = none. */
     private readonly events?: EventBus,
   ) {
-    this.log = logger.child({ session: session.id, handle: id });
+    this.log = logger.child({ session: session.id, handle: id, plugin: registered.info.package });
     this.pluginHandle = opaqueId === undefined
       ? { id, sessionId: session.id }
       : { id, sessionId: session.id, opaqueId };

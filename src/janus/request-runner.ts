@@ -42,6 +42,22 @@ export function checkRequest(request: unknown, rules: readonly FieldRule[], cont
   return { request, ids, transaction, verbText, verb: verbText.toLowerCase() };
 }
 
+/**
+ * Told of every request's outcome (metrics): the verb as sent, lower-cased ('' when the request
+ * was not even an object with a `janus` string), and the reply. Must not throw.
+ */
+export type RequestObserver = (verb: string, reply: JsonObject) => void;
+
+function observeRequest(observe: RequestObserver | undefined, request: unknown, response: JsonObject, log: Logger): void {
+  if (!observe) return;
+  const verb = isJsonObject(request) && typeof request.janus === 'string' ? request.janus.toLowerCase() : '';
+  try {
+    observe(verb, response);
+  } catch (error) {
+    log.warn('request observer failed', { error: error as Error });
+  }
+}
+
 export type Dispatcher = (connection: TransportConnection, request: unknown, context: RequestContext) => Promise<JsonObject>;
 
 function deliver(connection: TransportConnection, reply: ReplySink | undefined, response: JsonObject, log: Logger): void {
@@ -59,6 +75,7 @@ export async function runRequest(
   request: unknown,
   reply: ReplySink | undefined,
   log: Logger,
+  observe?: RequestObserver,
 ): Promise<JsonObject> {
   const context: RequestContext = { sessionId: 0, transaction: undefined };
   let response: JsonObject;
@@ -73,6 +90,7 @@ export async function runRequest(
     }
   }
   deliver(connection, reply, response, log);
+  observeRequest(observe, request, response, log);
   return response;
 }
 
@@ -87,6 +105,7 @@ export function runText(
   frame: string | Uint8Array,
   reply: ReplySink | undefined,
   log: Logger,
+  observe?: RequestObserver,
 ): Promise<JsonObject[]> {
   const text = typeof frame === 'string' ? frame : decodeUtf8(frame);
   const documents = text === undefined ? [{ ok: false as const, error: 'invalid UTF-8' }] : parseJsonDocuments(text);
@@ -95,6 +114,7 @@ export function runText(
     log.debug('invalid JSON request', { transport: connection.id, error: failed.error });
     const response = errorReply(0, undefined, JanusErrorCode.INVALID_JSON, `JSON error: ${failed.error}`);
     deliver(connection, reply, response, log);
+    observeRequest(observe, undefined, response, log);
     return Promise.resolve([response]);
   }
   return Promise.all(documents.map((document) => run(document.ok ? document.value : null)));

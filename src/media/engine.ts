@@ -226,6 +226,11 @@ export class MediaEngine extends EventEmitter<EngineEvents> {
     return this.slots.map((slot) => slot.router);
   }
 
+  /** Workers configured, and workers running now (a dead one is missing until its replacement runs). */
+  workerHealth(): { expected: number; running: number } {
+    return { expected: this.options.workers, running: this.slots.length };
+  }
+
   get workerPids(): number[] {
     return this.slots.map((slot) => slot.worker.pid);
   }

@@ -4,7 +4,9 @@
 
 import type { JsonObject } from '../plugin/json';
 import type { DataMessage, PluginJsep } from '../plugin/plugin';
+import type { EventEmitter } from 'node:events';
 import type { MediaRouter } from '../plugin/media';
+import type { Readiness } from '../plugin/monitor';
 
 /** A JSEP as a client sends it in a `message` (docs/contract.md §3.1). */
 export interface ClientJsep {
@@ -82,6 +84,31 @@ export interface Peer {
   info(): JsonObject;
 }
 
+/** RTP counted since start in both directions (in = from clients, out = to clients). */
+export interface RtpTotals {
+  packetsIn: number;
+  bytesIn: number;
+  /** Packets from clients that never arrived. */
+  packetsLostIn: number;
+  packetsOut: number;
+  bytesOut: number;
+  /** Packets to clients that they reported lost. */
+  packetsLostOut: number;
+}
+
+export interface MediaMonitorEvents {
+  /** A media worker died and is being replaced. */
+  workerRestart: [pid: number];
+}
+
+/** What operations tooling (/ready, metrics) can learn from a media plane. */
+export interface MediaMonitor {
+  readiness(): Readiness;
+  /** RTP totals since start, sampled from the media workers now (not per packet). */
+  sampleRtp(): Promise<RtpTotals>;
+  readonly events: EventEmitter<MediaMonitorEvents>;
+}
+
 export interface MediaPlane {
   createPeer(handle: { id: number; sessionId: number }, events: PeerEvents): Peer;
   readonly router: MediaRouter;
@@ -95,4 +122,6 @@ export interface MediaPlane {
   /** Whether ICE-TCP candidates are offered (`info`'s `ice-tcp`). */
   readonly iceTcp?: boolean;
   close(): Promise<void>;
+  /** Optional: readiness, worker restarts and RTP totals for /ready and metrics. */
+  readonly monitor?: MediaMonitor;
 }

@@ -8,11 +8,13 @@ import type { DataMessage } from '../plugin/plugin';
 import { resolveMediaAddresses } from './addresses';
 import { MediaEngine, type MediaListenAddress } from './engine';
 import type { MediaPlane, Peer, PeerEvents } from './media-plane';
+import { MediasoupMonitor } from './monitor';
 import { MediasoupPeer } from './peer';
 import { MediaRelay } from './relay';
 
 export class MediasoupMediaPlane implements MediaPlane {
   readonly router: MediaRelay;
+  readonly monitor: MediasoupMonitor;
 
   private constructor(
     readonly engine: MediaEngine,
@@ -20,6 +22,7 @@ export class MediasoupMediaPlane implements MediaPlane {
     private readonly logger: Logger,
   ) {
     this.router = new MediaRelay(engine, logger, config.recordingsFolder, config.recordingRoots);
+    this.monitor = new MediasoupMonitor(engine);
   }
 
   /** Starts the workers. Throws ConfigError (ports vs workers) or MediaListenError (a port in use). */

@@ -4,6 +4,7 @@
 
 import type { JsonObject, JsonValue } from './json';
 import type { MediaRouter } from './media';
+import type { PluginMonitor } from './monitor';
 
 /** What the core shows in `info` and registers the plugin under (`package`). */
 export interface PluginInfo {
@@ -130,4 +131,7 @@ export interface Plugin {
   substreamChanged?(handle: PluginHandle, substream: number): void;
   /** The temporal layer this handle receives changed. */
   temporalLayerChanged?(handle: PluginHandle, layer: number): void;
+
+  /** Optional: readiness and callback/restart events for /ready and metrics. */
+  readonly monitor?: PluginMonitor;
 }

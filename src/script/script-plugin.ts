@@ -6,11 +6,13 @@
 // or turns out to be a replacement is terminated and the script restarted; the handles it
 // owned are detached (PluginHost.endSession) because their script state is gone.
 
-import type { Logger, LogLevel } from '../log';
+import { EventEmitter } from 'node:events';
+import { janusDebugLevel, type Logger } from '../log';
 import type { ScriptConfig } from '../config';
 import { LUA_PLUGIN_INFO } from '../janus/identity';
 import type { JsonObject, JsonValue } from '../plugin/json';
 import { isJsonObject } from '../plugin/json';
+import type { PluginMonitor, PluginMonitorEvents, Readiness } from '../plugin/monitor';
 import type { DataMessage, Plugin, PluginHandle, PluginHost, PluginInfo, PluginJsep, PluginResult } from '../plugin/plugin';
 import { Status, callbackOf, type CallTask, type HostCall, type Reply, type Result } from './bridge';
 import { ScriptPool } from './pool';
@@ -77,7 +79,6 @@ export type ScriptHook =
   | 'dataReady' | 'slowLink' | 'substreamChanged' | 'temporalLayerChanged'
   | 'getVersion' | 'getVersionString' | 'getDescription' | 'getName' | 'getAuthor' | 'getPackage';
 
-const LOG_TO_JANUS: Record<LogLevel, number> = { fatal: 1, error: 2, warn: 3, info: 4, debug: 5, trace: 7 };
 
 const utf8 = new TextEncoder();
 const fromUtf8 = new TextDecoder('utf-8');
@@ -98,6 +99,8 @@ interface Job {
   /** Applied in task order just after them. */
   after?: () => void;
   resolve: (result: Result | undefined) => void;
+  /** performance.now() at submission: the callback's time for metrics includes its queueing. */
+  submittedAt: number;
 }
 
 type State = 'new' | 'loading' | 'ready' | 'restarting' | 'failed' | 'destroyed';
@@ -130,6 +133,8 @@ export class ScriptPlugin implements Plugin {
   private restartCount = 0;
   private readonly calls: HostCallApplier;
   private readonly errorReason: string;
+  private lastRestartReason = '';
+  readonly monitor: PluginMonitor;
 
   constructor(
     readonly script: ScriptConfig,
@@ -145,6 +150,24 @@ export class ScriptPlugin implements Plugin {
       host: () => this.host,
       setTimer: (functionName, argument, delayMs) => this.setTimer(functionName, argument, delayMs),
     });
+    this.monitor = {
+      name: script.path,
+      readiness: () => this.readiness(),
+      events: new EventEmitter<PluginMonitorEvents>(),
+    };
+  }
+
+  /** Ready while loaded; not while loading, restarting after a failure, failed or destroyed. */
+  private readiness(): Readiness {
+    const name = `script ${this.script.path}`;
+    switch (this.state) {
+      case 'ready': return { ready: true };
+      case 'new':
+      case 'loading': return { ready: false, reason: `${name} is loading` };
+      case 'restarting': return { ready: false, reason: `${name} is restarting (${this.lastRestartReason})` };
+      case 'failed': return { ready: false, reason: `${name} failed to load or kept failing` };
+      case 'destroyed': return { ready: false, reason: `${name} was destroyed` };
+    }
   }
 
   // ---- lifecycle -------------------------------------------------------------------------
@@ -175,7 +198,7 @@ export class ScriptPlugin implements Plugin {
           modulesPath: this.script.modulesPath ?? null,
           config: this.script.config === undefined ? null : utf8.encode(this.script.config),
           instructionLimit: this.script.instructionLimit,
-          logLevel: LOG_TO_JANUS[this.log.level],
+          logLevel: janusDebugLevel(this.log.level),
           eventsEnabled: this.host?.eventsIsEnabled() ?? false,
           memoryLimitBytes: this.script.memoryLimitMb * 1024 * 1024,
           maxResumeRounds: this.options.maxResumeRounds ?? 16,
@@ -499,7 +522,7 @@ export class ScriptPlugin implements Plugin {
     hooks: { before?: () => void; after?: () => void; session?: ScriptSessionState } = {},
   ): Promise<Result | undefined> {
     return new Promise((resolve) => {
-      const job: Job = { call, before: hooks.before, after: hooks.after, session: hooks.session, resolve };
+      const job: Job = { call, before: hooks.before, after: hooks.after, session: hooks.session, resolve, submittedAt: performance.now() };
       if (this.state === 'ready') this.enqueue(job);
       else if (this.state === 'loading' || this.state === 'restarting') this.waiting.push(job);
       else this.abandon(job);
@@ -616,12 +639,14 @@ export class ScriptPlugin implements Plugin {
     job.before?.();
     this.calls.applyAll(result.calls ?? []);
     job.after?.();
-    if (result.status === Status.SCRIPT_ERROR || result.status === Status.LIMIT_EXCEEDED) {
-      const callback = callbackOf(job.call) ?? 'unknown';
+    const callback = callbackOf(job.call) ?? 'unknown';
+    const failed = result.status === Status.SCRIPT_ERROR || result.status === Status.LIMIT_EXCEEDED;
+    if (failed) {
       const limitExceeded = result.status === Status.LIMIT_EXCEEDED;
       this.log.error('script callback failed', { callback, limit: limitExceeded, error: result.error });
       this.reportError({ callback, error: result.error ?? 'script error', limitExceeded });
     }
+    this.monitor.events.emit('callback', { callback, seconds: (performance.now() - job.submittedAt) / 1000, failed });
     this.afterResult(result);
     job.resolve(result);
   }
@@ -689,9 +714,11 @@ export class ScriptPlugin implements Plugin {
     this.restartTimes = this.restartTimes.filter((t) => now - t < 60_000);
     this.restartTimes.push(now);
     this.restartCount++;
+    this.lastRestartReason = reason;
     this.log.error('restarting script', { reason, restarts: this.restartCount });
     const gaveUp = this.restartTimes.length > (this.options.maxRestartsPerMinute ?? 5);
     this.reportRestart({ reason, restarts: this.restartCount, gaveUp });
+    this.monitor.events.emit('restart', reason);
     this.state = 'restarting';
     this.generation++;
     this.inFlight = 0;

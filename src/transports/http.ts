@@ -7,7 +7,7 @@
 // a server to it, so other servers (TLS, an embedding application's) can reuse the handling.
 
 import { type IncomingMessage, type Server, type ServerResponse, createServer } from 'node:http';
-import type { Server as HttpsServer } from 'node:https';
+import { type Server as HttpsServer, createServer as createHttpsServer } from 'node:https';
 import type { Logger } from '../log';
 import type { JsonObject, JsonValue } from '../plugin/json';
 import { isJsonObject } from '../plugin/json';
@@ -20,6 +20,7 @@ import type { HttpEventRouter } from './long-poll';
 import { OriginPolicy } from './origin';
 import { KeyedRateLimiter } from './rate-limit';
 import type { StaticFile, StaticFiles } from './static-files';
+import { type TlsMaterial, type TlsSource, secureContextOptions } from './tls';
 import { type JsonLayout, type Listener, ListenError, serialize } from './uws';
 
 /** What processes one parsed request: the Janus core or the Admin API. */
@@ -59,6 +60,8 @@ export interface HttpTransportOptions {
 export interface HttpListenerOptions extends HttpTransportOptions {
   host: string;
   port: number;
+  /** https:// with these files, swapped in place on a reload (open connections keep theirs); absent = http://. */
+  tls?: TlsSource;
 }
 
 interface Cors {
@@ -391,12 +394,17 @@ export function listenHttp(server: Server | HttpsServer, host: string, port: num
 
 export async function startHttpListener(options: HttpListenerOptions): Promise<Listener> {
   const transport = new HttpTransport(options);
-  const server = createServer((req, res) => transport.handle(req, res));
+  const handle = (req: IncomingMessage, res: ServerResponse): void => transport.handle(req, res);
+  const { tls } = options;
+  const server = tls ? createHttpsServer(secureContextOptions(tls.current), handle) : createServer(handle);
+  const onReload = (material: TlsMaterial): void => (server as HttpsServer).setSecureContext(secureContextOptions(material));
+  tls?.events.on('reload', onReload);
   const listener = await listenHttp(server, options.host, options.port);
-  options.logger.info('HTTP listener started', { host: options.host, port: listener.port, path: options.basePath });
+  options.logger.info('HTTP listener started', { host: options.host, port: listener.port, path: options.basePath, tls: tls !== undefined });
   return {
     port: listener.port,
     close: () => {
+      tls?.events.off('reload', onReload);
       transport.close();
       listener.close();
     },

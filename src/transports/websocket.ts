@@ -8,7 +8,9 @@ import type { ReplySink, TransportConnection } from '../janus/connection';
 import { OriginPolicy } from './origin';
 import { RequestRateLimiter } from './rate-limit';
 import { type BufferedConnection, SendBudget } from './send-budget';
-import { type JsonLayout, type Listener, listen, serialize, uws } from './uws';
+import type { TlsSource } from './tls';
+import { type JsonLayout, type Listener, serialize, uws } from './uws';
+import { listenUws } from './uws-app';
 
 /** What handles the text of a frame: the Janus core or the Admin API. */
 export interface RequestProcessor {
@@ -38,6 +40,8 @@ export interface WebSocketListenerOptions {
   maxSessionsPerConnection?: number;
   logger: Logger;
   layout?: JsonLayout;
+  /** wss:// with these files (reloadable); absent = ws://. */
+  tls?: TlsSource;
 }
 
 interface UserData {
@@ -115,9 +119,7 @@ export async function startWebSocketListener(options: WebSocketListenerOptions):
   const layout = options.layout ?? 'indented';
   const open = new Set<WsConnection>();
   const origins = options.allowedOrigins ? new OriginPolicy(options.allowedOrigins) : undefined;
-  const app = uws.App();
-
-  app.ws<UserData>('/*', {
+  const behavior: uws.WebSocketBehavior<UserData> = {
     maxPayloadLength: options.maxPayloadBytes,
     // uWS drops messages above this; send() sees status 2 and drops the connection with a log line.
     maxBackpressure: options.sendBudget.perConnection,
@@ -191,14 +193,18 @@ export async function startWebSocketListener(options: WebSocketListenerOptions):
         log.error('connection close handling failed', { connection: connection.id, error: error as Error });
       }
     },
-  });
-  // Janus answers plain HTTP on the WebSocket port with 403.
-  app.any('/*', (res) => {
-    res.writeStatus('403 Forbidden').end();
-  });
+  };
+  // Registered on the app, and again for each TLS server name added after a reload (uws-app.ts).
+  const routes = (app: uws.TemplatedApp): void => {
+    app.ws<UserData>('/*', behavior);
+    // Janus answers plain HTTP on the WebSocket port with 403.
+    app.any('/*', (res) => {
+      res.writeStatus('403 Forbidden').end();
+    });
+  };
 
-  const listener = await listen(app, options.host, options.port);
-  log.info('websocket listener started', { host: options.host, port: listener.port });
+  const listener = await listenUws({ host: options.host, port: options.port, tls: options.tls, logger: log }, routes);
+  log.info('websocket listener started', { host: options.host, port: listener.port, tls: options.tls !== undefined });
   return {
     port: listener.port,
     close: () => {

@@ -62,6 +62,8 @@ export async function startLuasfuProcess(scripts: JsonObject[], workers = 1, ext
     adminSecret,
     log: { level: 'warn', format: 'json' },
     media: { workers, listenIp: '127.0.0.1' },
+    // A free port for the ops listener too: several of these servers run at once.
+    metrics: { port: 0 },
     ...extra,
   }));
   const child: ChildProcess = spawn(process.execPath, [join(ROOT, 'dist', 'src', 'cli.js'), '--config', configPath], {

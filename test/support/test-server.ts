@@ -50,6 +50,8 @@ export function testConfig(overrides: Partial<LuasfuConfig> = {}): LuasfuConfig 
     adminHttp: { enabled: true, port: 0, path: '/admin' },
     adminWebsocket: { enabled: true, port: 0 },
     adminSecret: TEST_ADMIN_SECRET,
+    // Off unless a test turns it on (each registry observes GC and the event loop for good).
+    metrics: { ...base.metrics, enabled: false, listenIp: '127.0.0.1', port: 0 },
     ...overrides,
   };
 }
