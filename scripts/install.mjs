@@ -1,4 +1,5 @@
-// postinstall: make sure Debian's build packages for mediasoup's worker are present, then
+// postinstall: make sure Debian's build packages for mediasoup's worker (and the demo pages'
+// janus.js and adapter.js) are present, then
 // build (or reuse from the cache) our patched mediasoup worker (by default on libsrtp2 built
 // with OpenSSL from Debian's source, scripts/libsrtp.mjs; LUASFU_SRTP=system: Debian's own)
 // and apply our Node-side mediasoup edits. See scripts/build-worker.mjs and patches/README.md.
@@ -10,6 +11,8 @@ import { ensureWorker } from './build-worker.mjs';
 const BUILD_PACKAGES = [
   'meson', 'ninja-build', 'pkg-config', 'g++', 'python3', 'git',
   'libssl-dev', 'libabsl-dev', 'libsrtp2-dev', 'libuv1-dev', 'nlohmann-json3-dev', 'libusrsctp-dev',
+  // Not for the build: the janus.js and adapter.js that the --demos pages (and `npm start`) load.
+  'libjs-janus-gateway', 'libjs-webrtc-adapter',
 ];
 
 function log(msg) {

@@ -43,7 +43,7 @@ Options:
   --rtc-port <port>       UDP (and ICE-TCP) port of worker 0; worker i uses port + i
                           (default: a free port per worker)
   --ice-tcp               also offer ICE-TCP candidates
-  --workers <n>           mediasoup workers (default: one per core)
+  --workers <n>           mediasoup workers (default: one per core less one, at least 1)
   --log-level <level>     fatal, error, warn, info, debug or trace (default info)
   --log-format <fmt>      json or pretty (default json; pretty is coloured on a terminal)
   --metrics-port <port>   /metrics, /health and /ready (default 9464 on 127.0.0.1; "off" = none)

@@ -465,9 +465,13 @@ export function redactSecrets(value: unknown, key = ''): unknown {
 
 const PORT_MAX = 65535;
 
-/** Number of mediasoup workers to start for this config. */
+/**
+ * Number of mediasoup workers to start for this config. The default leaves one core to Node's
+ * own threads (the Janus core, the script threads): a worker per core would make media and
+ * signalling fight over every core, and each idle worker holds ~12 MiB.
+ */
 export function mediaWorkerCount(config: MediaConfig): number {
-  return config.workers > 0 ? config.workers : availableParallelism();
+  return config.workers > 0 ? config.workers : Math.max(1, availableParallelism() - 1);
 }
 
 /** The WebRtcServer port of worker `index` (0 = a free port in rtcMinPort..rtcMaxPort). */

@@ -21,7 +21,7 @@ import { OriginPolicy } from './origin';
 import { KeyedRateLimiter } from './rate-limit';
 import type { StaticFile, StaticFiles } from './static-files';
 import { type TlsMaterial, type TlsSource, secureContextOptions } from './tls';
-import { type JsonLayout, type Listener, ListenError, serialize } from './uws';
+import { type JsonLayout, type Listener, ListenError, boundListener, serialize } from './uws';
 
 /** What processes one parsed request: the Janus core or the Admin API. */
 export interface HttpRequestProcessor {
@@ -378,16 +378,12 @@ export function listenHttp(server: Server | HttpsServer, host: string, port: num
       server.off('error', onError);
       const address = server.address();
       const realPort = typeof address === 'object' && address ? address.port : port;
-      let closed = false;
-      resolve({
-        port: realPort,
-        close: () => {
-          if (closed) return;
-          closed = true;
+      resolve(
+        boundListener(realPort, () => {
           server.close();
           server.closeAllConnections();
-        },
-      });
+        }),
+      );
     });
   });
 }

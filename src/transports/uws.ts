@@ -39,6 +39,19 @@ export class ListenError extends Error {
   }
 }
 
+/** A Listener on `port` whose close() runs `close` once, however often it is called. */
+export function boundListener(port: number, close: () => void): Listener {
+  let closed = false;
+  return {
+    port,
+    close: () => {
+      if (closed) return;
+      closed = true;
+      close();
+    },
+  };
+}
+
 /**
  * Binds exclusively: uWS sets SO_REUSEPORT by default, so a second server on the same port
  * would start and the kernel would split connections between the two processes.
@@ -51,17 +64,13 @@ export function listen(app: uws.TemplatedApp, host: string, port: number): Promi
         return;
       }
       const realPort = uws.us_socket_local_port(socket as unknown as uws.us_socket);
-      let closed = false;
-      resolve({
-        port: realPort,
-        close: () => {
-          if (closed) return;
-          closed = true;
+      resolve(
+        boundListener(realPort, () => {
           uws.us_listen_socket_close(socket);
           // Also drop open connections (keep-alive HTTP, WebSockets) so the process can exit.
           (app as unknown as ClosableApp).close?.();
-        },
-      });
+        }),
+      );
     });
   });
 }
