@@ -47,6 +47,8 @@ export async function startService(options: ServiceOptions = {}): Promise<Servic
     websocket: false,
     adminHttp: false,
     adminWebsocket: false,
+    // No ops listener either: an application exposes sfu.server.metrics / health on its own routes if it wants them.
+    metrics: { enabled: false },
   });
   await sfu.listen();
   const janus = sfu.transport();

@@ -34,6 +34,7 @@ const LOCAL = {
   adminHttp: { port: 0 },
   adminWebsocket: { port: 0 },
   adminSecret: 'embedoverlord',
+  metrics: { port: 0 },
 } as const;
 
 function pluginData(reply: JsonObject): JsonObject {

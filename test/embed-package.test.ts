@@ -40,6 +40,8 @@ describe('the luasfu package', function () {
       'package.json', 'README.md', 'dist/src/index.js', 'dist/src/index.d.ts', 'dist/src/luasfu.js', 'dist/src/cli.js',
       'dist/workers/script-worker.js', 'lua/echotest.lua', 'lua/videoroom.lua', 'lua/sdp.lua', 'proto/bridge.proto',
       'scripts/install.mjs', 'examples/http-ws-service.ts', 'examples/plugin-object.ts',
+      // The config's JSON Schema: parseConfig reads it at run time; the deployment kit.
+      'config.schema.json', 'examples/luasfu.production.json', 'deploy/luasfu.service', 'deploy/Dockerfile',
     ]) {
       expect(files, wanted).to.include(wanted);
     }
