@@ -110,6 +110,7 @@ async function main(): Promise<void> {
     http: false,
     adminHttp: false,
     adminWebsocket: false,
+    metrics: { enabled: false },
     media: { workers: 1, listenIps: [{ ip: '127.0.0.1' }] },
     // Only the greeter; add script paths here to serve both.
     scripts: [new GreeterPlugin()],

@@ -122,7 +122,7 @@ describe('embedding in a process', function () {
     writeFileSync(script, original);
     child = new Child(spawn(process.execPath, [
       CLI, '--script', script, '--listen-ip', '127.0.0.1', '--rtc-ip', '127.0.0.1', '--http-port', '0', '--ws-port', '0',
-      '--admin-http-port', '0', '--admin-ws-port', '0', '--workers', '1',
+      '--admin-http-port', '0', '--admin-ws-port', '0', '--metrics-port', '0', '--workers', '1',
     ], { stdio: ['ignore', 'pipe', 'pipe'] }));
     const listening = await child.line('luasfu listening');
     const client = await JanusWsClient.connect(`ws://127.0.0.1:${String(listening.websocket)}`);
