@@ -64,6 +64,9 @@ export async function startLuasfuProcess(scripts: JsonObject[], workers = 1, ext
     media: { workers, listenIp: '127.0.0.1' },
     // A free port for the ops listener too: several of these servers run at once.
     metrics: { port: 0 },
+    // A load test drives one connection faster than the production flood limit (2000/s) on a
+    // quiet machine; the server would close it as a flooder mid-run.
+    maxRequestsPerSecond: 1_000_000,
     ...extra,
   }));
   const child: ChildProcess = spawn(process.execPath, [join(ROOT, 'dist', 'src', 'cli.js'), '--config', configPath], {
