@@ -9,53 +9,7 @@
 import type { JsonObject } from '../../src/plugin/json';
 import { BenchFailure } from './errors';
 
-interface Track {
-  kind: string;
-  stop(): void;
-}
-interface DataChannel {
-  readyState: string;
-  send(data: string): void;
-  close(): void;
-  onmessage: ((event: { data: string | ArrayBuffer }) => void) | null;
-}
-export interface Description {
-  type: 'offer' | 'answer';
-  sdp: string;
-}
-interface StatsReport {
-  forEach(callback: (stat: Record<string, unknown>) => void): void;
-}
-interface IceCandidate {
-  candidate: string;
-  sdpMid?: string | null;
-  sdpMLineIndex?: number | null;
-}
-interface PeerConnection {
-  addTransceiver(trackOrKind: Track | string, init?: { direction: string }): unknown;
-  createDataChannel(label: string): DataChannel;
-  createOffer(): Promise<Description>;
-  createAnswer(): Promise<Description>;
-  setLocalDescription(description: Description): Promise<void>;
-  setRemoteDescription(description: Description): Promise<void>;
-  getStats(): Promise<StatsReport>;
-  close(): void;
-  ondatachannel: ((event: { channel: DataChannel }) => void) | null;
-  ontrack: ((event: { track: Track }) => void) | null;
-  onicecandidate: ((event: { candidate: IceCandidate | null }) => void) | null;
-}
-interface Sink {
-  stop(): void;
-}
-interface Wrtc {
-  RTCPeerConnection: new (config?: object) => PeerConnection;
-  nonstandard: {
-    RTCVideoSource: new () => { createTrack(): Track; onFrame(frame: { width: number; height: number; data: Uint8Array }): void };
-    RTCAudioSource: new () => { createTrack(): Track; onData(data: { samples: Int16Array; sampleRate: number; channelCount?: number }): void };
-    RTCVideoSink: new (track: Track) => Sink & { onframe: ((event: { frame: { width: number; height: number } }) => void) | null };
-    RTCAudioSink: new (track: Track) => Sink & { ondata: ((data: { samples: Int16Array }) => void) | null };
-  };
-}
+import type { DataChannel, Description, PeerConnection, Sink, Track, Wrtc } from './wrtc-types';
 
 let loaded: Wrtc | undefined;
 

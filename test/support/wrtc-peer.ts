@@ -4,54 +4,7 @@
 
 /* eslint-disable @typescript-eslint/no-require-imports */
 
-interface Track {
-  kind: string;
-  stop(): void;
-}
-interface Transceiver {
-  receiver: { track: Track };
-}
-interface DataChannel {
-  label: string;
-  readyState: string;
-  send(data: string): void;
-  close(): void;
-  onmessage: ((event: { data: string | ArrayBuffer }) => void) | null;
-  onopen: (() => void) | null;
-}
-interface Description {
-  type: 'offer' | 'answer';
-  sdp: string;
-}
-interface StatsReport {
-  forEach(callback: (stat: Record<string, unknown>) => void): void;
-}
-interface PeerConnection {
-  addTrack(track: Track): unknown;
-  createDataChannel(label: string): DataChannel;
-  createOffer(options?: { iceRestart?: boolean }): Promise<Description>;
-  createAnswer(): Promise<Description>;
-  setLocalDescription(description: Description): Promise<void>;
-  setRemoteDescription(description: Description): Promise<void>;
-  getTransceivers(): Transceiver[];
-  getStats(): Promise<StatsReport>;
-  close(): void;
-  connectionState: string;
-  ondatachannel: ((event: { channel: DataChannel }) => void) | null;
-  ontrack: ((event: { track: Track }) => void) | null;
-}
-interface Sink {
-  stop(): void;
-}
-interface Wrtc {
-  RTCPeerConnection: new (config?: object) => PeerConnection;
-  nonstandard: {
-    RTCVideoSource: new () => { createTrack(): Track; onFrame(frame: { width: number; height: number; data: Uint8Array }): void };
-    RTCAudioSource: new () => { createTrack(): Track; onData(data: { samples: Int16Array; sampleRate: number; channelCount?: number }): void };
-    RTCVideoSink: new (track: Track) => Sink & { onframe: ((event: { frame: { width: number; height: number } }) => void) | null };
-    RTCAudioSink: new (track: Track) => Sink & { ondata: ((data: { samples: Int16Array }) => void) | null };
-  };
-}
+import type { DataChannel, Description, PeerConnection, Sink, Track, Wrtc } from '../../bench/lib/wrtc-types';
 
 const wrtc = require('@roamhq/wrtc') as Wrtc;
 
