@@ -11,12 +11,13 @@
 // of the samples of the second half, in MiB per 100 cycles. Linux only.
 
 import { spawn } from 'node:child_process';
-import { readFileSync, readdirSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { loadavg } from 'node:os';
 import { join } from 'node:path';
 import type { JsonObject } from '../src/plugin/json';
 import { JanusWsClient } from '../test/support/janus-ws-client';
 import { NodePeer } from '../test/support/wrtc-peer';
+import { childrenOf } from './lib/proc';
 
 const CLI = join(__dirname, '..', 'src', 'cli.js');
 
@@ -56,20 +57,6 @@ function procMiB(pid: number, file: 'status' | 'smaps_rollup', field: string): n
   } catch {
     return 0;
   }
-}
-
-function childrenOf(pid: number): number[] {
-  const out: number[] = [];
-  for (const entry of readdirSync('/proc')) {
-    if (!/^\d+$/.test(entry)) continue;
-    try {
-      const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
-      if (Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]) === pid) out.push(Number(entry));
-    } catch {
-      // Gone meanwhile.
-    }
-  }
-  return out;
 }
 
 interface TreeMemory {

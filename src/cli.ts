@@ -7,7 +7,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseCli, USAGE } from './cli-args';
-import { ConfigError, checkScriptFiles, redactSecrets } from './config';
+import { ConfigError, redactSecrets } from './config';
 import { startLuasfu } from './index';
 import { Logger } from './log';
 import { MediaListenError } from './media/engine';
@@ -47,12 +47,6 @@ async function main(): Promise<void> {
     return;
   }
   const { config } = command;
-  try {
-    checkScriptFiles(config.scripts);
-  } catch (error) {
-    if (error instanceof ConfigError) fail(error.message);
-    throw error;
-  }
   const logger = Logger.create({ level: config.log.level, format: config.log.format });
   let sfu;
   try {

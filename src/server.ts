@@ -90,21 +90,24 @@ export class LuasfuServer {
   private listening = false;
   private readonly listeners: Listener[] = [];
   private readonly log: Logger;
+  /** The embedder's logger (silent when none): what the core, Admin API and listeners log to. */
+  private readonly logger: Logger;
   private currentPorts: ListeningPorts = {};
   private state: 'new' | 'started' | 'stopped' = 'new';
 
   constructor(private readonly options: LuasfuServerOptions) {
     const { config } = options;
-    this.log = (options.logger ?? silentLogger()).child({ component: 'server' });
+    this.logger = options.logger ?? silentLogger();
+    this.log = this.logger.child({ component: 'server' });
     const handlers = config.eventHandlers;
-    const logger = options.logger ?? silentLogger();
+    const logger = this.logger;
     this.events = new EventBus({
       emitter: handlers.emitter ?? SERVER_NAME, enabled: handlers.enabled, logger, backends: options.eventObservers,
     });
     if (handlers.enabled && handlers.http) this.events.addBackend(new HttpEventBackend({ config: handlers.http, logger }));
     if (config.metrics.enabled) this.metrics = new LuasfuMetrics({ mediaStatsIntervalMs: config.metrics.mediaStatsIntervalMs });
     this.core = new JanusCore({
-      logger: options.logger ?? silentLogger(),
+      logger: this.logger,
       mediaPlane: options.mediaPlane,
       sessionTimeout: config.sessionTimeout,
       reclaimSessionTimeout: config.reclaimSessionTimeout,
@@ -118,7 +121,7 @@ export class LuasfuServer {
       onRequest: this.metrics?.requestObserver('janus'),
     });
     this.admin = new AdminApi({
-      core: this.core, adminSecret: config.adminSecret, logger: options.logger ?? silentLogger(),
+      core: this.core, adminSecret: config.adminSecret, logger: this.logger,
       onRequest: this.metrics?.requestObserver('admin'),
     });
     this.metrics?.watchCore(this.core);
@@ -166,14 +169,14 @@ export class LuasfuServer {
     const { config } = this.options;
     this.ops = new OpsListener({
       host: config.metrics.listenIp, port: config.metrics.port, metricsPath: config.metrics.path,
-      metrics, health: this.health, logger: this.options.logger ?? silentLogger(),
+      metrics, health: this.health, logger: this.logger,
     });
     this.currentPorts.metrics = await this.ops.start();
   }
 
   private async startListeners(): Promise<void> {
     const { config } = this.options;
-    const logger = this.options.logger ?? silentLogger();
+    const { logger } = this;
     const layout = this.options.jsonLayout;
     const host = config.listenIp;
     // One budget for the Janus and Admin WebSocket listeners together.
@@ -225,7 +228,7 @@ export class LuasfuServer {
    */
   httpTransportOptions(api: 'janus' | 'admin', basePath: string): HttpTransportOptions {
     const { config } = this.options;
-    const logger = this.options.logger ?? silentLogger();
+    const { logger } = this;
     const common = {
       basePath, maxBodyBytes: config.maxRequestBytes, maxRequestsPerSecond: config.maxRequestsPerSecond,
       logger, layout: this.options.jsonLayout,

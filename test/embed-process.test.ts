@@ -4,34 +4,19 @@
 
 import { expect } from 'chai';
 import { type ChildProcess, spawn } from 'node:child_process';
-import { copyFileSync, existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { JsonObject } from '../src/plugin/json';
 import { ourLua, ourScript } from './lua-fixtures';
 import { JanusWsClient, createAndAttach } from './support/janus-ws-client';
 import { NodePeer, waitUntil } from './support/wrtc-peer';
+import { childrenOf } from '../bench/lib/proc';
 
 const ROOT = join(__dirname, '..', '..');
 const EXAMPLE = join(ROOT, 'dist', 'examples', 'http-ws-service.js');
 const CLI = join(ROOT, 'dist', 'src', 'cli.js');
 const ECHO = 'janus.plugin.echolua';
-
-/** Pids of the processes whose parent is `pid`. */
-function childrenOf(pid: number): number[] {
-  const out: number[] = [];
-  for (const entry of readdirSync('/proc')) {
-    if (!/^\d+$/.test(entry)) continue;
-    try {
-      const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
-      const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
-      if (ppid === pid) out.push(Number(entry));
-    } catch {
-      // The process ended meanwhile.
-    }
-  }
-  return out;
-}
 
 /** Running (not ended, not a zombie waiting to be reaped) processes among `pids`. */
 function stillRunning(pids: number[]): number[] {

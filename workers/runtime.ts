@@ -79,7 +79,10 @@ export interface TimerCallback<A> extends CallbackBase {
 
 export type CallbackSpec<A> = ScriptCallback<A> | ResumeCallback<A> | TimerCallback<A>;
 /** What a runtime's invokeCallback is given: how to read the result. */
-export type InvokedSpec = Pick<ScriptCallback<unknown>, 'kind' | 'result' | 'throwAsJson'> | { kind: 'timer' };
+export type InvokedSpec = Pick<ScriptCallback<unknown>, 'result' | 'throwAsJson'>;
+
+/** A timer's function returns nothing the host reads. */
+const TIMER_RESULT: InvokedSpec = { result: 'ignored' };
 
 const id = (value: number): ScriptArg => ({ kind: 'id', value });
 const noArgs = (): ScriptArg[] => [];
@@ -230,7 +233,7 @@ export abstract class ScriptRuntimeBase implements ScriptRuntime {
         return { outcome: { status: Status.OK }, resumes: spec.rounds(args), resumeInto: calls };
       case 'timer': {
         const name = spec.target(args);
-        const invoked = this.invokeCallback(name, spec.args(args), spec);
+        const invoked = this.invokeCallback(name, spec.args(args), TIMER_RESULT);
         return { outcome: invoked.missing ? { status: Status.SCRIPT_ERROR, error: `timeCallback: no global function '${name}'` } : stripMissing(invoked) };
       }
       case 'callback': {

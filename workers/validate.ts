@@ -218,15 +218,16 @@ const absent = (value: unknown): boolean => value === undefined || value === nul
 /** What is wrong with one value under a rule (with the Duktape type it needed, for type errors), or undefined. */
 function problemWith(rule: ArgRule, value: unknown, context: ArgContext): { problem: string; expected?: string } | undefined {
   const lua = context.dialect === 'lua';
-  const got = describe(value, context.dialect);
+  // Only a failing check needs the description (these checks run once per relayed packet).
+  const got = (): string => describe(value, context.dialect);
   const needNumber = (test: (n: number) => boolean, what: string): { problem: string; expected?: string } | undefined => {
     const n = numberOf(value, context.dialect);
-    if (n === undefined) return { problem: `expected ${what}, got ${got}`, expected: 'DUK_TYPE_NUMBER' };
-    return Number.isFinite(n) && test(n) ? undefined : { problem: `expected ${what}, got ${got}` };
+    if (n === undefined) return { problem: `expected ${what}, got ${got()}`, expected: 'DUK_TYPE_NUMBER' };
+    return Number.isFinite(n) && test(n) ? undefined : { problem: `expected ${what}, got ${got()}` };
   };
   const needString = (optional: boolean): { problem: string; expected?: string } | undefined => {
     if (typeof value === 'string' || (lua && typeof value === 'number') || (optional && absent(value))) return undefined;
-    return { problem: `expected a string${optional ? ' or nothing' : ''}, got ${got}`, expected: 'DUK_TYPE_STRING' };
+    return { problem: `expected a string${optional ? ' or nothing' : ''}, got ${got()}`, expected: 'DUK_TYPE_STRING' };
   };
   switch (rule) {
     case 'id': return needNumber((n) => Number.isInteger(n) && n >= 0 && n <= 0xffffffff, 'a session id (an integer >= 0)');
@@ -239,32 +240,32 @@ function problemWith(rule: ArgRule, value: unknown, context: ArgContext): { prob
     case 'text?': return needString(true);
     case 'flag':
       if (lua || typeof value === 'boolean') return undefined;
-      return { problem: `expected a boolean, got ${got}`, expected: 'DUK_TYPE_BOOLEAN' };
+      return { problem: `expected a boolean, got ${got()}`, expected: 'DUK_TYPE_BOOLEAN' };
     case 'argument':
       if (lua || typeof value === 'string' || value === undefined) return undefined;
-      return { problem: `expected a string or nothing, got ${got}`, expected: 'DUK_TYPE_STRING' };
+      return { problem: `expected a string or nothing, got ${got()}`, expected: 'DUK_TYPE_STRING' };
     case 'medium':
     case 'medium?': {
       if (rule === 'medium?' && absent(value)) return undefined;
       const bad = needString(false);
       if (bad) return bad;
-      return mediumOf(String(value)) ? undefined : { problem: `expected "audio", "video" or "data", got ${got}` };
+      return mediumOf(String(value)) ? undefined : { problem: `expected "audio", "video" or "data", got ${got()}` };
     }
     case 'direction': {
       const bad = needString(false);
       if (bad) return bad;
       const d = String(value).toLowerCase();
-      return d === 'in' || d === 'out' ? undefined : { problem: `expected "in" or "out", got ${got}` };
+      return d === 'in' || d === 'out' ? undefined : { problem: `expected "in" or "out", got ${got()}` };
     }
     case 'codec': {
       const bad = needString(false);
       if (bad) return bad;
-      return RECORDER_CODECS.has(splitCodec(String(value)).codec) ? undefined : { problem: `unsupported codec ${got}` };
+      return RECORDER_CODECS.has(splitCodec(String(value)).codec) ? undefined : { problem: `unsupported codec ${got()}` };
     }
     case 'callback': {
       const bad = needString(false);
       if (bad) return bad;
-      return context.isFunction(String(value)) ? undefined : { problem: `the script defines no function ${got}` };
+      return context.isFunction(String(value)) ? undefined : { problem: `the script defines no function ${got()}` };
     }
   }
 }

@@ -300,7 +300,7 @@ export class JanusCore {
       transports: [...this.transports.values()],
       sessionTimeout: this.sessionTimeout,
       reclaimSessionTimeout: this.reclaimSessionTimeout,
-      apiSecret: Boolean(this.options.apiSecret),
+      apiSecret: this.apiSecretSet,
       tokenAuth: this.tokenAuth.enabled,
       eventHandlers: this.options.eventHandlers ?? false,
       acceptingNewSessions: this.acceptingNewSessions,

@@ -91,8 +91,6 @@ export function parseStrictJson(text: string): ParsedDocument {
   return bad ? { ok: false, error: bad } : { ok: true, value };
 }
 
-const parseOne = parseStrictJson;
-
 /**
  * Every document in `text`, in order. Parsing stops at the first invalid document (its
  * error is the last entry): the rest of the frame cannot be delimited reliably. Callers run
@@ -111,11 +109,11 @@ export function parseJsonDocuments(text: string, maxDocuments = 64): ParsedDocum
     }
     const end = valueEnd(text, i);
     if (end < 0) {
-      out.push(parseOne(text.slice(i)));
+      out.push(parseStrictJson(text.slice(i)));
       if (out[out.length - 1].ok) out[out.length - 1] = { ok: false, error: 'unterminated document' };
       return out;
     }
-    const parsed = parseOne(text.slice(i, end));
+    const parsed = parseStrictJson(text.slice(i, end));
     out.push(parsed);
     if (!parsed.ok) return out;
     i = end;

@@ -15,6 +15,7 @@ import type { Producer } from 'mediasoup/node/lib/Producer';
 import type { MediaAddressConfig } from '../config';
 import type { Logger } from '../log';
 import { ROUTER_MEDIA_CODECS } from './codecs';
+import type { MediaSocketAddress } from './media-plane';
 
 export interface EngineOptions {
   workers: number;
@@ -33,12 +34,8 @@ export interface EngineOptions {
 }
 
 /** One socket of a worker's WebRtcServer, as the startup line and the tests report it. */
-export interface MediaListenAddress {
+export interface MediaListenAddress extends MediaSocketAddress {
   worker: number;
-  protocol: 'udp' | 'tcp';
-  ip: string;
-  announcedIp?: string;
-  port: number;
 }
 
 /** A new transport's place: the router and WebRtcServer of one worker. */

@@ -24,7 +24,7 @@ interface StreamCounters {
 
 type Stream = { kind: 'in'; source: Producer } | { kind: 'out'; source: Consumer };
 
-export function zeroRtpTotals(): RtpTotals {
+function zeroRtpTotals(): RtpTotals {
   return { packetsIn: 0, bytesIn: 0, packetsLostIn: 0, packetsOut: 0, bytesOut: 0, packetsLostOut: 0 };
 }
 

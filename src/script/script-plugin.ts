@@ -639,14 +639,19 @@ export class ScriptPlugin implements Plugin {
     job.before?.();
     this.calls.applyAll(result.calls ?? []);
     job.after?.();
-    const callback = callbackOf(job.call) ?? 'unknown';
     const failed = result.status === Status.SCRIPT_ERROR || result.status === Status.LIMIT_EXCEEDED;
-    if (failed) {
-      const limitExceeded = result.status === Status.LIMIT_EXCEEDED;
-      this.log.error('script callback failed', { callback, limit: limitExceeded, error: result.error });
-      this.reportError({ callback, error: result.error ?? 'script error', limitExceeded });
+    // Naming the callback and timing it is for failures and listeners (metrics) only: this runs
+    // once per incomingRtp packet too.
+    const timed = this.monitor.events.listenerCount('callback') > 0;
+    if (failed || timed) {
+      const callback = callbackOf(job.call) ?? 'unknown';
+      if (failed) {
+        const limitExceeded = result.status === Status.LIMIT_EXCEEDED;
+        this.log.error('script callback failed', { callback, limit: limitExceeded, error: result.error });
+        this.reportError({ callback, error: result.error ?? 'script error', limitExceeded });
+      }
+      if (timed) this.monitor.events.emit('callback', { callback, seconds: (performance.now() - job.submittedAt) / 1000, failed });
     }
-    this.monitor.events.emit('callback', { callback, seconds: (performance.now() - job.submittedAt) / 1000, failed });
     this.afterResult(result);
     job.resolve(result);
   }

@@ -15,13 +15,11 @@ import type { ReplySink, TransportConnection } from '../janus/connection';
 import { type Logger, silentLogger } from '../log';
 import type { JsonObject } from '../plugin/json';
 import { RequestRateLimiter } from './rate-limit';
+import type { RequestProcessor } from './websocket';
 import { type JsonLayout, serialize } from './uws';
 
-/** What processes a connection's messages: the Janus core or the Admin API. */
-export interface TextRequestProcessor {
-  /** Bytes are decoded by the core (strictly: invalid UTF-8 is refused). */
-  handleText(connection: TransportConnection, text: string | Uint8Array, reply?: ReplySink): Promise<JsonObject[]>;
-}
+/** What processes a connection's messages (the Janus core or the Admin API): the WebSocket listener's. */
+export type TextRequestProcessor = RequestProcessor;
 
 /** The application's side of one connection. */
 export interface TransportPeer {

@@ -232,13 +232,14 @@ export class HttpTransport {
     this.dispatch(exchange, root);
   }
 
-  private handleLongPoll(exchange: Exchange, query: URLSearchParams, session: string, handle: string | undefined): void {
+  private handleLongPoll(exchange: Exchange, rawQuery: string, session: string, handle: string | undefined): void {
     const longPoll = this.options.longPoll;
     const sessionId = parsePathId(session);
     if (!longPoll || sessionId === undefined) {
       exchange.empty('404 Not Found');
       return;
     }
+    const query = new URLSearchParams(rawQuery);
     if (!longPoll.core.pollAuthorized(query.get('apisecret') ?? undefined, query.get('token') ?? undefined)) {
       exchange.empty('403 Forbidden');
       return;
@@ -266,12 +267,11 @@ export class HttpTransport {
     const target = req.url ?? '/';
     const queryAt = target.indexOf('?');
     const url = queryAt < 0 ? target : target.slice(0, queryAt);
-    const query = new URLSearchParams(queryAt < 0 ? '' : target.slice(queryAt + 1));
+    const query = queryAt < 0 ? '' : target.slice(queryAt + 1);
     const origin = req.headers.origin;
-    let allowOrigin: string | undefined = '*';
-    if (this.origins) {
-      allowOrigin = origin !== undefined && this.origins.allows(origin) ? origin : undefined;
-    }
+    // Only the Admin API has an allow-list; a request without Origin is not a browser's.
+    const foreignOrigin = this.origins !== undefined && origin !== undefined && !this.origins.allows(origin);
+    const allowOrigin = !this.origins ? '*' : origin !== undefined && !foreignOrigin ? origin : undefined;
     const cors: Cors = {
       allowOrigin,
       requestMethod: header(req, 'access-control-request-method'),
@@ -286,7 +286,7 @@ export class HttpTransport {
       return;
     }
     // Admin API: a browser page from another origin must not drive it (not even blindly).
-    if (this.origins && origin !== undefined && !this.origins.allows(origin)) {
+    if (foreignOrigin) {
       this.log.warn('Admin API request from a foreign origin refused', { remote, origin });
       exchange.empty('403 Forbidden', {}, true);
       return;

@@ -116,14 +116,14 @@ export class JsRuntime extends ScriptRuntimeBase {
     const r = (this.sandbox as JsSandbox).call(name, args.map(jsArg));
     const outcome: Invoked = outcomeOf(r);
     if (r.status === 'missing') outcome.missing = true;
-    const result = spec.kind === 'callback' ? spec.result : 'ignored';
+    const { result } = spec;
     if (result === 'message') {
       // ONE value: a number (<0 error, else async) or a string (sync JSON); anything else is an error.
       if (r.status === 'ok' && typeof r.value === 'number') outcome.code = r.value >= 0 ? 1 : -1;
       else if (r.status === 'ok' && typeof r.value === 'string') outcome.text = encoder.encode(r.value);
     } else if (result === 'json') {
       // A throw becomes {"error": String(error)} where janus_duktape.c answers so (querySession).
-      if (spec.kind === 'callback' && spec.throwAsJson && r.status !== 'ok') outcome.json = encoder.encode(JSON.stringify({ error: r.message }));
+      if (spec.throwAsJson && r.status !== 'ok') outcome.json = encoder.encode(JSON.stringify({ error: r.message }));
       else outcome.json = r.status === 'ok' && typeof r.value === 'string' ? encoder.encode(r.value) : null;
     }
     return outcome;

@@ -236,7 +236,7 @@ export class LuaRuntime extends ScriptRuntimeBase {
   }
 
   protected invokeCallback(name: string, args: ScriptArg[], spec: InvokedSpec): Invoked {
-    const result = spec.kind === 'callback' ? spec.result : 'ignored';
+    const { result } = spec;
     let code = 0;
     let text: Uint8Array | null = null;
     let json: Uint8Array | null = null;
