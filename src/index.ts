@@ -20,7 +20,7 @@ export { Logger, silentLogger, type LogLevel, type LogFields } from './log';
 export { JanusError, JanusErrorCode } from './janus/errors';
 export type { TransportConnection, TransportInfo, ReplySink } from './janus/connection';
 export { PluginRegistrationError } from './janus/core';
-export { WEBSOCKETS_TRANSPORT, HTTP_TRANSPORT } from './janus/identity';
+export { WEBSOCKETS_TRANSPORT, HTTP_TRANSPORT } from './common/identity';
 export type * from './plugin/plugin';
 export { PushEventResult } from './plugin/plugin';
 export type * from './plugin/media';

@@ -16,7 +16,7 @@ import { extname, resolve } from 'node:path';
 import { ConfigError, type LuasfuConfig, type ScriptConfig, checkScriptFiles } from './config';
 import { type LuasfuEvents, ObserverBackend } from './events/server-events';
 import type { TransportInfo } from './janus/connection';
-import { WEBSOCKETS_TRANSPORT } from './janus/identity';
+import { WEBSOCKETS_TRANSPORT } from './common/identity';
 import { Logger } from './log';
 import type { MediaPlane } from './media/media-plane';
 import { MediasoupMediaPlane } from './media/plane';

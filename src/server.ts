@@ -18,7 +18,7 @@ import { type EventBackend, EventBus } from './events/event-bus';
 import { HttpEventBackend } from './events/http-backend';
 import { AdminApi } from './janus/admin';
 import type { TransportConnection } from './janus/connection';
-import { HTTP_TRANSPORT, SERVER_NAME, WEBSOCKETS_TRANSPORT } from './janus/identity';
+import { HTTP_TRANSPORT, SERVER_NAME, WEBSOCKETS_TRANSPORT } from './common/identity';
 import { JanusCore } from './janus/core';
 import { TokenAuth } from './janus/token-auth';
 import { type Logger, silentLogger } from './log';

@@ -1,4 +1,4 @@
-// The hand-written TypeScript mirror of proto/bridge.proto (src/script/bridge.ts) against the
+// The hand-written TypeScript mirror of proto/bridge.proto (src/common/bridge.ts) against the
 // .proto itself: every message, every field, its type and the Status values. The field lists
 // below are typed from bridge.ts (`satisfies Fields<T>`: a field added to or removed from a
 // TypeScript interface, or a wrong kind, fails compilation); the test then fails when the
@@ -13,7 +13,7 @@ import {
   type IncomingData, type IncomingPacket, type Layer, type LoadTask, type Log, type NotifyEvent, type Pair, type PushEvent,
   type Recording, type Relay, type RelayData, type Reply, type Result, type ResumeScheduler, type ScriptInfoMessage,
   type SessionValue, type SlowLink, type StartRecording, type StopRecording, type Task, type Timer, type TimerFired,
-} from '../src/script/bridge';
+} from '../src/common/bridge';
 
 /** A field's kind as written below: scalars by their TypeScript type, messages by their .proto name. */
 type Kind<T> =
@@ -90,7 +90,7 @@ function protoKind(field: protobuf.Field): string {
   return field.repeated ? `${kind}[]` : kind;
 }
 
-describe('bridge.proto and its TypeScript mirror (src/script/bridge.ts)', () => {
+describe('bridge.proto and its TypeScript mirror (src/common/bridge.ts)', () => {
   const root = protobuf.loadSync(path.join(__dirname, '..', '..', 'proto', 'bridge.proto'));
   const ns = root.lookup('luasfu.bridge') as protobuf.Namespace;
   const types = ns.nestedArray.filter((n): n is protobuf.Type => n instanceof protobuf.Type);

@@ -7,7 +7,7 @@ import { type IncomingHttpHeaders, type Server, createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { EventHandlersConfig, HttpEventsConfig } from '../src/config';
 import type { JanusEvent } from '../src/events/event-bus';
-import { SERVER_NAME } from '../src/janus/identity';
+import { SERVER_NAME } from '../src/common/identity';
 import type { JsonObject } from '../src/plugin/json';
 import type { PluginHost } from '../src/plugin/plugin';
 import { createLuaPlugin } from '../src/script/lua-plugin';

@@ -4,7 +4,7 @@
 
 import { expect } from 'chai';
 import type { ScriptConfig } from '../src/config';
-import { LUA_PLUGIN_INFO } from '../src/janus/identity';
+import { LUA_PLUGIN_INFO } from '../src/common/identity';
 import { silentLogger } from '../src/log';
 import type { PluginHandle } from '../src/plugin/plugin';
 import { createLuaPlugin } from '../src/script/lua-plugin';

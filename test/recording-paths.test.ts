@@ -14,7 +14,7 @@ import type { ScriptPlugin } from '../src/script/script-plugin';
 import { ourJs } from './fixtures/js/fixtures';
 import { FakeHost, RecordingRouter, ourLua } from './lua-fixtures';
 import { openRecorders } from '../src/media/recorder';
-import { RecordingPathError, RecordingRoots } from '../src/media/recording-roots';
+import { RecordingPathError, RecordingRoots } from '../src/common/recording-roots';
 import { RecordingSet } from '../src/media/recording-set';
 import type { RecordingRequest } from '../src/plugin/media';
 import { captureLogger } from './support/log-capture';

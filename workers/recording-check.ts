@@ -1,8 +1,8 @@
 // startRecording's path check on the script thread: the same rule the media plane enforces
-// (src/media/recording-roots.ts), applied here so the script gets -1 at once.
+// (src/common/recording-roots.ts), applied here so the script gets -1 at once.
 
-import { RecordingRoots } from '../src/media/recording-roots';
-import type { LoadTask } from '../src/script/bridge';
+import { RecordingRoots } from '../src/common/recording-roots';
+import type { LoadTask } from '../src/common/bridge';
 
 export function recordingCheck(task: LoadTask): (folder: string | null, filename: string | null) => boolean {
   const [first, ...extra] = task.recordingRoots ?? [];

@@ -8,7 +8,7 @@
 import {
   Status, callbackOf, type Callback, type CallArguments, type CallMessage, type HostCall, type IncomingData, type IncomingPacket,
   type Layer, type LoadTask, type Result, type ScriptInfoMessage,
-} from '../src/script/bridge';
+} from '../src/common/bridge';
 import { MemoryLimit } from './memory';
 import { SessionMirror } from './session-mirror';
 

@@ -4,7 +4,7 @@
 // thread (its script state is gone).
 
 import { randomBytes } from 'node:crypto';
-import { decodeTask, encodeReply, Status, type CallMessage, type Result } from '../src/script/bridge';
+import { decodeTask, encodeReply, Status, type CallMessage, type Result } from '../src/common/bridge';
 import type { ScriptRuntime } from './runtime';
 import { LuaRuntime } from './lua/lua-runtime';
 import { JsRuntime } from './js/js-runtime';

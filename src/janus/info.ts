@@ -3,7 +3,7 @@
 import type { JsonObject } from '../plugin/json';
 import type { PluginInfo } from '../plugin/plugin';
 import type { TransportInfo } from './connection';
-import { AUTHOR, SERVER_NAME, SERVER_VERSION, SERVER_VERSION_STRING } from './identity';
+import { AUTHOR, SERVER_NAME, SERVER_VERSION, SERVER_VERSION_STRING } from '../common/identity';
 
 export interface ServerInfoInput {
   transaction: string | undefined;

@@ -16,7 +16,7 @@ import { randomInt } from 'node:crypto';
 import type { Logger } from '../log';
 import { silentLogger } from '../log';
 import type { MediumKind, RecordingRequest } from '../plugin/media';
-import { type RecordingPath, type RecordingRoots, resolveRecordingPath } from './recording-roots';
+import { type RecordingPath, type RecordingRoots, resolveRecordingPath } from '../common/recording-roots';
 import { monotonicUs, RtpSwitchingContext } from './rtp/switching';
 
 export const MJR_HEADER = 'MJR00002';
@@ -106,7 +106,7 @@ export function encodeMjrFrame(relativeMs: number, body: Uint8Array, dataTimesta
 // ---------------------------------------------------------------------------------------------
 // File naming: recording-roots.ts (record.c's naming, confined to the recording roots)
 
-export { type RecordingPath, resolveRecordingPath } from './recording-roots';
+export { type RecordingPath, resolveRecordingPath } from '../common/recording-roots';
 
 // ---------------------------------------------------------------------------------------------
 // Script arguments -> RecordingRequest[]

@@ -12,7 +12,7 @@ import type { DataMessage } from '../plugin/plugin';
 import type { MediaEngine } from './engine';
 import type { MediasoupPeer } from './peer';
 import { Recorder, openRecorders } from './recorder';
-import type { RecordingRoots } from './recording-roots';
+import type { RecordingRoots } from '../common/recording-roots';
 
 export interface RecordingSetOptions {
   engine: MediaEngine;

@@ -19,7 +19,7 @@ import type { MediaEngine } from './engine';
 import { consumeWire } from './mediasoup-edits';
 import { RawRtp, TappedStreams } from './raw-rtp';
 import type { MediasoupPeer } from './peer';
-import { RecordingRoots } from './recording-roots';
+import { RecordingRoots } from '../common/recording-roots';
 import { RecordingSet } from './recording-set';
 import { SlowLinkGate, lostPackets } from './slowlink';
 

@@ -4,18 +4,12 @@
 
 import type { JsonObject, JsonValue } from './json';
 import type { MediaRouter } from './media';
+import type { PluginInfo } from '../common/plugin-info';
 import type { PluginMonitor } from './monitor';
 
-/** What the core shows in `info` and registers the plugin under (`package`). */
-export interface PluginInfo {
-  /** The name clients attach to, e.g. `janus.plugin.echolua`. */
-  package: string;
-  name: string;
-  description: string;
-  author: string;
-  version: number;
-  versionString: string;
-}
+// PluginInfo lives in src/common/ because the script threads build it too; it is part of
+// this contract all the same.
+export type { PluginInfo } from '../common/plugin-info';
 
 /** Simulcast description the core extracts from a client offer (docs/contract.md §3.1). */
 export interface JsepSimulcast {

@@ -7,7 +7,7 @@ import type { JsonObject, JsonValue } from '../plugin/json';
 import { isJsonObject } from '../plugin/json';
 import type { MediumKind, RecordingRequest } from '../plugin/media';
 import type { PluginHost, PluginJsep } from '../plugin/plugin';
-import type { HostCall } from './bridge';
+import type { HostCall } from '../common/bridge';
 import { resetForHangup, type ScriptSessionState, type SessionTable } from './sessions';
 
 const JANUS_TO_LOG = { 1: 'fatal', 2: 'error', 3: 'warn', 4: 'info', 5: 'debug', 6: 'trace', 7: 'trace' } as const;

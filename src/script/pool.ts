@@ -5,7 +5,7 @@
 
 import { join } from 'node:path';
 import { Piscina } from 'piscina';
-import { decodeReply, encodeTask, type Reply, type Task } from './bridge';
+import { decodeReply, encodeTask, type Reply, type Task } from '../common/bridge';
 
 export interface ScriptPoolOptions {
   /** Worker heap cap; the V8 heap above it kills the thread (ERR_WORKER_OUT_OF_MEMORY). */

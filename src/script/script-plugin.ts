@@ -9,12 +9,12 @@
 import { EventEmitter } from 'node:events';
 import { janusDebugLevel, type Logger } from '../log';
 import type { ScriptConfig } from '../config';
-import { LUA_PLUGIN_INFO } from '../janus/identity';
+import { LUA_PLUGIN_INFO } from '../common/identity';
 import type { JsonObject, JsonValue } from '../plugin/json';
 import { isJsonObject } from '../plugin/json';
 import type { PluginMonitor, PluginMonitorEvents, Readiness } from '../plugin/monitor';
 import type { DataMessage, Plugin, PluginHandle, PluginHost, PluginInfo, PluginJsep, PluginResult } from '../plugin/plugin';
-import { Status, callbackOf, type CallTask, type HostCall, type Reply, type Result } from './bridge';
+import { Status, callbackOf, type CallTask, type HostCall, type Reply, type Result } from '../common/bridge';
 import { ScriptPool } from './pool';
 import { firstVideoCodec, HostCallApplier, parseJson } from './host-calls';
 import { sessionStateJson, SessionTable, type ScriptSessionState } from './sessions';

@@ -9,7 +9,7 @@
 // mirror, answered at once, and recorded as a HostCall the main thread applies later.
 
 import { readFileSync } from 'node:fs';
-import type { HostCall, Recording } from '../../src/script/bridge';
+import type { HostCall, Recording } from '../../src/common/bridge';
 import type { RecorderType, SessionMirror } from '../session-mirror';
 import { checkHostArgs, dukType, jsonDocumentKind, mediumOf, sdpParses, splitCodec, type HostFunctionName } from '../validate';
 

@@ -7,8 +7,8 @@
 
 import { readFileSync } from 'node:fs';
 import { dirname } from 'node:path';
-import { DUKTAPE_PLUGIN_INFO } from '../../src/janus/identity';
-import { Status, type LoadTask, type ScriptInfoMessage } from '../../src/script/bridge';
+import { DUKTAPE_PLUGIN_INFO } from '../../src/common/identity';
+import { Status, type LoadTask, type ScriptInfoMessage } from '../../src/common/bridge';
 import {
   ScriptRuntimeBase, readInfoTexts, type Invoked, type InvokedSpec, type ScriptArg, type TaskOutcome,
 } from '../runtime';

@@ -6,7 +6,7 @@
 // session mirror, answered at once, and recorded as a HostCall the main thread applies later.
 
 import { lua, to_luastring, type LuaState, type LuaJsFunction } from 'fengari';
-import type { HostCall, Recording } from '../../src/script/bridge';
+import type { HostCall, Recording } from '../../src/common/bridge';
 import type { RecorderType, SessionMirror } from '../session-mirror';
 import {
   OpaqueValue, checkHostArgs, jsepValid, jsonDocumentKind, mediumOf, splitCodec, type ArgContext, type HostFunctionName,

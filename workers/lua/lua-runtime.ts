@@ -6,8 +6,8 @@
 
 import { dirname } from 'node:path';
 import { lua, lauxlib, to_luastring, type LuaState, type LuaHook } from 'fengari';
-import { LUA_PLUGIN_INFO } from '../../src/janus/identity';
-import { Status, type CallMessage, type LoadTask, type ScriptInfoMessage } from '../../src/script/bridge';
+import { LUA_PLUGIN_INFO } from '../../src/common/identity';
+import { Status, type CallMessage, type LoadTask, type ScriptInfoMessage } from '../../src/common/bridge';
 import { memoryInUse } from '../memory';
 import {
   ScriptRuntimeBase, readInfoTexts, type Invoked, type InvokedSpec, type ScriptArg, type TaskOutcome,

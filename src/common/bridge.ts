@@ -6,7 +6,7 @@
 import { existsSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import * as protobuf from 'protobufjs';
-import type { PluginInfo } from '../plugin/plugin';
+import type { PluginInfo } from './plugin-info';
 
 export enum Status {
   OK = 0,
@@ -155,7 +155,7 @@ export interface Result {
   overMemory?: boolean;
 }
 
-/** Finds proto/bridge.proto above this module (dist/src/script or src/script); bounded walk. */
+/** Finds proto/bridge.proto above this module (dist/src/common or src/common); bounded walk. */
 function protoPath(): string {
   let dir = __dirname;
   for (let i = 0; i < 6; i++) {

@@ -3,7 +3,7 @@
 // (janus_lua.c) and Duktape (janus_duktape.c) plugins and of the transports we stand in for.
 // The `author` fields are ours: no client reads them, and this code is not Janus's.
 
-import type { PluginInfo } from '../plugin/plugin';
+import type { PluginInfo } from './plugin-info';
 
 export const SERVER_NAME = 'Janus WebRTC Server';
 export const SERVER_VERSION = 1102;
