@@ -18,6 +18,7 @@ import type { Plugin } from './plugin/plugin';
 export * from './config';
 export { Logger, silentLogger, type LogLevel, type LogFields } from './log';
 export { JanusError, JanusErrorCode } from './janus/errors';
+export { InvalidSdpError, UnexpectedAnswerError, InvalidStateError } from './plugin/media-errors';
 export type { TransportConnection, TransportInfo, ReplySink } from './janus/connection';
 export { PluginRegistrationError } from './janus/core';
 export { WEBSOCKETS_TRANSPORT, HTTP_TRANSPORT } from './common/identity';

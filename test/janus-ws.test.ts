@@ -303,7 +303,7 @@ describe('Janus API over WebSocket', () => {
       expect(await send({ sdp: TEST_OFFER_SDP }, 'j3')).to.deep.equal(error('j3', 456, 'JSEP error: missing mandatory element (type)'));
       expect(await send({ type: 1, sdp: TEST_OFFER_SDP }, 'j4')).to.deep.equal(error('j4', 467, 'JSEP error: invalid element type (type should be a string)'));
       expect(await send({ type: 'pranswer', sdp: TEST_OFFER_SDP }, 'j5')).to.deep.equal(error('j5', 464, "JSEP error: unknown message type 'pranswer'"));
-      expect(await send({ type: 'offer', sdp: 'garbage' }, 'j6')).to.deep.equal(error('j6', 465, 'Invalid SDP (no v= line)'));
+      expect(await send({ type: 'offer', sdp: 'garbage' }, 'j6')).to.deep.equal(error('j6', 465, 'JSEP error: invalid SDP (no v= line)'));
       expect(await send({ type: 'answer', sdp: TEST_OFFER_SDP }, 'j7')).to.deep.equal(error('j7', 469, 'Unexpected ANSWER (did we offer?)'));
       expect(plugin.calls.filter((call) => call.handle === handleId && call.callback === 'handleMessage')).to.have.length(0);
     });

@@ -1,6 +1,6 @@
-// The lenient SDP parser/writer: order kept, CRLF out, JanusError 465 for what is not SDP.
+// The lenient SDP parser/writer: order kept, CRLF out, InvalidSdpError for what is not SDP.
 import { expect } from 'chai';
-import { JanusError } from '../src/janus/errors';
+import { InvalidSdpError } from '../src/plugin/media-errors';
 import {
   attr,
   attrFirst,
@@ -13,15 +13,15 @@ import {
 } from '../src/media/sdp/sdp-text';
 import { readSdpFixture } from './fixtures/sdp/fixtures';
 
-function expect465(text: string): void {
+function expectInvalid(text: string): void {
   let caught: unknown;
   try {
     parseSdp(text);
   } catch (e) {
     caught = e;
   }
-  expect(caught, `no error for ${JSON.stringify(text)}`).to.be.instanceOf(JanusError);
-  expect((caught as JanusError).code).to.equal(465);
+  expect(caught, `no error for ${JSON.stringify(text)}`).to.be.instanceOf(InvalidSdpError);
+  expect((caught as InvalidSdpError).name).to.equal('InvalidSdpError');
 }
 
 describe('sdp-text: parse and write', () => {
@@ -54,14 +54,14 @@ describe('sdp-text: parse and write', () => {
     expect(writeSdp(sdp)).to.equal('v=0\r\no=- 1 1 IN IP4 1.2.3.4\r\ns=-\r\nt=0 0\r\nm=audio 9 UDP/TLS/RTP/SAVPF 0\r\na=sendonly\r\n');
   });
 
-  it('throws JanusError 465 for text that is not SDP', () => {
-    expect465('');
-    expect465('hello world');
-    expect465('o=- 1 1 IN IP4 1.2.3.4\r\nm=audio 9 RTP/AVP 0\r\n'); // no v= first
-    expect465('v=0\r\no=- 1 1 IN IP4 1.2.3.4\r\ns=-\r\nt=0 0\r\n'); // no m=
-    expect465('v=0\r\nm=audio nine RTP/AVP 0\r\n'); // bad port
-    expect465('v=0\r\nm=audio\r\n'); // short m-line
-    expect465('v=0\r\nm=audio 9 RTP/AVP 0\r\nthis is not a line\r\n');
+  it('throws InvalidSdpError for text that is not SDP', () => {
+    expectInvalid('');
+    expectInvalid('hello world');
+    expectInvalid('o=- 1 1 IN IP4 1.2.3.4\r\nm=audio 9 RTP/AVP 0\r\n'); // no v= first
+    expectInvalid('v=0\r\no=- 1 1 IN IP4 1.2.3.4\r\ns=-\r\nt=0 0\r\n'); // no m=
+    expectInvalid('v=0\r\nm=audio nine RTP/AVP 0\r\n'); // bad port
+    expectInvalid('v=0\r\nm=audio\r\n'); // short m-line
+    expectInvalid('v=0\r\nm=audio 9 RTP/AVP 0\r\nthis is not a line\r\n');
   });
 
   it('attribute helpers split at the first colon, like janus-sdp.lua', () => {

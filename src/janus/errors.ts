@@ -1,6 +1,8 @@
 // Janus API error codes and their default reasons (docs/contract.md §5.1). Codes are part of
 // the wire contract: clients switch on them.
 
+import { InvalidSdpError, InvalidStateError, UnexpectedAnswerError } from '../plugin/media-errors';
+
 export const JanusErrorCode = {
   UNAUTHORIZED: 403,
   UNAUTHORIZED_PLUGIN: 405,
@@ -40,4 +42,16 @@ export class JanusError extends Error {
     super(reason);
     this.name = 'JanusError';
   }
+}
+
+/**
+ * The one place media-plane failures become Janus wire errors: a JanusError as it is, a named
+ * media error with its code (465/469/471), undefined for anything else (the caller decides).
+ */
+export function toJanusError(error: unknown): JanusError | undefined {
+  if (error instanceof JanusError) return error;
+  if (error instanceof InvalidSdpError) return new JanusError(JanusErrorCode.JSEP_INVALID_SDP, `JSEP error: ${error.message}`);
+  if (error instanceof UnexpectedAnswerError) return new JanusError(JanusErrorCode.UNEXPECTED_ANSWER, error.message);
+  if (error instanceof InvalidStateError) return new JanusError(JanusErrorCode.WEBRTC_STATE, error.message);
+  return undefined;
 }

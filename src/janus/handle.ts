@@ -10,7 +10,7 @@ import type { JsonObject } from '../plugin/json';
 import { isJsonObject } from '../plugin/json';
 import type { DataMessage, Plugin, PluginHandle, PluginInfo, PluginJsep, PluginResult } from '../plugin/plugin';
 import { PushEventResult } from '../plugin/plugin';
-import { JanusError, JanusErrorCode } from './errors';
+import { JanusErrorCode, toJanusError } from './errors';
 import { janusError } from './protocol';
 import { SerialQueue, monotonicMicros, settlesWithin } from './serial-queue';
 import type { Session } from './session';
@@ -121,8 +121,7 @@ export class Handle {
         try {
           pluginJsep = await this.peer.setRemoteDescription(jsep);
         } catch (error) {
-          if (error instanceof JanusError) throw error;
-          throw janusError(JanusErrorCode.JSEP_INVALID_SDP, (error as Error).message || 'Invalid SDP');
+          throw toJanusError(error) ?? janusError(JanusErrorCode.JSEP_INVALID_SDP, (error as Error).message || 'Invalid SDP');
         }
         this.pcActive = true;
         this.hangingUp = false;

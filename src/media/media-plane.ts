@@ -70,7 +70,7 @@ export interface PeerEvents {
 export interface Peer {
   /**
    * A client's offer or answer. Returns the anonymised JSEP for the plugin. Throws
-   * JanusError 465 (invalid SDP) or 469 (answer without offer).
+   * InvalidSdpError or UnexpectedAnswerError (answer without offer), InvalidStateError once closed.
    */
   setRemoteDescription(jsep: ClientJsep): Promise<PluginJsep>;
   /** A plugin's minimal offer or answer, merged with this peer's transport details. */

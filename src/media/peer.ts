@@ -8,7 +8,7 @@ import type { Router } from 'mediasoup/node/lib/Router';
 import type { Producer } from 'mediasoup/node/lib/Producer';
 import type { MediaKind, RtpCapabilities } from 'mediasoup/node/lib/RtpParameters';
 import type { WebRtcTransport } from 'mediasoup/node/lib/WebRtcTransport';
-import { JanusError, JanusErrorCode } from '../janus/errors';
+import { InvalidStateError, UnexpectedAnswerError } from '../plugin/media-errors';
 import type { Logger } from '../log';
 import type { JsonObject } from '../plugin/json';
 import type { DataMessage, PluginJsep } from '../plugin/plugin';
@@ -87,7 +87,7 @@ export class MediasoupPeer implements Peer {
   async setRemoteDescription(jsep: ClientJsep): Promise<PluginJsep> {
     this.assertOpen();
     if (jsep.type === 'answer' && this.pendingOffer === undefined) {
-      throw new JanusError(JanusErrorCode.UNEXPECTED_ANSWER, 'Unexpected ANSWER (did we offer?)');
+      throw new UnexpectedAnswerError('Unexpected ANSWER (did we offer?)');
     }
     const update = this.remoteSdp !== undefined;
     const { jsep: forScript, client } = clientJsepForScript(jsep, { update });
@@ -110,7 +110,7 @@ export class MediasoupPeer implements Peer {
   async setLocalDescription(jsep: PluginJsep): Promise<FullJsep> {
     this.assertOpen();
     if (jsep.type === 'answer' && !this.client) {
-      throw new JanusError(JanusErrorCode.UNEXPECTED_ANSWER, 'Unexpected ANSWER (no offer from the client)');
+      throw new UnexpectedAnswerError('Unexpected ANSWER (no offer from the client)');
     }
     const transport = await this.ensureTransport();
     if (jsep.type === 'offer' && jsep.restart) await transport.restartIce();
@@ -242,7 +242,7 @@ export class MediasoupPeer implements Peer {
   // --- internals -------------------------------------------------------------------------
 
   private assertOpen(): void {
-    if (this.closed) throw new JanusError(JanusErrorCode.WEBRTC_STATE, 'PeerConnection is closed');
+    if (this.closed) throw new InvalidStateError('PeerConnection is closed');
   }
 
   private async ensureTransport(): Promise<WebRtcTransport> {
@@ -267,7 +267,7 @@ export class MediasoupPeer implements Peer {
     if (this.closed) {
       transport.close();
       lease.release();
-      throw new JanusError(JanusErrorCode.WEBRTC_STATE, 'PeerConnection is closed');
+      throw new InvalidStateError('PeerConnection is closed');
     }
     this.transport = transport;
     this.router = lease.router;
@@ -316,14 +316,14 @@ export class MediasoupPeer implements Peer {
   /** Throws when a hangup replaced or removed the transport while we were awaiting. */
   private assertCurrent(transport: WebRtcTransport): void {
     if (this.transport !== transport || transport.closed) {
-      throw new JanusError(JanusErrorCode.WEBRTC_STATE, 'PeerConnection was closed during negotiation');
+      throw new InvalidStateError('PeerConnection was closed during negotiation');
     }
   }
 
   /** After each completed offer/answer: DTLS, Producers, data channels. */
   private async applyNegotiation(negotiation: Negotiation, local: string): Promise<void> {
     const { transport, client, router } = this;
-    if (!transport || !client || !router) throw new JanusError(JanusErrorCode.WEBRTC_STATE, 'PeerConnection was closed during negotiation');
+    if (!transport || !client || !router) throw new InvalidStateError('PeerConnection was closed during negotiation');
     this.negotiation = negotiation;
     this.localSdp = local;
     // DTLS parameters, Producers and the data path are independent requests to the worker:

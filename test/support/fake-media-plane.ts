@@ -1,14 +1,15 @@
 // A fake MediaPlane for core and transport tests: no media, but the Peer contract's
-// observable behaviour (465 for a non-SDP, 469 for an answer without an offer, anonymised
+// observable behaviour (InvalidSdpError for a non-SDP, UnexpectedAnswerError for an answer
+// without an offer, anonymised
 // JSEP back, merged JSEP out) and hooks to fire PeerEvents by hand.
 
-import { JanusError, JanusErrorCode } from '../../src/janus/errors';
 import type {
   ClientJsep, FullJsep, MediaPlane, Peer, PeerEvents, TrickleCandidate,
 } from '../../src/media/media-plane';
 import type { JsonObject } from '../../src/plugin/json';
 import type { MediaRouter } from '../../src/plugin/media';
 import type { DataMessage, PluginJsep } from '../../src/plugin/plugin';
+import { InvalidSdpError, UnexpectedAnswerError } from '../../src/plugin/media-errors';
 
 export const TEST_OFFER_SDP = [
   'v=0', 'o=- 4611731400430051336 2 IN IP4 192.168.1.20', 's=-', 't=0 0',
@@ -48,9 +49,9 @@ export class FakePeer implements Peer {
 
   async setRemoteDescription(jsep: ClientJsep): Promise<PluginJsep> {
     if (this.hangingUp) throw new Error('setRemoteDescription during hangup');
-    if (!jsep.sdp.startsWith('v=0')) throw new JanusError(JanusErrorCode.JSEP_INVALID_SDP, 'Invalid SDP (no v= line)');
+    if (!jsep.sdp.startsWith('v=0')) throw new InvalidSdpError('no v= line');
     if (jsep.type === 'answer') {
-      if (!this.localOfferPending) throw new JanusError(JanusErrorCode.UNEXPECTED_ANSWER, 'Unexpected ANSWER (did we offer?)');
+      if (!this.localOfferPending) throw new UnexpectedAnswerError('Unexpected ANSWER (did we offer?)');
       this.localOfferPending = false;
     }
     this.remote = jsep;

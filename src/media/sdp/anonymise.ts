@@ -131,7 +131,7 @@ export function normaliseSectionOrder(lines: readonly SdpLine[], port: number): 
   return [...c, ...b, ...(direction ? [direction] : []), ...rest];
 }
 
-/** The anonymised client SDP handed to a script, CRLF-terminated. Throws JanusError 465. */
+/** The anonymised client SDP handed to a script, CRLF-terminated. Throws InvalidSdpError. */
 export function anonymiseClientSdp(sdp: string): string {
   return writeSdp(anonymiseSdp(parseSdp(sdp)));
 }

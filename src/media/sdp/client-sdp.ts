@@ -2,7 +2,7 @@
 // transport (ICE, DTLS), per m-line identity (mid, kind), what the client sends (SSRCs, RTX,
 // rids, simulcast), and its codecs and extension IDs (docs/contract.md §3.1).
 
-import { JanusError, JanusErrorCode } from '../../janus/errors';
+import { InvalidSdpError } from '../../plugin/media-errors';
 import type { ClientJsep } from '../media-plane';
 import type { JsepSimulcast, PluginJsep } from '../../plugin/plugin';
 import { anonymiseSdp } from './anonymise';
@@ -116,8 +116,8 @@ export interface ExtractOptions {
 
 const RID_EXT_URI = 'urn:ietf:params:rtp-hdrext:sdes:rtp-stream-id';
 
-function invalid(reason: string): JanusError {
-  return new JanusError(JanusErrorCode.JSEP_INVALID_SDP, `JSEP error: invalid SDP (${reason})`);
+function invalid(reason: string): InvalidSdpError {
+  return new InvalidSdpError(reason);
 }
 
 function parseFingerprint(value: string | undefined): Fingerprint | undefined {
@@ -215,7 +215,7 @@ function parseSctp(kind: string, proto: string, formats: readonly string[], line
   return out;
 }
 
-/** Extract everything the core needs from a parsed client SDP. Throws JanusError 465. */
+/** Extract everything the core needs from a parsed client SDP. Throws InvalidSdpError. */
 export function extractClientSdp(input: string | Sdp, options: ExtractOptions = {}): ClientSdp {
   const sdp = typeof input === 'string' ? parseSdp(input) : input;
   const order = options.ridOrder ?? 'hml';
@@ -304,7 +304,7 @@ export function simulcastForScript(media: readonly ClientMedia[], order: 'hml' |
 
 /**
  * A client JSEP as the script must see it, plus what the core keeps. One parse of the SDP.
- * `update` marks a renegotiation. Throws JanusError 465 for an SDP that is not SDP.
+ * `update` marks a renegotiation. Throws InvalidSdpError for an SDP that is not SDP.
  */
 export function clientJsepForScript(
   jsep: ClientJsep,

@@ -160,7 +160,7 @@ function clientRidAttributes(client: ClientSdp, mindex: number): SdpLine[] {
 
 /**
  * The full SDP for the client, and what each m-line means for the media plane. Throws
- * JanusError 465 when the script's SDP is not SDP, Error for a context that cannot work
+ * InvalidSdpError when the script's SDP is not SDP, Error for a context that cannot work
  * (no sha-256 fingerprint, an answer without the client's SDP).
  */
 export function mergeLocalSdp(pluginSdp: string | Sdp, ctx: MergeContext): MergeResult {

@@ -2,7 +2,7 @@
 // section per m-line) so rewriting an SDP changes only what a rule says to change; it splits
 // a= lines at the first ':' like Janus's parser and janus-sdp.lua do. Output always uses CRLF.
 
-import { JanusError, JanusErrorCode } from '../../janus/errors';
+import { InvalidSdpError } from '../../plugin/media-errors';
 
 /** One `x=value` line. For `a=` lines, `value` is everything after `a=` (name[:value]). */
 export interface SdpLine {
@@ -29,12 +29,12 @@ export interface Sdp {
 
 const LINE = /^([a-zA-Z])=(.*)$/;
 
-function invalid(reason: string): JanusError {
-  return new JanusError(JanusErrorCode.JSEP_INVALID_SDP, `JSEP error: invalid SDP (${reason})`);
+function invalid(reason: string): InvalidSdpError {
+  return new InvalidSdpError(reason);
 }
 
 /**
- * Parse SDP text. Accepts LF or CRLF and ignores blank lines. Throws JanusError 465 when the
+ * Parse SDP text. Accepts LF or CRLF and ignores blank lines. Throws InvalidSdpError when the
  * text is not SDP: it must start with v=, every line must be `x=...`, there must be at least
  * one m= line and each m-line needs `<kind> <port> <proto>`.
  */

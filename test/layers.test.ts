@@ -1,0 +1,99 @@
+// The layers point one way (docs/architecture.md, "Layers"), read from the source tree: every
+// relative import of every .ts file is resolved to the folder it lands in and checked against
+// what that folder may depend on.
+
+import { expect } from 'chai';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { JanusErrorCode, toJanusError } from '../src/janus/errors';
+import { InvalidSdpError, InvalidStateError, UnexpectedAnswerError } from '../src/plugin/media-errors';
+
+const ROOT = path.resolve(__dirname, '..', '..');
+
+interface Import {
+  /** The importing file, relative to the repository. */
+  file: string;
+  /** The specifier as written. */
+  specifier: string;
+  /** Where a relative specifier lands, relative to the repository; undefined for packages. */
+  target?: string;
+}
+
+/** Every .ts file under `dir` (relative to the repository), recursively. */
+function sources(dir: string): string[] {
+  const out: string[] = [];
+  const walk = (relative: string): void => {
+    for (const entry of fs.readdirSync(path.join(ROOT, relative), { withFileTypes: true })) {
+      const child = path.posix.join(relative, entry.name);
+      if (entry.isDirectory()) walk(child);
+      else if (entry.name.endsWith('.ts')) out.push(child);
+    }
+  };
+  walk(dir);
+  return out;
+}
+
+// import/export ... from '...', import '...', import('...'), require('...').
+const SPECIFIER = /(?:\bfrom\s*|\bimport\s*\(?\s*|\brequire\s*\(\s*)'([^']+)'/g;
+
+function importsOf(file: string): Import[] {
+  const text = fs.readFileSync(path.join(ROOT, file), 'utf8');
+  const out: Import[] = [];
+  for (const match of text.matchAll(SPECIFIER)) {
+    const specifier = match[1] as string;
+    const target = specifier.startsWith('.') ? path.posix.join(path.posix.dirname(file), specifier) : undefined;
+    out.push({ file, specifier, target });
+  }
+  return out;
+}
+
+function importsUnder(dir: string): Import[] {
+  return sources(dir).flatMap(importsOf);
+}
+
+const under = (target: string | undefined, dir: string): boolean => target !== undefined && (target === dir || target.startsWith(`${dir}/`));
+const show = (imports: Import[]): string[] => imports.map((i) => `${i.file}: ${i.specifier}`);
+
+describe('layers', () => {
+  it('reads imports: the workers import src/common, src/media imports src/plugin', () => {
+    // Guards the checks below against a parser that finds nothing.
+    expect(importsUnder('workers').filter((i) => under(i.target, 'src/common'))).to.not.be.empty;
+    expect(importsUnder('src/media').filter((i) => under(i.target, 'src/plugin'))).to.not.be.empty;
+    expect(importsOf('test/layers.test.ts').map((i) => i.target)).to.include('src/janus/errors');
+  });
+
+  it('src/media imports nothing from src/janus (media never knows Janus codes)', () => {
+    expect(show(importsUnder('src/media').filter((i) => under(i.target, 'src/janus')))).to.deep.equal([]);
+  });
+
+  it('workers/ imports nothing from src/ but src/common', () => {
+    const outside = importsUnder('workers').filter((i) => under(i.target, 'src') && !under(i.target, 'src/common'));
+    expect(show(outside)).to.deep.equal([]);
+  });
+
+  it('src/common imports only itself, Node built-ins and npm packages', () => {
+    const outside = importsUnder('src/common').filter((i) => i.target !== undefined && !under(i.target, 'src/common'));
+    expect(show(outside)).to.deep.equal([]);
+  });
+});
+
+describe('media errors on the wire (toJanusError)', () => {
+  it('maps each named media error to its Janus code and reason', () => {
+    const cases: Array<[Error, number, string]> = [
+      [new InvalidSdpError('no v= line'), JanusErrorCode.JSEP_INVALID_SDP, 'JSEP error: invalid SDP (no v= line)'],
+      [new UnexpectedAnswerError('Unexpected ANSWER (did we offer?)'), JanusErrorCode.UNEXPECTED_ANSWER, 'Unexpected ANSWER (did we offer?)'],
+      [new InvalidStateError('PeerConnection is closed'), JanusErrorCode.WEBRTC_STATE, 'PeerConnection is closed'],
+    ];
+    for (const [error, code, reason] of cases) {
+      const mapped = toJanusError(error);
+      expect(mapped, error.name).to.not.equal(undefined);
+      expect([mapped?.code, mapped?.reason], error.name).to.deep.equal([code, reason]);
+    }
+    expect([465, 469, 471]).to.deep.equal(cases.map(([, code]) => code));
+  });
+
+  it('leaves other errors to the caller', () => {
+    expect(toJanusError(new Error('mediasoup said no'))).to.equal(undefined);
+    expect(toJanusError('not an error')).to.equal(undefined);
+  });
+});
