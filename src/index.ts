@@ -12,7 +12,7 @@
 import type { LuasfuConfig } from './config';
 import type { Logger } from './log';
 import { Luasfu } from './luasfu';
-import type { MediaPlane } from './media/media-plane';
+import type { MediaPlane } from './plugin/media-plane';
 import type { Plugin } from './plugin/plugin';
 
 export * from './config';
@@ -27,7 +27,7 @@ export { PushEventResult } from './plugin/plugin';
 export type * from './plugin/media';
 export type * from './plugin/monitor';
 export type { JsonObject, JsonValue } from './plugin/json';
-export type * from './media/media-plane';
+export type * from './plugin/media-plane';
 export { MediasoupMediaPlane } from './media/plane';
 export { LuasfuServer, type LuasfuServerOptions, type ListeningPorts } from './server';
 export { createLuaPlugin } from './script/lua-plugin';

@@ -18,7 +18,7 @@ import { type LuasfuEvents, ObserverBackend } from './events/server-events';
 import type { TransportInfo } from './janus/connection';
 import { WEBSOCKETS_TRANSPORT } from './common/identity';
 import { Logger } from './log';
-import type { MediaPlane } from './media/media-plane';
+import type { MediaPlane } from './plugin/media-plane';
 import { MediasoupMediaPlane } from './media/plane';
 import { type LuasfuOptions, type ScriptEntry, resolveOptions } from './options';
 import type { Plugin, PluginInfo } from './plugin/plugin';

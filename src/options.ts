@@ -8,7 +8,7 @@ import {
   defaultScriptPath, parseConfig,
 } from './config';
 import type { Logger } from './log';
-import type { MediaPlane } from './media/media-plane';
+import type { MediaPlane } from './plugin/media-plane';
 import type { Plugin } from './plugin/plugin';
 
 /** Every field optional, recursively (arrays as they are). */

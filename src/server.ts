@@ -22,7 +22,7 @@ import { HTTP_TRANSPORT, SERVER_NAME, WEBSOCKETS_TRANSPORT } from './common/iden
 import { JanusCore } from './janus/core';
 import { TokenAuth } from './janus/token-auth';
 import { type Logger, silentLogger } from './log';
-import type { MediaPlane } from './media/media-plane';
+import type { MediaPlane } from './plugin/media-plane';
 import { HealthCheck } from './ops/health';
 import { LuasfuMetrics } from './ops/metrics';
 import { OpsListener } from './ops/ops-listener';

@@ -2,7 +2,7 @@
 // misconfigured address shows up in the first line an operator reads.
 
 import type { LuasfuConfig } from './config';
-import type { MediaSocketAddress } from './media/media-plane';
+import type { MediaSocketAddress } from './plugin/media-plane';
 import type { ListeningPorts } from './server';
 
 export interface StartupSummary {

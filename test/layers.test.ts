@@ -71,6 +71,16 @@ describe('layers', () => {
     expect(show(outside)).to.deep.equal([]);
   });
 
+  it('src/janus (the core) imports no media plane, script host or transport: only their contracts', () => {
+    const below = importsUnder('src/janus').filter((i) => ['src/media', 'src/script', 'src/transports'].some((dir) => under(i.target, dir)));
+    expect(show(below)).to.deep.equal([]);
+  });
+
+  it('src/plugin (the contracts) imports only itself and src/common', () => {
+    const outside = importsUnder('src/plugin').filter((i) => i.target !== undefined && !under(i.target, 'src/plugin') && !under(i.target, 'src/common'));
+    expect(show(outside)).to.deep.equal([]);
+  });
+
   it('src/common imports only itself, Node built-ins and npm packages', () => {
     const outside = importsUnder('src/common').filter((i) => i.target !== undefined && !under(i.target, 'src/common'));
     expect(show(outside)).to.deep.equal([]);

@@ -6,7 +6,7 @@ import { expect } from 'chai';
 import { createSocket } from 'node:dgram';
 import { defaultConfig, type MediaConfig } from '../src/config';
 import { silentLogger } from '../src/log';
-import type { Peer, PeerEvents } from '../src/media/media-plane';
+import type { Peer, PeerEvents } from '../src/plugin/media-plane';
 import type { MediasoupPeer } from '../src/media/peer';
 import { MediasoupMediaPlane } from '../src/media/plane';
 import { readSdpFixture } from './fixtures/sdp/fixtures';

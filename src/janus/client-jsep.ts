@@ -1,6 +1,6 @@
 // Validation of the JSEP a client attaches to a `message` (janus.c jsep_parameters).
 
-import type { ClientJsep } from '../media/media-plane';
+import type { ClientJsep } from '../plugin/media-plane';
 import type { JsonValue } from '../plugin/json';
 import { isJsonObject } from '../plugin/json';
 import { JanusErrorCode } from './errors';

@@ -5,7 +5,7 @@
 
 import type { EventBus } from '../events/event-bus';
 import type { Logger } from '../log';
-import type { MediaPlane } from '../media/media-plane';
+import type { MediaPlane } from '../plugin/media-plane';
 import type { JsonObject, JsonValue } from '../plugin/json';
 import { isJsonObject } from '../plugin/json';
 import type { Plugin, PluginInfo, PluginResult } from '../plugin/plugin';

@@ -5,7 +5,7 @@
 
 import type { EventBus, EventIds } from '../events/event-bus';
 import type { Logger } from '../log';
-import type { ClientJsep, FullJsep, HangupReason, MediaPlane, Peer, PeerEvents, TrickleCandidate } from '../media/media-plane';
+import type { ClientJsep, FullJsep, HangupReason, MediaPlane, Peer, PeerEvents, TrickleCandidate } from '../plugin/media-plane';
 import type { JsonObject } from '../plugin/json';
 import { isJsonObject } from '../plugin/json';
 import type { DataMessage, Plugin, PluginHandle, PluginInfo, PluginJsep, PluginResult } from '../plugin/plugin';

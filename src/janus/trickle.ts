@@ -1,6 +1,6 @@
 // Trickle candidate validation (janus_ice_trickle_parse): pure, Janus's error texts.
 
-import type { TrickleCandidate } from '../media/media-plane';
+import type { TrickleCandidate } from '../plugin/media-plane';
 import type { JsonValue } from '../plugin/json';
 import { isJsonObject } from '../plugin/json';
 import { JanusErrorCode } from './errors';

@@ -15,7 +15,7 @@ import type { Producer } from 'mediasoup/node/lib/Producer';
 import type { MediaAddressConfig } from '../config';
 import type { Logger } from '../log';
 import { ROUTER_MEDIA_CODECS } from './codecs';
-import type { MediaSocketAddress } from './media-plane';
+import type { MediaSocketAddress } from '../plugin/media-plane';
 
 export interface EngineOptions {
   workers: number;

@@ -11,7 +11,7 @@ import type { Transport } from 'mediasoup/node/lib/Transport';
 import { WebRtcTransport } from 'mediasoup/node/lib/WebRtcTransport';
 import type { Readiness } from '../plugin/monitor';
 import type { MediaEngine } from './engine';
-import type { MediaMonitor, MediaMonitorEvents, RtpTotals } from './media-plane';
+import type { MediaMonitor, MediaMonitorEvents, RtpTotals } from '../plugin/media-plane';
 
 /** A sample that takes longer than this returns the totals so far (a stuck worker must not stall a scrape). */
 const SAMPLE_TIMEOUT_MS = 2000;

@@ -13,7 +13,7 @@ import type { Logger } from '../log';
 import type { JsonObject } from '../plugin/json';
 import type { DataMessage, PluginJsep } from '../plugin/plugin';
 import type { MediaEngine } from './engine';
-import type { ClientJsep, FullJsep, Peer, PeerEvents, TrickleCandidate } from './media-plane';
+import type { ClientJsep, FullJsep, Peer, PeerEvents, TrickleCandidate } from '../plugin/media-plane';
 import type { ConsumerWireOptions as ConsumerWire } from './mediasoup-edits';
 import { PeerDataChannels } from './peer-data';
 import { SlowLinkGate, lostPackets } from './slowlink';

@@ -7,7 +7,7 @@ import type { Logger } from '../log';
 import type { DataMessage } from '../plugin/plugin';
 import { resolveMediaAddresses } from './addresses';
 import { MediaEngine, type MediaListenAddress } from './engine';
-import type { MediaPlane, Peer, PeerEvents } from './media-plane';
+import type { MediaPlane, Peer, PeerEvents } from '../plugin/media-plane';
 import { MediasoupMonitor } from './monitor';
 import { MediasoupPeer } from './peer';
 import { MediaRelay } from './relay';

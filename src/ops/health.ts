@@ -3,7 +3,7 @@
 // Answers are JSON; not ready = 503 with the reasons.
 
 import type { JanusCore } from '../janus/core';
-import type { MediaPlane } from '../media/media-plane';
+import type { MediaPlane } from '../plugin/media-plane';
 import type { JsonObject } from '../plugin/json';
 import type { Plugin } from '../plugin/plugin';
 

@@ -8,7 +8,7 @@ import { monitorEventLoopDelay, type IntervalHistogram } from 'node:perf_hooks';
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import type { JanusCore } from '../janus/core';
 import type { RequestObserver } from '../janus/request-runner';
-import type { MediaPlane, RtpTotals } from '../media/media-plane';
+import type { MediaPlane, RtpTotals } from '../plugin/media-plane';
 import type { JsonObject } from '../plugin/json';
 import { isJsonObject } from '../plugin/json';
 import type { Plugin } from '../plugin/plugin';

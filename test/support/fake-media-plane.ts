@@ -5,7 +5,7 @@
 
 import type {
   ClientJsep, FullJsep, MediaPlane, Peer, PeerEvents, TrickleCandidate,
-} from '../../src/media/media-plane';
+} from '../../src/plugin/media-plane';
 import type { JsonObject } from '../../src/plugin/json';
 import type { MediaRouter } from '../../src/plugin/media';
 import type { DataMessage, PluginJsep } from '../../src/plugin/plugin';

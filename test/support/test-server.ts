@@ -7,7 +7,7 @@
 
 import { type LuasfuConfig, defaultConfig } from '../../src/config';
 import type { Logger } from '../../src/log';
-import type { MediaPlane } from '../../src/media/media-plane';
+import type { MediaPlane } from '../../src/plugin/media-plane';
 import type { Plugin } from '../../src/plugin/plugin';
 import { LuasfuServer } from '../../src/server';
 import { FakeMediaPlane } from './fake-media-plane';

@@ -3,7 +3,7 @@
 // rids, simulcast), and its codecs and extension IDs (docs/contract.md §3.1).
 
 import { InvalidSdpError } from '../../plugin/media-errors';
-import type { ClientJsep } from '../media-plane';
+import type { ClientJsep } from '../../plugin/media-plane';
 import type { JsepSimulcast, PluginJsep } from '../../plugin/plugin';
 import { anonymiseSdp } from './anonymise';
 import { type SdpCodec, type SdpExtmap, parseCodecs, parseExtmaps } from './rtp-attributes';
