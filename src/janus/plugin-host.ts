@@ -1,5 +1,5 @@
 // The core side of the plugin contract (janus_callbacks): one host per plugin. It only
-// reaches handles that belong to its own plugin.
+// reaches handles that belong to its own plugin, and so does its MediaRouter.
 
 import type { EventBus } from '../events/event-bus';
 import type { Logger } from '../log';
@@ -8,10 +8,12 @@ import type { MediaRouter } from '../plugin/media';
 import type { Plugin, PluginHost, PluginJsep } from '../plugin/plugin';
 import { PushEventResult } from '../plugin/plugin';
 import type { Handle } from './handle';
+import { PluginMediaRouter } from './plugin-media-router';
 
 export interface PluginHostDeps {
   findHandle(handleId: number): Handle | undefined;
   eventsEnabled: boolean;
+  /** The media plane's router; the plugin gets it restricted to its own handles. */
   media: MediaRouter;
   logger: Logger;
   /** Where notifyEvent goes (plugin events, type 64); absent = debug log only. */
@@ -24,14 +26,19 @@ const MAX_EARLY_EVENTS = 1000;
 export class CorePluginHost implements PluginHost {
   private packageName: string | undefined;
   private early: Array<{ handleId: number; event: JsonValue }> = [];
+  readonly media: MediaRouter;
 
   constructor(
     private readonly plugin: Plugin,
     private readonly deps: PluginHostDeps,
-  ) {}
-
-  get media(): MediaRouter {
-    return this.deps.media;
+  ) {
+    this.media = new PluginMediaRouter({
+      inner: deps.media,
+      plugin,
+      findHandle: (handleId) => deps.findHandle(handleId),
+      packageName: () => this.packageName,
+      logger: deps.logger,
+    });
   }
 
   private own(handleId: number): Handle | undefined {
