@@ -1,6 +1,6 @@
 // The layers point one way (docs/architecture.md, "Layers"), read from the source tree: every
 // relative import of every .ts file is resolved to the folder it lands in and checked against
-// what that folder may depend on.
+// what that folder may depend on. Also the one mapping of media errors to Janus codes.
 
 import { expect } from 'chai';
 import * as fs from 'node:fs';
@@ -74,6 +74,14 @@ describe('layers', () => {
   it('src/janus (the core) imports no media plane, script host or transport: only their contracts', () => {
     const below = importsUnder('src/janus').filter((i) => ['src/media', 'src/script', 'src/transports'].some((dir) => under(i.target, dir)));
     expect(show(below)).to.deep.equal([]);
+  });
+
+  it('src/script and src/media (the implementations) import neither the core, a transport nor each other', () => {
+    const wrong = [
+      ...importsUnder('src/script').filter((i) => ['src/janus', 'src/transports', 'src/media'].some((dir) => under(i.target, dir))),
+      ...importsUnder('src/media').filter((i) => ['src/janus', 'src/transports', 'src/script'].some((dir) => under(i.target, dir))),
+    ];
+    expect(show(wrong)).to.deep.equal([]);
   });
 
   it('src/plugin (the contracts) imports only itself and src/common', () => {
