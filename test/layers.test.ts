@@ -1,12 +1,10 @@
 // The layers point one way (docs/architecture.md, "Layers"), read from the source tree: every
 // relative import of every .ts file is resolved to the folder it lands in and checked against
-// what that folder may depend on. Also the one mapping of media errors to Janus codes.
+// what that folder may depend on.
 
 import { expect } from 'chai';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { JanusErrorCode, toJanusError } from '../src/janus/errors';
-import { InvalidSdpError, InvalidStateError, UnexpectedAnswerError } from '../src/plugin/media-errors';
 
 const ROOT = path.resolve(__dirname, '..', '..');
 
@@ -59,7 +57,7 @@ describe('layers', () => {
     // Guards the checks below against a parser that finds nothing.
     expect(importsUnder('workers').filter((i) => under(i.target, 'src/common'))).to.not.be.empty;
     expect(importsUnder('src/media').filter((i) => under(i.target, 'src/plugin'))).to.not.be.empty;
-    expect(importsOf('test/layers.test.ts').map((i) => i.target)).to.include('src/janus/errors');
+    expect(importsOf('test/plugin-media-router.test.ts').map((i) => i.target)).to.include('src/janus/core');
   });
 
   it('src/media imports nothing from src/janus (media never knows Janus codes)', () => {
@@ -92,26 +90,5 @@ describe('layers', () => {
   it('src/common imports only itself, Node built-ins and npm packages', () => {
     const outside = importsUnder('src/common').filter((i) => i.target !== undefined && !under(i.target, 'src/common'));
     expect(show(outside)).to.deep.equal([]);
-  });
-});
-
-describe('media errors on the wire (toJanusError)', () => {
-  it('maps each named media error to its Janus code and reason', () => {
-    const cases: Array<[Error, number, string]> = [
-      [new InvalidSdpError('no v= line'), JanusErrorCode.JSEP_INVALID_SDP, 'JSEP error: invalid SDP (no v= line)'],
-      [new UnexpectedAnswerError('Unexpected ANSWER (did we offer?)'), JanusErrorCode.UNEXPECTED_ANSWER, 'Unexpected ANSWER (did we offer?)'],
-      [new InvalidStateError('PeerConnection is closed'), JanusErrorCode.WEBRTC_STATE, 'PeerConnection is closed'],
-    ];
-    for (const [error, code, reason] of cases) {
-      const mapped = toJanusError(error);
-      expect(mapped, error.name).to.not.equal(undefined);
-      expect([mapped?.code, mapped?.reason], error.name).to.deep.equal([code, reason]);
-    }
-    expect([465, 469, 471]).to.deep.equal(cases.map(([, code]) => code));
-  });
-
-  it('leaves other errors to the caller', () => {
-    expect(toJanusError(new Error('mediasoup said no'))).to.equal(undefined);
-    expect(toJanusError('not an error')).to.equal(undefined);
   });
 });

@@ -1,0 +1,83 @@
+// The media plane's named errors become Janus errors in one place (toJanusError), and the
+// client sees the same codes and reasons as before: unit, then over the core with mediasoup.
+
+import { expect } from 'chai';
+import type { TransportConnection } from '../src/janus/connection';
+import { JanusCore } from '../src/janus/core';
+import { JanusErrorCode, toJanusError } from '../src/janus/errors';
+import type { MediasoupMediaPlane } from '../src/media/plane';
+import type { JsonObject } from '../src/plugin/json';
+import { InvalidSdpError, InvalidStateError, UnexpectedAnswerError } from '../src/plugin/media-errors';
+import { readSdpFixture } from './fixtures/sdp/fixtures';
+import { captureLogger } from './support/log-capture';
+import { startMediasoup } from './support/media-server';
+import { TEST_PLUGIN_PACKAGE, TestPlugin } from './support/test-plugin';
+
+describe('toJanusError', () => {
+  it('maps each named media error to its Janus code and reason', () => {
+    const cases: Array<[Error, number, string]> = [
+      [new InvalidSdpError('no v= line'), JanusErrorCode.JSEP_INVALID_SDP, 'JSEP error: invalid SDP (no v= line)'],
+      [new UnexpectedAnswerError('Unexpected ANSWER (did we offer?)'), JanusErrorCode.UNEXPECTED_ANSWER, 'Unexpected ANSWER (did we offer?)'],
+      [new InvalidStateError('PeerConnection is closed'), JanusErrorCode.WEBRTC_STATE, 'PeerConnection is closed'],
+    ];
+    for (const [error, code, reason] of cases) {
+      const mapped = toJanusError(error);
+      expect([mapped?.code, mapped?.reason], error.name).to.deep.equal([code, reason]);
+    }
+    expect(cases.map(([, code]) => code)).to.deep.equal([465, 469, 471]);
+    expect(cases.map(([error]) => error.name)).to.deep.equal(['InvalidSdpError', 'UnexpectedAnswerError', 'InvalidStateError']);
+  });
+
+  it('leaves other errors to the caller', () => {
+    expect(toJanusError(new Error('mediasoup said no'))).to.equal(undefined);
+    expect(toJanusError('not an error')).to.equal(undefined);
+  });
+});
+
+describe('media errors on the wire (mediasoup media plane)', function () {
+  this.timeout(60000);
+  let plane: MediasoupMediaPlane;
+  let core: JanusCore;
+  const connection: TransportConnection = {
+    id: 'embedded',
+    transport: 'janus.transport.embedded',
+    send: () => undefined,
+    sessionOver: () => undefined,
+  };
+
+  before(async () => {
+    plane = await startMediasoup(1);
+    core = new JanusCore({ logger: captureLogger().logger, mediaPlane: plane });
+    await core.addPlugin(new TestPlugin());
+  });
+
+  after(async () => {
+    await core.stop();
+    await plane.close();
+  });
+
+  /** A `message` with `jsep` on a fresh handle: the error's code and reason (or the reply's kind). */
+  async function sendJsep(jsep: JsonObject): Promise<unknown> {
+    const created = await core.handleRequest(connection, { janus: 'create', transaction: 'c' });
+    const session = (created.data as JsonObject).id as number;
+    const attached = await core.handleRequest(connection, { janus: 'attach', session_id: session, plugin: TEST_PLUGIN_PACKAGE, transaction: 'a' });
+    const handle = (attached.data as JsonObject).id as number;
+    const reply = await core.handleRequest(connection, {
+      janus: 'message', session_id: session, handle_id: handle, body: { request: 'sync' }, jsep, transaction: 'm',
+    });
+    await core.handleRequest(connection, { janus: 'destroy', session_id: session, transaction: 'd' });
+    return reply.janus === 'error' ? reply.error : reply.janus;
+  }
+
+  it('465 for an SDP that is not SDP, or lacks ICE credentials', async () => {
+    expect(await sendJsep({ type: 'offer', sdp: 'garbage' })).to.deep.equal({ code: 465, reason: 'JSEP error: invalid SDP (no v= line)' });
+    const noIce = readSdpFixture('chrome-offer.sdp').replace(/a=ice-(ufrag|pwd):[^\r]*\r\n/g, '');
+    expect(await sendJsep({ type: 'offer', sdp: noIce })).to.deep.equal({ code: 465, reason: 'JSEP error: invalid SDP (missing ICE credentials)' });
+  });
+
+  it('469 for an answer when nothing was offered; a good offer goes through', async () => {
+    const sdp = readSdpFixture('chrome-offer.sdp');
+    expect(await sendJsep({ type: 'answer', sdp })).to.deep.equal({ code: 469, reason: 'Unexpected ANSWER (did we offer?)' });
+    expect(await sendJsep({ type: 'offer', sdp })).to.equal('success');
+  });
+});
