@@ -72,7 +72,7 @@ export class HostCallApplier {
     this.ctx.sessions.remove(state);
   }
 
-  applyAll(calls: HostCall[]): void {
+  applyAll(calls: readonly HostCall[]): void {
     for (const call of calls) {
       try {
         this.apply(call);

@@ -1,10 +1,9 @@
-// A script plugin on the main thread: implements Plugin by running the script's callbacks as
-// tasks on the script's own worker (one piscina thread), then applying the host calls each
-// task returns, in order. Pokes are served in the same task; their host calls are applied
-// after the reply goes out (setImmediate), so clients see the ack before the event. Timers
-// live here and submit a task when they fire. A worker that hangs, dies, runs out of memory
-// or turns out to be a replacement is terminated and the script restarted; the handles it
-// owned are detached (PluginHost.endSession) because their script state is gone.
+// A script plugin on the main thread: implements Plugin by turning each callback into a task
+// for the script's own worker (src/script/task-channel.ts does the batching, ordering,
+// watchdog, restarts and timers) and by keeping what Janus's C side keeps per session: the
+// state updated before and after a callback's host calls, which the host calls themselves
+// change (host-calls.ts). When the worker is replaced, the handles it owned are detached
+// (PluginHost.endSession) because their script state is gone.
 
 import { EventEmitter } from 'node:events';
 import { janusDebugLevel, type Logger } from '../log';
@@ -14,10 +13,10 @@ import type { JsonObject, JsonValue } from '../plugin/json';
 import { isJsonObject } from '../plugin/json';
 import type { PluginMonitor, PluginMonitorEvents, Readiness } from '../plugin/monitor';
 import type { DataMessage, Plugin, PluginHandle, PluginHost, PluginInfo, PluginJsep, PluginResult } from '../plugin/plugin';
-import { Status, callbackOf, type CallTask, type HostCall, type Reply, type Result } from '../common/bridge';
-import { ScriptPool } from './pool';
+import { Status, callbackOf, type CallTask, type Result } from '../common/bridge';
 import { firstVideoCodec, HostCallApplier, parseJson } from './host-calls';
 import { sessionStateJson, SessionTable, type ScriptSessionState } from './sessions';
+import { TaskChannel, type JobHooks, type ScriptOwner } from './task-channel';
 
 export interface ScriptPluginOptions {
   /** Runtime inside the worker ('lua' or 'js'). */
@@ -83,57 +82,20 @@ export type ScriptHook =
 const utf8 = new TextEncoder();
 const fromUtf8 = new TextDecoder('utf-8');
 
-/** setTimeout's limit (longer delays would fire at once). */
-const MAX_TIMER_MS = 2 ** 31 - 1;
-/** Callbacks sent to the worker in one task at most (one message each way per batch). */
-const MAX_BATCH = 64;
 /** incomingRtp tasks queued or running at most; more packets are dropped (and counted). */
 const MAX_RTP_IN_FLIGHT = 512;
-
-interface Job {
-  call: CallTask;
-  /** The session the callback is for: dropped unsent if the script restarted meanwhile. */
-  session?: ScriptSessionState;
-  /** Applied in task order just before the task's host calls (C-side state changes). */
-  before?: () => void;
-  /** Applied in task order just after them. */
-  after?: () => void;
-  resolve: (result: Result | undefined) => void;
-  /** performance.now() at submission: the callback's time for metrics includes its queueing. */
-  submittedAt: number;
-}
-
-type State = 'new' | 'loading' | 'ready' | 'restarting' | 'failed' | 'destroyed';
 
 export class ScriptPlugin implements Plugin {
   private readonly log: Logger;
   private host: PluginHost | undefined;
   private rtpInFlight = 0;
   private rtpDropped = 0;
-  private pool: ScriptPool | undefined;
-  private instance = '';
-  private state: State = 'new';
-  private generation = 0;
-  private seq = 0;
   private infoValue: PluginInfo | undefined;
   private hookSet = new Set<string>();
   private readonly sessions = new SessionTable();
-  private readonly timers = new Set<NodeJS.Timeout>();
-  private readonly waiting: Job[] = [];
-  private readonly outbox: Job[] = [];
-  private flushScheduled = false;
-  /** Replies waiting to be applied, in task order. */
-  private readonly inbox: Array<{ generation: number; jobs: Job[]; results: Result[] }> = [];
-  private applying = false;
-  private deferred: HostCall[][] = [];
-  private inFlight = 0;
-  private watchdog: NodeJS.Timeout | undefined;
-  private restartTimes: number[] = [];
-  private readonly taskTimeoutMs: number;
-  private restartCount = 0;
+  private readonly channel: TaskChannel;
   private readonly calls: HostCallApplier;
   private readonly errorReason: string;
-  private lastRestartReason = '';
   readonly monitor: PluginMonitor;
 
   constructor(
@@ -142,13 +104,24 @@ export class ScriptPlugin implements Plugin {
     private readonly options: ScriptPluginOptions,
   ) {
     this.log = logger.child({ component: 'script', script: script.path });
-    this.taskTimeoutMs = options.taskTimeoutMs ?? 10_000;
     this.errorReason = options.errorReason ?? 'Lua error';
+    this.channel = new TaskChannel(
+      {
+        name: script.path,
+        logger: this.log,
+        // The soft limit is checked in the worker; the V8 cap is a backstop above it.
+        maxHeapMb: Math.max(64, script.memoryLimitMb * 2),
+        memoryLimitMb: script.memoryLimitMb,
+        taskTimeoutMs: options.taskTimeoutMs ?? 10_000,
+        maxRestartsPerMinute: options.maxRestartsPerMinute ?? 5,
+      },
+      this.channelOwner(),
+    );
     this.calls = new HostCallApplier({
       sessions: this.sessions,
       log: this.log,
       host: () => this.host,
-      setTimer: (functionName, argument, delayMs) => this.setTimer(functionName, argument, delayMs),
+      setTimer: (functionName, argument, delayMs) => this.channel.setTimer(functionName, argument, delayMs),
     });
     this.monitor = {
       name: script.path,
@@ -160,11 +133,11 @@ export class ScriptPlugin implements Plugin {
   /** Ready while loaded; not while loading, restarting after a failure, failed or destroyed. */
   private readiness(): Readiness {
     const name = `script ${this.script.path}`;
-    switch (this.state) {
+    switch (this.channel.state) {
       case 'ready': return { ready: true };
       case 'new':
       case 'loading': return { ready: false, reason: `${name} is loading` };
-      case 'restarting': return { ready: false, reason: `${name} is restarting (${this.lastRestartReason})` };
+      case 'restarting': return { ready: false, reason: `${name} is restarting (${this.channel.lastRestartReason})` };
       case 'failed': return { ready: false, reason: `${name} failed to load or kept failing` };
       case 'destroyed': return { ready: false, reason: `${name} was destroyed` };
     }
@@ -173,57 +146,43 @@ export class ScriptPlugin implements Plugin {
   // ---- lifecycle -------------------------------------------------------------------------
 
   async init(host: PluginHost): Promise<void> {
-    if (this.state !== 'new') throw new Error('script plugin already initialised');
+    if (this.channel.state !== 'new') throw new Error('script plugin already initialised');
     this.host = host;
-    this.state = 'loading';
-    await this.start();
+    await this.channel.open();
   }
 
-  /** New pool, load + init(config). Resolves when ready; throws (state 'failed') otherwise. */
-  private async start(): Promise<void> {
-    const pool = new ScriptPool({
-      name: this.script.path,
-      // The soft limit is checked in the worker; the V8 cap is a backstop above it.
-      maxHeapMb: Math.max(64, this.script.memoryLimitMb * 2),
-    });
-    this.pool = pool;
-    const generation = this.generation;
-    let reply: Reply;
-    try {
-      reply = await this.withTimeout(pool.run({
-        seq: ++this.seq,
-        load: {
-          runtime: this.options.runtime,
-          scriptPath: this.script.path,
-          modulesPath: this.script.modulesPath ?? null,
-          config: this.script.config === undefined ? null : utf8.encode(this.script.config),
-          instructionLimit: this.script.instructionLimit,
-          logLevel: janusDebugLevel(this.log.level),
-          eventsEnabled: this.host?.eventsIsEnabled() ?? false,
-          memoryLimitBytes: this.script.memoryLimitMb * 1024 * 1024,
-          maxResumeRounds: this.options.maxResumeRounds ?? 16,
-          timeLimitMs: this.options.timeLimitMs ?? 0,
-          recordingRoots: [...(this.host?.media.recordingRoots ?? [])],
-        },
-      }));
-    } catch (error) {
-      await pool.destroy().catch(() => undefined);
-      if (generation === this.generation) this.state = 'failed';
-      throw this.loadFailed(`script ${this.script.path} failed to start: ${(error as Error).message}`);
-    }
-    if (generation !== this.generation || this.state === 'destroyed') {
-      await pool.destroy().catch(() => undefined);
-      throw new Error(`script ${this.script.path}: superseded while starting`);
-    }
-    const result: Result = reply.results[0] ?? { status: Status.LOAD_FAILED, error: 'empty reply to load' };
-    this.calls.applyAll(result.calls ?? []);
-    if (result.status !== Status.OK) {
-      this.state = 'failed';
-      await pool.destroy().catch(() => undefined);
-      this.log.error('script failed to load', { error: result.error });
-      throw this.loadFailed(result.error ?? `script ${this.script.path} failed to load`);
-    }
-    this.instance = reply.instance;
+  /** How the task channel reaches this plugin: the load task, host calls, reports, restarts. */
+  private channelOwner(): ScriptOwner {
+    return {
+      loadTask: () => ({
+        runtime: this.options.runtime,
+        scriptPath: this.script.path,
+        modulesPath: this.script.modulesPath ?? null,
+        config: this.script.config === undefined ? null : utf8.encode(this.script.config),
+        instructionLimit: this.script.instructionLimit,
+        logLevel: janusDebugLevel(this.log.level),
+        eventsEnabled: this.host?.eventsIsEnabled() ?? false,
+        memoryLimitBytes: this.script.memoryLimitMb * 1024 * 1024,
+        maxResumeRounds: this.options.maxResumeRounds ?? 16,
+        timeLimitMs: this.options.timeLimitMs ?? 0,
+        recordingRoots: [...(this.host?.media.recordingRoots ?? [])],
+      }),
+      loaded: (result) => this.loaded(result),
+      loadFailed: (message) => {
+        this.reportError({ callback: 'load', error: message, limitExceeded: false });
+        return new ScriptLoadError(message);
+      },
+      applyCalls: (calls) => this.calls.applyAll(calls),
+      callbackDone: (call, result, submittedAt) => this.callbackDone(call, result, submittedAt),
+      restarting: (reason, restarts, gaveUp) => {
+        this.tellObserver((observer) => observer.scriptRestart({ ...this.scriptIds(), reason, restarts, gaveUp }));
+        this.monitor.events.emit('restart', reason);
+      },
+      sessionsLost: () => this.detachSessions(),
+    };
+  }
+
+  private loaded(result: Result): void {
     this.hookSet = new Set(result.hooks ?? []);
     const info = result.info;
     this.infoValue = {
@@ -234,23 +193,41 @@ export class ScriptPlugin implements Plugin {
       version: info?.version ?? 0,
       versionString: info?.versionString ?? '',
     };
-    this.state = 'ready';
-    this.afterResult(result);
     this.log.info('script loaded', { package: this.infoValue.package, hooks: [...this.hookSet] });
-    for (const job of this.waiting.splice(0)) this.enqueue(job);
   }
 
-  private loadFailed(message: string): ScriptLoadError {
-    this.reportError({ callback: 'load', error: message, limitExceeded: false });
-    return new ScriptLoadError(message);
+  /** Failed callbacks are logged and reported; listeners (metrics) get every callback's time. */
+  private callbackDone(call: CallTask, result: Result, submittedAt: number): void {
+    const failed = result.status === Status.SCRIPT_ERROR || result.status === Status.LIMIT_EXCEEDED;
+    // Naming the callback and timing it is for failures and listeners only: this runs once
+    // per incomingRtp packet too.
+    const timed = this.monitor.events.listenerCount('callback') > 0;
+    if (!failed && !timed) return;
+    const callback = callbackOf(call) ?? 'unknown';
+    if (failed) {
+      const limitExceeded = result.status === Status.LIMIT_EXCEEDED;
+      this.log.error('script callback failed', { callback, limit: limitExceeded, error: result.error });
+      this.reportError({ callback, error: result.error ?? 'script error', limitExceeded });
+    }
+    if (timed) this.monitor.events.emit('callback', { callback, seconds: (performance.now() - submittedAt) / 1000, failed });
+  }
+
+  /**
+   * The worker was replaced: handles owned by the old instance are detached with
+   * PluginHost.endSession. Their state in the script is gone, so a closePc would leave handles
+   * the script no longer knows; detaching tells the clients (`detached`) to attach again.
+   */
+  private detachSessions(): void {
+    const orphans = this.sessions.all().filter((s) => !s.orphaned);
+    for (const state of orphans) {
+      state.orphaned = true;
+      this.calls.resetMedia(state);
+    }
+    for (const state of orphans) this.host?.endSession(state.handle.id);
   }
 
   private reportError(details: Omit<ScriptErrorReport, 'plugin' | 'script'>): void {
     this.tellObserver((observer) => observer.scriptError({ ...this.scriptIds(), ...details }));
-  }
-
-  private reportRestart(details: Omit<ScriptRestartReport, 'plugin' | 'script'>): void {
-    this.tellObserver((observer) => observer.scriptRestart({ ...this.scriptIds(), ...details }));
   }
 
   private scriptIds(): { script: string; plugin?: string } {
@@ -268,22 +245,6 @@ export class ScriptPlugin implements Plugin {
     }
   }
 
-  private withTimeout<T>(promise: Promise<T>): Promise<T> {
-    return new Promise<T>((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error(`no answer within ${this.taskTimeoutMs} ms`)), this.taskTimeoutMs);
-      promise.then(
-        (value) => {
-          clearTimeout(timer);
-          resolve(value);
-        },
-        (error: unknown) => {
-          clearTimeout(timer);
-          reject(error instanceof Error ? error : new Error(String(error)));
-        },
-      );
-    });
-  }
-
   info(): PluginInfo {
     if (!this.infoValue) throw new Error('script plugin not initialised');
     return this.infoValue;
@@ -299,21 +260,7 @@ export class ScriptPlugin implements Plugin {
   }
 
   async destroy(): Promise<void> {
-    if (this.state === 'destroyed') return;
-    const wasReady = this.state === 'ready';
-    this.clearTimers();
-    if (wasReady) {
-      // The scheduler and timers are stopped first, as in Janus; then destroy() (bounded wait).
-      const result = await this.withTimeout(this.submit({ destroy: {} })).catch(() => undefined);
-      if (!result || result.status !== Status.OK) this.log.warn('destroy() failed', { error: result?.error ?? 'no answer' });
-    }
-    this.state = 'destroyed';
-    this.generation++;
-    this.stopWatchdog();
-    for (const job of this.waiting.splice(0)) this.abandon(job);
-    const pool = this.pool;
-    this.pool = undefined;
-    await pool?.destroy().catch(() => undefined);
+    await this.channel.close();
   }
 
   // ---- Plugin callbacks --------------------------------------------------------------------
@@ -506,261 +453,18 @@ export class ScriptPlugin implements Plugin {
 
   /** Times the script was restarted after a failure of its worker. */
   get restarts(): number {
-    return this.restartCount;
+    return this.channel.restarts;
   }
 
-  // ---- task plumbing -----------------------------------------------------------------------
+  // ---- helpers -----------------------------------------------------------------------------
 
   private live(handle: PluginHandle): ScriptSessionState | undefined {
     const state = this.sessions.fromHandle(handle.id);
     return state && !state.orphaned ? state : undefined;
   }
 
-  /** Queues a callback. Resolves undefined when the worker failed or the script is gone. */
-  private submit(
-    call: CallTask,
-    hooks: { before?: () => void; after?: () => void; session?: ScriptSessionState } = {},
-  ): Promise<Result | undefined> {
-    return new Promise((resolve) => {
-      const job: Job = { call, before: hooks.before, after: hooks.after, session: hooks.session, resolve, submittedAt: performance.now() };
-      if (this.state === 'ready') this.enqueue(job);
-      else if (this.state === 'loading' || this.state === 'restarting') this.waiting.push(job);
-      else this.abandon(job);
-    });
-  }
-
-  /**
-   * A job that will not run (or whose result is lost): the main-side bookkeeping still happens
-   * (hangup resets, destroy unlinks and forgets), since the core considers the callback done.
-   */
-  private abandon(job: Job): void {
-    try {
-      job.before?.();
-      job.after?.();
-    } catch (error) {
-      this.log.error('script bookkeeping failed', { error: error instanceof Error ? error.message : String(error) });
-    }
-    job.resolve(undefined);
-  }
-
-  /** Callbacks queued in one event-loop turn travel to the worker as one task. */
-  private enqueue(job: Job): void {
-    this.outbox.push(job);
-    if (this.flushScheduled) return;
-    this.flushScheduled = true;
-    setImmediate(() => this.flushOutbox());
-  }
-
-  private flushOutbox(): void {
-    this.flushScheduled = false;
-    if (this.state !== 'ready' || !this.pool) {
-      if (this.state === 'loading' || this.state === 'restarting') this.waiting.push(...this.outbox.splice(0));
-      else for (const job of this.outbox.splice(0)) this.abandon(job);
-      return;
-    }
-    while (this.outbox.length > 0) {
-      const jobs = this.outbox.splice(0, MAX_BATCH).filter((job) => {
-        if (!job.session?.orphaned) return true;
-        this.abandon(job);
-        return false;
-      });
-      if (jobs.length > 0) this.send(this.pool, jobs);
-    }
-  }
-
-  private send(pool: ScriptPool, jobs: Job[]): void {
-    const generation = this.generation;
-    this.inFlight++;
-    this.armWatchdog();
-    const seq = ++this.seq;
-    pool.run({ seq, calls: jobs.map((job) => job.call) }).then(
-      (reply) => this.onReply(jobs, generation, seq, reply),
-      (error: unknown) => this.onFailure(jobs, generation, error),
-    );
-  }
-
-  private onFailure(jobs: Job[], generation: number, error: unknown): void {
-    for (const job of jobs) this.abandon(job);
-    if (generation !== this.generation) return;
-    this.taskDone();
-    this.restart(`worker failed: ${error instanceof Error ? error.message : String(error)}`);
-  }
-
-  private onReply(jobs: Job[], generation: number, seq: number, reply: Reply): void {
-    if (generation !== this.generation) {
-      for (const job of jobs) this.abandon(job);
-      return;
-    }
-    this.taskDone();
-    const results = reply.results ?? [];
-    const foreign = reply.instance !== this.instance || reply.seq !== seq || results.length !== jobs.length;
-    if (foreign || results.some((r) => r.status === Status.NOT_LOADED)) {
-      // piscina replaced a dead thread: the script state is gone; never trust it silently.
-      for (const job of jobs) this.abandon(job);
-      this.restart('worker was replaced (script state lost)');
-      return;
-    }
-    this.inbox.push({ generation, jobs, results });
-    this.drainInbox();
-  }
-
-  /**
-   * Applies results in order. After a result with follow-up calls (work queued by
-   * pokeScheduler), it yields a macrotask so that job's reply goes out and its follow-ups are
-   * applied before anything later: the order as if every callback were a task of its own.
-   * Results without follow-ups are applied back to back (a later job's host calls may then
-   * precede an earlier job's reply, which Janus's concurrent message threads allow too).
-   */
-  private drainInbox(): void {
-    while (!this.applying) {
-      let entry = this.inbox[0];
-      while (entry && entry.generation !== this.generation) {
-        for (const job of entry.jobs) this.abandon(job);
-        this.inbox.shift();
-        entry = this.inbox[0];
-      }
-      if (!entry) return;
-      const job = entry.jobs.shift() as Job;
-      const result = entry.results.shift() as Result;
-      if (entry.jobs.length === 0) this.inbox.shift();
-      this.applyResult(job, result);
-      if ((result.followupCalls ?? []).length > 0) {
-        this.applying = true;
-        setImmediate(() => {
-          this.applying = false;
-          this.drainInbox();
-        });
-      }
-    }
-  }
-
-  private applyResult(job: Job, result: Result): void {
-    this.flushDeferred();
-    job.before?.();
-    this.calls.applyAll(result.calls ?? []);
-    job.after?.();
-    const failed = result.status === Status.SCRIPT_ERROR || result.status === Status.LIMIT_EXCEEDED;
-    // Naming the callback and timing it is for failures and listeners (metrics) only: this runs
-    // once per incomingRtp packet too.
-    const timed = this.monitor.events.listenerCount('callback') > 0;
-    if (failed || timed) {
-      const callback = callbackOf(job.call) ?? 'unknown';
-      if (failed) {
-        const limitExceeded = result.status === Status.LIMIT_EXCEEDED;
-        this.log.error('script callback failed', { callback, limit: limitExceeded, error: result.error });
-        this.reportError({ callback, error: result.error ?? 'script error', limitExceeded });
-      }
-      if (timed) this.monitor.events.emit('callback', { callback, seconds: (performance.now() - job.submittedAt) / 1000, failed });
-    }
-    this.afterResult(result);
-    job.resolve(result);
-  }
-
-  /** Follow-up host calls after the reply; leftover pokes; memory restarts. */
-  private afterResult(result: Result): void {
-    const followups = result.followupCalls ?? [];
-    if (followups.length > 0) {
-      this.deferred.push(followups);
-      setImmediate(() => this.flushDeferred());
-    }
-    const pending = result.pendingPokes ?? 0;
-    if (pending > 0) {
-      const generation = this.generation;
-      setImmediate(() => {
-        if (generation === this.generation) void this.submit({ resumeScheduler: { resumes: pending } });
-      });
-    }
-    if (result.overMemory) {
-      this.log.error('script over its memory limit', { memoryBytes: result.memoryBytes, limitMb: this.script.memoryLimitMb });
-      setImmediate(() => this.restart('memory limit exceeded'));
-    }
-  }
-
-  private flushDeferred(): void {
-    const batches = this.deferred;
-    this.deferred = [];
-    for (const calls of batches) this.calls.applyAll(calls);
-  }
-
-  private taskDone(): void {
-    this.inFlight = Math.max(0, this.inFlight - 1);
-    this.stopWatchdog();
-    if (this.inFlight > 0) this.armWatchdog();
-  }
-
-  /** Progress watchdog: some task must finish within taskTimeoutMs while any is in flight. */
-  private armWatchdog(): void {
-    if (this.watchdog) return;
-    this.watchdog = setTimeout(() => {
-      this.watchdog = undefined;
-      if (this.inFlight > 0) this.restart(`worker hung (no task finished within ${this.taskTimeoutMs} ms)`);
-    }, this.taskTimeoutMs);
-  }
-
-  private stopWatchdog(): void {
-    if (this.watchdog) clearTimeout(this.watchdog);
-    this.watchdog = undefined;
-  }
-
-  private clearTimers(): void {
-    for (const t of this.timers) clearTimeout(t);
-    this.timers.clear();
-  }
-
-  /**
-   * Terminates the worker and starts the script again (init runs again). Handles owned by the
-   * old instance are detached with PluginHost.endSession: their state in the script is gone,
-   * so a closePc would leave handles the script no longer knows; detaching tells the clients
-   * (`detached`) to attach again.
-   */
-  private restart(reason: string): void {
-    if (this.state !== 'ready') return;
-    const now = Date.now();
-    this.restartTimes = this.restartTimes.filter((t) => now - t < 60_000);
-    this.restartTimes.push(now);
-    this.restartCount++;
-    this.lastRestartReason = reason;
-    this.log.error('restarting script', { reason, restarts: this.restartCount });
-    const gaveUp = this.restartTimes.length > (this.options.maxRestartsPerMinute ?? 5);
-    this.reportRestart({ reason, restarts: this.restartCount, gaveUp });
-    this.monitor.events.emit('restart', reason);
-    this.state = 'restarting';
-    this.generation++;
-    this.inFlight = 0;
-    this.stopWatchdog();
-    this.clearTimers();
-    this.deferred = [];
-    for (const entry of this.inbox.splice(0)) for (const job of entry.jobs) this.abandon(job);
-    this.waiting.push(...this.outbox.splice(0));
-    const old = this.pool;
-    this.pool = undefined;
-    void old?.destroy().catch(() => undefined);
-    const orphans = this.sessions.all().filter((s) => !s.orphaned);
-    for (const state of orphans) {
-      state.orphaned = true;
-      this.calls.resetMedia(state);
-    }
-    for (const state of orphans) this.host?.endSession(state.handle.id);
-    if (gaveUp) {
-      this.log.fatal('script keeps failing; not restarting it again', { restarts: this.restartTimes.length });
-      this.state = 'failed';
-      for (const job of this.waiting.splice(0)) this.abandon(job);
-      return;
-    }
-    this.start().catch((error: unknown) => {
-      this.log.error('script restart failed', { error: error instanceof Error ? error.message : String(error) });
-      for (const job of this.waiting.splice(0)) this.abandon(job);
-    });
-  }
-
-  /** timeCallback: calls the global `functionName` after `delayMs`, unless the script restarted. */
-  private setTimer(functionName: string, argument: Uint8Array | null, delayMs: number): void {
-    const generation = this.generation;
-    const timer = setTimeout(() => {
-      this.timers.delete(timer);
-      if (generation !== this.generation) return;
-      void this.submit({ timer: { functionName, argument } });
-    }, Math.min(delayMs, MAX_TIMER_MS));
-    this.timers.add(timer);
+  /** Queues a callback on the task channel. */
+  private submit(call: CallTask, hooks: JobHooks = {}): Promise<Result | undefined> {
+    return this.channel.submit(call, hooks);
   }
 }
