@@ -41,9 +41,9 @@ const INVALID_JS_CALLS: Array<[string, string, number, string, 'TypeError' | 'Er
   ['relayTextData', 'relayTextData', 3, 'length', 'Error'],
   ['relayBinaryData', 'relayBinaryData', 2, 'buffer', 'TypeError'],
   ['relayData', 'relayData', 3, 'length', 'TypeError'],
-  ['startRecording', 'startRecording', 2, 'type', 'Error'],
+  ['startRecording', 'startRecording', 2, 'type', 'TypeError'],
   ['startRecordingCodec', 'startRecording', 3, 'codec', 'Error'],
-  ['stopRecording', 'stopRecording', 2, 'type', 'Error'],
+  ['stopRecording', 'stopRecording', 2, 'type', 'TypeError'],
   ['readFile', 'readFile', 1, 'path', 'TypeError'],
 ];
 
@@ -248,6 +248,20 @@ describe('JavaScript scripts: sandbox, errors and host functions', function () {
       ]);
     }
     expect(host.media.calls, 'no refused call reached the media plane').to.deep.equal([]);
+  });
+
+  it('follows Janus for an unknown recording type: startRecording counts it (0, a warning, nothing recorded), stopRecording skips it', async function () {
+    const { plugin, host } = await start('host-api.js');
+    const h = handle(10);
+    await plugin.createSession(h);
+    host.media.calls.length = 0;
+    starter.log.records.length = 0;
+    for (const name of ['startRecordingUnknownType', 'stopRecordingUnknownType']) {
+      expect(await plugin.handleMessage(h, 't', { request: 'invalid', case: name }, undefined), name).to.deep.equal({ kind: 'ok', data: { result: 'ok:0' } });
+    }
+    const warnings = starter.log.records.filter((r) => r.source === 'janusLog').map((r) => [r.level, String(r.msg)]);
+    expect(warnings).to.deep.equal([['warn', "startRecording: Unknown recording type 'smell', ignored"]]);
+    expect(host.media.calls).to.deep.equal([]);
   });
 
   it('passes null for a missing jsep and config; data as strings (binary: one char per byte)', async function () {

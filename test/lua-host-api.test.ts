@@ -247,6 +247,16 @@ describe('Lua host API: argument validation (validate.ts rules)', function () {
         ]);
         all.push(...warnings.map((r) => String(r.msg)));
       }
+      // Not invalid (janus_lua.c): an unknown type counts as a recording (0, nothing recorded)
+      // and an unknown stopRecording type is skipped.
+      log.records.length = 0;
+      for (const name of ['startRecordingUnknownType', 'stopRecordingUnknownType']) {
+        const result = await plugin.handleMessage(h, 't', { request: 'invalid', case: name }, undefined);
+        expect(result, name).to.deep.equal({ kind: 'ok', data: { result: 0 } });
+      }
+      expect(log.records.filter((r) => r.source === 'janusLog').map((r) => [r.level, String(r.msg)])).to.deep.equal([
+        ['warn', "startRecording: Unknown recording type 'smell', ignored"],
+      ]);
       expect(host.media.calls, 'no refused call reached the media plane').to.deep.equal([]);
       expect(host.events).to.deep.equal([]);
       expect(all).to.include.members([

@@ -3,20 +3,11 @@ import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import {
-  encodeMjrFrame,
-  encodeMjrInfo,
-  formatMjrInfo,
-  openRecorders,
-  parseRecordingArgs,
-  parseStopRecordingArgs,
-  Recorder,
-  RecorderClock,
-  RecorderError,
-  recordingMediumOfCodec,
-  resolveRecordingPath,
-  splitCodecFmtp,
-} from '../src/media/recorder';
+import { codecNamed } from '../src/common/codecs';
+import { planRecordings, splitCodecFmtp, stopRecordingTypes, type RecordingChecks, type RecordingGroup } from '../src/common/recording-args';
+import { encodeMjrFrame, encodeMjrInfo, formatMjrInfo } from '../src/media/recording/mjr-format';
+import { openRecorders, Recorder, type RecorderClock, RecorderError } from '../src/media/recording/writer';
+import { resolveRecordingPath } from '../src/common/recording-roots';
 import { buildRtpPacket } from './support/rtp-packet';
 
 const hex = (s: string): Buffer => Buffer.from(s, 'hex');
@@ -131,75 +122,78 @@ describe('recorder (.mjr)', () => {
 
   describe('recorder: codecs, arguments and paths', () => {
     it('accepts exactly the codecs of docs/contract.md §1, case-insensitively', () => {
-      for (const c of ['vp8', 'VP9', 'h264', 'av1', 'h265']) expect(recordingMediumOfCodec(c), c).to.equal('video');
-      for (const c of ['opus', 'multiopus', 'g711', 'pcmu', 'PCMA', 'g722', 'l16-48', 'l16']) expect(recordingMediumOfCodec(c), c).to.equal('audio');
-      for (const c of ['text', 'Binary']) expect(recordingMediumOfCodec(c), c).to.equal('data');
-      for (const c of ['', 'vp10', 'isac16', 'h264 ', 'opus/fmtp=x', 'red']) expect(recordingMediumOfCodec(c), c).to.equal(null);
+      const medium = (c: string): string | null => codecNamed(c)?.medium ?? null;
+      for (const c of ['vp8', 'VP9', 'h264', 'av1', 'h265']) expect(medium(c), c).to.equal('video');
+      for (const c of ['opus', 'multiopus', 'g711', 'pcmu', 'PCMA', 'g722', 'l16-48', 'l16']) expect(medium(c), c).to.equal('audio');
+      for (const c of ['text', 'Binary']) expect(medium(c), c).to.equal('data');
+      for (const c of ['', 'vp10', 'isac16', 'h264 ', 'opus/fmtp=x', 'red']) expect(medium(c), c).to.equal(null);
     });
 
     it('splits codec and fmtp at the first /fmtp=', () => {
       expect(splitCodecFmtp('vp9/fmtp=profile-id=2')).to.deep.equal({ codec: 'vp9', fmtp: 'profile-id=2' });
       expect(splitCodecFmtp('h264/fmtp=a=1/fmtp=b')).to.deep.equal({ codec: 'h264', fmtp: 'a=1/fmtp=b' });
-      expect(splitCodecFmtp('opus')).to.deep.equal({ codec: 'opus' });
+      expect(splitCodecFmtp('OPUS')).to.deep.equal({ codec: 'opus', fmtp: null });
     });
 
-    it('turns the echotest call into three requests', () => {
-      const r = parseRecordingArgs(['audio', 'opus', '/tmp', 'x-audio', 'video', 'VP8', '/tmp', 'x-video', 'data', 'text', '/tmp', 'x-data']);
+    /** Groups of four as a runtime reads them (null for nil). */
+    const groupsOf = (...args: (string | null)[]): RecordingGroup[] => {
+      const groups: RecordingGroup[] = [];
+      for (let i = 0; i < args.length; i += 4) groups.push({ type: args[i], codec: args[i + 1], folder: args[i + 2], filename: args[i + 3] });
+      return groups;
+    };
+    const checks = (recording: string[] = [], allowed: RecordingChecks['pathAllowed'] = () => true): RecordingChecks => ({
+      isRecording: (type) => recording.includes(type),
+      pathAllowed: allowed,
+    });
+
+    it('turns the echotest call into three recordings', () => {
+      const r = planRecordings(groupsOf('audio', 'opus', '/tmp', 'x-audio', 'video', 'VP8', '/tmp', 'x-video', 'data', 'text', '/tmp', 'x-data'), checks());
       expect(r).to.deep.equal({
         ok: true,
         warnings: [],
-        requests: [
-          { type: 'audio', codec: 'opus', folder: '/tmp', filename: 'x-audio' },
-          { type: 'video', codec: 'vp8', folder: '/tmp', filename: 'x-video' },
-          { type: 'data', codec: 'text', folder: '/tmp', filename: 'x-data' },
+        recordings: [
+          { type: 'audio', codec: 'opus', fmtp: null, folder: '/tmp', filename: 'x-audio' },
+          { type: 'video', codec: 'vp8', fmtp: null, folder: '/tmp', filename: 'x-video' },
+          { type: 'data', codec: 'text', fmtp: null, folder: '/tmp', filename: 'x-data' },
         ],
       });
     });
 
-    it('follows janus_lua.c for nil groups, fmtp, duplicates, unknown types and bad codecs', () => {
-      expect(parseRecordingArgs(['VIDEO', 'vp9/fmtp=profile-id=2', null, 'rec/v'])).to.deep.equal({
+    it('follows janus_lua.c / janus_duktape.c for nil groups, fmtp, duplicates, unknown types, bad codecs and paths', () => {
+      expect(planRecordings(groupsOf('VIDEO', 'vp9/fmtp=profile-id=2', null, 'rec/v'), checks())).to.deep.equal({
         ok: true,
         warnings: [],
-        requests: [{ type: 'video', codec: 'vp9', fmtp: 'profile-id=2', filename: 'rec/v' }],
+        recordings: [{ type: 'video', codec: 'vp9', fmtp: 'profile-id=2', folder: null, filename: 'rec/v' }],
       });
       // nil type or codec: skipped; nothing left -> failure
-      const none = parseRecordingArgs([null, 'opus', null, null, 'audio', null, null, null]);
-      expect(none.ok).to.equal(false);
+      expect(planRecordings(groupsOf(null, 'opus', null, null, 'audio', null, null, null), checks())).to.deep.equal({
+        ok: false, error: 'No recording created', warnings: [],
+      });
       // one bad codec fails the whole call
-      const bad = parseRecordingArgs(['audio', 'opus', null, 'a', 'video', 'theora', null, 'v']);
-      expect(bad).to.deep.equal({ ok: false, error: "Unsupported codec 'theora'", warnings: [] });
+      expect(planRecordings(groupsOf('audio', 'opus', null, 'a', 'video', 'theora', null, 'v'), checks())).to.deep.equal({
+        ok: false, error: "Unsupported codec 'theora'", warnings: [],
+      });
+      // a path outside the recording roots fails the whole call
+      const outside = planRecordings(groupsOf('audio', 'opus', null, 'a', 'video', 'vp8', '/etc', 'v'), checks([], (folder) => folder === null));
+      expect(outside).to.deep.equal({ ok: false, error: '/etc v is outside the recording folders', warnings: [] });
       // duplicates, in the call or already recording, are skipped with a warning
-      const dup = parseRecordingArgs(['audio', 'opus', null, 'a', 'audio', 'pcmu', null, 'b', 'video', 'vp8', null, 'v'], new Set(['video']));
-      expect(dup).to.deep.equal({
+      expect(planRecordings(groupsOf('audio', 'opus', null, 'a', 'audio', 'pcmu', null, 'b', 'video', 'vp8', null, 'v'), checks(['video']))).to.deep.equal({
         ok: true,
         warnings: ['Duplicate audio recording, skipping', 'Duplicate video recording, skipping'],
-        requests: [{ type: 'audio', codec: 'opus', filename: 'a' }],
+        recordings: [{ type: 'audio', codec: 'opus', fmtp: null, folder: null, filename: 'a' }],
       });
-      expect(parseRecordingArgs(['video', 'vp8', null, 'v'], new Set(['video'])).ok).to.equal(false);
-      // an unknown type still counts (Janus returns 0), but yields no request
-      expect(parseRecordingArgs(['screen', 'vp8', null, 'v'])).to.deep.equal({
+      expect(planRecordings(groupsOf('video', 'vp8', null, 'v'), checks(['video'])).ok).to.equal(false);
+      // an unknown type still counts (Janus creates that recorder and answers 0), but records nothing
+      expect(planRecordings(groupsOf('screen', 'vp8', null, 'v'), checks())).to.deep.equal({
         ok: true,
         warnings: ["Unknown recording type 'screen', ignored"],
-        requests: [],
-      });
-      // lua_tostring semantics: numbers become strings, booleans/tables become nil
-      expect(parseRecordingArgs(['data', 'binary', 42, true])).to.deep.equal({
-        ok: true,
-        warnings: [],
-        requests: [{ type: 'data', codec: 'binary', folder: '42' }],
-      });
-      // argc (with the id) must be 5, 9 or 13
-      expect(parseRecordingArgs(['audio', 'opus', null])).to.deep.equal({
-        ok: false,
-        error: 'Wrong number of arguments: 4 (expected 5, 9 or 13)',
-        warnings: [],
+        recordings: [],
       });
     });
 
-    it('parses stopRecording types (nil and unknown skipped)', () => {
-      expect(parseStopRecordingArgs(['AUDIO', null, 'video'])).to.deep.equal(['audio', 'video']);
-      expect(parseStopRecordingArgs(['x'])).to.deep.equal([]);
-      expect(parseStopRecordingArgs([])).to.equal(null);
+    it('reads stopRecording types (nil and unknown skipped, each once)', () => {
+      expect(stopRecordingTypes(['AUDIO', null, 'video', 'audio'])).to.deep.equal(['audio', 'video']);
+      expect(stopRecordingTypes(['x'])).to.deep.equal([]);
     });
 
     it('names files like record.c', () => {

@@ -13,7 +13,7 @@ import { createLuaPlugin } from '../src/script/lua-plugin';
 import type { ScriptPlugin } from '../src/script/script-plugin';
 import { ourJs } from './fixtures/js/fixtures';
 import { FakeHost, RecordingRouter, ourLua } from './lua-fixtures';
-import { openRecorders } from '../src/media/recorder';
+import { openRecorders } from '../src/media/recording/writer';
 import { RecordingPathError, RecordingRoots } from '../src/common/recording-roots';
 import { RecordingSet } from '../src/media/recording-set';
 import type { RecordingRequest } from '../src/plugin/media';

@@ -1,6 +1,9 @@
 // Checks the worker makes so host calls can return their result synchronously to the script:
 // event JSON as jansson would load it, and the SDP of a JSEP as Janus's SDP parser would.
 
+import { mediumOf } from '../src/common/codecs';
+import { isRecordingCodec } from '../src/common/recording-args';
+
 const decoder = new TextDecoder('utf-8');
 
 export type JsonDocumentKind = 'object' | 'array' | 'invalid';
@@ -71,8 +74,6 @@ export type ArgRule =
   | 'logLevel'
   /** 'audio', 'video' or 'data' (any case) */
   | 'medium'
-  /** 'audio', 'video' or 'data' (any case), or absent */
-  | 'medium?'
   /** 'in' or 'out' (any case) */
   | 'direction'
   /** a boolean (Lua: any value, by truthiness) */
@@ -95,7 +96,8 @@ export interface ArgSpec {
 
 const arg = (name: string, rule: ArgRule): ArgSpec => ({ name, rule });
 const ID = arg('id', 'id');
-const RECORDING_GROUP = [arg('type', 'medium?'), arg('codec', 'codec'), arg('folder', 'text?'), arg('filename', 'text?')];
+// A recording type is any text: an unknown one is Janus's business (src/common/recording-args.ts).
+const RECORDING_GROUP = [arg('type', 'text?'), arg('codec', 'codec'), arg('folder', 'text?'), arg('filename', 'text?')];
 
 /** Every host function's arguments, in order (startRecording's four-argument groups repeat). */
 export const HOST_FUNCTION_ARGS = {
@@ -121,7 +123,7 @@ export const HOST_FUNCTION_ARGS = {
   relayBinaryData: [ID, arg('buffer', 'text'), arg('length', 'size'), arg('label', 'text?'), arg('protocol', 'text?')],
   relayData: [ID, arg('buffer', 'text'), arg('length', 'size'), arg('label', 'text?'), arg('protocol', 'text?')],
   startRecording: [ID, ...RECORDING_GROUP, ...RECORDING_GROUP, ...RECORDING_GROUP],
-  stopRecording: [ID, arg('type', 'medium?'), arg('type', 'medium?'), arg('type', 'medium?')],
+  stopRecording: [ID, arg('type', 'text?'), arg('type', 'text?'), arg('type', 'text?')],
   readFile: [arg('path', 'text')],
   getModulesFolder: [],
   getDuktapeVersion: [],
@@ -129,30 +131,6 @@ export const HOST_FUNCTION_ARGS = {
 } as const satisfies Record<string, readonly ArgSpec[]>;
 
 export type HostFunctionName = keyof typeof HOST_FUNCTION_ARGS;
-
-export const MEDIA = ['audio', 'video', 'data'] as const;
-export type Medium = (typeof MEDIA)[number];
-
-const VIDEO_CODECS = ['vp8', 'vp9', 'h264', 'av1', 'h265'];
-const AUDIO_CODECS = ['opus', 'multiopus', 'g711', 'pcmu', 'pcma', 'g722', 'l16-48', 'l16'];
-const DATA_CODECS = ['text', 'binary'];
-/** The codecs Janus's recorder accepts. */
-export const RECORDER_CODECS: ReadonlySet<string> = new Set([...VIDEO_CODECS, ...AUDIO_CODECS, ...DATA_CODECS]);
-
-/** 'vp9/fmtp=profile-id=2' -> codec 'vp9', fmtp 'profile-id=2'. */
-export function splitCodec(spec: string): { codec: string; fmtp: string | null } {
-  const split = spec.indexOf('/fmtp=');
-  return {
-    codec: (split >= 0 ? spec.slice(0, split) : spec).toLowerCase(),
-    fmtp: split >= 0 ? spec.slice(split + '/fmtp='.length) : null,
-  };
-}
-
-/** A medium name in any case, or undefined. */
-export function mediumOf(value: string): Medium | undefined {
-  const lower = value.toLowerCase();
-  return (MEDIA as readonly string[]).includes(lower) ? (lower as Medium) : undefined;
-}
 
 /** Duktape's type names, as janus_duktape.c prints them in its TypeErrors. */
 export function dukType(value: unknown): string {
@@ -244,9 +222,7 @@ function problemWith(rule: ArgRule, value: unknown, context: ArgContext): { prob
     case 'argument':
       if (lua || typeof value === 'string' || value === undefined) return undefined;
       return { problem: `expected a string or nothing, got ${got()}`, expected: 'DUK_TYPE_STRING' };
-    case 'medium':
-    case 'medium?': {
-      if (rule === 'medium?' && absent(value)) return undefined;
+    case 'medium': {
       const bad = needString(false);
       if (bad) return bad;
       return mediumOf(String(value)) ? undefined : { problem: `expected "audio", "video" or "data", got ${got()}` };
@@ -260,7 +236,7 @@ function problemWith(rule: ArgRule, value: unknown, context: ArgContext): { prob
     case 'codec': {
       const bad = needString(false);
       if (bad) return bad;
-      return RECORDER_CODECS.has(splitCodec(String(value)).codec) ? undefined : { problem: `unsupported codec ${got()}` };
+      return isRecordingCodec(String(value)) ? undefined : { problem: `unsupported codec ${got()}` };
     }
     case 'callback': {
       const bad = needString(false);

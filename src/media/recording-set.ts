@@ -11,13 +11,13 @@ import type { MediumKind, RecordingRequest } from '../plugin/media';
 import type { DataMessage } from '../plugin/plugin';
 import type { MediaEngine } from './engine';
 import type { MediasoupPeer } from './peer';
-import { Recorder, openRecorders } from './recorder';
+import { Recorder, openRecorders } from './recording/writer';
 import type { RecordingRoots } from '../common/recording-roots';
 
 export interface RecordingSetOptions {
   engine: MediaEngine;
   logger: Logger;
-  /** Where files may go; a request that names neither a folder nor a path goes to its default root. */
+  /** Where files may go; names without a folder go to the default root. */
   roots: RecordingRoots;
   createDirect(): Promise<DirectTransport | undefined>;
 }
@@ -46,14 +46,8 @@ export class RecordingSet {
     if (fresh.length === 0) return false;
     let opened: Map<MediumKind, Recorder>;
     try {
-      opened = openRecorders(
-        fresh.map((r) =>
-          r.folder === undefined && (r.filename === undefined || !r.filename.includes('/'))
-            ? { ...r, folder: this.options.roots.defaultRoot }
-            : r,
-        ),
-        { logger: this.options.logger, roots: this.options.roots },
-      );
+      // Relative names (and a request naming no folder) resolve against the default root.
+      opened = openRecorders(fresh, { logger: this.options.logger, roots: this.options.roots });
     } catch (error) {
       this.options.logger.warn('cannot start recording', { error: error as Error });
       return false;

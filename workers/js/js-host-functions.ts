@@ -9,9 +9,11 @@
 // mirror, answered at once, and recorded as a HostCall the main thread applies later.
 
 import { readFileSync } from 'node:fs';
-import type { HostCall, Recording } from '../../src/common/bridge';
-import type { RecorderType, SessionMirror } from '../session-mirror';
-import { checkHostArgs, dukType, jsonDocumentKind, mediumOf, sdpParses, splitCodec, type HostFunctionName } from '../validate';
+import { mediumOf } from '../../src/common/codecs';
+import { planRecordings, stopRecordingTypes, type RecordingGroup } from '../../src/common/recording-args';
+import type { HostCall } from '../../src/common/bridge';
+import type { SessionMirror } from '../session-mirror';
+import { checkHostArgs, dukType, jsonDocumentKind, sdpParses, type HostFunctionName } from '../validate';
 
 export interface JsHostEnvironment {
   readonly sessions: SessionMirror;
@@ -232,49 +234,32 @@ function hostFunctions(env: JsHostEnvironment): Record<JsHostFunctionName, HostF
       const id = uint32(args[0]);
       if (!env.sessions.alive(id)) return noSession(id);
       const failed = error(`Error starting the recording of session ${id}`);
-      const recordings: Recording[] = [];
-      const types = new Set<RecorderType>();
+      const text = (v: unknown): string | null => (typeof v === 'string' ? v : null);
+      const groups: RecordingGroup[] = [];
       // Declared with 13 formal arguments: absent groups are undefined and skipped.
       for (let base = 1; base + 3 <= 12; base += 4) {
-        const type = args[base];
-        const codecSpec = args[base + 1];
-        if (typeof type !== 'string' || typeof codecSpec !== 'string') continue; // an absent group
-        const { codec, fmtp } = splitCodec(codecSpec);
-        const slot = mediumOf(type);
-        if (slot === undefined) continue; // refused by the argument rules already
-        if (types.has(slot) || env.sessions.isRecording(id, slot)) {
-          log(LOG_WARN, `Duplicate ${slot} recording, skipping`);
-          continue;
-        }
-        const folderArg = args[base + 2];
-        const filenameArg = args[base + 3];
-        const folder = typeof folderArg === 'string' ? folderArg : null;
-        const filename = typeof filenameArg === 'string' ? filenameArg : null;
-        if (!env.recordingAllowed(folder, filename)) {
-          log(LOG_WARN, `startRecording: ${folder ?? ''} ${filename ?? ''} is outside the recording folders`);
-          return failed;
-        }
-        types.add(slot);
-        recordings.push({ type: slot, codec, fmtp, folder, filename });
+        groups.push({ type: text(args[base]), codec: text(args[base + 1]), folder: text(args[base + 2]), filename: text(args[base + 3]) });
       }
-      if (recordings.length === 0) return failed;
-      for (const type of types) env.sessions.setRecording(id, type, true);
-      env.emit({ startRecording: { session: id, recordings } });
+      const plan = planRecordings(groups, {
+        isRecording: (type) => env.sessions.isRecording(id, type),
+        pathAllowed: (folder, filename) => env.recordingAllowed(folder, filename),
+      });
+      for (const warning of plan.warnings) log(LOG_WARN, `startRecording: ${warning}`);
+      if (!plan.ok) {
+        log(LOG_WARN, `startRecording: ${plan.error}`);
+        return failed;
+      }
+      if (plan.recordings.length === 0) return value(0); // only unknown types: Janus answers 0
+      for (const r of plan.recordings) env.sessions.setRecording(id, r.type, true);
+      env.emit({ startRecording: { session: id, recordings: plan.recordings } });
       return value(0);
     },
     stopRecording: (args) => {
       const id = uint32(args[0]);
       if (!env.sessions.alive(id)) return noSession(id);
-      const types: string[] = [];
-      for (let i = 1; i <= 3; i++) {
-        const type = args[i];
-        if (typeof type !== 'string') continue; // undefined / null: skipped
-        const slot = mediumOf(type);
-        if (slot !== undefined && env.sessions.isRecording(id, slot)) {
-          env.sessions.setRecording(id, slot, false);
-          types.push(slot);
-        }
-      }
+      const named = [args[1], args[2], args[3]].map((v) => (typeof v === 'string' ? v : null)); // undefined / null: skipped
+      const types = stopRecordingTypes(named).filter((type) => env.sessions.isRecording(id, type));
+      for (const type of types) env.sessions.setRecording(id, type, false);
       if (types.length > 0) env.emit({ stopRecording: { session: id, types } });
       return value(0);
     },

@@ -6,11 +6,11 @@
 // session mirror, answered at once, and recorded as a HostCall the main thread applies later.
 
 import { lua, to_luastring, type LuaState, type LuaJsFunction } from 'fengari';
-import type { HostCall, Recording } from '../../src/common/bridge';
-import type { RecorderType, SessionMirror } from '../session-mirror';
-import {
-  OpaqueValue, checkHostArgs, jsepValid, jsonDocumentKind, mediumOf, splitCodec, type ArgContext, type HostFunctionName,
-} from '../validate';
+import type { HostCall } from '../../src/common/bridge';
+import type { SessionMirror } from '../session-mirror';
+import { mediumOf } from '../../src/common/codecs';
+import { planRecordings, stopRecordingTypes, type RecordingGroup } from '../../src/common/recording-args';
+import { OpaqueValue, checkHostArgs, jsepValid, jsonDocumentKind, type ArgContext, type HostFunctionName } from '../validate';
 
 export interface HostEnvironment {
   readonly sessions: SessionMirror;
@@ -239,29 +239,22 @@ export function registerHostFunctions(L: LuaState, env: HostEnvironment): void {
       if (!valid(L1, 'startRecording')) return ret(L1, -1);
       const id = toUint32(L1, 1);
       if (!env.sessions.alive(id)) return ret(L1, -1);
-      const recordings: Recording[] = [];
-      const types = new Set<RecorderType>();
+      const groups: RecordingGroup[] = [];
       for (let base = 2; base + 3 <= n; base += 4) {
-        const type = mediumOf(toText(L1, base) ?? '');
-        const codecSpec = toText(L1, base + 1);
-        if (type === undefined || codecSpec === null) continue; // an absent group (checked by valid())
-        const { codec, fmtp } = splitCodec(codecSpec);
-        if (types.has(type) || env.sessions.isRecording(id, type)) {
-          log(LOG_WARN, `startRecording: already recording ${type}, skipped`);
-          continue;
-        }
-        const folder = toText(L1, base + 2);
-        const filename = toText(L1, base + 3);
-        if (!env.recordingAllowed(folder, filename)) {
-          log(LOG_WARN, `startRecording: ${folder ?? ''} ${filename ?? ''} is outside the recording folders`);
-          return ret(L1, -1);
-        }
-        types.add(type);
-        recordings.push({ type, codec, fmtp, folder, filename });
+        groups.push({ type: toText(L1, base), codec: toText(L1, base + 1), folder: toText(L1, base + 2), filename: toText(L1, base + 3) });
       }
-      if (recordings.length === 0) return ret(L1, -1);
-      for (const type of types) env.sessions.setRecording(id, type, true);
-      env.emit({ startRecording: { session: id, recordings } });
+      const plan = planRecordings(groups, {
+        isRecording: (type) => env.sessions.isRecording(id, type),
+        pathAllowed: (folder, filename) => env.recordingAllowed(folder, filename),
+      });
+      for (const warning of plan.warnings) log(LOG_WARN, `startRecording: ${warning}`);
+      if (!plan.ok) {
+        log(LOG_WARN, `startRecording: ${plan.error}`);
+        return ret(L1, -1);
+      }
+      if (plan.recordings.length === 0) return ret(L1, 0); // only unknown types: Janus answers 0
+      for (const r of plan.recordings) env.sessions.setRecording(id, r.type, true);
+      env.emit({ startRecording: { session: id, recordings: plan.recordings } });
       return ret(L1, 0);
     },
     stopRecording: (L1) => {
@@ -273,14 +266,10 @@ export function registerHostFunctions(L: LuaState, env: HostEnvironment): void {
       if (!valid(L1, 'stopRecording')) return ret(L1, -1);
       const id = toUint32(L1, 1);
       if (!env.sessions.alive(id)) return ret(L1, -1);
-      const types: string[] = [];
-      for (let i = 2; i <= n; i++) {
-        const type = mediumOf(toText(L1, i) ?? ''); // nil: skipped (real Janus crashes)
-        if (type !== undefined && env.sessions.isRecording(id, type)) {
-          env.sessions.setRecording(id, type, false);
-          types.push(type);
-        }
-      }
+      const named: (string | null)[] = [];
+      for (let i = 2; i <= n; i++) named.push(toText(L1, i)); // nil: skipped (real Janus crashes)
+      const types = stopRecordingTypes(named).filter((type) => env.sessions.isRecording(id, type));
+      for (const type of types) env.sessions.setRecording(id, type, false);
       if (types.length > 0) env.emit({ stopRecording: { session: id, types } });
       return ret(L1, 0);
     },
