@@ -17,7 +17,7 @@ import type { ClientJsep, FullJsep, Peer, PeerEvents, TrickleCandidate } from '.
 import type { ConsumerWireOptions as ConsumerWire } from './mediasoup-edits';
 import { PeerDataChannels } from './peer-data';
 import { SlowLinkGate, lostPackets } from './slowlink';
-import { type ClientSdp, clientJsepForScript } from './sdp/client-sdp';
+import { type ClientSdp, clientJsepForScript, ourDtlsRole } from './sdp/client-sdp';
 import { type LocalSsrcs, chooseLocalSsrcs } from './sdp/local-ssrcs';
 import { localMediaOf, mergeLocalSdp } from './sdp/merge';
 import { type NegotiatedMedia, type Negotiation, negotiate, toConsumerRtpCapabilities, toProducerRtpParameters } from './sdp/negotiation';
@@ -127,7 +127,7 @@ export class MediasoupPeer implements Peer {
       iceParameters: transport.iceParameters,
       iceCandidates: transport.iceCandidates,
       dtlsParameters: transport.dtlsParameters,
-      dtlsRole: client?.setup === 'active' ? 'server' : 'client',
+      dtlsRole: ourDtlsRole(client?.setup),
       client,
       localSsrcs: this.localSsrcs,
       sctpMaxMessageSize: MAX_SCTP_MESSAGE,
@@ -331,8 +331,8 @@ export class MediasoupPeer implements Peer {
     const steps: Promise<void>[] = [];
     if (!this.dtlsConnecting) {
       this.dtlsConnecting = true;
-      // We answer setup:active (DTLS client) unless the client insisted on active itself.
-      const weAreClient = this.weAreDtlsClient(client);
+      // connect() takes the client's role: the other one than ours.
+      const weAreClient = ourDtlsRole(client.setup) === 'client';
       steps.push(
         transport.connect({
           dtlsParameters: {
@@ -347,7 +347,7 @@ export class MediasoupPeer implements Peer {
       this.data = new PeerDataChannels({
         transport,
         router,
-        dtlsClient: this.weAreDtlsClient(client),
+        dtlsClient: ourDtlsRole(client.setup) === 'client',
         logger: this.logger,
         onMessage: (message) => this.events.data(message),
         onReady: () => this.events.dataReady(),
@@ -361,11 +361,6 @@ export class MediasoupPeer implements Peer {
     if (failed) throw failed.reason;
     this.assertCurrent(transport);
     this.changes.emit('change', 'negotiated' satisfies PeerChange);
-  }
-
-  private weAreDtlsClient(client: ClientSdp): boolean {
-    // Client offers: actpass → we take active. Client answers to our actpass: active → we are server.
-    return client.setup !== 'active';
   }
 
   private async syncProducers(media: readonly NegotiatedMedia[]): Promise<void> {

@@ -2,6 +2,7 @@
 // and PeerConnection requests go to the PluginHost, media requests to its MediaRouter (keyed
 // by Janus handle id), and the janus_lua_session-equivalent state is updated to match.
 
+import { codecNamed } from '../common/codecs';
 import type { Logger } from '../log';
 import type { JsonObject, JsonValue } from '../plugin/json';
 import { isJsonObject } from '../plugin/json';
@@ -258,16 +259,29 @@ function toPluginJsep(value: JsonValue | undefined): PluginJsep | undefined {
   return jsep;
 }
 
-/** The first video codec of an SDP (from its first video m-line's first payload type). */
+/** Payload types with a static codec (RFC 3551) that Janus names without an rtpmap. */
+const STATIC_PT_NAMES: Readonly<Record<string, string>> = { '0': 'pcmu', '8': 'pcma', '9': 'g722' };
+
+/**
+ * The negotiated video codec of an answer, as janus_sdp_find_first_codec finds it: the first
+ * video m-line that is not rejected (port 0) or inactive; its first payload type's codec (the
+ * second's behind RED); a codec missing from the codec list means the next m-line.
+ */
 export function firstVideoCodec(sdp: string): string | undefined {
-  const lines = sdp.split(/\r?\n/);
-  const m = lines.findIndex((l) => l.startsWith('m=video '));
-  if (m < 0) return undefined;
-  const pt = lines[m].split(' ')[3];
-  if (pt === undefined) return undefined;
-  for (let i = m + 1; i < lines.length && !lines[i].startsWith('m='); i++) {
-    const match = /^a=rtpmap:(\d+) ([^/]+)\//.exec(lines[i]);
-    if (match && match[1] === pt) return match[2].toLowerCase();
+  for (const section of sdp.split(/\r?\n(?=m=)/)) {
+    const lines = section.split(/\r?\n/);
+    const [kind, port, , ...pts] = lines[0].split(' ');
+    if (kind !== 'm=video' || Number.parseInt(port ?? '0', 10) === 0 || lines.includes('a=inactive')) continue;
+    const nameOf = (pt: string | undefined): string | undefined => {
+      if (pt === undefined) return undefined;
+      if (STATIC_PT_NAMES[pt]) return STATIC_PT_NAMES[pt];
+      const rtpmap = lines.find((l) => l.startsWith(`a=rtpmap:${pt} `));
+      return rtpmap ? /^a=rtpmap:\d+ ([^/\s]+)/.exec(rtpmap)?.[1].toLowerCase() : undefined;
+    };
+    let name = nameOf(pts[0]);
+    if (name === 'red') name = nameOf(pts[1]);
+    const codec = name === undefined ? undefined : codecNamed(name);
+    if (codec?.medium === 'video') return codec.name;
   }
   return undefined;
 }

@@ -432,8 +432,9 @@ export class ScriptPlugin implements Plugin {
 
   temporalLayerChanged(handle: PluginHandle, layer: number): void {
     const state = this.live(handle);
-    // Janus 1.1.2 quirk: only when substreamChanged is defined too.
-    if (state && this.hookSet.has('substreamChanged') && this.hookSet.has('temporalLayerChanged')) {
+    // Janus 1.1.2 runs it only when substreamChanged is defined too: the callback table
+    // (workers/runtime.ts, `requires`) keeps that rule.
+    if (state && this.hookSet.has('temporalLayerChanged')) {
       void this.submit({ session: state.scriptId, temporalLayerChanged: { value: layer } }, { session: state });
     }
   }

@@ -127,6 +127,15 @@ function parseFingerprint(value: string | undefined): Fingerprint | undefined {
   return { algorithm: algorithm.toLowerCase(), value: fp.toUpperCase() };
 }
 
+/**
+ * Our DTLS role towards a client whose SDP says `setup`. As Janus: we answer setup:active (DTLS
+ * client) unless the client insisted on active itself; to the client's answer after our
+ * actpass offer, active makes us the server. (mediasoup's connect() takes the other role.)
+ */
+export function ourDtlsRole(setup: DtlsSetup | undefined): 'client' | 'server' {
+  return setup === 'active' ? 'server' : 'client';
+}
+
 function parseSetup(value: string | undefined): DtlsSetup | undefined {
   const v = value?.trim().toLowerCase();
   return v === 'actpass' || v === 'active' || v === 'passive' || v === 'holdconn' ? v : undefined;

@@ -14,6 +14,7 @@
 //   those are the ones the client agreed to parse, with its IDs. rid/repaired-rid are left
 //   out: a Consumer sends one plain stream.
 
+import { getSupportedRtpCapabilities } from 'mediasoup';
 import type {
   MediaKind,
   RtpCapabilities,
@@ -94,15 +95,10 @@ const RID_URIS = new Set([
   'urn:ietf:params:rtp-hdrext:sdes:repaired-rtp-stream-id',
 ]);
 
-/** Codecs mediasoup 3.12 can route (its supportedRtpCapabilities), as mimeType/clockRate. */
-const SUPPORTED = new Set([
-  'audio/opus/48000', 'audio/multiopus/48000', 'audio/pcmu/8000', 'audio/pcma/8000', 'audio/isac/32000',
-  'audio/isac/16000', 'audio/g722/8000', 'audio/ilbc/8000', 'audio/silk/24000', 'audio/silk/16000',
-  'audio/silk/12000', 'audio/silk/8000', 'audio/cn/32000', 'audio/cn/16000', 'audio/cn/8000',
-  'audio/telephone-event/48000', 'audio/telephone-event/32000', 'audio/telephone-event/16000',
-  'audio/telephone-event/8000', 'video/vp8/90000', 'video/vp9/90000', 'video/h264/90000',
-  'video/h264-svc/90000', 'video/h265/90000',
-]);
+/** Codecs mediasoup can route (its supportedRtpCapabilities), as mimeType/clockRate. */
+const SUPPORTED: ReadonlySet<string> = new Set(
+  getSupportedRtpCapabilities().codecs?.map((c) => `${c.mimeType.toLowerCase()}/${c.clockRate}`) ?? [],
+);
 
 export function isSupportedByMediasoup(mimeType: string, clockRate: number): boolean {
   return SUPPORTED.has(`${mimeType.toLowerCase()}/${clockRate}`);
@@ -126,14 +122,7 @@ function negotiatedCodecs(all: readonly SdpCodec[]): NegotiatedCodec[] {
   return all
     .filter((c) => !isRtx(c) && isSupportedByMediasoup(c.mimeType, c.clockRate))
     .map((c) => {
-      const n: NegotiatedCodec = {
-        payloadType: c.payloadType,
-        mimeType: c.mimeType,
-        clockRate: c.clockRate,
-        parameters: { ...c.parameters },
-        rtcpFeedback: c.rtcpFeedback.map((f) => ({ ...f })),
-      };
-      if (c.channels !== undefined) n.channels = c.channels;
+      const n: NegotiatedCodec = codecFields(c);
       const r = rtx.get(c.payloadType);
       if (r !== undefined) n.rtxPayloadType = r;
       return n;
@@ -180,8 +169,9 @@ export function negotiate(input: NegotiationInput): Negotiation {
   return out;
 }
 
-function codecParameters(c: NegotiatedCodec): RtpCodecParameters {
-  const p: RtpCodecParameters = {
+/** The fields an SDP codec, a negotiated codec and mediasoup's codec parameters share, copied. */
+function codecFields(c: SdpCodec | NegotiatedCodec): NegotiatedCodec & RtpCodecParameters {
+  const p: NegotiatedCodec & RtpCodecParameters = {
     mimeType: c.mimeType,
     payloadType: c.payloadType,
     clockRate: c.clockRate,
@@ -205,7 +195,7 @@ function rtxCodec(kind: MediaKind, rtxPt: number, apt: number): RtpCodecParamete
 export function toProducerRtpParameters(m: NegotiatedMedia): RtpParameters {
   const codecs: RtpCodecParameters[] = [];
   for (const c of m.codecs) {
-    codecs.push(codecParameters(c));
+    codecs.push(codecFields(c));
     if (c.rtxPayloadType !== undefined) codecs.push(rtxCodec(m.kind, c.rtxPayloadType, c.payloadType));
   }
   const hasRtx = m.codecs.some((c) => c.rtxPayloadType !== undefined);
