@@ -16,25 +16,25 @@ export interface CodecEntry {
   readonly clockRate?: number;
 }
 
-/** Janus 1.1.2's recorder codecs (janus_recorder_create_full), in its order. */
-export const CODECS: readonly CodecEntry[] = [
-  { name: 'vp8', medium: 'video', mimeType: 'video/VP8', clockRate: 90000 },
-  { name: 'vp9', medium: 'video', mimeType: 'video/VP9', clockRate: 90000 },
-  { name: 'h264', medium: 'video', mimeType: 'video/H264', clockRate: 90000 },
-  { name: 'av1', medium: 'video', mimeType: 'video/AV1', clockRate: 90000 },
-  { name: 'h265', medium: 'video', mimeType: 'video/H265', clockRate: 90000 },
-  { name: 'opus', medium: 'audio', mimeType: 'audio/opus', clockRate: 48000 },
-  { name: 'multiopus', medium: 'audio', mimeType: 'audio/multiopus', clockRate: 48000 },
-  // G.711 without naming the law (an older name Janus's recorder still accepts).
-  { name: 'g711', medium: 'audio' },
-  { name: 'pcmu', medium: 'audio', mimeType: 'audio/PCMU', clockRate: 8000 },
-  { name: 'pcma', medium: 'audio', mimeType: 'audio/PCMA', clockRate: 8000 },
-  { name: 'g722', medium: 'audio', mimeType: 'audio/G722', clockRate: 8000 },
-  { name: 'l16-48', medium: 'audio', mimeType: 'audio/L16', clockRate: 48000 },
-  { name: 'l16', medium: 'audio', mimeType: 'audio/L16', clockRate: 16000 },
-  { name: 'text', medium: 'data' },
-  { name: 'binary', medium: 'data' },
-];
+/**
+ * Janus 1.1.2's recorder codecs (janus_recorder_create_full), per medium: [name, MIME subtype,
+ * clock rate]. g711 names no law (an older name the recorder still accepts): never RTP here;
+ * nor are the data "codecs".
+ */
+const TABLE: Readonly<Record<Medium, readonly (readonly [string, string?, number?])[]>> = {
+  video: [['vp8', 'VP8', 90000], ['vp9', 'VP9', 90000], ['h264', 'H264', 90000], ['av1', 'AV1', 90000], ['h265', 'H265', 90000]],
+  audio: [
+    ['opus', 'opus', 48000], ['multiopus', 'multiopus', 48000], ['g711'], ['pcmu', 'PCMU', 8000], ['pcma', 'PCMA', 8000],
+    ['g722', 'G722', 8000], ['l16-48', 'L16', 48000], ['l16', 'L16', 16000],
+  ],
+  data: [['text'], ['binary']],
+};
+
+export const CODECS: readonly CodecEntry[] = MEDIA.flatMap((medium) =>
+  TABLE[medium].map(([name, subtype, clockRate]): CodecEntry =>
+    subtype === undefined ? { name, medium } : { name, medium, mimeType: `${medium}/${subtype}`, clockRate },
+  ),
+);
 
 const BY_NAME: ReadonlyMap<string, CodecEntry> = new Map(CODECS.map((c) => [c.name, c]));
 

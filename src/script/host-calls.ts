@@ -87,6 +87,18 @@ export class HostCallApplier {
     return this.ctx.sessions.fromScript(scriptId);
   }
 
+  /** A host call that sets one number of the session state and hands it to the media router. */
+  private setNumber(
+    call: { session: number; value: number },
+    field: 'bitrate' | 'pliFreq' | 'substream' | 'temporalLayer',
+    toMedia: (handleId: number, value: number) => unknown,
+  ): void {
+    const state = this.handleOf(call.session);
+    if (!state) return;
+    state[field] = call.value;
+    toMedia(state.handle.id, call.value);
+  }
+
   private apply(call: HostCall): void {
     const host = this.ctx.host();
     if (call.log) {
@@ -161,33 +173,11 @@ export class HostCallApplier {
       media.removeRecipient(sender.handle.id, recipient.handle.id);
       return;
     }
-    if (call.setBitrate) {
-      const state = this.handleOf(call.setBitrate.session);
-      if (!state) return;
-      state.bitrate = call.setBitrate.value;
-      media.setBitrate(state.handle.id, state.bitrate);
-      return;
-    }
-    if (call.setPliFreq) {
-      const state = this.handleOf(call.setPliFreq.session);
-      if (!state) return;
-      state.pliFreq = call.setPliFreq.value;
-      media.setPliFreq(state.handle.id, state.pliFreq);
-      return;
-    }
-    if (call.setSubstream) {
-      const state = this.handleOf(call.setSubstream.session);
-      if (!state) return;
-      state.substream = call.setSubstream.value;
-      media.setSubstream(state.handle.id, state.substream);
-      return;
-    }
+    if (call.setBitrate) return this.setNumber(call.setBitrate, 'bitrate', (id, value) => media.setBitrate(id, value));
+    if (call.setPliFreq) return this.setNumber(call.setPliFreq, 'pliFreq', (id, value) => media.setPliFreq(id, value));
+    if (call.setSubstream) return this.setNumber(call.setSubstream, 'substream', (id, value) => media.setSubstream(id, value));
     if (call.setTemporalLayer) {
-      const state = this.handleOf(call.setTemporalLayer.session);
-      if (!state) return;
-      state.temporalLayer = call.setTemporalLayer.value;
-      media.setTemporalLayer(state.handle.id, state.temporalLayer);
-      return;
+      return this.setNumber(call.setTemporalLayer, 'temporalLayer', (id, value) => media.setTemporalLayer(id, value));
     }
     if (call.sendPli) {
       const state = this.handleOf(call.sendPli);

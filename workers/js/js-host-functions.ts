@@ -10,8 +10,9 @@
 
 import { readFileSync } from 'node:fs';
 import { mediumOf } from '../../src/common/codecs';
-import { planRecordings, stopRecordingTypes, type RecordingGroup } from '../../src/common/recording-args';
+import type { RecordingGroup } from '../../src/common/recording-args';
 import type { HostCall } from '../../src/common/bridge';
+import { startRecording, stopRecording } from '../recording';
 import type { SessionMirror } from '../session-mirror';
 import { checkHostArgs, dukType, jsonDocumentKind, sdpParses, type HostFunctionName } from '../validate';
 
@@ -240,27 +241,13 @@ function hostFunctions(env: JsHostEnvironment): Record<JsHostFunctionName, HostF
       for (let base = 1; base + 3 <= 12; base += 4) {
         groups.push({ type: text(args[base]), codec: text(args[base + 1]), folder: text(args[base + 2]), filename: text(args[base + 3]) });
       }
-      const plan = planRecordings(groups, {
-        isRecording: (type) => env.sessions.isRecording(id, type),
-        pathAllowed: (folder, filename) => env.recordingAllowed(folder, filename),
-      });
-      for (const warning of plan.warnings) log(LOG_WARN, `startRecording: ${warning}`);
-      if (!plan.ok) {
-        log(LOG_WARN, `startRecording: ${plan.error}`);
-        return failed;
-      }
-      if (plan.recordings.length === 0) return value(0); // only unknown types: Janus answers 0
-      for (const r of plan.recordings) env.sessions.setRecording(id, r.type, true);
-      env.emit({ startRecording: { session: id, recordings: plan.recordings } });
-      return value(0);
+      return startRecording(env, id, groups, (message) => log(LOG_WARN, message)) ? value(0) : failed;
     },
     stopRecording: (args) => {
       const id = uint32(args[0]);
       if (!env.sessions.alive(id)) return noSession(id);
       const named = [args[1], args[2], args[3]].map((v) => (typeof v === 'string' ? v : null)); // undefined / null: skipped
-      const types = stopRecordingTypes(named).filter((type) => env.sessions.isRecording(id, type));
-      for (const type of types) env.sessions.setRecording(id, type, false);
-      if (types.length > 0) env.emit({ stopRecording: { session: id, types } });
+      stopRecording(env, id, named);
       return value(0);
     },
   };

@@ -7,9 +7,10 @@
 
 import { lua, to_luastring, type LuaState, type LuaJsFunction } from 'fengari';
 import type { HostCall } from '../../src/common/bridge';
+import { startRecording, stopRecording } from '../recording';
 import type { SessionMirror } from '../session-mirror';
 import { mediumOf } from '../../src/common/codecs';
-import { planRecordings, stopRecordingTypes, type RecordingGroup } from '../../src/common/recording-args';
+import type { RecordingGroup } from '../../src/common/recording-args';
 import { OpaqueValue, checkHostArgs, jsepValid, jsonDocumentKind, type ArgContext, type HostFunctionName } from '../validate';
 
 export interface HostEnvironment {
@@ -243,19 +244,7 @@ export function registerHostFunctions(L: LuaState, env: HostEnvironment): void {
       for (let base = 2; base + 3 <= n; base += 4) {
         groups.push({ type: toText(L1, base), codec: toText(L1, base + 1), folder: toText(L1, base + 2), filename: toText(L1, base + 3) });
       }
-      const plan = planRecordings(groups, {
-        isRecording: (type) => env.sessions.isRecording(id, type),
-        pathAllowed: (folder, filename) => env.recordingAllowed(folder, filename),
-      });
-      for (const warning of plan.warnings) log(LOG_WARN, `startRecording: ${warning}`);
-      if (!plan.ok) {
-        log(LOG_WARN, `startRecording: ${plan.error}`);
-        return ret(L1, -1);
-      }
-      if (plan.recordings.length === 0) return ret(L1, 0); // only unknown types: Janus answers 0
-      for (const r of plan.recordings) env.sessions.setRecording(id, r.type, true);
-      env.emit({ startRecording: { session: id, recordings: plan.recordings } });
-      return ret(L1, 0);
+      return ret(L1, startRecording(env, id, groups, (message) => log(LOG_WARN, message)) ? 0 : -1);
     },
     stopRecording: (L1) => {
       const n = lua.lua_gettop(L1);
@@ -268,9 +257,7 @@ export function registerHostFunctions(L: LuaState, env: HostEnvironment): void {
       if (!env.sessions.alive(id)) return ret(L1, -1);
       const named: (string | null)[] = [];
       for (let i = 2; i <= n; i++) named.push(toText(L1, i)); // nil: skipped (real Janus crashes)
-      const types = stopRecordingTypes(named).filter((type) => env.sessions.isRecording(id, type));
-      for (const type of types) env.sessions.setRecording(id, type, false);
-      if (types.length > 0) env.emit({ stopRecording: { session: id, types } });
+      stopRecording(env, id, named);
       return ret(L1, 0);
     },
     testExtraFunction: (L1) => ret(L1, 1234),

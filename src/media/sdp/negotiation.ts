@@ -223,16 +223,8 @@ export function toProducerRtpParameters(m: NegotiatedMedia): RtpParameters {
 
 /** A negotiated codec as a capability of `kind`, preferring the client's PT. */
 function codecCapability(kind: MediaKind, c: NegotiatedCodec): RtpCodecCapability {
-  const cap: RtpCodecCapability = {
-    kind,
-    mimeType: c.mimeType,
-    preferredPayloadType: c.payloadType,
-    clockRate: c.clockRate,
-    parameters: { ...c.parameters },
-    rtcpFeedback: c.rtcpFeedback.map((f) => ({ ...f })),
-  };
-  if (c.channels !== undefined) cap.channels = c.channels;
-  return cap;
+  const { payloadType, ...fields } = codecFields(c);
+  return { kind, preferredPayloadType: payloadType, ...fields };
 }
 
 /**
