@@ -6,10 +6,14 @@ import * as path from 'node:path';
 import { codecNamed } from '../src/common/codecs';
 import { planRecordings, splitCodecFmtp, stopRecordingTypes, type RecordingChecks, type RecordingGroup } from '../src/common/recording-args';
 import { encodeMjrFrame, encodeMjrInfo, formatMjrInfo } from '../src/media/recording/mjr-format';
-import { openRecorders, Recorder, type RecorderClock, RecorderError } from '../src/media/recording/writer';
+import { placeRecording, type PlacementOptions } from '../src/media/recording/paths';
+import { openRecorders, Recorder, type RecorderClock, RecorderError, type RecorderOptions } from '../src/media/recording/writer';
 import { resolveRecordingPath } from '../src/common/recording-roots';
 import { buildRtpPacket } from './support/rtp-packet';
 
+/** A recorder at the path placeRecording chooses for its folder and filename. */
+const openAt = (options: RecorderOptions & PlacementOptions & { folder?: string; filename?: string }): Recorder =>
+  Recorder.open(options, placeRecording(options.folder, options.filename, options));
 const hex = (s: string): Buffer => Buffer.from(s, 'hex');
 const PP_REC = '/usr/bin/janus-pp-rec';
 
@@ -238,7 +242,7 @@ describe('recorder (.mjr)', () => {
   describe('recorder: files', () => {
     it('writes only MJR00002 until the first frame, creating the folder', async () => {
       const dir = path.join(tmp, 'new', 'deeper');
-      const rec = Recorder.open({ codec: 'opus', folder: dir, filename: 'empty' });
+      const rec = openAt({ codec: 'opus', folder: dir, filename: 'empty' });
       expect(rec.path).to.equal(`${dir}/empty.mjr`);
       expect(fs.readFileSync(rec.path).toString('latin1')).to.equal('MJR00002');
       await rec.close();
@@ -248,16 +252,16 @@ describe('recorder (.mjr)', () => {
     });
 
     it('refuses bad codecs, non-directories, wrong media and non-RTP', async () => {
-      expect(() => Recorder.open({ codec: 'theora', folder: tmp, filename: 'x' })).to.throw(RecorderError, "Unsupported codec 'theora'");
+      expect(() => openAt({ codec: 'theora', folder: tmp, filename: 'x' })).to.throw(RecorderError, "Unsupported codec 'theora'");
       const file = path.join(tmp, 'plain-file');
       fs.writeFileSync(file, '');
-      expect(() => Recorder.open({ codec: 'vp8', folder: file, filename: 'x' })).to.throw(RecorderError, 'Not a directory');
-      const audio = Recorder.open({ codec: 'pcmu', folder: tmp, filename: 'wrong-media' });
+      expect(() => openAt({ codec: 'vp8', folder: file, filename: 'x' })).to.throw(RecorderError, 'Not a directory');
+      const audio = openAt({ codec: 'pcmu', folder: tmp, filename: 'wrong-media' });
       expect(audio.saveData('text')).to.equal(false);
       expect(audio.saveRtp(hex('00112233'))).to.equal(false);
       expect(audio.saveRtp(hex('40000000000000000000000000'))).to.equal(false); // version 1
       await audio.close();
-      const data = Recorder.open({ codec: 'binary', folder: tmp, filename: 'wrong-media-data' });
+      const data = openAt({ codec: 'binary', folder: tmp, filename: 'wrong-media-data' });
       expect(data.saveRtp(buildRtpPacket({ payloadType: 0, sequenceNumber: 1, timestamp: 1, ssrc: 1, payload: hex('ff') }))).to.equal(false);
       expect(data.saveData(new Uint8Array(0))).to.equal(false);
       expect(data.saveData(Buffer.alloc(0xfff8))).to.equal(false); // length field would overflow
@@ -265,7 +269,7 @@ describe('recorder (.mjr)', () => {
     });
 
     it('renames a temporary extension away on close', async () => {
-      const rec = Recorder.open({ codec: 'text', folder: tmp, filename: 'tmpext', tempExtension: 'part' });
+      const rec = openAt({ codec: 'text', folder: tmp, filename: 'tmpext', tempExtension: 'part' });
       expect(rec.path).to.equal(`${tmp}/tmpext.mjr.part`);
       expect(fs.existsSync(rec.path)).to.equal(true);
       rec.saveData('x');
@@ -293,7 +297,7 @@ describe('recorder (.mjr)', () => {
 
     it('keeps frame order across many asynchronous writes without touching the caller buffers', async () => {
       const clock = new FakeClock();
-      const rec = Recorder.open({ codec: 'g722', folder: tmp, filename: 'order', clock });
+      const rec = openAt({ codec: 'g722', folder: tmp, filename: 'order', clock });
       const n = 2000;
       const sent: Buffer[] = [];
       for (let i = 0; i < n; i++) {
@@ -325,7 +329,7 @@ describe('recorder (.mjr)', () => {
       const clock = new FakeClock();
       const header = 2 + formatMjrInfo({ medium: 'data', codec: 'text', createdUs: clock.real, firstFrameUs: clock.real }).length;
       const frame = 10 + 8 + 50;
-      const rec = Recorder.open({ codec: 'text', folder: tmp, filename: 'bounded', clock, maxQueuedBytes: header + 2 * frame });
+      const rec = openAt({ codec: 'text', folder: tmp, filename: 'bounded', clock, maxQueuedBytes: header + 2 * frame });
       const results: boolean[] = [];
       for (let i = 0; i < 10; i++) results.push(rec.saveData('x'.repeat(50)));
       // the info header and two frames fit exactly; the rest are dropped
@@ -346,7 +350,7 @@ describe('recorder (.mjr)', () => {
 
     it('opus: exact file, then .opus (Ogg) holding every frame, across a seq wrap', async () => {
       const clock = new FakeClock();
-      const rec = Recorder.open({ codec: 'opus', folder: tmp, filename: 'opus-rec', clock });
+      const rec = openAt({ codec: 'opus', folder: tmp, filename: 'opus-rec', clock });
       const created = clock.real;
       const wire = OPUS_FRAMES.map((payload, i) =>
         buildRtpPacket({ payloadType: 111, marker: i === 0, sequenceNumber: 65534 + i, timestamp: 4_294_966_000 + 960 * i, ssrc: 0x1111, payload }),
@@ -384,7 +388,7 @@ describe('recorder (.mjr)', () => {
 
     it('re-bases seq/ts across an SSRC switch, keeping the SSRC as Janus does', async () => {
       const clock = new FakeClock();
-      const rec = Recorder.open({ codec: 'opus', folder: tmp, filename: 'opus-switch', clock });
+      const rec = openAt({ codec: 'opus', folder: tmp, filename: 'opus-switch', clock });
       const created = clock.real;
       const wire = OPUS_FRAMES.map((payload, i) =>
         i < 3
@@ -412,7 +416,7 @@ describe('recorder (.mjr)', () => {
 
     it('vp8: .webm with the right size, first keyframe and every frame', async () => {
       const clock = new FakeClock();
-      const rec = Recorder.open({ codec: 'vp8', folder: tmp, filename: 'vp8-rec', clock });
+      const rec = openAt({ codec: 'vp8', folder: tmp, filename: 'vp8-rec', clock });
       // One packet per frame: VP8 payload descriptor 0x10 (S=1, partition 0) + the frame.
       VP8_FRAMES.forEach((frame, i) => {
         const payload = Buffer.concat([Buffer.from([0x10]), frame]);
@@ -442,7 +446,7 @@ describe('recorder (.mjr)', () => {
 
     it('text data: exact file, then .srt with the messages at their times', async () => {
       const clock = new FakeClock();
-      const rec = Recorder.open({ codec: 'text', folder: tmp, filename: 'text-rec', clock });
+      const rec = openAt({ codec: 'text', folder: tmp, filename: 'text-rec', clock });
       const created = clock.real;
       clock.advance(1000);
       const t0 = clock.real;
@@ -466,7 +470,7 @@ describe('recorder (.mjr)', () => {
 
     it('pcmu: .wav with one 16-bit sample per G.711 byte', async () => {
       const clock = new FakeClock();
-      const rec = Recorder.open({ codec: 'pcmu', folder: tmp, filename: 'pcmu-rec', clock });
+      const rec = openAt({ codec: 'pcmu', folder: tmp, filename: 'pcmu-rec', clock });
       const s = clock.real;
       for (let i = 0; i < 10; i++) {
         rec.saveRtp(buildRtpPacket({ payloadType: 0, sequenceNumber: 40 + i, timestamp: 160 * i, ssrc: 9, payload: Buffer.alloc(160, 0xff) }));
@@ -491,7 +495,7 @@ describe('recorder (.mjr)', () => {
 
     it('binary data: the messages come back byte for byte', async () => {
       const clock = new FakeClock();
-      const rec = Recorder.open({ codec: 'binary', folder: tmp, filename: 'binary-rec', clock });
+      const rec = openAt({ codec: 'binary', folder: tmp, filename: 'binary-rec', clock });
       const s = clock.real;
       rec.saveData(hex('000102'));
       clock.advance(2_000);
@@ -511,7 +515,7 @@ describe('recorder (.mjr)', () => {
     });
 
     it('fails conversion when the layout is broken (the check can fail)', async () => {
-      const rec = Recorder.open({ codec: 'opus', folder: tmp, filename: 'broken' });
+      const rec = openAt({ codec: 'opus', folder: tmp, filename: 'broken' });
       rec.saveRtp(buildRtpPacket({ payloadType: 111, sequenceNumber: 1, timestamp: 1, ssrc: 1, payload: OPUS_FRAMES[0] }));
       await rec.close();
       const bytes = fs.readFileSync(rec.path);

@@ -30,7 +30,7 @@ const TABLE: Readonly<Record<Medium, readonly (readonly [string, string?, number
   data: [['text'], ['binary']],
 };
 
-export const CODECS: readonly CodecEntry[] = MEDIA.flatMap((medium) =>
+const CODECS: readonly CodecEntry[] = MEDIA.flatMap((medium) =>
   TABLE[medium].map(([name, subtype, clockRate]): CodecEntry =>
     subtype === undefined ? { name, medium } : { name, medium, mimeType: `${medium}/${subtype}`, clockRate },
   ),
@@ -41,12 +41,6 @@ const BY_NAME: ReadonlyMap<string, CodecEntry> = new Map(CODECS.map((c) => [c.na
 /** A codec by its Janus name (any case), or undefined for a codec Janus does not know. */
 export function codecNamed(name: string): CodecEntry | undefined {
   return BY_NAME.get(name.toLowerCase());
-}
-
-/** The codec a MIME type and clock rate stand for (any case), or undefined. */
-export function codecOfMimeType(mimeType: string, clockRate?: number): CodecEntry | undefined {
-  const mime = mimeType.toLowerCase();
-  return CODECS.find((c) => c.mimeType?.toLowerCase() === mime && (clockRate === undefined || c.clockRate === clockRate));
 }
 
 /** A medium name in any case, or undefined. */

@@ -15,7 +15,7 @@
 import { codecNamed, mediumOf, type Medium } from './codecs';
 
 /** Separator between codec and fmtp in startRecording's codec argument. */
-export const FMTP_SEPARATOR = '/fmtp=';
+const FMTP_SEPARATOR = '/fmtp=';
 
 /** One (type, codec, folder, filename) group as the runtime read it (null: nil/absent). */
 export interface RecordingGroup {

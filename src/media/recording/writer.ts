@@ -24,12 +24,10 @@ export const systemClock: RecorderClock = {
   monotonicUs,
 };
 
-export interface RecorderOptions extends PlacementOptions {
+export interface RecorderOptions {
   /** Codec, case-insensitive, without `/fmtp=` (see splitCodecFmtp). */
   codec: string;
   fmtp?: string;
-  folder?: string | null;
-  filename?: string | null;
   /** Marks the recording as end-to-end encrypted ("e": true). */
   encrypted?: boolean;
   logger?: Logger;
@@ -91,15 +89,13 @@ export class Recorder {
   }
 
   /**
-   * Creates the file (and its folder) and writes "MJR00002", synchronously, as Janus does when
-   * the script calls startRecording. Throws RecorderError on an unsupported codec or I/O error,
-   * RecordingPathError outside the roots. `placed`: the path placeRecording already chose
-   * (openRecorders places every file of a call before opening any).
+   * Creates the file (and its folder) at `where` (placeRecording's choice) and writes
+   * "MJR00002", synchronously, as Janus does when the script calls startRecording. Throws
+   * RecorderError on an unsupported codec or I/O error.
    */
-  static open(options: RecorderOptions, placed?: RecordingPath): Recorder {
+  static open(options: RecorderOptions, where: RecordingPath): Recorder {
     const medium = codecNamed(options.codec)?.medium;
     if (medium === undefined) throw new RecorderError(`Unsupported codec '${options.codec}'`);
-    const where = placed ?? placeRecording(options.folder, options.filename, options);
     const log = options.logger ?? silentLogger();
     if (where.warning) log.warn(where.warning);
     let fd: number;
@@ -264,7 +260,7 @@ export class Recorder {
  */
 export function openRecorders(
   requests: readonly RecordingRequest[],
-  common: Omit<RecorderOptions, 'codec' | 'fmtp' | 'folder' | 'filename'> = {},
+  common: Omit<RecorderOptions, 'codec' | 'fmtp'> & PlacementOptions = {},
 ): Map<Medium, Recorder> {
   // Every path is placed (and confined) before any file or folder is created: all or nothing.
   const placed = requests.map((r) => placeRecording(r.folder, r.filename, common));
@@ -272,7 +268,7 @@ export function openRecorders(
   try {
     requests.forEach((r, i) => {
       if (opened.has(r.type)) return;
-      opened.set(r.type, Recorder.open({ ...common, codec: r.codec, fmtp: r.fmtp, folder: r.folder, filename: r.filename }, placed[i]));
+      opened.set(r.type, Recorder.open({ ...common, codec: r.codec, fmtp: r.fmtp }, placed[i]));
     });
   } catch (err) {
     for (const rec of opened.values()) void rec.close();
