@@ -117,7 +117,7 @@ describe('Lua sandbox and supervision', function () {
     const h = handle(30);
     await plugin.createSession(h);
     // Kill the thread behind piscina's back; piscina starts a fresh one with no script.
-    const pool = (plugin as unknown as { pool: { threadIds: number[]; piscina: { threads: Array<{ terminate(): Promise<number> }> } } }).pool;
+    const pool = (plugin as unknown as { channel: { pool: { piscina: { threads: Array<{ terminate(): Promise<number> }> } } } }).channel.pool;
     await pool.piscina.threads[0].terminate();
     const answer = await plugin.handleMessage(h, 't', { request: 'ping' }, undefined);
     expect(answer).to.deep.equal({ kind: 'error', reason: 'Lua error' });

@@ -78,7 +78,6 @@ export type ScriptHook =
   | 'dataReady' | 'slowLink' | 'substreamChanged' | 'temporalLayerChanged'
   | 'getVersion' | 'getVersionString' | 'getDescription' | 'getName' | 'getAuthor' | 'getPackage';
 
-
 const utf8 = new TextEncoder();
 const fromUtf8 = new TextDecoder('utf-8');
 
