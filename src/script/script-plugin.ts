@@ -330,24 +330,29 @@ export class ScriptPlugin implements Plugin {
   }
 
   async hangupMedia(handle: PluginHandle): Promise<void> {
-    const state = this.sessions.fromHandle(handle.id);
-    if (!state) return;
-    if (state.orphaned) {
-      this.calls.resetMedia(state);
-      return;
-    }
-    await this.submit({ session: state.scriptId, hangupMedia: {} }, { session: state, before: () => this.calls.resetMedia(state) });
+    await this.withBookkeeping(handle, 'hangupMedia', 'before', (state) => this.calls.resetMedia(state));
   }
 
   async destroySession(handle: PluginHandle): Promise<void> {
+    // destroySession runs before the C side unlinks the session and marks it dead.
+    await this.withBookkeeping(handle, 'destroySession', 'after', (state) => this.calls.unlinkAndRemove(state));
+  }
+
+  /**
+   * A callback whose main-side bookkeeping must happen even when the script cannot run it: for
+   * an orphaned session at once, otherwise in task order, before or after its host calls.
+   */
+  private async withBookkeeping(
+    handle: PluginHandle,
+    callback: 'hangupMedia' | 'destroySession',
+    when: 'before' | 'after',
+    bookkeeping: (state: ScriptSessionState) => void,
+  ): Promise<void> {
     const state = this.sessions.fromHandle(handle.id);
     if (!state) return;
-    if (state.orphaned) {
-      this.calls.unlinkAndRemove(state);
-      return;
-    }
-    // destroySession runs before the C side unlinks the session and marks it dead.
-    await this.submit({ session: state.scriptId, destroySession: {} }, { session: state, after: () => this.calls.unlinkAndRemove(state) });
+    if (state.orphaned) return bookkeeping(state);
+    const call: CallTask = callback === 'hangupMedia' ? { session: state.scriptId, hangupMedia: {} } : { session: state.scriptId, destroySession: {} };
+    await this.submit(call, { session: state, [when]: () => bookkeeping(state) });
   }
 
   async querySession(handle: PluginHandle): Promise<JsonObject | undefined> {
