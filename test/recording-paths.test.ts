@@ -111,6 +111,24 @@ describe('recording paths confined to the recording roots', () => {
     expect(tree(base)).to.deep.equal(before);
   });
 
+  it('makes the media plane put recordings naming no folder in the default root', async () => {
+    const set = new RecordingSet({
+      engine: {} as unknown as MediaEngine,
+      logger: captureLogger().logger,
+      roots,
+      createDirect: async () => undefined,
+    });
+    const started = set.start(
+      [{ type: 'audio', codec: 'opus' }, { type: 'video', codec: 'vp8', filename: 'rooms/7/video' }, { type: 'data', codec: 'text', filename: 'chat' }],
+      { audio: false, video: false },
+    );
+    expect(started).to.equal(true);
+    await set.close();
+    const files = tree(rec);
+    expect(files).to.include.members(['chat.mjr', path.join('rooms', '7', 'video.mjr')]);
+    expect(files.filter((f) => /^janus-recording-\d+\.mjr$/.test(f))).to.have.length(1);
+  });
+
   it('makes the media plane refuse the recording with one warning line', () => {
     const log = captureLogger();
     const set = new RecordingSet({
