@@ -249,9 +249,6 @@ function toPluginJsep(value: JsonValue | undefined): PluginJsep | undefined {
   return jsep;
 }
 
-/** Payload types with a static codec (RFC 3551) that Janus names without an rtpmap. */
-const STATIC_PT_NAMES: Readonly<Record<string, string>> = { '0': 'pcmu', '8': 'pcma', '9': 'g722' };
-
 /**
  * The negotiated video codec of an answer, as janus_sdp_find_first_codec finds it: the first
  * video m-line that is not rejected (port 0) or inactive; its first payload type's codec (the
@@ -263,8 +260,8 @@ export function firstVideoCodec(sdp: string): string | undefined {
     const [kind, port, , ...pts] = lines[0].split(' ');
     if (kind !== 'm=video' || Number.parseInt(port ?? '0', 10) === 0 || lines.includes('a=inactive')) continue;
     const nameOf = (pt: string | undefined): string | undefined => {
+      // The video codecs of the list all use dynamic payload types: only an rtpmap names them.
       if (pt === undefined) return undefined;
-      if (STATIC_PT_NAMES[pt]) return STATIC_PT_NAMES[pt];
       const rtpmap = lines.find((l) => l.startsWith(`a=rtpmap:${pt} `));
       return rtpmap ? /^a=rtpmap:\d+ ([^/\s]+)/.exec(rtpmap)?.[1].toLowerCase() : undefined;
     };
