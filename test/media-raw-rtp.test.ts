@@ -10,10 +10,21 @@ import type { JsonObject } from '../src/plugin/json';
 import { createLuaPlugin } from '../src/script/lua-plugin';
 import type { ScriptPlugin } from '../src/script/script-plugin';
 import { FakeHost, ourLua, ourScript, scriptConfig, waitFor } from './lua-fixtures';
+import type { MediasoupMediaPlane } from '../src/media/plane';
 import { JanusWsClient, createAndAttach } from './support/janus-ws-client';
-import { startMediaTestServer } from './support/media-server';
-import type { TestServer } from './support/test-server';
+import { startMediaTestServer, startMediasoup, workerOf } from './support/media-server';
+import { type TestServer, startTestServer } from './support/test-server';
 import { NodePeer, waitUntil } from './support/wrtc-peer';
+
+/** Sends the peer's offer to the echo script and applies its answer; resolves on webrtcup. */
+async function negotiate(client: JanusWsClient, ids: { sessionId: number; handleId: number }, peer: NodePeer, transaction: string): Promise<void> {
+  const offer = await peer.offer();
+  const ack = await client.request({ janus: 'message', session_id: ids.sessionId, handle_id: ids.handleId, transaction, body: { request: 'offer' }, jsep: offer as unknown as JsonObject });
+  expect(ack.janus).to.equal('ack');
+  const event = await client.next((m) => m.janus === 'event' && m.transaction === transaction, 8000);
+  await peer.accept({ type: 'answer', sdp: (event.jsep as JsonObject).sdp as string });
+  await client.next((m) => m.janus === 'webrtcup' && m.sender === ids.handleId, 8000);
+}
 
 describe('media: raw RTP through a script (incomingRtp + relayRtp) with a libwebrtc peer', function () {
   this.timeout(60000);
@@ -37,13 +48,7 @@ describe('media: raw RTP through a script (incomingRtp + relayRtp) with a libweb
     client = await JanusWsClient.connect(ts.urls.ws);
     const { sessionId, handleId } = await createAndAttach(client, 'janus.plugin.rtpecho');
     peer = new NodePeer({ audio: true, video: true });
-    const offer = await peer.offer();
-    const transaction = 'raw-1';
-    const ack = await client.request({ janus: 'message', session_id: sessionId, handle_id: handleId, transaction, body: { request: 'offer' }, jsep: offer as unknown as JsonObject });
-    expect(ack.janus).to.equal('ack');
-    const event = await client.next((m) => m.janus === 'event' && m.transaction === transaction, 8000);
-    await peer.accept({ type: 'answer', sdp: (event.jsep as JsonObject).sdp as string });
-    await client.next((m) => m.janus === 'webrtcup', 8000);
+    await negotiate(client, { sessionId, handleId }, peer, 'raw-1');
 
     await waitUntil(() => peer!.videoFrames >= 30, 20000, 'echoed video frames (raw path)');
     await waitUntil(() => peer!.audioChunks >= 50, 10000, 'echoed audio (raw path)');
@@ -87,5 +92,48 @@ describe('media: raw RTP through a script (incomingRtp + relayRtp) with a libweb
     } finally {
       await counting.destroy();
     }
+  });
+});
+
+describe('media: the raw path follows the user onto a new router (its worker died)', function () {
+  this.timeout(90000);
+  let media: MediasoupMediaPlane;
+  let ts: TestServer;
+  let plugin: ScriptPlugin;
+  let client: JanusWsClient | undefined;
+  let peer: NodePeer | undefined;
+
+  before(async () => {
+    media = await startMediasoup(2);
+    plugin = createLuaPlugin(scriptConfig(ourLua('rtp-echo.lua'), { modulesPath: join(ourScript('sdp.lua'), '..') }), silentLogger());
+    ts = await startTestServer({ plugins: [plugin], mediaPlane: media });
+  });
+
+  after(async () => {
+    peer?.close();
+    await client?.close();
+    await ts?.close();
+    await media?.close();
+  });
+
+  it('taps the user again after a new negotiation on the replacement router; the echo comes back', async () => {
+    client = await JanusWsClient.connect(ts.urls.ws);
+    const ids = await createAndAttach(client, 'janus.plugin.rtpecho');
+    peer = new NodePeer({ audio: true, video: true });
+    await negotiate(client, ids, peer, 'raw-crash-1');
+    await waitUntil(() => peer!.videoFrames >= 10, 20000, 'echoed video before the crash');
+
+    process.kill(await workerOf(ts, media, ids), 'SIGKILL');
+    await client.next((m) => m.janus === 'hangup' && m.sender === ids.handleId, 10000);
+    const before = (await plugin.querySession({ id: ids.handleId, sessionId: ids.sessionId })) as { video: number };
+
+    peer.close();
+    peer = new NodePeer({ audio: true, video: true });
+    await negotiate(client, ids, peer, 'raw-crash-2');
+    // Only incomingRtp + relayRtp bring media back (the script adds no recipient).
+    await waitUntil(() => peer!.videoFrames >= 30, 20000, 'echoed video after renegotiating on another router');
+    await waitUntil(() => peer!.audioChunks >= 50, 10000, 'echoed audio after renegotiating on another router');
+    const after = (await plugin.querySession({ id: ids.handleId, sessionId: ids.sessionId })) as { video: number };
+    expect(after.video).to.be.greaterThan(before.video + 30);
   });
 });

@@ -4,15 +4,15 @@
 // session negotiates and gets media again.
 
 import { expect } from 'chai';
-import type { JsonObject, JsonValue } from '../src/plugin/json';
+import type { JsonObject } from '../src/plugin/json';
 import type { Plugin, PluginHandle } from '../src/plugin/plugin';
 import { silentLogger } from '../src/log';
 import type { MediasoupMediaPlane } from '../src/media/plane';
 import { createLuaPlugin } from '../src/script/lua-plugin';
 import { ourScript, scriptConfig } from './lua-fixtures';
 import { JanusWsClient, createAndAttach } from './support/janus-ws-client';
-import { startMediasoup } from './support/media-server';
-import { TEST_ADMIN_SECRET, type TestServer, startTestServer } from './support/test-server';
+import { startMediasoup, workerOf } from './support/media-server';
+import { type TestServer, startTestServer } from './support/test-server';
 import { NodePeer, waitUntil } from './support/wrtc-peer';
 
 interface EchoSession {
@@ -36,21 +36,6 @@ async function startEcho(ts: TestServer): Promise<EchoSession> {
   await client.next((m) => m.janus === 'webrtcup' && m.sender === handleId, 10000);
   await waitUntil(() => peer.videoFrames >= 10, 15000, 'echoed video');
   return { client, sessionId, handleId, peer };
-}
-
-/** The pid of the worker whose router holds this handle's transport (Admin handle_info). */
-async function workerOf(ts: TestServer, media: MediasoupMediaPlane, session: EchoSession): Promise<number> {
-  const response = await fetch(`${ts.urls.adminHttp}/${session.sessionId}/${session.handleId}`, {
-    method: 'POST',
-    body: JSON.stringify({ janus: 'handle_info', transaction: 'hi', admin_secret: TEST_ADMIN_SECRET } satisfies JsonValue),
-  });
-  const info = ((await response.json()) as JsonObject).info as JsonObject;
-  const transportId = (info.webrtc as JsonObject)['transport-id'] as string;
-  const routers = media.engine.routers;
-  for (let i = 0; i < routers.length; i++) {
-    if ((await routers[i]!.dump()).transportIds.includes(transportId)) return media.engine.workerPids[i]!;
-  }
-  throw new Error(`no router holds transport ${transportId}`);
 }
 
 describe('media: a mediasoup worker dies during live sessions', function () {

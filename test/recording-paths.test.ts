@@ -15,6 +15,7 @@ import { ourJs } from './fixtures/js/fixtures';
 import { FakeHost, RecordingRouter, ourLua } from './lua-fixtures';
 import { openRecorders } from '../src/media/recording/writer';
 import { RecordingPathError, RecordingRoots } from '../src/common/recording-roots';
+import { DirectTransports } from '../src/media/direct-transports';
 import { RecordingSet } from '../src/media/recording-set';
 import type { RecordingRequest } from '../src/plugin/media';
 import { captureLogger } from './support/log-capture';
@@ -135,7 +136,7 @@ describe('recording paths confined to the recording roots', () => {
       engine: {} as unknown as MediaEngine,
       logger: log.logger,
       roots,
-      createDirect: async () => undefined,
+      directs: new DirectTransports(),
     });
     const ok = set.start([{ type: 'audio', codec: 'opus', folder: '../../../tmp', filename: 'escape' }], { audio: false, video: false });
     expect(ok).to.equal(false);

@@ -12,6 +12,7 @@ import type { Producer } from 'mediasoup/node/lib/Producer';
 import type { MediaKind, RtpParameters } from 'mediasoup/node/lib/RtpParameters';
 import type { Logger } from '../log';
 import type { RtpListener } from '../plugin/media';
+import type { DirectTransports } from './direct-transports';
 import type { MediasoupPeer } from './peer';
 
 const MEDIA_KINDS: readonly MediaKind[] = ['audio', 'video'];
@@ -43,7 +44,6 @@ export class RawRtp {
   /** Producers carrying relayed packets to this user, by medium. */
   readonly injected = new Map<MediaKind, Injection>();
   private readonly taps = new Map<string, { consumer: Consumer; ssrc: number }>();
-  private direct: Promise<DirectTransport | undefined> | undefined;
   private pending = new Map<MediaKind, Promise<Injection | undefined>>();
   /** Relayed packets dropped (no tapped stream with their SSRC, or no transport). */
   dropped = 0;
@@ -51,13 +51,14 @@ export class RawRtp {
   constructor(
     private readonly peer: MediasoupPeer,
     private readonly streams: TappedStreams,
+    private readonly directs: DirectTransports,
     private readonly logger: Logger,
   ) {}
 
-  private transport(): Promise<DirectTransport | undefined> {
+  /** The DirectTransport on the user's current router (it changes after a renegotiation or a worker crash). */
+  private async transport(): Promise<DirectTransport | undefined> {
     const router = this.peer.mediaRouter;
-    if (!this.direct) this.direct = router ? router.createDirectTransport() : Promise.resolve(undefined);
-    return this.direct;
+    return router && !router.closed ? this.directs.get(router) : undefined;
   }
 
   /** Consumes each of the user's Producers not consumed yet; packets go to the listener. */
@@ -143,11 +144,10 @@ export class RawRtp {
     return injection;
   }
 
+  /** Stops the taps and the injections (the DirectTransports belong to the user, not to this path). */
   close(): void {
     this.untap();
     for (const { producer } of this.injected.values()) producer.close();
     this.injected.clear();
-    void this.direct?.then((direct) => direct?.close()).catch(() => undefined);
-    this.direct = undefined;
   }
 }

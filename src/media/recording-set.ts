@@ -4,11 +4,12 @@
 // pick up the new Producers after a renegotiation.
 
 import type { Consumer } from 'mediasoup/node/lib/Consumer';
-import type { DirectTransport } from 'mediasoup/node/lib/DirectTransport';
+import type { Router } from 'mediasoup/node/lib/Router';
 import type { MediaKind } from 'mediasoup/node/lib/RtpParameters';
 import type { Logger } from '../log';
 import type { MediumKind, RecordingRequest } from '../plugin/media';
 import type { DataMessage } from '../plugin/plugin';
+import type { DirectTransports } from './direct-transports';
 import type { MediaEngine } from './engine';
 import type { MediasoupPeer } from './peer';
 import { Recorder, openRecorders } from './recording/writer';
@@ -19,7 +20,8 @@ export interface RecordingSetOptions {
   logger: Logger;
   /** Where files may go; names without a folder go to the default root. */
   roots: RecordingRoots;
-  createDirect(): Promise<DirectTransport | undefined>;
+  /** The user's DirectTransports (the recorders' Consumers go on the one of the Producer's router). */
+  directs: DirectTransports;
 }
 
 interface Tap {
@@ -31,8 +33,6 @@ export class RecordingSet {
   private readonly recorders = new Map<MediumKind, Recorder>();
   private readonly taps = new Map<MediaKind, Tap>();
   private readonly paused: Record<MediaKind, boolean> = { audio: false, video: false };
-  private direct?: Promise<DirectTransport | undefined>;
-  private directRouterId?: string;
 
   constructor(private readonly options: RecordingSetOptions) {}
 
@@ -94,7 +94,7 @@ export class RecordingSet {
       if (!recorder || !producer || !router || tap?.producerId === producer.id) continue;
       tap?.consumer.close();
       this.taps.delete(kind);
-      void this.tap(kind, producer.id, router.id, recorder, router.rtpCapabilities).catch((error: unknown) =>
+      void this.tap(kind, producer.id, router, recorder).catch((error: unknown) =>
         this.options.logger.warn('cannot feed the recorder', { kind, error }),
       );
     }
@@ -103,28 +103,14 @@ export class RecordingSet {
   async close(): Promise<void> {
     for (const tap of this.taps.values()) tap.consumer.close();
     this.taps.clear();
-    const direct = await this.direct;
-    direct?.close();
     await Promise.all([...this.recorders.values()].map((r) => r.close()));
     this.recorders.clear();
   }
 
-  private async tap(
-    kind: MediaKind,
-    producerId: string,
-    routerId: string,
-    recorder: Recorder,
-    rtpCapabilities: import('mediasoup/node/lib/RtpParameters').RtpCapabilities,
-  ): Promise<void> {
-    if (!this.direct || this.directRouterId !== routerId) {
-      const previous = this.direct;
-      this.directRouterId = routerId;
-      this.direct = this.options.createDirect();
-      void previous?.then((d) => d?.close());
-    }
-    const direct = await this.direct;
-    if (!direct || this.recorders.get(kind) !== recorder) return;
-    const consumer = await direct.consume({ producerId, rtpCapabilities });
+  private async tap(kind: MediaKind, producerId: string, router: Router, recorder: Recorder): Promise<void> {
+    const direct = await this.options.directs.get(router);
+    if (this.recorders.get(kind) !== recorder) return;
+    const consumer = await direct.consume({ producerId, rtpCapabilities: router.rtpCapabilities });
     if (this.recorders.get(kind) !== recorder) {
       consumer.close();
       return;

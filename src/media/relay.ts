@@ -8,13 +8,13 @@
 // Every change re-runs `reconcile` for the users it affects, serialised per user.
 
 import type { Consumer } from 'mediasoup/node/lib/Consumer';
-import type { DirectTransport } from 'mediasoup/node/lib/DirectTransport';
 import type { MediaKind } from 'mediasoup/node/lib/RtpParameters';
 import type { WebRtcTransport } from 'mediasoup/node/lib/WebRtcTransport';
 import type { Logger } from '../log';
 import type { MediumDirection as MediaDirection, MediaRouter, MediumKind, RecordingRequest, RtpListener } from '../plugin/media';
 import type { JsonObject } from '../plugin/json';
 import type { DataMessage } from '../plugin/plugin';
+import { DirectTransports } from './direct-transports';
 import type { MediaEngine } from './engine';
 import { consumeWire } from './mediasoup-edits';
 import { RawRtp, TappedStreams } from './raw-rtp';
@@ -52,6 +52,8 @@ class RelayUser {
   recordings?: RecordingSet;
   /** The raw RTP path, once a plugin tapped this user or relayed packets to it. */
   raw?: RawRtp;
+  /** Where this user's RTP reaches Node (raw path, recorders), on its current router. */
+  readonly directs = new DirectTransports();
 
   constructor(
     readonly id: number,
@@ -114,6 +116,7 @@ export class MediaRelay implements MediaRouter {
     user.recordings = undefined;
     user.raw?.close();
     user.raw = undefined;
+    user.directs.close();
     this.users.delete(handleId);
     for (const other of this.users.values()) if (other.links.size > 0) this.reconcile(other);
   }
@@ -244,7 +247,7 @@ export class MediaRelay implements MediaRouter {
         engine: this.engine,
         logger: this.logger.child({ handle: handleId }),
         roots: this.roots,
-        createDirect: () => this.createDirect(user),
+        directs: user.directs,
       });
     }
     const ok = user.recordings.start(recordings, { audio: !user.out.audio, video: !user.out.video });
@@ -467,17 +470,12 @@ export class MediaRelay implements MediaRouter {
   }
 
   private rawOf(user: RelayUser): RawRtp {
-    if (!user.raw) user.raw = new RawRtp(user.peer, this.tappedStreams, this.logger.child({ handle: user.id }));
+    if (!user.raw) user.raw = new RawRtp(user.peer, this.tappedStreams, user.directs, this.logger.child({ handle: user.id }));
     return user.raw;
   }
 
   private tap(user: RelayUser): void {
     const raw = user.raw;
     if (raw) void raw.tap().catch((error: unknown) => this.logger.warn('cannot tap RTP for the plugin', { handle: user.id, error }));
-  }
-
-  private async createDirect(user: RelayUser): Promise<DirectTransport | undefined> {
-    const router = user.peer.mediaRouter;
-    return router ? router.createDirectTransport() : undefined;
   }
 }

@@ -4,8 +4,9 @@
 import { defaultConfig } from '../../src/config';
 import { silentLogger } from '../../src/log';
 import { MediasoupMediaPlane } from '../../src/media/plane';
+import type { JsonObject, JsonValue } from '../../src/plugin/json';
 import type { Plugin } from '../../src/plugin/plugin';
-import { type TestServer, startTestServer } from './test-server';
+import { TEST_ADMIN_SECRET, type TestServer, startTestServer } from './test-server';
 
 /** mediasoup with `workers` workers on 127.0.0.1. */
 export function startMediasoup(workers: number): Promise<MediasoupMediaPlane> {
@@ -19,4 +20,19 @@ export function startMediasoup(workers: number): Promise<MediasoupMediaPlane> {
 export async function startMediaTestServer(plugin: Plugin, workers: number): Promise<TestServer> {
   const media = await startMediasoup(workers);
   return startTestServer({ plugins: [plugin], mediaPlane: media });
+}
+
+/** The pid of the worker whose router holds this handle's transport (Admin handle_info). */
+export async function workerOf(ts: TestServer, media: MediasoupMediaPlane, handle: { sessionId: number; handleId: number }): Promise<number> {
+  const response = await fetch(`${ts.urls.adminHttp}/${handle.sessionId}/${handle.handleId}`, {
+    method: 'POST',
+    body: JSON.stringify({ janus: 'handle_info', transaction: 'hi', admin_secret: TEST_ADMIN_SECRET } satisfies JsonValue),
+  });
+  const info = ((await response.json()) as JsonObject).info as JsonObject;
+  const transportId = (info.webrtc as JsonObject)['transport-id'] as string;
+  const routers = media.engine.routers;
+  for (let i = 0; i < routers.length; i++) {
+    if ((await routers[i]!.dump()).transportIds.includes(transportId)) return media.engine.workerPids[i]!;
+  }
+  throw new Error(`no router holds transport ${transportId}`);
 }
