@@ -16,6 +16,17 @@ import { startMediaTestServer, startMediasoup, workerOf } from './support/media-
 import { type TestServer, startTestServer } from './support/test-server';
 import { NodePeer, waitUntil } from './support/wrtc-peer';
 
+/** Reads until `done` holds or `ms` pass; resolves the last reading (the caller asserts on it). */
+async function pollUntil<T>(read: () => Promise<T>, done: (value: T) => boolean, ms: number): Promise<T> {
+  const deadline = Date.now() + ms;
+  let value = await read();
+  while (!done(value) && Date.now() < deadline) {
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    value = await read();
+  }
+  return value;
+}
+
 /** Sends the peer's offer to the echo script and applies its answer; resolves on webrtcup. */
 async function negotiate(client: JanusWsClient, ids: { sessionId: number; handleId: number }, peer: NodePeer, transaction: string): Promise<void> {
   const offer = await peer.offer();
@@ -135,5 +146,87 @@ describe('media: the raw path follows the user onto a new router (its worker die
     await waitUntil(() => peer!.audioChunks >= 50, 10000, 'echoed audio after renegotiating on another router');
     const after = (await plugin.querySession({ id: ids.handleId, sessionId: ids.sessionId })) as { video: number };
     expect(after.video).to.be.greaterThan(before.video + 30);
+  });
+});
+
+describe('media: raw RTCP through a script (incomingRtcp + relayRtcp) with a libwebrtc peer', function () {
+  this.timeout(90000);
+  let ts: TestServer;
+  let plugin: ScriptPlugin;
+  let client: JanusWsClient | undefined;
+  let peer: NodePeer | undefined;
+  let ids: { sessionId: number; handleId: number };
+
+  interface RtcpCounts {
+    video: number;
+    rtcp: number;
+    rtcpVideo: number;
+    last: string;
+    relayedRtcp: number;
+    kicks: number;
+  }
+  const counts = async (): Promise<RtcpCounts> => (await plugin.querySession({ id: ids.handleId, sessionId: ids.sessionId })) as unknown as RtcpCounts;
+  const ask = async (body: JsonObject): Promise<JsonObject> => {
+    const reply = await client!.request({ janus: 'message', session_id: ids.sessionId, handle_id: ids.handleId, body });
+    return (reply.plugindata as JsonObject).data as JsonObject;
+  };
+
+  before(async () => {
+    plugin = createLuaPlugin(scriptConfig(ourLua('rtcp-echo.lua'), { modulesPath: join(ourScript('sdp.lua'), '..') }), silentLogger());
+    ts = await startMediaTestServer(plugin, 1);
+    client = await JanusWsClient.connect(ts.urls.ws);
+    ids = await createAndAttach(client, 'janus.plugin.rtcpecho');
+    peer = new NodePeer({ audio: true, video: true });
+    await negotiate(client, ids, peer, 'rtcp-1');
+    await waitUntil(() => peer!.videoFrames >= 10, 20000, 'echoed video (raw path)');
+  });
+
+  after(async () => {
+    peer?.close();
+    await client?.close();
+    await ts?.close();
+  });
+
+  it("hands the peer's key frame requests to incomingRtcp; relaying them back makes the echo recover", async () => {
+    await ask({ request: 'forward', forward: true });
+    // After the script's own key frame requests (its first three seconds), so only the peer can ask.
+    await pollUntil(counts, (c) => c.kicks >= 3, 10000);
+    await new Promise((resolve) => setTimeout(resolve, 1200));
+    const before = await counts();
+    // Lost video packets the peer cannot get back: it asks for a key frame (PLI).
+    await ask({ request: 'drop', count: 5 });
+    const now = await pollUntil(counts, (c) => c.rtcpVideo > before.rtcpVideo && c.relayedRtcp > before.relayedRtcp, 20000);
+    expect(now.rtcpVideo, 'RTCP from the peer reached incomingRtcp').to.be.greaterThan(before.rtcpVideo);
+    const last = Buffer.from(now.last, 'hex');
+    expect(last.length).to.be.at.least(12);
+    expect(last[0]! >> 6, 'RTCP version').to.equal(2);
+    expect(last[1], 'payload-specific feedback (PT 206)').to.equal(206);
+    expect([1, 4], 'PLI (FMT 1) or FIR (FMT 4)').to.include(last[0]! & 0x1f);
+    expect((last.readUInt16BE(2) + 1) * 4, 'length field').to.equal(last.length);
+    expect(now.relayedRtcp).to.be.greaterThan(before.relayedRtcp);
+    const frames = peer!.videoFrames;
+    await waitUntil(() => peer!.videoFrames >= frames + 30, 15000, 'echoed video after the key frame');
+  });
+
+  it('turns a PLI relayed with relayRtcp into a key frame request the peer answers', async () => {
+    await ask({ request: 'forward', forward: false });
+    // A quiet moment first: no key frame request reaches the peer's sender for 1.5 s.
+    let stats = await peer!.outboundVideoStats();
+    const quietDeadline = Date.now() + 20000;
+    for (let quietSince = Date.now(); Date.now() - quietSince < 1500; ) {
+      expect(Date.now(), 'a quiet moment without key frame requests').to.be.below(quietDeadline);
+      await new Promise((resolve) => setTimeout(resolve, 250));
+      const next = await peer!.outboundVideoStats();
+      if (next.pliCount + next.firCount !== stats.pliCount + stats.firCount) quietSince = Date.now();
+      stats = next;
+    }
+    expect((await ask({ request: 'pli' })).result).to.equal(0);
+    const after = await pollUntil(
+      () => peer!.outboundVideoStats(),
+      (s) => s.pliCount + s.firCount > stats.pliCount + stats.firCount && s.keyFramesEncoded > stats.keyFramesEncoded,
+      5000,
+    );
+    expect(after.pliCount + after.firCount, "key frame requests the peer's sender got").to.be.greaterThan(stats.pliCount + stats.firCount);
+    expect(after.keyFramesEncoded, 'key frames the peer encoded').to.be.greaterThan(stats.keyFramesEncoded);
   });
 });

@@ -18,6 +18,7 @@ import { DirectTransports } from './direct-transports';
 import type { MediaEngine } from './engine';
 import { consumeWire } from './mediasoup-edits';
 import { RawRtp, TappedStreams } from './raw-rtp';
+import { KeyFrameRequestWriter, type KeyFrameRequestType, readRelayedRtcp } from './rtcp';
 import type { MediasoupPeer } from './peer';
 import { RecordingRoots } from '../common/recording-roots';
 import { RecordingSet } from './recording-set';
@@ -54,6 +55,9 @@ class RelayUser {
   raw?: RawRtp;
   /** Where this user's RTP reaches Node (raw path, recorders), on its current router. */
   readonly directs = new DirectTransports();
+  /** Janus's incomingRtcp: the user's key frame requests go there while set. */
+  rtcpListener?: RtpListener;
+  readonly keyFrameRequests = new KeyFrameRequestWriter();
 
   constructor(
     readonly id: number,
@@ -289,13 +293,40 @@ export class MediaRelay implements MediaRouter {
     return true;
   }
 
-  relayRtcp(handleId: number, video: boolean, packet: Uint8Array): boolean {
-    // mediasoup generates the RTCP of every stream itself; a plugin's RTCP is not forwarded.
-    void video;
-    void packet;
-    if (!this.users.has(handleId)) return false;
-    this.warnOnce('relayRtcp', 'relayRtcp from scripts is accepted but not delivered (mediasoup generates RTCP)');
+  tapRtcp(handleId: number, listener: RtpListener | undefined): boolean {
+    const user = this.users.get(handleId);
+    if (!user) return false;
+    user.rtcpListener = listener;
+    for (const link of user.links.values()) this.traceKeyFrameRequests(user, link.consumer);
     return true;
+  }
+
+  /**
+   * mediasoup makes the RTCP of every stream itself, so a script's RTCP is read, not forwarded
+   * (src/media/rtcp.ts): a PLI/FIR asks this user for a key frame, a REMB caps its bitrate as
+   * setBitrate does, anything else is dropped and counted.
+   */
+  relayRtcp(handleId: number, video: boolean, packet: Uint8Array): boolean {
+    const user = this.users.get(handleId);
+    if (!user) return false;
+    let packets;
+    try {
+      packets = readRelayedRtcp(packet);
+    } catch (error) {
+      this.dropRelayedRtcp(handleId, { error: (error as Error).message });
+      return true;
+    }
+    for (const rtcp of packets) {
+      if (rtcp.type === 'keyframe' && video) this.sendPli(handleId);
+      else if (rtcp.type === 'remb') this.setBitrate(handleId, rtcp.bitrate);
+      else this.dropRelayedRtcp(handleId, rtcp.type === 'keyframe' ? { video, keyframe: true } : { ...rtcp });
+    }
+    return true;
+  }
+
+  /** Relayed RTCP packets (or compound parts) that had no effect: not RTCP, or nothing mediasoup can act on. */
+  get droppedRelayedRtcp(): number {
+    return this.relayedRtcpDropped;
   }
 
   relayData(handleId: number, message: DataMessage): boolean {
@@ -332,11 +363,11 @@ export class MediaRelay implements MediaRouter {
 
   /** The incoming bitrate cap last sent to each transport's worker. */
   private readonly appliedBitrate = new WeakMap<WebRtcTransport, number>();
-  private warned = new Set<string>();
-  private warnOnce(key: string, message: string): void {
-    if (this.warned.has(key)) return;
-    this.warned.add(key);
-    this.logger.warn(message);
+  private relayedRtcpDropped = 0;
+
+  private dropRelayedRtcp(handleId: number, what: JsonObject): void {
+    this.relayedRtcpDropped++;
+    this.logger.debug('relayed RTCP dropped (mediasoup makes the RTCP itself)', { handle: handleId, ...what });
   }
 
   private onHangup(user: RelayUser): void {
@@ -409,6 +440,7 @@ export class MediaRelay implements MediaRouter {
         link = { senderId: from.id, producerId: producer.id, mid: slot.mid, ssrc: slot.wire.ssrc ?? 0, consumer };
         user.links.set(kind, link);
         this.watchConsumer(user, consumer, kind, slot.mid);
+        if (user.rtcpListener) this.traceKeyFrameRequests(user, consumer);
         if (kind === 'video') await this.setLayers(user, consumer);
       }
       if (link && from) {
@@ -425,7 +457,18 @@ export class MediaRelay implements MediaRouter {
     this.applyBitrate(user);
   }
 
+  /** Turns on (or off, without a listener) the trace events that carry the user's key frame requests. */
+  private traceKeyFrameRequests(user: RelayUser, consumer: Consumer): void {
+    if (consumer.closed) return;
+    void consumer.enableTraceEvent(user.rtcpListener ? ['pli', 'fir'] : []).catch(() => undefined);
+  }
+
   private watchConsumer(user: RelayUser, consumer: Consumer, kind: MediaKind, mid: string): void {
+    consumer.on('trace', (trace) => {
+      if (trace.type !== 'pli' && trace.type !== 'fir') return;
+      const ssrc = (trace.info as { ssrc?: number }).ssrc ?? consumer.rtpParameters.encodings?.[0]?.ssrc ?? 0;
+      user.rtcpListener?.(kind === 'video', user.keyFrameRequests.write(trace.type satisfies KeyFrameRequestType, ssrc));
+    });
     const slow = new SlowLinkGate();
     consumer.on('score', ({ score }) => {
       if (!consumer.paused && slow.report(score, Date.now())) {

@@ -16,7 +16,7 @@ export interface RecordingRequest {
   filename?: string;
 }
 
-/** Where a tapped user's RTP goes: `video` false for audio. */
+/** Where a tapped user's RTP (or RTCP) goes: `video` false for audio. */
 export type RtpListener = (video: boolean, packet: Uint8Array) => void;
 
 /**
@@ -64,9 +64,18 @@ export interface MediaRouter {
    * Absent: the media plane has no raw path.
    */
   tapRtp?(handleId: number, listener: RtpListener | undefined): boolean;
+  /**
+   * Janus's incomingRtcp: the user's RTCP goes to `listener` (as well as to the media plane's
+   * own handling); undefined stops it. The mediasoup plane delivers the user's key frame
+   * requests (PLI/FIR) only. Absent: the media plane delivers no RTCP.
+   */
+  tapRtcp?(handleId: number, listener: RtpListener | undefined): boolean;
   /** Sends a script's RTP (as a tapped user sent it: same SSRC and payload type) to this user. */
   relayRtp(handleId: number, video: boolean, packet: Uint8Array): boolean;
-  /** Sends a raw RTCP packet to this user (the mediasoup plane accepts it but does not forward it: mediasoup generates RTCP). */
+  /**
+   * Sends a script's RTCP to this user. The mediasoup plane acts on PLI/FIR (a key frame
+   * request to the user) and REMB (the user's bitrate cap) and drops the rest.
+   */
   relayRtcp(handleId: number, video: boolean, packet: Uint8Array): boolean;
   /** Sends a data channel message to this user; false (data dropped) until its data channel is ready. */
   relayData(handleId: number, message: import('./plugin').DataMessage): boolean;

@@ -81,7 +81,7 @@ export type ScriptHook =
 const utf8 = new TextEncoder();
 const fromUtf8 = new TextDecoder('utf-8');
 
-/** incomingRtp tasks queued or running at most; more packets are dropped (and counted). */
+/** incomingRtp/incomingRtcp tasks queued or running at most; more packets are dropped (and counted). */
 const MAX_RTP_IN_FLIGHT = 512;
 
 export class ScriptPlugin implements Plugin {
@@ -89,6 +89,7 @@ export class ScriptPlugin implements Plugin {
   private host: PluginHost | undefined;
   private rtpInFlight = 0;
   private rtpDropped = 0;
+  private rtcpDropped = 0;
   private infoValue: PluginInfo | undefined;
   private hookSet = new Set<string>();
   private readonly sessions = new SessionTable();
@@ -326,6 +327,7 @@ export class ScriptPlugin implements Plugin {
     if (!state || state.orphaned) return;
     // A script with incomingRtp takes the user's RTP itself (the built-in relay stops).
     if (this.hookSet.has('incomingRtp')) this.host?.media.tapRtp?.(handle.id, (video, packet) => this.incomingRtp(handle, video, packet));
+    if (this.hookSet.has('incomingRtcp')) this.host?.media.tapRtcp?.(handle.id, (video, packet) => this.incomingRtcp(handle, video, packet));
     await this.submit({ session: state.scriptId, setupMedia: {} }, { session: state, before: () => (state.started = true) });
   }
 
@@ -408,9 +410,20 @@ export class ScriptPlugin implements Plugin {
 
   incomingRtcp(handle: PluginHandle, video: boolean, packet: Uint8Array): void {
     const state = this.live(handle);
-    if (state && this.hookSet.has('incomingRtcp')) {
-      void this.submit({ session: state.scriptId, incomingRtcp: { video, packet } }, { session: state });
+    if (!state || !this.hookSet.has('incomingRtcp')) return;
+    // Same bound as incomingRtp (one budget for the raw path), counted apart.
+    if (this.rtpInFlight >= MAX_RTP_IN_FLIGHT) {
+      if (this.rtcpDropped++ % 1000 === 0) this.log.warn('incomingRtcp cannot keep up; packets dropped', { dropped: this.rtcpDropped });
+      return;
     }
+    this.rtpInFlight++;
+    void this.submit({ session: state.scriptId, incomingRtcp: { video, packet } }, { session: state })
+      .finally(() => this.rtpInFlight--);
+  }
+
+  /** RTCP packets incomingRtcp could not take (the queue was full). */
+  get droppedRtcpPackets(): number {
+    return this.rtcpDropped;
   }
 
   dataReady(handle: PluginHandle): void {

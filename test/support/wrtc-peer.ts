@@ -75,6 +75,18 @@ export class NodePeer {
     return ((await bytes()) - before) * 8 * (1000 / windowMs);
   }
 
+  /** The key frame requests this peer's video sender got and the key frames it encoded (getStats outbound-rtp). */
+  async outboundVideoStats(): Promise<{ pliCount: number; firCount: number; keyFramesEncoded: number }> {
+    const totals = { pliCount: 0, firCount: 0, keyFramesEncoded: 0 };
+    (await this.pc.getStats()).forEach((stat) => {
+      if (stat.type !== 'outbound-rtp' || (stat.kind !== 'video' && stat.mediaType !== 'video')) return;
+      totals.pliCount += Number(stat.pliCount ?? 0);
+      totals.firCount += Number(stat.firCount ?? 0);
+      totals.keyFramesEncoded += Number(stat.keyFramesEncoded ?? 0);
+    });
+    return totals;
+  }
+
   close(): void {
     for (const timer of this.timers) clearInterval(timer);
     for (const sink of this.sinks) sink.stop();
