@@ -12,7 +12,7 @@ import type { ScriptPlugin } from '../src/script/script-plugin';
 import { FakeHost, ourLua, ourScript, scriptConfig, waitFor } from './lua-fixtures';
 import type { MediasoupMediaPlane } from '../src/media/plane';
 import { JanusWsClient, createAndAttach } from './support/janus-ws-client';
-import { startMediaTestServer, startMediasoup, workerOf } from './support/media-server';
+import { startMediasoup, workerOf } from './support/media-server';
 import { type TestServer, startTestServer } from './support/test-server';
 import { NodePeer, waitUntil } from './support/wrtc-peer';
 
@@ -39,6 +39,7 @@ async function negotiate(client: JanusWsClient, ids: { sessionId: number; handle
 
 describe('media: raw RTP through a script (incomingRtp + relayRtp) with a libwebrtc peer', function () {
   this.timeout(60000);
+  let media: MediasoupMediaPlane;
   let ts: TestServer;
   let plugin: ScriptPlugin;
   let client: JanusWsClient | undefined;
@@ -46,13 +47,15 @@ describe('media: raw RTP through a script (incomingRtp + relayRtp) with a libweb
 
   before(async () => {
     plugin = createLuaPlugin(scriptConfig(ourLua('rtp-echo.lua'), { modulesPath: join(ourScript('sdp.lua'), '..') }), silentLogger());
-    ts = await startMediaTestServer(plugin, 1);
+    media = await startMediasoup(1);
+    ts = await startTestServer({ plugins: [plugin], mediaPlane: media });
   });
 
   after(async () => {
     peer?.close();
     await client?.close();
     await ts?.close();
+    await media?.close();
   });
 
   it('echoes audio and video through the script; the peer decodes them', async () => {
@@ -151,6 +154,7 @@ describe('media: the raw path follows the user onto a new router (its worker die
 
 describe('media: raw RTCP through a script (incomingRtcp + relayRtcp) with a libwebrtc peer', function () {
   this.timeout(90000);
+  let media: MediasoupMediaPlane;
   let ts: TestServer;
   let plugin: ScriptPlugin;
   let client: JanusWsClient | undefined;
@@ -173,7 +177,8 @@ describe('media: raw RTCP through a script (incomingRtcp + relayRtcp) with a lib
 
   before(async () => {
     plugin = createLuaPlugin(scriptConfig(ourLua('rtcp-echo.lua'), { modulesPath: join(ourScript('sdp.lua'), '..') }), silentLogger());
-    ts = await startMediaTestServer(plugin, 1);
+    media = await startMediasoup(1);
+    ts = await startTestServer({ plugins: [plugin], mediaPlane: media });
     client = await JanusWsClient.connect(ts.urls.ws);
     ids = await createAndAttach(client, 'janus.plugin.rtcpecho');
     peer = new NodePeer({ audio: true, video: true });
@@ -185,6 +190,7 @@ describe('media: raw RTCP through a script (incomingRtcp + relayRtcp) with a lib
     peer?.close();
     await client?.close();
     await ts?.close();
+    await media?.close();
   });
 
   it("hands the peer's key frame requests to incomingRtcp; relaying them back makes the echo recover", async () => {
@@ -228,5 +234,13 @@ describe('media: raw RTCP through a script (incomingRtcp + relayRtcp) with a lib
     );
     expect(after.pliCount + after.firCount, "key frame requests the peer's sender got").to.be.greaterThan(stats.pliCount + stats.firCount);
     expect(after.keyFramesEncoded, 'key frames the peer encoded').to.be.greaterThan(stats.keyFramesEncoded);
+  });
+
+  it('turns a relayed REMB into the bitrate cap and drops (counts) what mediasoup makes itself, such as an SR', async () => {
+    expect((await ask({ request: 'remb' })).result).to.equal(0);
+    expect(media.router.describe(ids.handleId)?.bitrate).to.equal(300000);
+    const dropped = media.router.droppedRelayedRtcp;
+    expect((await ask({ request: 'sr' })).result).to.equal(0);
+    expect(media.router.droppedRelayedRtcp).to.equal(dropped + 1);
   });
 });

@@ -45,6 +45,7 @@ export class RawRtp {
   readonly injected = new Map<MediaKind, Injection>();
   private readonly taps = new Map<string, { consumer: Consumer; ssrc: number }>();
   private pending = new Map<MediaKind, Promise<Injection | undefined>>();
+  private tapping: Promise<void> = Promise.resolve();
   /** Relayed packets dropped (no tapped stream with their SSRC, or no transport). */
   dropped = 0;
 
@@ -62,7 +63,15 @@ export class RawRtp {
   }
 
   /** Consumes each of the user's Producers not consumed yet; packets go to the listener. */
-  async tap(): Promise<void> {
+  tap(): Promise<void> {
+    // Serialised: overlapping calls (setupMedia's tap and a new Producer's) would consume the
+    // same Producer twice, and the script would get each packet twice under two SSRCs.
+    const next = this.tapping.then(() => this.tapNow());
+    this.tapping = next.catch(() => undefined);
+    return next;
+  }
+
+  private async tapNow(): Promise<void> {
     if (!this.listener) return;
     const router = this.peer.mediaRouter;
     for (const kind of MEDIA_KINDS) {
@@ -111,12 +120,17 @@ export class RawRtp {
     if (!injection || injection.ssrc !== ssrc || injection.producer.closed) {
       let creating = this.pending.get(kind);
       if (!creating) {
-        creating = this.createProducer(kind, ssrc);
-        this.pending.set(kind, creating);
+        const creation = this.createProducer(kind, ssrc);
+        this.pending.set(kind, creation);
+        // Forgotten once settled, failed or not (a failure must not block later packets).
+        const forget = (): void => {
+          if (this.pending.get(kind) === creation) this.pending.delete(kind);
+        };
+        creation.then(forget, forget);
+        creating = creation;
         created = true;
       }
       injection = await creating;
-      if (created) this.pending.delete(kind);
       if (!injection) {
         this.dropped++;
         return false;
