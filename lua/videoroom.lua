@@ -65,6 +65,10 @@ local ERR = {
   INVALID_SDP = 437,
 }
 
+-- The 428 a subscription naming a second feed gets (see the note at the top).
+local ONE_FEED_PER_SUBSCRIBER = "One publisher per subscriber handle: the Lua plugin contract gives a recipient one sender; "
+  .. "attach one subscriber handle per feed (luasfu's videoroom.lua)"
+
 local MAX_ID = 2147483647
 
 -- rooms[roomId] = {
@@ -521,7 +525,7 @@ local function subscription(msg)
     local feed = type(entry) == "table" and value(entry.feed) or nil
     if feed == nil then return nil, errorEvent(ERR.MISSING_ELEMENT, "Missing element (feed)") end
     if feedId ~= nil and feed ~= feedId then
-      return nil, errorEvent(ERR.NO_SUCH_FEED, "One feed per subscriber handle (luasfu's videoroom.lua)")
+      return nil, errorEvent(ERR.NO_SUCH_FEED, ONE_FEED_PER_SUBSCRIBER)
     end
     feedId = feed
     local mid = value(entry.mid)
@@ -818,7 +822,7 @@ function async.switch(s, msg)
       local feed = type(entry) == "table" and value(entry.feed) or nil
       if feed == nil then return errorEvent(ERR.MISSING_ELEMENT, "Missing element (feed)") end
       if feedId ~= nil and feed ~= feedId then
-        return errorEvent(ERR.NO_SUCH_FEED, "One feed per subscriber handle (luasfu's videoroom.lua)")
+        return errorEvent(ERR.NO_SUCH_FEED, ONE_FEED_PER_SUBSCRIBER)
       end
       feedId = feed
     end
@@ -853,7 +857,7 @@ function async.update(s, msg)
       local subMid = type(entry) == "table" and value(entry.sub_mid) or nil
       if feed ~= nil and feed ~= s.feed then
         -- Dropping a feed we don't receive is a no-op; adding one is not possible here.
-        if active then return errorEvent(ERR.NO_SUCH_FEED, "One feed per subscriber handle (luasfu's videoroom.lua)") end
+        if active then return errorEvent(ERR.NO_SUCH_FEED, ONE_FEED_PER_SUBSCRIBER) end
       else
         for i, st in ipairs(s.streams or {}) do
           if (subMid ~= nil and tostring(i - 1) == tostring(subMid)) or (subMid == nil and (mid == nil or st.feedMid == tostring(mid))) then

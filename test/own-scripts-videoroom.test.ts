@@ -414,7 +414,7 @@ describe('own scripts: lua/videoroom.lua, the Janus 1.x VideoRoom API (default c
     expect(await alice.unsolicited()).to.deep.include({ videoroom: 'event', room: 1234 });
     const carol = await participant();
     expect((await carol.async({ request: 'join', room: 1234, ptype: 'subscriber', streams: [{ feed: 1 }, { feed: 2 }] })).data)
-      .to.deep.equal({ videoroom: 'event', error_code: 428, error: "One feed per subscriber handle (luasfu's videoroom.lua)" });
+      .to.deep.equal({ videoroom: 'event', error_code: 428, error: "One publisher per subscriber handle: the Lua plugin contract gives a recipient one sender; attach one subscriber handle per feed (luasfu's videoroom.lua)" });
 
     // Only alice's video (her mid 1).
     media.routerCalls.length = 0;
@@ -459,7 +459,7 @@ describe('own scripts: lua/videoroom.lua, the Janus 1.x VideoRoom API (default c
     const on = await carol.async({ request: 'update', subscribe: [{ feed: 1, mid: '1' }] });
     expect((on.data.streams as JsonObject[])[0].active).to.equal(true);
     expect((await carol.async({ request: 'update', subscribe: [{ feed: 2 }] })).data)
-      .to.deep.equal({ videoroom: 'event', error_code: 428, error: "One feed per subscriber handle (luasfu's videoroom.lua)" });
+      .to.deep.equal({ videoroom: 'event', error_code: 428, error: "One publisher per subscriber handle: the Lua plugin contract gives a recipient one sender; attach one subscriber handle per feed (luasfu's videoroom.lua)" });
 
     // switch to bob's video.
     media.routerCalls.length = 0;
