@@ -119,8 +119,9 @@ describe('per-plugin MediaRouter, fake media plane', () => {
     expect(log.find(REFUSED)).to.deep.equal([]);
   });
 
-  it("offers tapRtp only when the plane's router has one", () => {
+  it("offers tapRtp and tapRtcp only when the plane's router has them", () => {
     expect(mediaOf(setup.a).tapRtp).to.equal(undefined);
+    expect(mediaOf(setup.a).tapRtcp).to.equal(undefined);
   });
 });
 
@@ -151,10 +152,11 @@ describe('per-plugin MediaRouter, mediasoup media plane', function () {
     expect(before).to.not.equal(undefined);
     const results = everyCall(mediaOf(a), handleB, handleA);
     expect(mediaOf(a).tapRtp?.(handleB, () => undefined)).to.equal(false);
+    expect(mediaOf(a).tapRtcp?.(handleB, () => undefined)).to.equal(false);
     expect(results.filter(([, accepted]) => accepted)).to.deep.equal([]);
     expect(plane.router.describe(handleB)).to.deep.equal(before);
     expect(plane.router.describe(handleA)).to.deep.include({ sender: null, recipients: [] });
-    expect(log.find(REFUSED)).to.have.length(results.length + 1);
+    expect(log.find(REFUSED)).to.have.length(results.length + 2);
     // The same calls from B itself do change B's state: the comparison above can fail.
     expect(mediaOf(b).configureMedium(handleB, 'audio', 'out', true)).to.equal(true);
     expect(mediaOf(b).setBitrate(handleB, 64000)).to.equal(true);

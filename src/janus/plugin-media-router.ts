@@ -23,11 +23,15 @@ export interface PluginMediaRouterDeps {
 export class PluginMediaRouter implements MediaRouter {
   /** Present when the media plane has a raw path. */
   readonly tapRtp?: (handleId: number, listener: RtpListener | undefined) => boolean;
+  /** Present when the media plane delivers a user's RTCP. */
+  readonly tapRtcp?: (handleId: number, listener: RtpListener | undefined) => boolean;
 
   constructor(private readonly deps: PluginMediaRouterDeps) {
     const { inner } = deps;
     const tap = inner.tapRtp;
     if (tap) this.tapRtp = (handleId, listener) => this.owns('tapRtp', handleId) && tap.call(inner, handleId, listener);
+    const tapRtcp = inner.tapRtcp;
+    if (tapRtcp) this.tapRtcp = (handleId, listener) => this.owns('tapRtcp', handleId) && tapRtcp.call(inner, handleId, listener);
   }
 
   get recordingRoots(): readonly string[] | undefined {
