@@ -18,7 +18,7 @@ import { DirectTransports } from './direct-transports';
 import type { MediaEngine } from './engine';
 import { consumeWire } from './mediasoup-edits';
 import { RawRtp, TappedStreams } from './raw-rtp';
-import { KeyFrameRequestWriter, type KeyFrameRequestType, readRelayedRtcp } from './rtcp';
+import { KeyFrameRequestWriter, type KeyFrameRequestType, type RelayedRtcp, readRelayedRtcp } from './rtcp';
 import type { MediasoupPeer } from './peer';
 import { RecordingRoots } from '../common/recording-roots';
 import { RecordingSet } from './recording-set';
@@ -309,7 +309,7 @@ export class MediaRelay implements MediaRouter {
   relayRtcp(handleId: number, video: boolean, packet: Uint8Array): boolean {
     const user = this.users.get(handleId);
     if (!user) return false;
-    let packets;
+    let packets: RelayedRtcp[];
     try {
       packets = readRelayedRtcp(packet);
     } catch (error) {
