@@ -117,7 +117,7 @@ describe('recording paths confined to the recording roots', () => {
       engine: {} as unknown as MediaEngine,
       logger: captureLogger().logger,
       roots,
-      createDirect: async () => undefined,
+      directs: new DirectTransports(),
     });
     const started = set.start(
       [{ type: 'audio', codec: 'opus' }, { type: 'video', codec: 'vp8', filename: 'rooms/7/video' }, { type: 'data', codec: 'text', filename: 'chat' }],
