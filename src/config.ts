@@ -67,6 +67,11 @@ export interface MediaConfig {
   recordingsFolder: string;
   /** ...or inside one of these extra folders (absolute paths). */
   recordingRoots: string[];
+  /**
+   * janus.jcfg `recordings_tmp_ext`: while a recording is open its file is `name.mjr.<ext>`,
+   * renamed to `name.mjr` when it closes (so a watcher sees only finished files); "" = off.
+   */
+  recordingsTmpExt: string;
 }
 
 /** The HTTP event handler backend (like Janus's janus.eventhandler.sampleevh). */

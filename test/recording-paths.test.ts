@@ -19,6 +19,7 @@ import { DirectTransports } from '../src/media/direct-transports';
 import { RecordingSet } from '../src/media/recording-set';
 import type { RecordingRequest } from '../src/plugin/media';
 import { captureLogger } from './support/log-capture';
+import { ConfigError, defaultConfig, parseConfig } from '../src/config';
 
 /** Every path under `dir`, relative, sorted (symlinks not followed). */
 function tree(dir: string): string[] {
@@ -128,6 +129,26 @@ describe('recording paths confined to the recording roots', () => {
     const files = tree(rec);
     expect(files).to.include.members(['chat.mjr', path.join('rooms', '7', 'video.mjr')]);
     expect(files.filter((f) => /^janus-recording-\d+\.mjr$/.test(f))).to.have.length(1);
+  });
+
+  it('writes name.mjr.<ext> while open and renames it on close (media.recordingsTmpExt)', async () => {
+    const set = new RecordingSet({
+      engine: {} as unknown as MediaEngine,
+      logger: captureLogger().logger,
+      roots,
+      tempExtension: 'part',
+      directs: new DirectTransports(),
+    });
+    expect(set.start([{ type: 'audio', codec: 'opus', filename: 'call' }], { audio: false, video: false })).to.equal(true);
+    expect(tree(rec)).to.include('call.mjr.part').and.not.include('call.mjr');
+    await set.close();
+    expect(tree(rec)).to.include('call.mjr').and.not.include('call.mjr.part');
+  });
+
+  it('takes media.recordingsTmpExt from the config, "" by default, and refuses one that is a path', () => {
+    expect(defaultConfig().media.recordingsTmpExt).to.equal('');
+    expect(parseConfig({ media: { recordingsTmpExt: 'part' } }).media.recordingsTmpExt).to.equal('part');
+    expect(() => parseConfig({ media: { recordingsTmpExt: '../x' } })).to.throw(ConfigError, /recordingsTmpExt/);
   });
 
   it('makes the media plane refuse the recording with one warning line', () => {

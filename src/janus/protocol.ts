@@ -163,11 +163,6 @@ export const JSEP_RULES: readonly FieldRule[] = [
   { name: 'e2ee', type: 'boolean' },
 ];
 
-/** The transaction string of a request, when it has a valid one (for error replies). */
-export function transactionOf(request: unknown): string | undefined {
-  return isJsonObject(request) && typeof request.transaction === 'string' ? request.transaction : undefined;
-}
-
 /**
  * Ids are random integers masked to 53 bits, never 0 (safe in JS and in JSON). They come from
  * the OS CSPRNG: an id is a bearer credential, and Math.random's state can be recovered from

@@ -21,7 +21,7 @@ export class MediasoupMediaPlane implements MediaPlane {
     config: MediaConfig,
     private readonly logger: Logger,
   ) {
-    this.router = new MediaRelay(engine, logger, config.recordingsFolder, config.recordingRoots);
+    this.router = new MediaRelay(engine, logger, config.recordingsFolder, config.recordingRoots, config.recordingsTmpExt);
     this.monitor = new MediasoupMonitor(engine);
   }
 

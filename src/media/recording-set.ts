@@ -20,6 +20,8 @@ export interface RecordingSetOptions {
   logger: Logger;
   /** Where files may go; names without a folder go to the default root. */
   roots: RecordingRoots;
+  /** Extra extension of a file while it is open (media.recordingsTmpExt); renamed away on close. */
+  tempExtension?: string;
   /** The user's DirectTransports (the recorders' Consumers go on the one of the Producer's router). */
   directs: DirectTransports;
 }
@@ -47,7 +49,11 @@ export class RecordingSet {
     let opened: Map<MediumKind, Recorder>;
     try {
       // Relative names (and a request naming no folder) resolve against the default root.
-      opened = openRecorders(fresh, { logger: this.options.logger, roots: this.options.roots });
+      opened = openRecorders(fresh, {
+        logger: this.options.logger,
+        roots: this.options.roots,
+        tempExtension: this.options.tempExtension,
+      });
     } catch (error) {
       this.options.logger.warn('cannot start recording', { error: error as Error });
       return false;

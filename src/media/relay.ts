@@ -90,6 +90,8 @@ export class MediaRelay implements MediaRouter {
     logger: Logger,
     recordingsFolder: string,
     recordingRoots: readonly string[] = [],
+    /** media.recordingsTmpExt: open recordings carry this extra extension ("" = none). */
+    private readonly recordingsTmpExt = '',
   ) {
     this.logger = logger.child({ component: 'relay' });
     this.roots = new RecordingRoots(recordingsFolder, recordingRoots);
@@ -251,6 +253,7 @@ export class MediaRelay implements MediaRouter {
         engine: this.engine,
         logger: this.logger.child({ handle: handleId }),
         roots: this.roots,
+        tempExtension: this.recordingsTmpExt || undefined,
         directs: user.directs,
       });
     }
