@@ -1,4 +1,5 @@
-// One user's raw RTP path (Janus's incomingRtp / relayRtp, docs/contract.md §1): while tapped,
+// One user's raw RTP path (Janus's incomingRtp / relayRtp, docs/contract.md §1), and its raw
+// RTCP path (RawRtcp, below). RTP: while tapped,
 // each of the user's Producers is consumed on a DirectTransport and its packets go to a
 // listener (the plugin) instead of the built-in relay; packets a plugin relays to this user
 // are sent through Producers on a DirectTransport (one per medium), which the relay consumes
@@ -10,10 +11,12 @@ import type { Consumer } from 'mediasoup/node/lib/Consumer';
 import type { DirectTransport } from 'mediasoup/node/lib/DirectTransport';
 import type { Producer } from 'mediasoup/node/lib/Producer';
 import type { MediaKind, RtpParameters } from 'mediasoup/node/lib/RtpParameters';
+import type { WebRtcTransport } from 'mediasoup/node/lib/WebRtcTransport';
 import type { Logger } from '../log';
 import type { RtpListener } from '../plugin/media';
 import type { DirectTransports } from './direct-transports';
 import type { MediasoupPeer } from './peer';
+import { type MediumSsrcs, RtcpParseError, type UserSsrcs, prepareRelayedRtcp, rtcpMedium } from './rtcp';
 
 const MEDIA_KINDS: readonly MediaKind[] = ['audio', 'video'];
 
@@ -163,5 +166,104 @@ export class RawRtp {
     this.untap();
     for (const { producer } of this.injected.values()) producer.close();
     this.injected.clear();
+  }
+}
+
+/**
+ * One user's raw RTCP path (Janus's incomingRtcp / relayRtcp) on its WebRtcTransport, through
+ * our mediasoup edit 050: while a listener is set, every RTCP compound packet the user's
+ * PeerConnection sends reaches it (mediasoup handles it as well); a script's RTCP goes to the
+ * PeerConnection, filtered and with its SSRCs fixed as Janus does (src/media/rtcp.ts).
+ */
+export class RawRtcp {
+  private listener: RtpListener | undefined;
+  private bound?: { transport: WebRtcTransport; onPacket: (packet: Buffer) => void };
+  /** The user's compound packets naming no SSRC of theirs or ours (not delivered). */
+  unattributed = 0;
+
+  constructor(
+    private readonly peer: MediasoupPeer,
+    private readonly logger: Logger,
+  ) {}
+
+  /** Sets (or, undefined, clears) where the user's RTCP goes. */
+  tap(listener: RtpListener | undefined): void {
+    this.listener = listener;
+    this.follow();
+  }
+
+  /** Moves the tap onto the user's current transport (a new negotiation may bring another). */
+  follow(): void {
+    const transport = this.listener ? this.peer.webRtcTransport : undefined;
+    const live = transport && !transport.closed ? transport : undefined;
+    if (this.bound && this.bound.transport === live) return;
+    this.unbind();
+    if (!live) return;
+    const onPacket = (packet: Buffer): void => this.deliver(packet);
+    live.on('rawrtcp', onPacket);
+    this.bound = { transport: live, onPacket };
+    void live.enableRawRtcp(true).catch((error: unknown) => {
+      if (!live.closed) this.logger.warn('cannot tap the user RTCP', { error });
+    });
+  }
+
+  /**
+   * Sends a script's RTCP to the user on `kind`'s medium. Returns the parts that do not reach
+   * the user (stripped as Janus does, or the whole packet: not RTCP, or no connected transport).
+   */
+  send(kind: MediaKind, packet: Uint8Array): number {
+    let relayed;
+    try {
+      relayed = prepareRelayedRtcp(packet, this.ssrcs()[kind], kind === 'video');
+    } catch (error) {
+      if (!(error instanceof RtcpParseError)) throw error;
+      this.logger.debug('relayed RTCP dropped', { error: error.message });
+      return 1;
+    }
+    if (!relayed.packet) return relayed.stripped;
+    const transport = this.peer.webRtcTransport;
+    if (!transport || transport.closed || transport.dtlsState !== 'connected') return relayed.stripped + 1;
+    transport.sendRtcp(relayed.packet);
+    return relayed.stripped;
+  }
+
+  /** Stops the tap. */
+  close(): void {
+    this.listener = undefined;
+    this.unbind();
+  }
+
+  private deliver(packet: Buffer): void {
+    const kind = rtcpMedium(packet, this.ssrcs());
+    if (!kind) {
+      this.unattributed++;
+      return;
+    }
+    this.listener?.(kind === 'video', packet);
+  }
+
+  private unbind(): void {
+    const bound = this.bound;
+    if (!bound) return;
+    this.bound = undefined;
+    bound.transport.off('rawrtcp', bound.onPacket);
+    if (!bound.transport.closed) void bound.transport.enableRawRtcp(false).catch(() => undefined);
+  }
+
+  /** The user's SSRCs (as signalled, or as mediasoup learnt them: rid simulcast) and ours toward it. */
+  private ssrcs(): UserSsrcs {
+    const medium = (kind: MediaKind): MediumSsrcs => {
+      const producer = this.peer.producer(kind);
+      const peer: number[] = [];
+      const add = (ssrc: number | undefined): void => {
+        if (ssrc !== undefined && !peer.includes(ssrc)) peer.push(ssrc);
+      };
+      if (producer && !producer.closed) {
+        for (const encoding of producer.rtpParameters.encodings ?? []) add(encoding.ssrc);
+        for (const score of producer.score) add(score.ssrc);
+      }
+      return { local: this.peer.receiveSlot(kind)?.wire.ssrc ?? 0, peer };
+    };
+    return { audio: medium('audio'), video: medium('video') };
   }
 }

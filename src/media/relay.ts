@@ -17,8 +17,7 @@ import type { DataMessage } from '../plugin/plugin';
 import { DirectTransports } from './direct-transports';
 import type { MediaEngine } from './engine';
 import { consumeWire } from './mediasoup-edits';
-import { RawRtp, TappedStreams } from './raw-rtp';
-import { KeyFrameRequestWriter, type KeyFrameRequestType, type RelayedRtcp, readRelayedRtcp } from './rtcp';
+import { RawRtcp, RawRtp, TappedStreams } from './raw-rtp';
 import type { MediasoupPeer } from './peer';
 import { RecordingRoots } from '../common/recording-roots';
 import { RecordingSet } from './recording-set';
@@ -55,14 +54,16 @@ class RelayUser {
   raw?: RawRtp;
   /** Where this user's RTP reaches Node (raw path, recorders), on its current router. */
   readonly directs = new DirectTransports();
-  /** Janus's incomingRtcp: the user's key frame requests go there while set. */
-  rtcpListener?: RtpListener;
-  readonly keyFrameRequests = new KeyFrameRequestWriter();
+  /** The raw RTCP path (Janus's incomingRtcp / relayRtcp) on the user's WebRtcTransport. */
+  readonly rtcp: RawRtcp;
 
   constructor(
     readonly id: number,
     readonly peer: MediasoupPeer,
-  ) {}
+    logger: Logger,
+  ) {
+    this.rtcp = new RawRtcp(peer, logger);
+  }
 
   /** What hangupMedia resets (docs/contract.md §2): flags, bitrate, PLI, simulcast targets. */
   reset(): void {
@@ -100,10 +101,11 @@ export class MediaRelay implements MediaRouter {
   // --- handle lifecycle (called by the media plane) ------------------------------------------
 
   register(peer: MediasoupPeer): void {
-    const user = new RelayUser(peer.handleId, peer);
+    const user = new RelayUser(peer.handleId, peer, this.logger.child({ handle: peer.handleId }));
     this.users.set(peer.handleId, user);
     peer.changes.on('change', (change: string) => {
       if (change === 'hangup') this.onHangup(user);
+      user.rtcp.follow();
       this.reconcileAround(user);
       if (change === 'producers') user.recordings?.attachProducers(peer);
       if (change === 'producers' && user.raw?.listener) this.tap(user);
@@ -122,6 +124,7 @@ export class MediaRelay implements MediaRouter {
     user.recordings = undefined;
     user.raw?.close();
     user.raw = undefined;
+    user.rtcp.close();
     user.directs.close();
     this.users.delete(handleId);
     for (const other of this.users.values()) if (other.links.size > 0) this.reconcile(other);
@@ -299,35 +302,22 @@ export class MediaRelay implements MediaRouter {
   tapRtcp(handleId: number, listener: RtpListener | undefined): boolean {
     const user = this.users.get(handleId);
     if (!user) return false;
-    user.rtcpListener = listener;
-    for (const link of user.links.values()) this.traceKeyFrameRequests(user, link.consumer);
+    user.rtcp.tap(listener);
     return true;
   }
 
   /**
-   * mediasoup makes the RTCP of every stream itself, so a script's RTCP is read, not forwarded
-   * (src/media/rtcp.ts): a PLI/FIR asks this user for a key frame, a REMB caps its bitrate as
-   * setBitrate does, anything else is dropped and counted.
+   * Sends a script's RTCP to this user's PeerConnection as Janus does: what the server makes
+   * itself (SR, RR, SDES, NACK, transport-cc, XR) is stripped and counted, SSRCs are fixed.
    */
   relayRtcp(handleId: number, video: boolean, packet: Uint8Array): boolean {
     const user = this.users.get(handleId);
     if (!user) return false;
-    let packets: RelayedRtcp[];
-    try {
-      packets = readRelayedRtcp(packet);
-    } catch (error) {
-      this.dropRelayedRtcp(handleId, { error: (error as Error).message });
-      return true;
-    }
-    for (const rtcp of packets) {
-      if (rtcp.type === 'keyframe' && video) this.sendPli(handleId);
-      else if (rtcp.type === 'remb') this.setBitrate(handleId, rtcp.bitrate);
-      else this.dropRelayedRtcp(handleId, rtcp.type === 'keyframe' ? { video, keyframe: true } : { ...rtcp });
-    }
+    this.relayedRtcpDropped += user.rtcp.send(video ? 'video' : 'audio', packet);
     return true;
   }
 
-  /** Relayed RTCP packets (or compound parts) that had no effect: not RTCP, or nothing mediasoup can act on. */
+  /** Relayed RTCP packets (or compound parts) that did not reach the user: not RTCP, stripped, or no connected transport. */
   get droppedRelayedRtcp(): number {
     return this.relayedRtcpDropped;
   }
@@ -367,11 +357,6 @@ export class MediaRelay implements MediaRouter {
   /** The incoming bitrate cap last sent to each transport's worker. */
   private readonly appliedBitrate = new WeakMap<WebRtcTransport, number>();
   private relayedRtcpDropped = 0;
-
-  private dropRelayedRtcp(handleId: number, what: JsonObject): void {
-    this.relayedRtcpDropped++;
-    this.logger.debug('relayed RTCP dropped (mediasoup makes the RTCP itself)', { handle: handleId, ...what });
-  }
 
   private onHangup(user: RelayUser): void {
     user.reset();
@@ -443,7 +428,6 @@ export class MediaRelay implements MediaRouter {
         link = { senderId: from.id, producerId: producer.id, mid: slot.mid, ssrc: slot.wire.ssrc ?? 0, consumer };
         user.links.set(kind, link);
         this.watchConsumer(user, consumer, kind, slot.mid);
-        if (user.rtcpListener) this.traceKeyFrameRequests(user, consumer);
         if (kind === 'video') await this.setLayers(user, consumer);
       }
       if (link && from) {
@@ -460,18 +444,7 @@ export class MediaRelay implements MediaRouter {
     this.applyBitrate(user);
   }
 
-  /** Turns on (or off, without a listener) the trace events that carry the user's key frame requests. */
-  private traceKeyFrameRequests(user: RelayUser, consumer: Consumer): void {
-    if (consumer.closed) return;
-    void consumer.enableTraceEvent(user.rtcpListener ? ['pli', 'fir'] : []).catch(() => undefined);
-  }
-
   private watchConsumer(user: RelayUser, consumer: Consumer, kind: MediaKind, mid: string): void {
-    consumer.on('trace', (trace) => {
-      if (trace.type !== 'pli' && trace.type !== 'fir') return;
-      const ssrc = (trace.info as { ssrc?: number }).ssrc ?? consumer.rtpParameters.encodings?.[0]?.ssrc ?? 0;
-      user.rtcpListener?.(kind === 'video', user.keyFrameRequests.write(trace.type satisfies KeyFrameRequestType, ssrc));
-    });
     const slow = new SlowLinkGate();
     consumer.on('score', ({ score }) => {
       if (!consumer.paused && slow.report(score, Date.now())) {
