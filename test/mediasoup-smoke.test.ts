@@ -88,7 +88,7 @@ describe('scripts/build-worker.mjs and patches/mediasoup', () => {
     execFileSync('npm', ['pack', 'mediasoup@3.12.16', '--prefer-offline', '--silent', '--pack-destination', tmp], { stdio: 'pipe', timeout: 100_000 });
     execFileSync('tar', ['xzf', path.join(tmp, 'mediasoup-3.12.16.tgz'), '-C', tmp]);
     const files = checkPatches(path.join(tmp, 'package')) as string[];
-    expect(files).to.include.members(['worker/meson.build', 'worker/src/RTC/Transport.cpp', 'node/lib/Transport.js']);
+    expect(files).to.include.members(['worker/meson.build', 'worker/src/RTC/Transport.cpp', 'node/lib/Transport.js', 'worker/src/RTC/WebRtcTransport.cpp', 'node/lib/WebRtcTransport.js']);
   });
 
   it('installed the cached binary for the current patches, and the Node-side patches', async () => {
@@ -99,6 +99,8 @@ describe('scripts/build-worker.mjs and patches/mediasoup', () => {
     }
     const transportJs = fs.readFileSync(require.resolve('mediasoup/node/lib/Transport.js'), 'utf8');
     expect(transportJs).to.include('function luasfuWireMaps(');
+    const webRtcTransportJs = fs.readFileSync(require.resolve('mediasoup/node/lib/WebRtcTransport.js'), 'utf8');
+    expect(webRtcTransportJs).to.include('async enableRawRtcp(enabled)');
   });
 });
 
