@@ -212,6 +212,7 @@ describe('media: raw RTCP through a script (incomingRtcp + relayRtcp) with a lib
 
   it("hands the peer's own RTCP to incomingRtcp: its sender reports (PT 200) and receiver reports, per medium", async () => {
     // libwebrtc sends an SR per sending stream about every second (video) / 5 s (audio).
+    const start = { at: Date.now(), rtcp: (await counts()).rtcp };
     const now = await pollUntil(counts, (c) => (c.types['video:200'] ?? 0) > 0 && (c.types['audio:200'] ?? 0) > 0, 15000);
     expect(now.types['video:200'], 'SRs of the video stream').to.be.greaterThan(0);
     expect(now.types['audio:200'], 'SRs of the audio stream').to.be.greaterThan(0);
@@ -220,7 +221,11 @@ describe('media: raw RTCP through a script (incomingRtcp + relayRtcp) with a lib
     expect(last[0]! >> 6, 'RTCP version').to.equal(2);
     expect(last[1]).to.be.within(192, 223);
     expect(plugin.droppedRtcpPackets).to.equal(0);
-    console.log(`      incomingRtcp got ${now.rtcp} compound packets: ${JSON.stringify(now.types)}`);
+    // The rate over at least 3 s.
+    await new Promise((resolve) => setTimeout(resolve, Math.max(0, start.at + 3000 - Date.now())));
+    const end = await counts();
+    const rate = (end.rtcp - start.rtcp) / ((Date.now() - start.at) / 1000);
+    console.log(`      incomingRtcp got ${now.rtcp} compound packets (~${rate.toFixed(0)}/s, one user sending and receiving audio + video): ${JSON.stringify(now.types)}`);
   });
 
   it("hands the peer's key frame requests to incomingRtcp; relaying them back makes the echo recover", async () => {

@@ -178,8 +178,6 @@ export class RawRtp {
 export class RawRtcp {
   private listener: RtpListener | undefined;
   private bound?: { transport: WebRtcTransport; onPacket: (packet: Buffer) => void };
-  /** The user's compound packets naming no SSRC of theirs or ours (not delivered). */
-  unattributed = 0;
 
   constructor(
     private readonly peer: MediasoupPeer,
@@ -236,7 +234,8 @@ export class RawRtcp {
   private deliver(packet: Buffer): void {
     const kind = rtcpMedium(packet, this.ssrcs());
     if (!kind) {
-      this.unattributed++;
+      // As Janus: RTCP naming no stream of the user's or ours is dropped.
+      this.logger.debug('user RTCP with unknown SSRCs dropped', { length: packet.length });
       return;
     }
     this.listener?.(kind === 'video', packet);

@@ -65,16 +65,17 @@ export interface MediaRouter {
    */
   tapRtp?(handleId: number, listener: RtpListener | undefined): boolean;
   /**
-   * Janus's incomingRtcp: the user's RTCP goes to `listener` (as well as to the media plane's
-   * own handling); undefined stops it. The mediasoup plane delivers the user's key frame
-   * requests (PLI/FIR) only. Absent: the media plane delivers no RTCP.
+   * Janus's incomingRtcp: each RTCP compound packet the user's PeerConnection sends goes to
+   * `listener` (as well as to the media plane's own handling), `video` telling the medium whose
+   * SSRC it names; undefined stops it. Absent: the media plane delivers no RTCP.
    */
   tapRtcp?(handleId: number, listener: RtpListener | undefined): boolean;
   /** Sends a script's RTP (as a tapped user sent it: same SSRC and payload type) to this user. */
   relayRtp(handleId: number, video: boolean, packet: Uint8Array): boolean;
   /**
-   * Sends a script's RTCP to this user. The mediasoup plane acts on PLI/FIR (a key frame
-   * request to the user) and REMB (the user's bitrate cap) and drops the rest.
+   * Sends a script's RTCP (compound or not) to this user's PeerConnection on the `video` or
+   * audio medium, as Janus does: what the server makes itself (SR, RR, SDES, NACK,
+   * transport-cc, XR) is stripped, sender and media SSRCs become the medium's.
    */
   relayRtcp(handleId: number, video: boolean, packet: Uint8Array): boolean;
   /** Sends a data channel message to this user; false (data dropped) until its data channel is ready. */
