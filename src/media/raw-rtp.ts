@@ -19,6 +19,8 @@ import type { MediasoupPeer } from './peer';
 import { type MediumSsrcs, RtcpParseError, type UserSsrcs, prepareRelayedRtcp, rtcpMedium } from './rtcp';
 
 const MEDIA_KINDS: readonly MediaKind[] = ['audio', 'video'];
+/** The largest RTCP packet the worker sends for Node (patch 050: MTU + 100 bytes). */
+const MAX_RELAYED_RTCP = 1600;
 
 /** RTP parameters of every tapped stream, by SSRC (what an injecting Producer needs). */
 export class TappedStreams {
@@ -220,7 +222,8 @@ export class RawRtcp {
     }
     if (!relayed.packet) return relayed.stripped;
     const transport = this.peer.webRtcTransport;
-    if (!transport || transport.closed || transport.dtlsState !== 'connected') return relayed.stripped + 1;
+    const sendable = relayed.packet.length <= MAX_RELAYED_RTCP && transport && !transport.closed && transport.dtlsState === 'connected';
+    if (!sendable) return relayed.stripped + 1;
     transport.sendRtcp(relayed.packet);
     return relayed.stripped;
   }
