@@ -16,7 +16,7 @@ import type { Logger } from '../log';
 import type { RtpListener } from '../plugin/media';
 import type { DirectTransports } from './direct-transports';
 import type { MediasoupPeer } from './peer';
-import { type MediumSsrcs, RtcpParseError, type UserSsrcs, prepareRelayedRtcp, rtcpMedium } from './rtcp';
+import { type MediumSsrcs, type RelayedRtcp, RtcpParseError, type UserSsrcs, prepareRelayedRtcp, rtcpMedium } from './rtcp';
 
 const MEDIA_KINDS: readonly MediaKind[] = ['audio', 'video'];
 /** The largest RTCP packet the worker sends for Node (patch 050: MTU + 100 bytes). */
@@ -212,7 +212,7 @@ export class RawRtcp {
    * the user (stripped as Janus does, or the whole packet: not RTCP, or no connected transport).
    */
   send(kind: MediaKind, packet: Uint8Array): number {
-    let relayed;
+    let relayed: RelayedRtcp;
     try {
       relayed = prepareRelayedRtcp(packet, this.ssrcs()[kind], kind === 'video');
     } catch (error) {
@@ -220,10 +220,14 @@ export class RawRtcp {
       this.logger.debug('relayed RTCP dropped', { error: error.message });
       return 1;
     }
+    if (relayed.stripped > 0) this.logger.debug('relayed RTCP parts stripped (the server makes them itself)', { stripped: relayed.stripped });
     if (!relayed.packet) return relayed.stripped;
     const transport = this.peer.webRtcTransport;
     const sendable = relayed.packet.length <= MAX_RELAYED_RTCP && transport && !transport.closed && transport.dtlsState === 'connected';
-    if (!sendable) return relayed.stripped + 1;
+    if (!sendable) {
+      this.logger.debug('relayed RTCP dropped (too big, or no connected PeerConnection)', { length: relayed.packet.length });
+      return relayed.stripped + 1;
+    }
     transport.sendRtcp(relayed.packet);
     return relayed.stripped;
   }
