@@ -259,12 +259,32 @@ describe('media: raw RTCP through a script (incomingRtcp + relayRtcp) with a lib
     expect(media.router.droppedRelayedRtcp).to.equal(dropped);
   });
 
-  it('strips (and counts) what the server makes itself, such as an SR, as Janus does; a REMB is sent, not applied as our cap', async () => {
+  it('strips (and counts) what the server makes itself, such as an SR, as Janus does', async () => {
     const dropped = media.router.droppedRelayedRtcp;
     expect((await ask({ request: 'sr' })).result).to.equal(0);
     expect(media.router.droppedRelayedRtcp).to.equal(dropped + 1);
+  });
+
+  it("sends a relayed REMB to the peer: its sender's estimate drops to the REMB's 300 kbps and stays there", async () => {
+    /** The peer's send-side bandwidth estimate (the selected candidate pair's availableOutgoingBitrate). */
+    const estimate = async (): Promise<number> => {
+      let bitrate = 0;
+      (await peer!.pc.getStats()).forEach((stat) => {
+        if (stat.type === 'candidate-pair' && stat.nominated && stat.availableOutgoingBitrate !== undefined) bitrate = Number(stat.availableOutgoingBitrate);
+      });
+      return bitrate;
+    };
+    const before = await pollUntil(estimate, (b) => b > 400000, 15000);
+    expect(before, 'the estimate before (above the REMB)').to.be.greaterThan(400000);
+    const dropped = media.router.droppedRelayedRtcp;
     expect((await ask({ request: 'remb' })).result).to.equal(0);
-    expect(media.router.droppedRelayedRtcp).to.equal(dropped + 1);
+    expect(media.router.droppedRelayedRtcp).to.equal(dropped);
+    const capped = await pollUntil(estimate, (b) => b > 0 && b <= 300000, 5000);
+    expect(capped, 'the estimate after the REMB').to.be.within(1, 300000);
+    // mediasoup's own REMB every 1.5 s repeats the relayed value instead of undoing it.
+    await new Promise((resolve) => setTimeout(resolve, 3500));
+    expect(await estimate(), 'the estimate 3.5 s later').to.be.within(1, 300000);
+    // The handle's own cap (setBitrate) is not what the script relayed.
     expect(media.router.describe(ids.handleId)?.bitrate).to.equal(0);
   });
 });

@@ -51,8 +51,9 @@ describe('media: raw-path RTCP packets', () => {
       const tcc = hex('8fcd0005 00000001 00000002 00010001 00000000 00000000');
       // REMB of 300000 bps naming 2 SSRCs.
       const remb = hex('8fce0006 00000000 00000000 52454d42 0206 49f0 00000005 00000006');
-      const { packet, stripped } = prepareRelayedRtcp(Buffer.concat([sr, rr, sdes, nack, tcc, remb]), SSRCS.video, true);
+      const { packet, stripped, remb: bitrate } = prepareRelayedRtcp(Buffer.concat([sr, rr, sdes, nack, tcc, remb]), SSRCS.video, true);
       expect(stripped).to.equal(5);
+      expect(bitrate).to.equal(300000);
       expect(packet!.toString('hex')).to.equal('80c90001000000b0' + '8fce0006000000b00000000052454d42020649f00000000b0000000c');
     });
 

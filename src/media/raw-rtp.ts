@@ -208,28 +208,29 @@ export class RawRtcp {
   }
 
   /**
-   * Sends a script's RTCP to the user on `kind`'s medium. Returns the parts that do not reach
-   * the user (stripped as Janus does, or the whole packet: not RTCP, or no connected transport).
+   * Sends a script's RTCP to the user on `kind`'s medium. `dropped`: the parts that do not
+   * reach the user (stripped as Janus does, or the whole packet: not RTCP, or no connected
+   * transport); `remb`: the bitrate of a REMB that was sent.
    */
-  send(kind: MediaKind, packet: Uint8Array): number {
+  send(kind: MediaKind, packet: Uint8Array): { dropped: number; remb?: number } {
     let relayed: RelayedRtcp;
     try {
       relayed = prepareRelayedRtcp(packet, this.ssrcs()[kind], kind === 'video');
     } catch (error) {
       if (!(error instanceof RtcpParseError)) throw error;
       this.logger.debug('relayed RTCP dropped', { error: error.message });
-      return 1;
+      return { dropped: 1 };
     }
     if (relayed.stripped > 0) this.logger.debug('relayed RTCP parts stripped (the server makes them itself)', { stripped: relayed.stripped });
-    if (!relayed.packet) return relayed.stripped;
+    if (!relayed.packet) return { dropped: relayed.stripped };
     const transport = this.peer.webRtcTransport;
     const sendable = relayed.packet.length <= MAX_RELAYED_RTCP && transport && !transport.closed && transport.dtlsState === 'connected';
     if (!sendable) {
       this.logger.debug('relayed RTCP dropped (too big, or no connected PeerConnection)', { length: relayed.packet.length });
-      return relayed.stripped + 1;
+      return { dropped: relayed.stripped + 1 };
     }
     transport.sendRtcp(relayed.packet);
-    return relayed.stripped;
+    return relayed.remb === undefined ? { dropped: relayed.stripped } : { dropped: relayed.stripped, remb: relayed.remb };
   }
 
   /** Stops the tap. */

@@ -43,6 +43,11 @@ class RelayUser {
   sender?: number;
   readonly recipients = new Set<number>();
   bitrate = 0;
+  /**
+   * The last REMB a script relayed to this user (relayRtcp), until the next setBitrate or
+   * hangup: mediasoup repeats its own REMB with the cap every 1.5 s, which would undo it.
+   */
+  relayedRemb?: number;
   pliFreq = 0;
   substream = 2;
   temporal = 2;
@@ -72,6 +77,7 @@ class RelayUser {
       this.out[kind] = false;
     }
     this.bitrate = 0;
+    this.relayedRemb = undefined;
     this.pliFreq = 0;
     this.substream = 2;
     this.temporal = 2;
@@ -183,6 +189,7 @@ export class MediaRelay implements MediaRouter {
     const user = this.users.get(handleId);
     if (!user) return false;
     user.bitrate = Math.max(0, Math.floor(bitrate));
+    user.relayedRemb = undefined;
     this.applyBitrate(user);
     return true;
   }
@@ -309,11 +316,18 @@ export class MediaRelay implements MediaRouter {
   /**
    * Sends a script's RTCP to this user's PeerConnection as Janus does: what the server makes
    * itself (SR, RR, SDES, NACK, transport-cc, XR) is stripped and counted, SSRCs are fixed.
+   * A REMB's bitrate also becomes the cap mediasoup's own REMB repeats (not the handle's
+   * setBitrate value), so that the browser keeps what the script sent, as with Janus.
    */
   relayRtcp(handleId: number, video: boolean, packet: Uint8Array): boolean {
     const user = this.users.get(handleId);
     if (!user) return false;
-    this.relayedRtcpDropped += user.rtcp.send(video ? 'video' : 'audio', packet);
+    const { dropped, remb } = user.rtcp.send(video ? 'video' : 'audio', packet);
+    this.relayedRtcpDropped += dropped;
+    if (remb !== undefined && remb > 0) {
+      user.relayedRemb = remb;
+      this.applyBitrate(user);
+    }
     return true;
   }
 
@@ -481,7 +495,7 @@ export class MediaRelay implements MediaRouter {
   private applyBitrate(user: RelayUser): void {
     const transport = user.peer.webRtcTransport;
     if (!transport || transport.closed) return;
-    const bitrate = user.bitrate > 0 ? user.bitrate : NO_CAP_BITRATE;
+    const bitrate = user.relayedRemb ?? (user.bitrate > 0 ? user.bitrate : NO_CAP_BITRATE);
     // Every reconcile ends here: ask the worker only when the cap actually changes.
     if (this.appliedBitrate.get(transport) === bitrate) return;
     this.appliedBitrate.set(transport, bitrate);

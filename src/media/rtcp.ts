@@ -44,6 +44,8 @@ export interface RelayedRtcp {
   /** undefined when nothing is left to send. */
   packet: Buffer | undefined;
   stripped: number;
+  /** The bitrate of the last REMB in it, in bits per second. */
+  remb: number | undefined;
 }
 
 /** Which medium a compound packet from the user is about; undefined when no SSRC is known. */
@@ -79,7 +81,7 @@ export function prepareRelayedRtcp(packet: Uint8Array, medium: MediumSsrcs, vide
   const kept: Buffer[] = [];
   let stripped = 0;
   let pli = false;
-  let remb = false;
+  let remb: number | undefined;
   for (const rtcp of compound.getPackets()) {
     const view = rtcp.getView();
     const part = Buffer.from(view.buffer.slice(view.byteOffset, view.byteOffset + view.byteLength));
@@ -90,19 +92,19 @@ export function prepareRelayedRtcp(packet: Uint8Array, medium: MediumSsrcs, vide
     fixSsrcs(part, medium);
     if (part[1] === PT_PSFB && fmt(part) === PSFB_PLI) pli = true;
     if (isRemb(part)) {
-      remb = true;
+      remb = rembBitrate(part);
       nameSimulcastStreams(part, medium.peer);
     }
     kept.push(part);
   }
-  if (kept.length === 0) return { packet: undefined, stripped };
+  if (kept.length === 0) return { packet: undefined, stripped, remb };
   if (video && pli) {
     // Janus asks every simulcast layer of the user for a key frame.
     for (const ssrc of medium.peer.slice(1)) kept.push(pliPacket(medium.local, ssrc));
   }
   // "There's a REMB, prepend a RR as it won't work otherwise" (janus ice.c).
-  if (remb) kept.unshift(emptyReceiverReport(medium.local));
-  return { packet: Buffer.concat(kept), stripped };
+  if (remb !== undefined) kept.unshift(emptyReceiverReport(medium.local));
+  return { packet: Buffer.concat(kept), stripped, remb };
 }
 
 /** janus_rtcp_filter: what the server makes itself is not taken from a plugin. */
@@ -166,6 +168,12 @@ function nameSimulcastStreams(part: Buffer, peer: readonly number[]): void {
 
 function isRemb(part: Buffer): boolean {
   return part[1] === PT_PSFB && fmt(part) === PSFB_AFB && part.length >= 24 && part.readUInt32BE(12) === REMB_ID;
+}
+
+/** The bitrate of a REMB FCI: 6-bit exponent, 18-bit mantissa. */
+function rembBitrate(part: Buffer): number {
+  const word = part.readUInt32BE(16);
+  return (word & 0x3ffff) * 2 ** ((word >>> 18) & 0x3f);
 }
 
 function pliPacket(local: number, media: number): Buffer {
