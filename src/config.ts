@@ -11,6 +11,7 @@ import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import Ajv, { type ErrorObject, type ValidateFunction } from 'ajv';
 import { type LogLevel, logLevelOfJanus } from './log';
+import { NamedError } from './common/named-error';
 
 export interface ScriptConfig {
   /** Path of the Lua (.lua) or JavaScript (.js) script. */
@@ -226,13 +227,12 @@ export function checkAdminExposure(config: LuasfuConfig): void {
   }
 }
 
-export class ConfigError extends Error {
+export class ConfigError extends NamedError {
   constructor(
     readonly field: string,
     message: string,
   ) {
     super(`config: ${field} ${message}`);
-    this.name = 'ConfigError';
   }
 }
 

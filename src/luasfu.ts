@@ -29,6 +29,7 @@ import { type ListeningPorts, LuasfuServer } from './server';
 import { TransportAdapter } from './transports/adapter';
 import { HttpTransport } from './transports/http';
 import type { JsonLayout } from './transports/uws';
+import { NamedError } from './common/named-error';
 
 /** The plugin for a script, by its extension (.lua: Lua plugin, .js: Duktape-contract plugin). */
 export function scriptPlugin(script: ScriptConfig, logger: Logger, observer?: ScriptObserver): Plugin {
@@ -39,20 +40,10 @@ export function scriptPlugin(script: ScriptConfig, logger: Logger, observer?: Sc
 }
 
 /** listen() twice, transport() or reloadScript() before listen(), or anything after close(). */
-export class ServerStateError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = 'ServerStateError';
-  }
-}
+export class ServerStateError extends NamedError {}
 
 /** reloadScript() named no registered script, or a plugin object (which has no file to reload). */
-export class ScriptReloadError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = 'ScriptReloadError';
-  }
-}
+export class ScriptReloadError extends NamedError {}
 
 /** A registered plugin: its package, the script file behind it (none for plugin objects) and its info. */
 export interface PluginStatus {

@@ -8,6 +8,7 @@
 import { randomInt } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { NamedError } from './named-error';
 
 export interface RecordingPath {
   /** Directory to create if missing; null = current directory, nothing created. */
@@ -55,12 +56,7 @@ export function resolveRecordingPath(
 }
 
 /** A recording path outside every recording root. */
-export class RecordingPathError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = 'RecordingPathError';
-  }
-}
+export class RecordingPathError extends NamedError {}
 
 function inside(child: string, root: string): boolean {
   const relative = path.relative(root, child);

@@ -24,6 +24,7 @@ import { monotonicMs } from './serial-queue';
 import { Session } from './session';
 import { TokenAuth } from './token-auth';
 import { parseTrickleRequest } from './trickle';
+import { NamedError } from '../common/named-error';
 
 export interface JanusCoreOptions {
   logger: Logger;
@@ -50,12 +51,7 @@ export interface JanusCoreOptions {
 }
 
 /** A plugin could not be registered (package taken) or replaced (unknown or changed package). */
-export class PluginRegistrationError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = 'PluginRegistrationError';
-  }
-}
+export class PluginRegistrationError extends NamedError {}
 
 export type SessionEndReason = 'destroyed' | 'timeout' | 'transport' | 'stopping' | 'admin';
 

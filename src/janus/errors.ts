@@ -2,6 +2,7 @@
 // the wire contract: clients switch on them.
 
 import { InvalidSdpError, InvalidStateError, UnexpectedAnswerError } from '../plugin/media-errors';
+import { NamedError } from '../common/named-error';
 
 export const JanusErrorCode = {
   UNAUTHORIZED: 403,
@@ -34,13 +35,12 @@ export const JanusErrorCode = {
 export type JanusErrorCodeValue = (typeof JanusErrorCode)[keyof typeof JanusErrorCode];
 
 /** An error that becomes a Janus `error` reply with this code and reason. */
-export class JanusError extends Error {
+export class JanusError extends NamedError {
   constructor(
     readonly code: JanusErrorCodeValue,
     readonly reason: string,
   ) {
     super(reason);
-    this.name = 'JanusError';
   }
 }
 

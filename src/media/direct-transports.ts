@@ -7,6 +7,7 @@
 
 import type { DirectTransport } from 'mediasoup/node/lib/DirectTransport';
 import type { Router } from 'mediasoup/node/lib/Router';
+import { NamedError } from '../common/named-error';
 
 export class DirectTransports {
   private readonly byRouter = new Map<string, Promise<DirectTransport>>();
@@ -49,9 +50,8 @@ export class DirectTransports {
 }
 
 /** Asked for a transport after the user's media was torn down. */
-export class DirectTransportsClosedError extends Error {
+export class DirectTransportsClosedError extends NamedError {
   constructor() {
     super('the user media is closed');
-    this.name = 'DirectTransportsClosedError';
   }
 }

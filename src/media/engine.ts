@@ -16,6 +16,7 @@ import type { MediaAddressConfig } from '../config';
 import type { Logger } from '../log';
 import { ROUTER_MEDIA_CODECS } from './codecs';
 import type { MediaSocketAddress } from '../plugin/media-plane';
+import { NamedError } from '../common/named-error';
 
 export interface EngineOptions {
   workers: number;
@@ -54,7 +55,7 @@ export interface EngineEvents {
 }
 
 /** A WebRtcServer could not bind one of its sockets (port in use, address not local). */
-export class MediaListenError extends Error {
+export class MediaListenError extends NamedError {
   constructor(
     readonly protocols: string,
     readonly addresses: string,
@@ -63,15 +64,13 @@ export class MediaListenError extends Error {
   ) {
     const where = port === 0 ? `${addresses} (a free port in the range)` : `${addresses} port ${port}`;
     super(`cannot listen for media (${protocols}) on ${where}: ${cause instanceof Error ? cause.message : String(cause)}`);
-    this.name = 'MediaListenError';
   }
 }
 
 /** No worker is running (all died and none has been replaced in time, or the engine closed). */
-export class NoMediaWorkerError extends Error {
+export class NoMediaWorkerError extends NamedError {
   constructor(reason: string) {
     super(`no mediasoup worker available: ${reason}`);
-    this.name = 'NoMediaWorkerError';
   }
 }
 

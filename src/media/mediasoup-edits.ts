@@ -3,6 +3,8 @@
 //    types, and the SSRCs we wrote in the SDP (patches 010 + 030; mediasoup #1126);
 //  - DCEP (SCTP ppid 50) messages reaching Node through a DataConsumer on a DirectTransport
 //    (patch 020; the codec is datachannel/dcep.ts).
+//  - a WebRtcTransport's received RTCP handed to Node and raw RTCP sent on it (patch 050:
+//    enableRawRtcp(), the 'rawrtcp' event, sendRtcp(); typed by the patched .d.ts itself).
 
 import type { types } from 'mediasoup';
 

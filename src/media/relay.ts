@@ -208,20 +208,19 @@ export class MediaRelay implements MediaRouter {
   }
 
   setSubstream(handleId: number, substream: number): boolean {
-    const user = this.users.get(handleId);
-    if (!user) return false;
-    if (Number.isInteger(substream) && substream >= 0 && substream <= 2) {
-      user.substream = substream;
-      this.applyLayers(user);
-    }
-    return true;
+    return this.setLayer(handleId, 'substream', substream);
   }
 
   setTemporalLayer(handleId: number, layer: number): boolean {
+    return this.setLayer(handleId, 'temporal', layer);
+  }
+
+  /** The simulcast layer (0..2) a recipient wants; a value out of range changes nothing. */
+  private setLayer(handleId: number, which: 'substream' | 'temporal', layer: number): boolean {
     const user = this.users.get(handleId);
     if (!user) return false;
     if (Number.isInteger(layer) && layer >= 0 && layer <= 2) {
-      user.temporal = layer;
+      user[which] = layer;
       this.applyLayers(user);
     }
     return true;

@@ -13,6 +13,7 @@
 
 import { CompoundPacket } from 'rtp.js/packets';
 import type { MediaKind } from 'mediasoup/node/lib/RtpParameters';
+import { NamedError } from '../common/named-error';
 
 const PT_FIR_RFC2032 = 192;
 const PT_SR = 200;
@@ -240,9 +241,8 @@ function fmt(part: Buffer): number {
 const count = fmt;
 
 /** A relayed packet that is not RTCP. */
-export class RtcpParseError extends Error {
+export class RtcpParseError extends NamedError {
   constructor(reason: string) {
     super(`not an RTCP packet: ${reason}`);
-    this.name = 'RtcpParseError';
   }
 }

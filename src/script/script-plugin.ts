@@ -391,16 +391,7 @@ export class ScriptPlugin implements Plugin {
   }
 
   incomingRtp(handle: PluginHandle, video: boolean, packet: Uint8Array): void {
-    const state = this.live(handle);
-    if (!state || !this.hookSet.has('incomingRtp')) return;
-    // Bounded: a script slower than the packet rate loses packets, not memory.
-    if (this.rtpInFlight >= MAX_RTP_IN_FLIGHT) {
-      if (this.rtpDropped++ % 1000 === 0) this.log.warn('incomingRtp cannot keep up; packets dropped', { dropped: this.rtpDropped });
-      return;
-    }
-    this.rtpInFlight++;
-    void this.submit({ session: state.scriptId, incomingRtp: { video, packet } }, { session: state })
-      .finally(() => this.rtpInFlight--);
+    this.submitRaw(handle, 'incomingRtp', video, packet);
   }
 
   /** RTP packets incomingRtp could not take (the queue was full). */
@@ -409,16 +400,26 @@ export class ScriptPlugin implements Plugin {
   }
 
   incomingRtcp(handle: PluginHandle, video: boolean, packet: Uint8Array): void {
+    this.submitRaw(handle, 'incomingRtcp', video, packet);
+  }
+
+  /**
+   * Bounded: a script slower than the packet rate loses packets, not memory. RTP and RTCP share
+   * one budget (one raw path) and are counted apart.
+   */
+  private submitRaw(handle: PluginHandle, callback: 'incomingRtp' | 'incomingRtcp', video: boolean, packet: Uint8Array): void {
     const state = this.live(handle);
-    if (!state || !this.hookSet.has('incomingRtcp')) return;
-    // Same bound as incomingRtp (one budget for the raw path), counted apart.
+    if (!state || !this.hookSet.has(callback)) return;
     if (this.rtpInFlight >= MAX_RTP_IN_FLIGHT) {
-      if (this.rtcpDropped++ % 1000 === 0) this.log.warn('incomingRtcp cannot keep up; packets dropped', { dropped: this.rtcpDropped });
+      const dropped = callback === 'incomingRtp' ? this.rtpDropped++ : this.rtcpDropped++;
+      if (dropped % 1000 === 0) this.log.warn(`${callback} cannot keep up; packets dropped`, { dropped: dropped + 1 });
       return;
     }
     this.rtpInFlight++;
-    void this.submit({ session: state.scriptId, incomingRtcp: { video, packet } }, { session: state })
-      .finally(() => this.rtpInFlight--);
+    const task = callback === 'incomingRtp'
+      ? { session: state.scriptId, incomingRtp: { video, packet } }
+      : { session: state.scriptId, incomingRtcp: { video, packet } };
+    void this.submit(task, { session: state }).finally(() => this.rtpInFlight--);
   }
 
   /** RTCP packets incomingRtcp could not take (the queue was full). */

@@ -7,14 +7,10 @@ import { EventEmitter } from 'node:events';
 import { readFileSync } from 'node:fs';
 import { createSecureContext } from 'node:tls';
 import type { TlsConfig } from '../config';
+import { NamedError } from '../common/named-error';
 
 /** The certificate and key could not be read or do not form a usable pair. */
-export class TlsLoadError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = 'TlsLoadError';
-  }
-}
+export class TlsLoadError extends NamedError {}
 
 /** What a listener needs: the PEM contents (node:https) and the file names (uWS reads them itself). */
 export interface TlsMaterial {

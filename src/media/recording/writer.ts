@@ -11,6 +11,7 @@ import type { RecordingPath } from '../../common/recording-roots';
 import { monotonicUs, RtpSwitchingContext } from '../rtp/switching';
 import { encodeMjrFrame, encodeMjrInfo, MJR_HEADER } from './mjr-format';
 import { placeRecording, type PlacementOptions } from './paths';
+import { NamedError } from '../../common/named-error';
 
 export interface RecorderClock {
   /** Wall clock, µs since the epoch (g_get_real_time). */
@@ -36,10 +37,9 @@ export interface RecorderOptions {
   maxQueuedBytes?: number;
 }
 
-export class RecorderError extends Error {
+export class RecorderError extends NamedError {
   constructor(message: string, override readonly cause?: unknown) {
     super(message);
-    this.name = 'RecorderError';
   }
 }
 
