@@ -75,11 +75,13 @@ declare module 'fengari' {
     lua_tonumberx(L: LuaState, idx: number): number | false;
     lua_touserdata(L: LuaState, idx: number): unknown;
     lua_type(L: LuaState, idx: number): number;
+    lua_typename(L: LuaState, t: number): LuaString;
     lua_upvalueindex(i: number): number;
   };
 
   export const lauxlib: {
     luaL_newstate(): LuaState;
+    luaL_checkany(L: LuaState, arg: number): void;
     luaL_error(L: LuaState, fmt: LuaString | string, ...args: unknown[]): never;
     luaL_loadbufferx(L: LuaState, buff: LuaString, size: number, name: LuaString | string, mode: LuaString | string | null): number;
     luaL_loadfilex(L: LuaState, filename: LuaString | string, mode: LuaString | string | null): number;

@@ -105,6 +105,25 @@ function installMathRandom(L: LuaState): void {
   lua.lua_pop(L, 1);
 }
 
+/** The basic types, LUA_TNIL (0) to LUA_TTHREAD (8): one upvalue of `type` each. */
+const TYPE_COUNT = 9;
+
+/**
+ * type() as the base library's (same name strings, same "value expected" error), but pushing
+ * names made once: the stock one copies and wraps the name in a new Lua string per call, and
+ * scripts call it on every message (`type(body) == "table"`, echotest.lua's `value()`): it was
+ * the largest source of Lua strings on the API path (bench/README.md "Profiles").
+ */
+function installType(L: LuaState): void {
+  for (let t = 0; t < TYPE_COUNT; t++) lua.lua_pushstring(L, lua.lua_typename(L, t));
+  lua.lua_pushjsclosure(L, (L1) => {
+    lauxlib.luaL_checkany(L1, 1);
+    lua.lua_pushvalue(L1, lua.lua_upvalueindex(lua.lua_type(L1, 1) + 1));
+    return 1;
+  }, TYPE_COUNT);
+  lua.lua_setglobal(L, 'type');
+}
+
 function installSandbox(L: LuaState, memoryLimitBytes: number): void {
   // os: keep the clocks and dates only.
   lua.lua_getglobal(L, 'os');
@@ -269,6 +288,7 @@ export function createEnvironment(options: EnvironmentOptions): LuaState {
   lualib.luaL_openlibs(L);
   installSandbox(L, options.memoryLimitBytes);
   installMathRandom(L);
+  installType(L);
   installSearchers(L, options.packagePath);
   lua.lua_pushjsfunction(L, (L1) => {
     const n = lua.lua_gettop(L1);
