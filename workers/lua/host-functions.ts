@@ -51,7 +51,33 @@ function toBytes(L: LuaState, idx: number): Uint8Array | null {
   return bytes === null ? null : new Uint8Array(bytes);
 }
 
+/** Strings up to this many bytes are decoded once per Lua string (medium names, directions). */
+const SHORT_TEXT_BYTES = 16;
+/**
+ * Decoded short strings by their Lua string's bytes: Fengari hands out the same immutable
+ * array for the same Lua string (a constant such as "audio" or "in"), so a host call made on
+ * every message decodes its names once, not on every call.
+ */
+const shortTexts = new WeakMap<Uint8Array, string>();
+
+/** A Lua string's own bytes (never converted in place) as UTF-8 text, at most `limit` bytes of it. */
+function decodeLuaString(bytes: Uint8Array, limit: number): string {
+  if (bytes.byteLength > SHORT_TEXT_BYTES) {
+    return Buffer.from(bytes.buffer, bytes.byteOffset, Math.min(bytes.byteLength, limit)).toString('utf8');
+  }
+  let text = shortTexts.get(bytes);
+  if (text === undefined) {
+    text = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('utf8');
+    shortTexts.set(bytes, text);
+  }
+  return text;
+}
+
 function toText(L: LuaState, idx: number): string | null {
+  if (lua.lua_type(L, idx) === lua.LUA_TSTRING) {
+    const bytes = lua.lua_tolstring(L, idx); // a string already: nothing is converted in place
+    return bytes === null ? null : decodeLuaString(bytes, Infinity);
+  }
   const bytes = toBytes(L, idx);
   return bytes === null ? null : Buffer.from(bytes).toString('utf8');
 }
@@ -62,8 +88,7 @@ const RULE_TEXT_BYTES = 256;
 /** A string argument for the rules: decoded, but only its first RULE_TEXT_BYTES bytes. */
 function ruleText(L: LuaState, idx: number): string {
   const bytes = lua.lua_tolstring(L, idx); // a string already: nothing is converted in place
-  if (bytes === null) return '';
-  return Buffer.from(bytes.buffer, bytes.byteOffset, Math.min(bytes.byteLength, RULE_TEXT_BYTES)).toString('utf8');
+  return bytes === null ? '' : decodeLuaString(bytes, RULE_TEXT_BYTES);
 }
 
 /** The first `count` arguments as the shared rules see them. */
