@@ -1,8 +1,9 @@
 // The Lua environment a script gets: the standard libraries with the dangerous parts removed
 // (no os.exit/os.execute, io, package.loadlib, debug beyond traceback, no JS loaders), a
 // math.random that works past 32 bits (fengari integers are 32-bit; videoroom.lua calls
-// math.random(4294967296)), and the modules Janus's samples require when the script folder
-// has none: json, ansicolors, socket (docs/contract.md §4).
+// math.random(4294967296)), a type() that behaves as the stock one but reuses its names, and
+// the modules Janus's samples require when the script folder has none: json, ansicolors,
+// socket (docs/contract.md §4).
 
 import { lua, lauxlib, lualib, to_luastring, type LuaState, type LuaJsFunction } from 'fengari';
 import { pushJsonModule } from './lua-json';
