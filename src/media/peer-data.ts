@@ -1,8 +1,10 @@
 // A peer's data channels over mediasoup SCTP. Messages cross between the client's
 // WebRtcTransport and Node through a DirectTransport on the same router:
-//  - in:  DataProducers on the WebRtcTransport, one per stream id the client may open, each
+//  - in:  DataProducers on the WebRtcTransport, one per stream id the client may open (its
+//         parity, set up front: mediasoup drops what arrives on a stream without one), each
 //         consumed on the DirectTransport (our worker edit passes DCEP up, so we learn each
-//         channel's label and protocol from its DATA_CHANNEL_OPEN);
+//         channel's label and protocol from its DATA_CHANNEL_OPEN); a stream of our parity
+//         is listened on only once we open a channel on it (the client uses it only then);
 //  - out: per label, a DataProducer on the DirectTransport consumed on the WebRtcTransport on
 //         the client's own stream for that label (our Node edit `sctpStreamId`), or on a new
 //         stream of our parity announced with a DATA_CHANNEL_OPEN.
@@ -14,11 +16,14 @@ import type { Router } from 'mediasoup/node/lib/Router';
 import type { WebRtcTransport } from 'mediasoup/node/lib/WebRtcTransport';
 import type { Logger } from '../log';
 import type { DataMessage } from '../plugin/plugin';
-import { Ppid, buildDcepAck, buildDcepOpen, decodeDataMessage, encodeDataMessage, nextStreamId, parseDcep } from './datachannel/dcep';
+import { Ppid, buildDcepAck, buildDcepOpen, decodeDataMessage, encodeDataMessage, nextStreamId, parseDcep, streamIdParity } from './datachannel/dcep';
 
 export const DEFAULT_DATA_LABEL = 'JanusDataChannel';
 
-/** Streams of each parity we listen on: janus.js opens one channel; apps rarely open many. */
+/**
+ * Streams of each parity in use: the client's are listened on up front (janus.js opens one
+ * channel; apps rarely open many), ours are chosen among as many.
+ */
 const LISTENED_STREAMS_PER_PARITY = 8;
 
 export interface PeerDataOptions {
@@ -49,50 +54,61 @@ export class PeerDataChannels {
   private readonly outgoing = new Map<string, Outgoing>();
   private readonly pendingOut = new Map<string, Promise<Outgoing | undefined>>();
   private readonly closers: Array<{ close(): void }> = [];
+  /** Stream ids with a DataProducer on the WebRtcTransport (requested or up). */
+  private readonly listened = new Set<number>();
   private sctpReady = false;
   private closed = false;
 
   constructor(private readonly options: PeerDataOptions) {}
 
   async start(): Promise<void> {
-    const { router, transport } = this.options;
-    // Each await may see the peer torn down meanwhile: whatever arrives after close() is
-    // closed at once, so nothing outlives the handle.
-    const keep = <T extends { close(): void }>(object: T): T | undefined => {
-      if (this.closed) {
-        object.close();
-        return undefined;
-      }
-      this.closers.push(object);
-      return object;
-    };
-    const direct = keep(await router.createDirectTransport({ maxMessageSize: 262144 }));
+    const direct = this.keep(await this.options.router.createDirectTransport({ maxMessageSize: 262144 }));
     if (!direct) return;
     this.direct = direct;
-    // Listen on the first streams of both parities: the client's channels, and replies on ours.
-    // The requests go out together (mediasoup answers them in order on one channel), rather
-    // than 32 round trips to the worker one after the other.
-    const streamIds = Array.from({ length: LISTENED_STREAMS_PER_PARITY * 2 }, (_, streamId) => streamId);
+    // The client's streams: 8 DataProducers, then their 8 DataConsumers, each batch requested
+    // together (mediasoup answers in order on one channel) rather than one round trip each.
+    // Ours wait until we open a channel (openOutgoing): half the requests of a join's data path.
+    const first = streamIdParity(this.options.dtlsClient ? 'server' : 'client');
+    await this.listen(Array.from({ length: LISTENED_STREAMS_PER_PARITY }, (_, i) => first + 2 * i));
+  }
+
+  /**
+   * Each await may see the peer torn down meanwhile: whatever arrives after close() is closed
+   * at once, so nothing outlives the handle.
+   */
+  private keep<T extends { close(): void }>(object: T): T | undefined {
+    if (this.closed) {
+      object.close();
+      return undefined;
+    }
+    this.closers.push(object);
+    return object;
+  }
+
+  /** Hears what the client sends on these streams: false when the peer closed meanwhile. */
+  private async listen(streamIds: readonly number[]): Promise<boolean> {
+    const { transport } = this.options;
+    const direct = this.direct;
+    if (!direct) return false;
+    for (const streamId of streamIds) this.listened.add(streamId);
     const producers = await this.keepAll(
       streamIds.map((streamId) => transport.produceData({ sctpStreamParameters: { streamId, ordered: true }, appData: { streamId } })),
-      keep,
     );
-    if (!producers) return;
-    const consumers = await this.keepAll(producers.map((producer) => direct.consumeData({ dataProducerId: producer.id })), keep);
-    if (!consumers) return;
-    consumers.forEach((consumer, streamId) => {
+    if (!producers) return false;
+    const consumers = await this.keepAll(producers.map((producer) => direct.consumeData({ dataProducerId: producer.id })));
+    if (!consumers) return false;
+    consumers.forEach((consumer, i) => {
+      const streamId = streamIds[i];
       consumer.on('message', (payload: Buffer, ppid: number) => this.onIncoming(streamId, payload, ppid));
     });
+    return true;
   }
 
   /**
    * Awaits requests issued together: every object that arrives is kept (or closed when the
    * peer closed meanwhile), then the first failure is thrown. Undefined when closed.
    */
-  private async keepAll<T extends { close(): void }>(
-    requests: Promise<T>[],
-    keep: (object: T) => T | undefined,
-  ): Promise<T[] | undefined> {
+  private async keepAll<T extends { close(): void }>(requests: Promise<T>[]): Promise<T[] | undefined> {
     const settled = await Promise.allSettled(requests);
     const kept: T[] = [];
     let failure: unknown;
@@ -102,7 +118,7 @@ export class PeerDataChannels {
         failure ??= result.reason;
         continue;
       }
-      const object = keep(result.value);
+      const object = this.keep(result.value);
       if (object) kept.push(object);
       else closed = true;
     }
@@ -202,7 +218,12 @@ export class PeerDataChannels {
     if (!direct || this.closed) return undefined;
     const clientStream = streamId ?? [...this.channels.values()].find((c) => c.label === label)?.streamId;
     const targetStream = clientStream ?? this.freeStreamOfOurParity();
+    // A stream of ours is taken now, before the awaits, so a second label cannot pick it too.
+    const ours = clientStream === undefined ? { label, protocol, streamId: targetStream } : undefined;
+    if (ours) this.channels.set(targetStream, ours);
     try {
+      // Listened on before it is announced, so the client's ACK and messages on it reach us.
+      if (ours && !this.listened.has(targetStream) && !(await this.listen([targetStream]))) return undefined;
       const producer = await direct.produceData({ label, protocol });
       const consumer = await this.options.transport.consumeData({
         dataProducerId: producer.id,
@@ -218,12 +239,10 @@ export class PeerDataChannels {
       existing?.producer.close();
       const out = { producer, consumer };
       this.outgoing.set(label, out);
-      if (clientStream === undefined) {
-        this.channels.set(targetStream, { label, protocol, streamId: targetStream });
-        producer.send(buildDcepOpen({ label, protocol }), Ppid.DCEP);
-      }
+      if (ours) producer.send(buildDcepOpen({ label, protocol }), Ppid.DCEP);
       return out;
     } catch (error) {
+      if (ours && this.channels.get(targetStream) === ours) this.channels.delete(targetStream);
       this.options.logger.warn('cannot open an outgoing data channel', { label, error });
       return undefined;
     }

@@ -49,6 +49,11 @@ export class NodePeer {
     return { type: 'offer', sdp };
   }
 
+  /** A data channel of this peer by label: its own, or one the server opened. */
+  channelLabeled(label: string): DataChannel | undefined {
+    return this.channels.find((channel) => channel.label === label);
+  }
+
   async accept(answer: Description): Promise<void> {
     await this.pc.setRemoteDescription(answer);
   }

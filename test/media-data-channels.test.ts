@@ -1,0 +1,68 @@
+// Data channels over mediasoup SCTP with a libwebrtc peer: the client's own channel, and one
+// the server opens on a stream of its parity (which the data path listens on only from then).
+
+import { expect } from 'chai';
+import { join } from 'node:path';
+import type { JsonObject } from '../src/plugin/json';
+import { silentLogger } from '../src/log';
+import type { MediasoupMediaPlane } from '../src/media/plane';
+import { createLuaPlugin } from '../src/script/lua-plugin';
+import { ourLua, ourScript, scriptConfig } from './lua-fixtures';
+import { JanusWsClient, createAndAttach } from './support/janus-ws-client';
+import { startMediasoup } from './support/media-server';
+import { type TestServer, startTestServer } from './support/test-server';
+import { NodePeer, waitUntil } from './support/wrtc-peer';
+
+/** DataProducers on every router (the WebRtcTransport's and the DirectTransport's). */
+async function dataProducers(media: MediasoupMediaPlane): Promise<number> {
+  const dumps = (await Promise.all(media.engine.routers.map((router) => router.dump()))) as Array<{
+    mapDataProducerIdDataConsumerIds: Record<string, string[]>;
+  }>;
+  return dumps.reduce((sum, dump) => sum + Object.keys(dump.mapDataProducerIdDataConsumerIds).length, 0);
+}
+
+describe('media: data channels with a libwebrtc peer', function () {
+  this.timeout(60000);
+  let media: MediasoupMediaPlane;
+  let ts: TestServer;
+  let client: JanusWsClient | undefined;
+  let peer: NodePeer | undefined;
+
+  before(async () => {
+    media = await startMediasoup(1);
+    const plugin = createLuaPlugin(
+      scriptConfig(ourLua('data-labels.lua'), { modulesPath: join(ourScript('sdp.lua'), '..') }),
+      silentLogger(),
+    );
+    ts = await startTestServer({ plugins: [plugin], mediaPlane: media });
+  });
+
+  after(async () => {
+    peer?.close();
+    await client?.close();
+    await ts?.close();
+    await media?.close();
+  });
+
+  it("a channel the server opens carries the client's replies back to the script", async () => {
+    peer = new NodePeer({ audio: false, video: false, data: true });
+    client = await JanusWsClient.connect(ts.urls.ws);
+    const { sessionId, handleId } = await createAndAttach(client, 'janus.plugin.datalabels');
+    const offer = await peer.offer();
+    await client.request({ janus: 'message', session_id: sessionId, handle_id: handleId, body: {}, jsep: { type: offer.type, sdp: offer.sdp } });
+    const event = await client.next((m) => m.janus === 'event' && m.jsep !== undefined, 10000);
+    await peer.accept({ type: 'answer', sdp: (event.jsep as JsonObject).sdp as string });
+    await waitUntil(() => peer!.channel?.readyState === 'open', 10000, "the client's channel open");
+    // The client's 8 streams, and the way out on its channel (opened for the ACK).
+    expect(await dataProducers(media)).to.equal(9);
+
+    peer.channel!.send('ping');
+    await waitUntil(() => peer!.channelLabeled('server')?.readyState === 'open', 10000, 'the server-opened channel');
+    await waitUntil(() => peer!.dataReceived.includes('ping'), 5000, 'ping on the server channel');
+    // Our stream is now listened on too, beside the way out for the new label.
+    expect(await dataProducers(media)).to.equal(11);
+
+    peer.channelLabeled('server')!.send('pong');
+    await waitUntil(() => peer!.dataReceived.includes('got pong'), 5000, "the script's answer to a message on its own channel");
+  });
+});
