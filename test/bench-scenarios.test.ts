@@ -48,6 +48,13 @@ describe('luasfu-bench scenarios against luasfu', function () {
     expect(measured.processes).to.be.at.least(2);
     expect((measured.rssMb as JsonObject).end).to.be.above(20);
     expect((measured.cpuPercent as JsonObject).mean).to.be.above(0);
+    // The split adds up to the whole (each part rounded).
+    const parts = measured.cpuMsByPart as { mainThread: number; otherThreads: number; children: number };
+    expect(parts.mainThread).to.be.above(0);
+    expect(parts.otherThreads).to.be.at.least(0);
+    expect(parts.children).to.be.at.least(0);
+    expect(Math.abs(parts.mainThread + parts.otherThreads + parts.children - (measured.cpuMs as number))).to.be.at.most(2);
+    expect(run.stderr).to.match(/server CPU by part +\d+ ms: main thread \d+, other threads \d+, child processes \d+/);
     // Everything created was destroyed.
     expect(result.adminSessions).to.deep.include({ left: 0 });
     expect((result.client as JsonObject).cpuPercent).to.be.a('number');

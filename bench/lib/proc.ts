@@ -12,10 +12,13 @@ export interface ProcStat {
   comm: string;
 }
 
-/** /proc/<pid>/stat: parent, CPU clock ticks (user + system, all threads) and command name. */
-export function readStat(pid: number): ProcStat | undefined {
+/**
+ * /proc/<pid>/stat: parent, CPU clock ticks (user + system, all threads) and command name; with
+ * `tid`, /proc/<pid>/task/<tid>/stat, i.e. that one thread's ticks.
+ */
+export function readStat(pid: number, tid?: number): ProcStat | undefined {
   try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const stat = readFileSync(tid === undefined ? `/proc/${pid}/stat` : `/proc/${pid}/task/${tid}/stat`, 'utf8');
     // Fields after the command name (which may contain spaces) start after the last ')'.
     const close = stat.lastIndexOf(')');
     const comm = stat.slice(stat.indexOf('(') + 1, close);
@@ -78,6 +81,10 @@ export interface TreeSample {
   at: number;
   /** CPU ms used by the tree since the sampler started (processes that came and went counted while seen). */
   cpuMs: number;
+  /** Of which the root's main thread (luasfu: the Janus core, transports and media control). */
+  mainThreadCpuMs: number;
+  /** Of which the root's descendants (luasfu: the mediasoup workers). */
+  childrenCpuMs: number;
   rssBytes: number;
   processes: number;
 }
@@ -87,8 +94,14 @@ export class ProcessTreeSampler {
   /** Last ticks seen per pid, so a process that starts or ends mid-run adds only what it used meanwhile. */
   private readonly lastTicks = new Map<number, number>();
   private cpuTicks = 0;
+  private childrenTicks = 0;
+  private readonly firstMainTicks: number | undefined;
+  private lastMainTicks: number | undefined;
 
-  constructor(readonly pid: number) {}
+  constructor(readonly pid: number) {
+    this.firstMainTicks = readStat(pid, pid)?.ticks;
+    this.lastMainTicks = this.firstMainTicks;
+  }
 
   /** Whether the root process exists now. */
   alive(): boolean {
@@ -104,9 +117,20 @@ export class ProcessTreeSampler {
       processes++;
       rss += rssBytes(pid) ?? 0;
       const previous = this.lastTicks.get(pid);
-      if (previous !== undefined) this.cpuTicks += Math.max(0, stat.ticks - previous);
+      const used = previous === undefined ? 0 : Math.max(0, stat.ticks - previous);
+      this.cpuTicks += used;
+      if (pid !== this.pid) this.childrenTicks += used;
       this.lastTicks.set(pid, stat.ticks);
     }
-    return { at: performance.now(), cpuMs: (this.cpuTicks * 1000) / CLOCK_TICKS_PER_SECOND, rssBytes: rss, processes };
+    this.lastMainTicks = readStat(this.pid, this.pid)?.ticks ?? this.lastMainTicks;
+    const ms = (ticks: number): number => (ticks * 1000) / CLOCK_TICKS_PER_SECOND;
+    return {
+      at: performance.now(),
+      cpuMs: ms(this.cpuTicks),
+      mainThreadCpuMs: ms((this.lastMainTicks ?? 0) - (this.firstMainTicks ?? 0)),
+      childrenCpuMs: ms(this.childrenTicks),
+      rssBytes: rss,
+      processes,
+    };
   }
 }

@@ -321,6 +321,13 @@ function serverFigures(options: BenchOptions, samples: TreeSample[]): JsonObject
     pid: options.serverPid,
     processes: last.processes,
     cpuMs: Math.round(last.cpuMs - first.cpuMs),
+    // Where that went: the root's main thread, its other threads (luasfu: script threads, V8's
+    // GC and compiler threads), its child processes (luasfu: the mediasoup workers).
+    cpuMsByPart: {
+      mainThread: Math.round(last.mainThreadCpuMs - first.mainThreadCpuMs),
+      otherThreads: Math.round(last.cpuMs - first.cpuMs - (last.mainThreadCpuMs - first.mainThreadCpuMs) - (last.childrenCpuMs - first.childrenCpuMs)),
+      children: Math.round(last.childrenCpuMs - first.childrenCpuMs),
+    },
     cpuPercent: { mean: Number((((last.cpuMs - first.cpuMs) / 1000 / seconds) * 100).toFixed(1)), max: Number(Math.max(...percents).toFixed(1)) },
     rssMb: { start: mb(first.rssBytes), end: mb(last.rssBytes), max: mb(Math.max(...samples.map((s) => s.rssBytes))) },
     rssSlopeMbPerMin: rssSlope === null ? null : Number(rssSlope.toFixed(3)),

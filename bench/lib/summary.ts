@@ -20,6 +20,8 @@ export function summaryRows(result: BenchResult): Array<[string, string]> {
     const cpu = server.cpuPercent as JsonObject;
     const rss = server.rssMb as JsonObject;
     rows.push(['server CPU', `${String(cpu.mean)}% mean, ${String(cpu.max)}% max (pid ${String(server.pid)}, ${String(server.processes)} process${server.processes === 1 ? '' : 'es'})`]);
+    const parts = server.cpuMsByPart as JsonObject;
+    rows.push(['server CPU by part', `${String(server.cpuMs)} ms: main thread ${String(parts.mainThread)}, other threads ${String(parts.otherThreads)}, child processes ${String(parts.children)}`]);
     rows.push(['server memory', `${String(rss.start)} -> ${String(rss.end)} MB RSS (max ${String(rss.max)}), ${server.rssSlopeMbPerMin === null ? 'no slope (run too short)' : `slope ${String(server.rssSlopeMbPerMin)} MB/min`}`]);
   } else {
     rows.push(['server CPU', 'not measured (give --server-pid)']);
