@@ -46,6 +46,11 @@ export function janusScript(name: string, extra: Partial<ScriptConfig> = {}): Sc
   return scriptConfig(janusLua(name), { modulesPath: JANUS_LUA_DIR, ...extra });
 }
 
+/** A Lua test fixture (test/fixtures/lua) that may require() our lua/ modules (sdp.lua). */
+export function fixtureScript(name: string): ScriptConfig {
+  return scriptConfig(ourLua(name), { modulesPath: join(ourScript('sdp.lua'), '..') });
+}
+
 /** One of our own scripts in lua/ (echotest.lua, videoroom.lua). */
 export function ourScript(name: string): string {
   return join(ROOT, 'lua', name);

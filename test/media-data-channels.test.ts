@@ -2,14 +2,13 @@
 // the server opens on a stream of its parity (which the data path listens on only from then).
 
 import { expect } from 'chai';
-import { join } from 'node:path';
 import type { JsonObject } from '../src/plugin/json';
 import { silentLogger } from '../src/log';
 import type { MediasoupMediaPlane } from '../src/media/plane';
 import { createLuaPlugin } from '../src/script/lua-plugin';
-import { ourLua, ourScript, scriptConfig } from './lua-fixtures';
+import { fixtureScript } from './lua-fixtures';
 import { JanusWsClient, createAndAttach } from './support/janus-ws-client';
-import { startMediasoup } from './support/media-server';
+import { closeScene, startMediasoup } from './support/media-server';
 import { type TestServer, startTestServer } from './support/test-server';
 import { NodePeer, waitUntil } from './support/wrtc-peer';
 
@@ -31,18 +30,13 @@ describe('media: data channels with a libwebrtc peer', function () {
   before(async () => {
     media = await startMediasoup(1);
     const plugin = createLuaPlugin(
-      scriptConfig(ourLua('data-labels.lua'), { modulesPath: join(ourScript('sdp.lua'), '..') }),
+      fixtureScript('data-labels.lua'),
       silentLogger(),
     );
     ts = await startTestServer({ plugins: [plugin], mediaPlane: media });
   });
 
-  after(async () => {
-    peer?.close();
-    await client?.close();
-    await ts?.close();
-    await media?.close();
-  });
+  after(() => closeScene({ peer, client, ts, media }));
 
   it("a channel the server opens carries the client's replies back to the script", async () => {
     peer = new NodePeer({ audio: false, video: false, data: true });

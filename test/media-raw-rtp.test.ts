@@ -4,15 +4,14 @@
 // the built-in relay plays no part: only the raw path can bring the media back.
 
 import { expect } from 'chai';
-import { join } from 'node:path';
 import { silentLogger } from '../src/log';
 import type { JsonObject } from '../src/plugin/json';
 import { createLuaPlugin } from '../src/script/lua-plugin';
 import type { ScriptPlugin } from '../src/script/script-plugin';
-import { FakeHost, ourLua, ourScript, scriptConfig, waitFor } from './lua-fixtures';
+import { FakeHost, fixtureScript, waitFor } from './lua-fixtures';
 import type { MediasoupMediaPlane } from '../src/media/plane';
 import { JanusWsClient, createAndAttach } from './support/janus-ws-client';
-import { startMediasoup, workerOf } from './support/media-server';
+import { closeScene, startMediasoup, workerOf } from './support/media-server';
 import { type TestServer, startTestServer } from './support/test-server';
 import { NodePeer, waitUntil } from './support/wrtc-peer';
 
@@ -46,17 +45,12 @@ describe('media: raw RTP through a script (incomingRtp + relayRtp) with a libweb
   let peer: NodePeer | undefined;
 
   before(async () => {
-    plugin = createLuaPlugin(scriptConfig(ourLua('rtp-echo.lua'), { modulesPath: join(ourScript('sdp.lua'), '..') }), silentLogger());
+    plugin = createLuaPlugin(fixtureScript('rtp-echo.lua'), silentLogger());
     media = await startMediasoup(1);
     ts = await startTestServer({ plugins: [plugin], mediaPlane: media });
   });
 
-  after(async () => {
-    peer?.close();
-    await client?.close();
-    await ts?.close();
-    await media?.close();
-  });
+  after(() => closeScene({ peer, client, ts, media }));
 
   it('echoes audio and video through the script; the peer decodes them', async () => {
     client = await JanusWsClient.connect(ts.urls.ws);
@@ -77,7 +71,7 @@ describe('media: raw RTP through a script (incomingRtp + relayRtp) with a libweb
 
   it('measures what one script thread takes: packets/s through incomingRtp + relayRtp (recording host)', async () => {
     const host = new FakeHost(true);
-    const counting = createLuaPlugin(scriptConfig(ourLua('rtp-echo.lua'), { modulesPath: join(ourScript('sdp.lua'), '..') }), silentLogger());
+    const counting = createLuaPlugin(fixtureScript('rtp-echo.lua'), silentLogger());
     await counting.init(host);
     try {
       const handle = { id: 77, sessionId: 1 };
@@ -119,16 +113,11 @@ describe('media: the raw path follows the user onto a new router (its worker die
 
   before(async () => {
     media = await startMediasoup(2);
-    plugin = createLuaPlugin(scriptConfig(ourLua('rtp-echo.lua'), { modulesPath: join(ourScript('sdp.lua'), '..') }), silentLogger());
+    plugin = createLuaPlugin(fixtureScript('rtp-echo.lua'), silentLogger());
     ts = await startTestServer({ plugins: [plugin], mediaPlane: media });
   });
 
-  after(async () => {
-    peer?.close();
-    await client?.close();
-    await ts?.close();
-    await media?.close();
-  });
+  after(() => closeScene({ peer, client, ts, media }));
 
   it('taps the user again after a new negotiation on the replacement router; the echo comes back', async () => {
     client = await JanusWsClient.connect(ts.urls.ws);
@@ -193,7 +182,7 @@ describe('media: raw RTCP through a script (incomingRtcp + relayRtcp) with a lib
   };
 
   before(async () => {
-    plugin = createLuaPlugin(scriptConfig(ourLua('rtcp-echo.lua'), { modulesPath: join(ourScript('sdp.lua'), '..') }), silentLogger());
+    plugin = createLuaPlugin(fixtureScript('rtcp-echo.lua'), silentLogger());
     media = await startMediasoup(1);
     ts = await startTestServer({ plugins: [plugin], mediaPlane: media });
     client = await JanusWsClient.connect(ts.urls.ws);
@@ -203,12 +192,7 @@ describe('media: raw RTCP through a script (incomingRtcp + relayRtcp) with a lib
     await waitUntil(() => peer!.videoFrames >= 10, 20000, 'echoed video (raw path)');
   });
 
-  after(async () => {
-    peer?.close();
-    await client?.close();
-    await ts?.close();
-    await media?.close();
-  });
+  after(() => closeScene({ peer, client, ts, media }));
 
   it("hands the peer's own RTCP to incomingRtcp: its sender reports (PT 200) and receiver reports, per medium", async () => {
     // libwebrtc sends an SR per sending stream about every second (video) / 5 s (audio).

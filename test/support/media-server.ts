@@ -7,6 +7,8 @@ import { MediasoupMediaPlane } from '../../src/media/plane';
 import type { JsonObject, JsonValue } from '../../src/plugin/json';
 import type { Plugin } from '../../src/plugin/plugin';
 import { TEST_ADMIN_SECRET, type TestServer, startTestServer } from './test-server';
+import type { JanusWsClient } from './janus-ws-client';
+import type { NodePeer } from './wrtc-peer';
 
 /** mediasoup with `workers` workers on 127.0.0.1. */
 export function startMediasoup(workers: number): Promise<MediasoupMediaPlane> {
@@ -35,4 +37,20 @@ export async function workerOf(ts: TestServer, media: MediasoupMediaPlane, handl
     if ((await routers[i]!.dump()).transportIds.includes(transportId)) return media.engine.workerPids[i]!;
   }
   throw new Error(`no router holds transport ${transportId}`);
+}
+
+/** What a media test started, any part possibly not (yet) there. */
+export interface MediaScene {
+  peer?: NodePeer;
+  client?: JanusWsClient;
+  ts?: TestServer;
+  media?: MediasoupMediaPlane;
+}
+
+/** Closes a media test's peer, client, server and media plane, in that order. */
+export async function closeScene(scene: MediaScene): Promise<void> {
+  scene.peer?.close();
+  await scene.client?.close();
+  await scene.ts?.close();
+  await scene.media?.close();
 }
