@@ -44,11 +44,14 @@ export interface PeerCounters {
   packetsSent: number;
   packetsSentAudio: number;
   packetsSentVideo: number;
+  /** Key frames this peer's video encoder produced, and the PLIs it received asking for one. */
+  keyFramesEncoded: number;
+  pliReceived: number;
 }
 
 export const zeroCounters = (): PeerCounters => ({
   packetsReceived: 0, packetsReceivedAudio: 0, packetsReceivedVideo: 0, packetsLost: 0, bytesReceived: 0,
-  framesDecoded: 0, packetsSent: 0, packetsSentAudio: 0, packetsSentVideo: 0,
+  framesDecoded: 0, packetsSent: 0, packetsSentAudio: 0, packetsSentVideo: 0, keyFramesEncoded: 0, pliReceived: 0,
 });
 
 export function addCounters(a: PeerCounters, b: PeerCounters): PeerCounters {
@@ -73,6 +76,9 @@ export class MediaPeer {
   firstAudioAt: number | undefined;
   dataSent = 0;
   dataReceived = 0;
+  /** When ICE first connected, and when the PeerConnection first connected (ICE + DTLS). */
+  iceConnectedAt: number | undefined;
+  connectedAt: number | undefined;
   private channel: DataChannel | undefined;
   private readonly timers: NodeJS.Timeout[] = [];
   private readonly tracks: Track[] = [];
@@ -98,6 +104,13 @@ export class MediaPeer {
     }
     this.pc.ondatachannel = (event) => this.listen(event.channel);
     this.pc.ontrack = (event) => this.sink(lib, event.track);
+    this.pc.oniceconnectionstatechange = () => {
+      const state = this.pc.iceConnectionState;
+      if (state === 'connected' || state === 'completed') this.iceConnectedAt ??= performance.now();
+    };
+    this.pc.onconnectionstatechange = () => {
+      if (this.pc.connectionState === 'connected') this.connectedAt ??= performance.now();
+    };
     // Trickle our candidates as janus.js does: luasfu (ICE-lite) ignores them, a full-ICE
     // server (Janus) needs them to connect quickly.
     this.pc.onicecandidate = (event) => {
@@ -143,6 +156,8 @@ export class MediaPeer {
         c.packetsSent += packets;
         if (kind === 'audio') c.packetsSentAudio += packets;
         else c.packetsSentVideo += packets;
+        c.keyFramesEncoded += Number(stat.keyFramesEncoded ?? 0);
+        c.pliReceived += Number(stat.pliCount ?? 0);
       }
     });
     return c;

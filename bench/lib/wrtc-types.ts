@@ -40,6 +40,9 @@ export interface PeerConnection {
   getStats(): Promise<StatsReport>;
   close(): void;
   connectionState: string;
+  iceConnectionState: string;
+  oniceconnectionstatechange: (() => void) | null;
+  onconnectionstatechange: (() => void) | null;
   ondatachannel: ((event: { channel: DataChannel }) => void) | null;
   ontrack: ((event: { track: Track }) => void) | null;
   onicecandidate: ((event: { candidate: IceCandidate | null }) => void) | null;

@@ -21,6 +21,34 @@ interface EchoSession extends OpenSession {
   watch: HandleWatch;
   offerToAnswerMs: number;
   offerToWebrtcupMs: number;
+  /** performance.now() when the offer went out and when the client had applied the answer. */
+  sentAt: number;
+  appliedAt: number;
+  upAt: number;
+}
+
+/** Where offer -> webrtcup went, per session (ms); the client's states are its libwebrtc's. */
+interface JoinPhases {
+  /** The client's setRemoteDescription(answer). */
+  applyAnswer: number;
+  /** Answer applied -> the client's ICE connected (its checks answered, nominated). */
+  ice: number;
+  /** The client's ICE connected -> its PeerConnection connected (DTLS done). */
+  dtls: number;
+  /** The client's DTLS done -> webrtcup received (the server's own DTLS notification, setupMedia, the event). */
+  toWebrtcup: number;
+}
+
+function phasesOf(s: EchoSession): JoinPhases | undefined {
+  const { iceConnectedAt, connectedAt } = s.peer;
+  if (iceConnectedAt === undefined || connectedAt === undefined) return undefined;
+  const answeredAt = s.sentAt + s.offerToAnswerMs;
+  return {
+    applyAnswer: s.appliedAt - answeredAt,
+    ice: iceConnectedAt - s.appliedAt,
+    dtls: connectedAt - iceConnectedAt,
+    toWebrtcup: s.upAt - connectedAt,
+  };
 }
 
 export class EchoScenario implements Scenario {
@@ -93,8 +121,9 @@ export class EchoScenario implements Scenario {
         throw new JanusReplyError('no-answer', `the plugin's reply carries no SDP answer: ${JSON.stringify(reply).slice(0, 200)}`);
       }
       await peer.accept({ type: 'answer', sdp: jsep.sdp });
+      const appliedAt = performance.now();
       const upAt = await watch.wait('webrtcup', Math.max(options.timeoutMs, 10_000), context.signal);
-      return { index, connection, handleId, peer, watch, offerToAnswerMs, offerToWebrtcupMs: upAt - sentAt };
+      return { index, connection, handleId, peer, watch, offerToAnswerMs, offerToWebrtcupMs: upAt - sentAt, sentAt, appliedAt, upAt };
     } catch (error) {
       watch.close();
       const failedPeer = peer;
@@ -127,6 +156,9 @@ export class EchoScenario implements Scenario {
         offerToWebrtcupMs: Number(s.offerToWebrtcupMs.toFixed(2)),
       };
     });
+    const phases = sessions.map(phasesOf).filter((p): p is JoinPhases => p !== undefined);
+    const phase = (key: keyof JoinPhases) => summarize(phases.map((p) => p[key]));
+    const joinPhasesMs = { applyAnswer: phase('applyAnswer'), ice: phase('ice'), dtls: phase('dtls'), toWebrtcup: phase('toWebrtcup') };
     const total = sumOf(stop, start);
     this.relayed = total.packetsReceived;
     const missing: string[] = [];
@@ -157,6 +189,12 @@ export class EchoScenario implements Scenario {
         clientCpuMsPer1kPackets: cpuPer(used.clientCpuMs, total.packetsReceived, 1000),
         offerToAnswerMs: { ...answer },
         offerToWebrtcupMs: { ...webrtcup },
+        joinPhasesMs: {
+          applyAnswer: { ...joinPhasesMs.applyAnswer },
+          ice: { ...joinPhasesMs.ice },
+          dtls: { ...joinPhasesMs.dtls },
+          toWebrtcup: { ...joinPhasesMs.toWebrtcup },
+        },
         perSession,
       },
       rows: [
@@ -166,6 +204,7 @@ export class EchoScenario implements Scenario {
         ['frames decoded', `${total.framesDecoded} (per session ${perSession.map((s) => s.framesDecoded).join(', ')})`],
         ['offer -> answer', `p50 ${fmtMs(answer.p50)}, max ${fmtMs(answer.max)}`],
         ['offer -> webrtcup', `p50 ${fmtMs(webrtcup.p50)}, p90 ${fmtMs(webrtcup.p90)}, max ${fmtMs(webrtcup.max)}`],
+        ['  after the answer (p50)', `client applies it ${fmtMs(joinPhasesMs.applyAnswer.p50)}, then ICE ${fmtMs(joinPhasesMs.ice.p50)}, DTLS ${fmtMs(joinPhasesMs.dtls.p50)}, then webrtcup ${fmtMs(joinPhasesMs.toWebrtcup.p50)}`],
         ...(options.data ? [['data channel', `echoes per session ${perSession.map((s) => s.dataReceived).join(', ')}`] as [string, string]] : []),
       ],
       histograms: [{ name: 'offerToWebrtcupMs', title: 'Offer to webrtcup', buckets: histogram(sessions.map((s) => s.offerToWebrtcupMs), 12) }],

@@ -30,6 +30,8 @@ interface Publisher extends Participant {
 interface Subscriber extends Participant {
   /** join sent -> first decoded video frame (or first audio when video is off). */
   joinedAt: number;
+  /** webrtcup received: what comes after it is the wait for media (a key frame for video). */
+  upAt: number;
 }
 
 function pluginData(reply: JsonObject): JsonObject {
@@ -159,8 +161,8 @@ export class VideoRoomScenario implements Scenario {
     const attached = await connection.message(handleId, join);
     const answer = await peer.answer({ type: 'offer', sdp: jsepOf(attached, 'offer') });
     await connection.message(handleId, { request: 'start', room }, { ...answer });
-    await watch.wait('webrtcup', Math.max(options.timeoutMs, 10_000), context.signal);
-    const subscriber: Subscriber = { connection, handleId, peer, watch, joinedAt };
+    const upAt = await watch.wait('webrtcup', Math.max(options.timeoutMs, 10_000), context.signal);
+    const subscriber: Subscriber = { connection, handleId, peer, watch, joinedAt, upAt };
     publisher.subscribers.push(subscriber);
     this.up++;
     return subscriber;
@@ -178,6 +180,19 @@ export class VideoRoomScenario implements Scenario {
       })
       .filter((t): t is number => t !== undefined);
     const firstFrameMs = summarize(firstFrame);
+    // The two parts of it: signalling up to webrtcup (offer, answer, ICE, DTLS), then the wait
+    // for the first decodable frame (for video, a key frame from the publisher).
+    const joinToWebrtcupMs = summarize(subscribers.map((s) => s.upAt - s.joinedAt));
+    const webrtcupToFirstFrameMs = summarize(subscribers
+      .map((s) => {
+        const at = firstMedia(s.peer, options.video);
+        return at === undefined ? undefined : Math.max(0, at - s.upAt);
+      })
+      .filter((t): t is number => t !== undefined));
+    // Until the measured window: how often the publishers were asked for a key frame, and how
+    // many they sent (libwebrtc ignores a PLI that comes within 300 ms of the last one it took).
+    const pliReceived = start.publishers.reduce((sum, c) => sum + c.pliReceived, 0);
+    const keyFramesEncoded = start.publishers.reduce((sum, c) => sum + c.keyFramesEncoded, 0);
     const { delivered, expected, lost } = deliveredSince(stop, start);
     this.delivered = delivered;
     const perPublisher: JsonObject[] = publishers.map((p, i) => {
@@ -204,6 +219,10 @@ export class VideoRoomScenario implements Scenario {
         room: publishers.length > 0 ? (options.room ?? null) : null,
         measuredSec: Number(seconds.toFixed(3)),
         firstFrameMs: { ...firstFrameMs },
+        joinToWebrtcupMs: { ...joinToWebrtcupMs },
+        webrtcupToFirstFrameMs: { ...webrtcupToFirstFrameMs },
+        publisherPliReceivedBeforeWindow: pliReceived,
+        publisherKeyFramesBeforeWindow: keyFramesEncoded,
         subscribersWithoutFrame: noFrame,
         packetsExpected: expected,
         packetsDelivered: delivered,
@@ -216,6 +235,9 @@ export class VideoRoomScenario implements Scenario {
       rows: [
         ['room', `${publishers.length} publishers x ${options.subscribers} subscribers (${options.videoroomApi} API), ${subscribers.length} subscribers up`],
         ['join -> first frame', `p50 ${fmtMs(firstFrameMs.p50)}, p90 ${fmtMs(firstFrameMs.p90)}, max ${fmtMs(firstFrameMs.max)}${noFrame > 0 ? `; ${noFrame} without a frame` : ''}`],
+        ['  of which join -> webrtcup', `p50 ${fmtMs(joinToWebrtcupMs.p50)}, p90 ${fmtMs(joinToWebrtcupMs.p90)}, max ${fmtMs(joinToWebrtcupMs.max)}`],
+        ['  then webrtcup -> first frame', `p50 ${fmtMs(webrtcupToFirstFrameMs.p50)}, p90 ${fmtMs(webrtcupToFirstFrameMs.p90)}, max ${fmtMs(webrtcupToFirstFrameMs.max)}`],
+        ['publishers before the window', `${pliReceived} PLIs received, ${keyFramesEncoded} key frames sent`],
         ['packets', `${delivered} delivered of ${expected} expected in ${seconds.toFixed(1)} s (${fmtRate(rate(delivered, seconds))} pkt/s)`],
         ['server CPU / 1,000 pkts', serverCpuMsPer1kPackets === null ? 'not measured' : `${serverCpuMsPer1kPackets} ms (delivered packets)`],
         ['loss', `${lossPercent ?? '-'}% (receivers reported ${lost} lost)`],
