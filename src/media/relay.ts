@@ -16,8 +16,10 @@ import type { JsonObject } from '../plugin/json';
 import type { DataMessage } from '../plugin/plugin';
 import { DirectTransports } from './direct-transports';
 import type { MediaEngine } from './engine';
+import { KeyFrameRequests } from './key-frames';
 import { consumeWire } from './mediasoup-edits';
 import { RawRtcp, RawRtp, TappedStreams } from './raw-rtp';
+import { pliPacket } from './rtcp';
 import type { MediasoupPeer } from './peer';
 import { RecordingRoots } from '../common/recording-roots';
 import { RecordingSet } from './recording-set';
@@ -35,6 +37,8 @@ interface Link {
   mid: string;
   ssrc: number;
   consumer: Consumer;
+  /** The packets come from the plugin (relayRtp), which has no key frame to give on request. */
+  byPlugin: boolean;
 }
 
 class RelayUser {
@@ -89,6 +93,11 @@ class RelayUser {
 export class MediaRelay implements MediaRouter {
   private readonly users = new Map<number, RelayUser>();
   private readonly tappedStreams = new TappedStreams();
+  /** Key frame requests to senders, spaced as libwebrtc takes them; starting Consumers until their first one. */
+  private readonly keyFrames = new KeyFrameRequests((senderId) => {
+    const sender = this.users.get(senderId);
+    if (sender) this.sendPliNow(sender);
+  });
   private readonly logger: Logger;
   private readonly roots: RecordingRoots;
 
@@ -111,6 +120,7 @@ export class MediaRelay implements MediaRouter {
     this.users.set(peer.handleId, user);
     peer.changes.on('change', (change: string) => {
       if (change === 'hangup') this.onHangup(user);
+      if (change === 'connected') this.awaitKeyFrame(user);
       user.rtcp.follow();
       this.reconcileAround(user);
       if (change === 'producers') user.recordings?.attachProducers(peer);
@@ -132,6 +142,7 @@ export class MediaRelay implements MediaRouter {
     user.raw = undefined;
     user.rtcp.close();
     user.directs.close();
+    this.keyFrames.dropSender(handleId);
     this.users.delete(handleId);
     for (const other of this.users.values()) if (other.links.size > 0) this.reconcile(other);
   }
@@ -226,27 +237,11 @@ export class MediaRelay implements MediaRouter {
     return true;
   }
 
+  /** Spaced with the relay's own requests to this user (key-frames.ts): one at most every 350 ms. */
   sendPli(handleId: number): boolean {
     const user = this.users.get(handleId);
     if (!user) return false;
-    const producer = user.peer.producer('video');
-    if (!producer) return true;
-    // mediasoup forwards a Consumer's key frame request to its Producer as a PLI/FIR.
-    let requested = false;
-    for (const other of this.users.values()) {
-      const link = other.links.get('video');
-      if (link && link.producerId === producer.id && !link.consumer.closed) {
-        void link.consumer.requestKeyFrame().catch(() => undefined);
-        requested = true;
-        break;
-      }
-    }
-    const tapped = user.raw?.tapConsumer('video');
-    if (!requested && tapped && !tapped.closed) {
-      void tapped.requestKeyFrame().catch(() => undefined);
-      requested = true;
-    }
-    if (!requested) user.recordings?.requestKeyFrame();
+    this.keyFrames.request(handleId);
     return true;
   }
 
@@ -403,8 +398,9 @@ export class MediaRelay implements MediaRouter {
     for (const kind of MEDIA_KINDS) {
       // What the plugin relays to this user (relayRtp) wins over a sender's media.
       const injected = user.raw?.injected.get(kind)?.producer;
-      const producer = injected && !injected.closed ? injected : sender?.peer.producer(kind);
-      const from = injected && !injected.closed ? user : sender;
+      const byPlugin = injected !== undefined && !injected.closed;
+      const producer = byPlugin ? injected : sender?.peer.producer(kind);
+      const from = byPlugin ? user : sender;
       const slot = user.peer.receiveSlot(kind);
       const transport = user.peer.webRtcTransport;
       let link = user.links.get(kind);
@@ -438,7 +434,7 @@ export class MediaRelay implements MediaRouter {
           wire: slot.wire,
           appData: { recipient: user.id, sender: from.id },
         });
-        link = { senderId: from.id, producerId: producer.id, mid: slot.mid, ssrc: slot.wire.ssrc ?? 0, consumer };
+        link = { senderId: from.id, producerId: producer.id, mid: slot.mid, ssrc: slot.wire.ssrc ?? 0, consumer, byPlugin };
         user.links.set(kind, link);
         this.watchConsumer(user, consumer, kind, slot.mid);
         if (kind === 'video') await this.setLayers(user, consumer);
@@ -447,9 +443,14 @@ export class MediaRelay implements MediaRouter {
         // Relayed packets only need this user's "in" flag.
         const flow = (from === user || from.out[kind]) && user.in[kind];
         if (flow && link.consumer.paused) {
+          // Before the recipient is connected nothing can reach it: 'connected' starts the wait.
+          const watch = kind === 'video' && !link.byPlugin && user.peer.isStarted;
+          if (watch) this.keyFrames.watch(from.id, link.consumer);
           await link.consumer.resume();
-          if (kind === 'video') await link.consumer.requestKeyFrame();
+          if (watch) this.keyFrames.request(from.id);
+          else if (kind === 'video') await link.consumer.requestKeyFrame();
         } else if (!flow && !link.consumer.paused) {
+          this.keyFrames.forget(from.id, link.consumer);
           await link.consumer.pause();
         }
       }
@@ -479,6 +480,25 @@ export class MediaRelay implements MediaRouter {
         user.peer.events.temporalLayerChanged(temporal);
       }
     });
+  }
+
+  /** A recipient just connected: the video already flowing to it needs a key frame now. */
+  private awaitKeyFrame(user: RelayUser): void {
+    const link = user.links.get('video');
+    if (!link || link.byPlugin || link.consumer.paused || link.consumer.closed) return;
+    this.keyFrames.watch(link.senderId, link.consumer);
+    this.keyFrames.request(link.senderId);
+  }
+
+  /**
+   * A PLI to this user's PeerConnection now (what Janus's send_pli sends): the key frame reaches
+   * every Consumer of the user's video, recorders and taps included. Raw RTCP on the user's
+   * transport rather than a Consumer's request: mediasoup holds that while an earlier one is
+   * pending, and drops it when the Consumer is paused or not connected.
+   */
+  private sendPliNow(user: RelayUser): void {
+    if (!user.peer.producer('video')) return;
+    user.rtcp.send('video', pliPacket(0, 0));
   }
 
   private applyLayers(user: RelayUser): void {

@@ -177,7 +177,8 @@ function rembBitrate(part: Buffer): number {
   return (word & 0x3ffff) * 2 ** ((word >>> 18) & 0x3f);
 }
 
-function pliPacket(local: number, media: number): Buffer {
+/** A PLI (RFC 4585) from `local` about `media`; 0 leaves an SSRC for prepareRelayedRtcp to fill. */
+export function pliPacket(local: number, media: number): Buffer {
   const pli = Buffer.alloc(12);
   pli[0] = 0x80 | PSFB_PLI;
   pli[1] = PT_PSFB;

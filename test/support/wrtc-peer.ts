@@ -23,6 +23,8 @@ export class NodePeer {
   audioChunks = 0;
   readonly dataReceived: string[] = [];
   channel?: DataChannel;
+  /** While set, the video source hands the encoder no frames (so it can make no key frame). */
+  videoStalled = false;
   private readonly timers: NodeJS.Timeout[] = [];
   private readonly tracks: Track[] = [];
   private readonly sinks: Sink[] = [];
@@ -110,6 +112,7 @@ export class NodePeer {
     this.timers.push(
       setInterval(() => {
         // A moving gradient, so the encoder has something to code.
+        if (this.videoStalled) return;
         n++;
         for (let i = 0; i < width * height; i += 7) frame[i] = (i + n * 5) & 0xff;
         source.onFrame({ width, height, data: frame });
