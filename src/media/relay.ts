@@ -237,11 +237,18 @@ export class MediaRelay implements MediaRouter {
     return true;
   }
 
-  /** Spaced with the relay's own requests to this user (key-frames.ts): one at most every 350 ms. */
+  /**
+   * Spaced with the relay's own requests to this user (key-frames.ts): one at most every
+   * 350 ms. It goes after the routing the script asked for before it (videoroom.lua's
+   * setupMedia: addRecipient, then sendPli): a key frame that came before the new
+   * recipient's Consumer runs would be lost to it, and the next one is 350 ms away.
+   */
   sendPli(handleId: number): boolean {
     const user = this.users.get(handleId);
     if (!user) return false;
-    this.keyFrames.request(handleId);
+    const routing = [...user.recipients].flatMap((id) => this.users.get(id)?.queue ?? []);
+    if (routing.length === 0) this.keyFrames.request(handleId);
+    else void Promise.all(routing).then(() => this.keyFrames.request(handleId));
     return true;
   }
 
