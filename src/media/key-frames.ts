@@ -18,11 +18,11 @@ import { performance } from 'node:perf_hooks';
 import type { Consumer, ConsumerTraceEventData } from 'mediasoup/node/lib/Consumer';
 
 /** Between two requests to one sender: just over libwebrtc's 300 ms. */
-export const KEY_FRAME_SPACING_MS = 350;
+const SPACING_MS = 350;
 /** libwebrtc makes no key frame on request within this long of the last one it made so. */
 const SENDER_KEY_FRAME_GAP_MS = 300;
 /** Requests per starting Consumer before giving up on it. */
-export const KEY_FRAME_MAX_REQUESTS = 10;
+const MAX_REQUESTS = 10;
 
 /** Sends a key frame request (a PLI) to the sender with this handle id, now. */
 export type KeyFrameSender = (senderId: number) => void;
@@ -45,11 +45,7 @@ interface SenderState {
 export class KeyFrameRequests {
   private readonly senders = new Map<number, SenderState>();
 
-  constructor(
-    private readonly send: KeyFrameSender,
-    private readonly spacingMs = KEY_FRAME_SPACING_MS,
-    private readonly maxRequests = KEY_FRAME_MAX_REQUESTS,
-  ) {}
+  constructor(private readonly send: KeyFrameSender) {}
 
   /** Asks the sender for a key frame: now, or at the next moment it would take the request. */
   request(senderId: number): void {
@@ -109,11 +105,6 @@ export class KeyFrameRequests {
     this.senders.delete(senderId);
   }
 
-  /** This sender's Consumers still waiting for their first key frame. */
-  waiting(senderId: number): number {
-    return this.senders.get(senderId)?.waiters.size ?? 0;
-  }
-
   private stateOf(senderId: number): SenderState {
     let sender = this.senders.get(senderId);
     if (!sender) {
@@ -126,7 +117,7 @@ export class KeyFrameRequests {
   /** Sends a request now if allowed, else makes sure the timer will (when one is due or a Consumer waits). */
   private pump(senderId: number, sender: SenderState): void {
     if (sender.timer) return;
-    const nextAt = Math.max(sender.lastRequestAt + this.spacingMs, sender.lastKeyFrameAt + SENDER_KEY_FRAME_GAP_MS);
+    const nextAt = Math.max(sender.lastRequestAt + SPACING_MS, sender.lastKeyFrameAt + SENDER_KEY_FRAME_GAP_MS);
     const wait = nextAt - performance.now();
     if (wait > 0) {
       sender.timer = setTimeout(() => {
@@ -142,7 +133,7 @@ export class KeyFrameRequests {
   private fire(senderId: number, sender: SenderState): void {
     if (this.senders.get(senderId) !== sender) return;
     for (const [consumer, waiter] of [...sender.waiters]) {
-      if (waiter.requests >= this.maxRequests) this.forget(senderId, consumer);
+      if (waiter.requests >= MAX_REQUESTS) this.forget(senderId, consumer);
       else waiter.requests++;
     }
     if (!sender.due && sender.waiters.size === 0) return;

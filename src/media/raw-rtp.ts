@@ -104,12 +104,6 @@ export class RawRtp {
     this.taps.clear();
   }
 
-  /** The consumer tapping the user's `kind` Producer (key frame requests go through it). */
-  tapConsumer(kind: MediaKind): Consumer | undefined {
-    const producer = this.peer.producer(kind);
-    return producer ? this.taps.get(producer.id)?.consumer : undefined;
-  }
-
   /**
    * Sends a relayed packet toward this user. Resolves true when a new injecting Producer was
    * created (the relay must then consume it toward the user).

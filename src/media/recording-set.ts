@@ -85,11 +85,6 @@ export class RecordingSet {
     this.recorders.get('data')?.saveData(message.payload);
   }
 
-  requestKeyFrame(): void {
-    const tap = this.taps.get('video');
-    if (tap && !tap.consumer.closed) void tap.consumer.requestKeyFrame().catch(() => undefined);
-  }
-
   /** Feeds each audio/video recorder from the peer's current Producer of that kind. */
   attachProducers(peer: MediasoupPeer): void {
     for (const kind of ['audio', 'video'] as const) {
