@@ -11,8 +11,9 @@ import type { JsonObject } from '../src/plugin/json';
 import { createLuaPlugin } from '../src/script/lua-plugin';
 import { ourScript, scriptConfig } from './lua-fixtures';
 import { JanusWsClient, createAndAttach, delay } from './support/janus-ws-client';
-import { startMediaTestServer } from './support/media-server';
-import type { TestServer } from './support/test-server';
+import type { MediasoupMediaPlane } from '../src/media/plane';
+import { closeScene, startMediasoup } from './support/media-server';
+import { type TestServer, startTestServer } from './support/test-server';
 import { NodePeer, waitUntil } from './support/wrtc-peer';
 
 interface Handle {
@@ -68,6 +69,13 @@ describe('media: key frame requests with libwebrtc peers', function () {
   const clients: JanusWsClient[] = [];
   const counters: PliCounter[] = [];
   let ts: TestServer | undefined;
+  let media: MediasoupMediaPlane | undefined;
+
+  /** The test server with this script on a mediasoup plane of one worker. */
+  async function start(script: string): Promise<void> {
+    media = await startMediasoup(1);
+    ts = await startTestServer({ plugins: [createLuaPlugin(scriptConfig(ourScript(script)), silentLogger())], mediaPlane: media });
+  }
 
   async function attach(plugin: string): Promise<Handle> {
     const client = await JanusWsClient.connect(ts!.urls.ws);
@@ -79,12 +87,13 @@ describe('media: key frame requests with libwebrtc peers', function () {
     for (const counter of counters.splice(0)) counter.stop();
     for (const peer of peers.splice(0)) peer.close();
     for (const client of clients.splice(0)) await client.close();
-    await ts?.close();
+    await closeScene({ ts, media });
     ts = undefined;
+    media = undefined;
   });
 
   it('keeps asking the publisher for a key frame until a starting subscriber has one (lua/videoroom.lua)', async () => {
-    ts = await startMediaTestServer(createLuaPlugin(scriptConfig(ourScript('videoroom.lua')), silentLogger()), 1);
+    await start('videoroom.lua');
     const pub = await attach('janus.plugin.videoroom');
     // A room of our own: no fir_freq, so no periodic PLIs.
     expect((await sync(pub, { request: 'create', room: 77 })).videoroom).to.equal('created');
@@ -123,7 +132,7 @@ describe('media: key frame requests with libwebrtc peers', function () {
   });
 
   it("sends a script's sendPli to the user while none of its video is relayed (lua/echotest.lua)", async () => {
-    ts = await startMediaTestServer(createLuaPlugin(scriptConfig(ourScript('echotest.lua')), silentLogger()), 1);
+    await start('echotest.lua');
     const user = await attach('janus.plugin.echolua');
     const peer = new NodePeer({ audio: true, video: true });
     peers.push(peer);
