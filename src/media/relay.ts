@@ -248,7 +248,11 @@ export class MediaRelay implements MediaRouter {
     if (!user) return false;
     const routing = [...user.recipients].flatMap((id) => this.users.get(id)?.queue ?? []);
     if (routing.length === 0) this.keyFrames.request(handleId);
-    else void Promise.all(routing).then(() => this.keyFrames.request(handleId));
+    else {
+      void Promise.all(routing).then(() => {
+        if (this.users.get(handleId) === user) this.keyFrames.request(handleId);
+      });
+    }
     return true;
   }
 
