@@ -5,10 +5,9 @@
 
 import fs from 'node:fs';
 import http from 'node:http';
-import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import { FIXTURES_DIR } from '../lua-fixtures';
-import type { PageServer } from './harness';
+import { type PageServer, listenPages, sendFile } from './harness';
 
 /** Where janus-demos keeps its pages, inside the extracted /usr/share tree. */
 export const JANUS_DEMOS_DIR = path.join(FIXTURES_DIR, 'janus-demos', 'usr', 'share', 'janus', 'demos');
@@ -45,17 +44,7 @@ export async function startDemoServer(janusServer: string): Promise<PageServer> 
       res.end('not found');
       return;
     }
-    res.setHeader('content-type', `${TYPES[path.extname(file)] ?? 'application/octet-stream'}; charset=utf-8`);
-    res.setHeader('cache-control', 'no-store');
-    res.end(fs.readFileSync(file));
+    sendFile(res, file, TYPES[path.extname(file)] ?? 'application/octet-stream');
   });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as AddressInfo;
-  return {
-    origin: `http://127.0.0.1:${port}`,
-    close: () => new Promise<void>((resolve) => {
-      server.closeAllConnections();
-      server.close(() => resolve());
-    }),
-  };
+  return listenPages(server);
 }

@@ -59,10 +59,20 @@ export async function startPageServer(): Promise<PageServer> {
       res.end('not found');
       return;
     }
-    res.setHeader('content-type', `${entry.type}; charset=utf-8`);
-    res.setHeader('cache-control', 'no-store');
-    res.end(fs.readFileSync(entry.file));
+    sendFile(res, entry.file, entry.type);
   });
+  return listenPages(server);
+}
+
+/** Answers with a file's bytes, never cached (the page under test may be rebuilt between runs). */
+export function sendFile(res: http.ServerResponse, file: string, type: string): void {
+  res.setHeader('content-type', `${type}; charset=utf-8`);
+  res.setHeader('cache-control', 'no-store');
+  res.end(fs.readFileSync(file));
+}
+
+/** Listens on a free port of 127.0.0.1; close() also drops the browser's kept-alive connections. */
+export async function listenPages(server: http.Server): Promise<PageServer> {
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const { port } = server.address() as AddressInfo;
   return {
