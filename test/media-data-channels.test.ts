@@ -8,8 +8,8 @@ import type { MediasoupMediaPlane } from '../src/media/plane';
 import { createLuaPlugin } from '../src/script/lua-plugin';
 import { fixtureScript } from './lua-fixtures';
 import { JanusWsClient, createAndAttach } from './support/janus-ws-client';
-import { closeScene, startMediasoup } from './support/media-server';
-import { type TestServer, startTestServer } from './support/test-server';
+import { closeScene, startMediaScene } from './support/media-server';
+import type { TestServer } from './support/test-server';
 import { NodePeer, waitUntil } from './support/wrtc-peer';
 
 /** DataProducers on every router (the WebRtcTransport's and the DirectTransport's). */
@@ -28,12 +28,7 @@ describe('media: data channels with a libwebrtc peer', function () {
   let peer: NodePeer | undefined;
 
   before(async () => {
-    media = await startMediasoup(1);
-    const plugin = createLuaPlugin(
-      fixtureScript('data-labels.lua'),
-      silentLogger(),
-    );
-    ts = await startTestServer({ plugins: [plugin], mediaPlane: media });
+    ({ media, ts } = await startMediaScene(createLuaPlugin(fixtureScript('data-labels.lua'), silentLogger()), 1));
   });
 
   after(() => closeScene({ peer, client, ts, media }));

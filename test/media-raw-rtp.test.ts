@@ -11,8 +11,8 @@ import type { ScriptPlugin } from '../src/script/script-plugin';
 import { FakeHost, fixtureScript, waitFor } from './lua-fixtures';
 import type { MediasoupMediaPlane } from '../src/media/plane';
 import { JanusWsClient, createAndAttach } from './support/janus-ws-client';
-import { closeScene, startMediasoup, workerOf } from './support/media-server';
-import { type TestServer, startTestServer } from './support/test-server';
+import { closeScene, startMediaScene, workerOf } from './support/media-server';
+import type { TestServer } from './support/test-server';
 import { NodePeer, waitUntil } from './support/wrtc-peer';
 
 /** Reads until `done` holds or `ms` pass; resolves the last reading (the caller asserts on it). */
@@ -46,8 +46,7 @@ describe('media: raw RTP through a script (incomingRtp + relayRtp) with a libweb
 
   before(async () => {
     plugin = createLuaPlugin(fixtureScript('rtp-echo.lua'), silentLogger());
-    media = await startMediasoup(1);
-    ts = await startTestServer({ plugins: [plugin], mediaPlane: media });
+    ({ media, ts } = await startMediaScene(plugin, 1));
   });
 
   after(() => closeScene({ peer, client, ts, media }));
@@ -112,9 +111,8 @@ describe('media: the raw path follows the user onto a new router (its worker die
   let peer: NodePeer | undefined;
 
   before(async () => {
-    media = await startMediasoup(2);
     plugin = createLuaPlugin(fixtureScript('rtp-echo.lua'), silentLogger());
-    ts = await startTestServer({ plugins: [plugin], mediaPlane: media });
+    ({ media, ts } = await startMediaScene(plugin, 2));
   });
 
   after(() => closeScene({ peer, client, ts, media }));
@@ -183,8 +181,7 @@ describe('media: raw RTCP through a script (incomingRtcp + relayRtcp) with a lib
 
   before(async () => {
     plugin = createLuaPlugin(fixtureScript('rtcp-echo.lua'), silentLogger());
-    media = await startMediasoup(1);
-    ts = await startTestServer({ plugins: [plugin], mediaPlane: media });
+    ({ media, ts } = await startMediaScene(plugin, 1));
     client = await JanusWsClient.connect(ts.urls.ws);
     ids = await createAndAttach(client, 'janus.plugin.rtcpecho');
     peer = new NodePeer({ audio: true, video: true });

@@ -20,8 +20,13 @@ export function startMediasoup(workers: number): Promise<MediasoupMediaPlane> {
  * ts.close() leaves running, as for any media plane passed in).
  */
 export async function startMediaTestServer(plugin: Plugin, workers: number): Promise<TestServer> {
+  return (await startMediaScene(plugin, workers)).ts;
+}
+
+/** The same, with the media plane too (for tests that close it or look into its workers). */
+export async function startMediaScene(plugin: Plugin, workers: number): Promise<{ media: MediasoupMediaPlane; ts: TestServer }> {
   const media = await startMediasoup(workers);
-  return startTestServer({ plugins: [plugin], mediaPlane: media });
+  return { media, ts: await startTestServer({ plugins: [plugin], mediaPlane: media }) };
 }
 
 /** The pid of the worker whose router holds this handle's transport (Admin handle_info). */
