@@ -6,7 +6,7 @@
 // count), waits 5 s, reads the idle RSS (and PSS) of the tree from /proc, reads it again 30 s
 // after the start (settled: V8's memory reducer shrinks both isolates' heaps once the process
 // has been idle ~8 s, the figure an idle server keeps), then runs the cycles
-// over `lanes` WebSocket connections, each: create, attach, a libwebrtc peer's offer, answer,
+// in `lanes` parallel loops, each cycle on a connection of its own: create, attach, a libwebrtc peer's offer, answer,
 // webrtcup, hangup, detach, destroy. RSS every 100 cycles; at the end the least-squares slope
 // of the samples of the second half, in MiB per 100 cycles. Linux only.
 
@@ -14,10 +14,11 @@ import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { loadavg } from 'node:os';
 import { join } from 'node:path';
-import type { JsonObject } from '../src/plugin/json';
-import { JanusWsClient } from '../test/support/janus-ws-client';
-import { NodePeer } from '../test/support/wrtc-peer';
+import { isJsonObject } from '../src/plugin/json';
+import { JanusConnection } from './lib/janus-client';
+import { MediaPeer } from './lib/peer';
 import { childrenOf } from './lib/proc';
+import { HandleWatch } from './scenarios/common';
 
 const CLI = join(__dirname, '..', 'src', 'cli.js');
 
@@ -89,28 +90,31 @@ function slope(points: Array<[number, number]>): number {
   return sxx === 0 ? 0 : points.reduce((a, [x, y]) => a + (x - mx) * (y - my), 0) / sxx;
 }
 
-async function cycle(client: JanusWsClient): Promise<void> {
-  const peer = new NodePeer({ width: 160, height: 120 });
+const REPLY_MS = 10_000;
+
+/** One cycle on its own session: create, attach, offer, answer, webrtcup, hangup, detach, destroy. */
+async function cycle(url: string): Promise<void> {
+  const connection = await JanusConnection.open({ url, timeoutMs: REPLY_MS });
+  let peer: MediaPeer | undefined;
+  let watch: HandleWatch | undefined;
   try {
-    const sessionId = ((await client.request({ janus: 'create' }, 10000)).data as JsonObject).id as number;
-    const attached = await client.request({ janus: 'attach', session_id: sessionId, plugin: 'janus.plugin.echolua' }, 10000);
-    const handleId = (attached.data as JsonObject).id as number;
-    const offer = await peer.offer();
-    await client.request({
-      janus: 'message', session_id: sessionId, handle_id: handleId,
-      body: { audio: true, video: true }, jsep: { type: offer.type, sdp: offer.sdp },
-    }, 10000);
-    const event = await client.next((m) => m.janus === 'event' && m.sender === handleId && m.jsep !== undefined, 10000);
-    await peer.accept({ type: 'answer', sdp: (event.jsep as JsonObject).sdp as string });
-    await client.next((m) => m.janus === 'webrtcup' && m.sender === handleId, 10000);
-    await client.request({ janus: 'hangup', session_id: sessionId, handle_id: handleId }, 10000);
-    await client.next((m) => m.janus === 'hangup' && m.sender === handleId, 10000);
-    await client.request({ janus: 'detach', session_id: sessionId, handle_id: handleId }, 10000);
-    await client.request({ janus: 'destroy', session_id: sessionId }, 10000);
+    await connection.createSession();
+    const handleId = await connection.attach('janus.plugin.echolua');
+    watch = new HandleWatch(connection, handleId);
+    peer = new MediaPeer({ audio: true, video: true, data: false, width: 160, height: 120, fps: 15 });
+    const reply = await connection.message(handleId, { audio: true, video: true }, { ...(await peer.offer()) });
+    const jsep = reply.jsep;
+    if (!isJsonObject(jsep) || typeof jsep.sdp !== 'string') throw new Error(`no answer in ${JSON.stringify(reply).slice(0, 200)}`);
+    await peer.accept({ type: 'answer', sdp: jsep.sdp });
+    await watch.wait('webrtcup', REPLY_MS, AbortSignal.timeout(REPLY_MS));
+    await connection.call({ janus: 'hangup', session_id: connection.sessionId, handle_id: handleId });
+    await watch.wait('hangup', REPLY_MS, AbortSignal.timeout(REPLY_MS));
+    await connection.call({ janus: 'detach', session_id: connection.sessionId, handle_id: handleId });
   } finally {
-    peer.close();
-    // Keep the client's frame log short.
-    client.received.length = 0;
+    watch?.close();
+    peer?.close();
+    // Destroys the session (if any) and closes the connection, bounded.
+    await connection.close();
   }
 }
 
@@ -151,11 +155,10 @@ async function main(): Promise<void> {
     let errors = 0;
     const t0 = Date.now();
     const lane = async (): Promise<void> => {
-      const client = await JanusWsClient.connect(url);
       while (next < options.cycles) {
         next++;
         try {
-          await cycle(client);
+          await cycle(url);
         } catch (error) {
           errors++;
           if (errors <= 3) console.log(`cycle failed: ${String(error)}`);
@@ -169,7 +172,6 @@ async function main(): Promise<void> {
             `${((Date.now() - t0) / 1000).toFixed(0)} s, load ${f1(loadavg()[0]!)}`);
         }
       }
-      await client.close();
     };
     await Promise.all(Array.from({ length: options.lanes }, () => lane()));
     await sleep(3000);

@@ -91,4 +91,10 @@ describe('layers', () => {
     const outside = importsUnder('src/common').filter((i) => i.target !== undefined && !under(i.target, 'src/common'));
     expect(show(outside)).to.deep.equal([]);
   });
+
+  it('bench/, src/ and workers/ (the shipped code) import nothing from test/', () => {
+    // dist/test is not in the npm package: an import of it breaks the installed luasfu-bench.
+    const intoTests = [...importsUnder('bench'), ...importsUnder('src'), ...importsUnder('workers')].filter((i) => under(i.target, 'test'));
+    expect(show(intoTests)).to.deep.equal([]);
+  });
 });
