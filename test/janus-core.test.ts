@@ -194,6 +194,15 @@ describe('protocol helpers', () => {
     expect(bad[1].ok).to.equal(false);
     expect(parseJsonDocuments('   ')).to.deep.equal([{ ok: false, error: 'empty request' }]);
     expect(parseJsonDocuments('{"s":"a\\"}"}')).to.deep.equal([{ ok: true, value: { s: 'a"}' } }]);
+    // A text handed over as a string (not decoded bytes) may hold a lone surrogate itself, no
+    // escape needed: refused like the escaped one; a raw pair and escaped text are fine.
+    expect(parseJsonDocuments('{"t":"a\uD800"}')).to.deep.equal([{ ok: false, error: 'string with a lone surrogate or NUL' }]);
+    expect(parseJsonDocuments('{"\uDC00":1} {"a":2}')).to.deep.equal([{ ok: false, error: 'key with a lone surrogate or NUL' }]);
+    expect(parseJsonDocuments('{"t":"\\u0000"}')).to.deep.equal([{ ok: false, error: 'string with a lone surrogate or NUL' }]);
+    expect(parseJsonDocuments('{"a":1} {"t":"\\ud800"}')).to.deep.equal([
+      { ok: true, value: { a: 1 } }, { ok: false, error: 'string with a lone surrogate or NUL' },
+    ]);
+    expect(parseJsonDocuments('{"t":"\uD83D\uDE00 \\u00e9"}')).to.deep.equal([{ ok: true, value: { t: '\u{1F600} é' } }]);
   });
 
   it('validates fields with Janus error texts', () => {

@@ -79,6 +79,19 @@ function badString(value: JsonValue): string | undefined {
   return undefined;
 }
 
+/** `String.prototype.isWellFormed` (ES2024, in Node >= 20): no lone surrogate in the string. */
+const isWellFormed = (String.prototype as unknown as { isWellFormed?: (this: string) => boolean }).isWellFormed;
+
+/**
+ * Whether JSON.parse of `text` can yield a string with a lone surrogate or NUL. Raw NUL is
+ * invalid JSON, so in a well-formed text (no lone surrogate of its own, as any strictly
+ * decoded UTF-8 is) only a `\u` escape can make one: without one the tree needs no walk.
+ */
+function mayHoldBadString(text: string): boolean {
+  if (text.indexOf('\\u') < 0) return isWellFormed === undefined || !isWellFormed.call(text);
+  return true;
+}
+
 /** One JSON document, strictly: JSON.parse plus the string check. */
 export function parseStrictJson(text: string): ParsedDocument {
   let value: JsonValue;
@@ -87,7 +100,7 @@ export function parseStrictJson(text: string): ParsedDocument {
   } catch (error) {
     return { ok: false, error: (error as Error).message };
   }
-  const bad = badString(value);
+  const bad = mayHoldBadString(text) ? badString(value) : undefined;
   return bad ? { ok: false, error: bad } : { ok: true, value };
 }
 
@@ -98,6 +111,13 @@ export function parseStrictJson(text: string): ParsedDocument {
  * An empty or all-whitespace text gives one error (nothing to process is malformed input).
  */
 export function parseJsonDocuments(text: string, maxDocuments = 64): ParsedDocument[] {
+  // The usual frame holds one document: when JSON.parse takes the whole text, the splitter
+  // would have found exactly that one document (JSON.parse refuses anything after a value).
+  // Otherwise the splitter runs and gives its own errors, as before.
+  if (maxDocuments >= 1) {
+    const whole = parseStrictJson(text);
+    if (whole.ok) return [whole];
+  }
   const out: ParsedDocument[] = [];
   let i = 0;
   for (;;) {
