@@ -1,10 +1,12 @@
-// piscina entry of a script worker: one thread per script, one runtime per thread. Every
-// task is a protobuf-encoded Task (a load, or a batch of callbacks run in order); every answer
-// a Reply carrying this thread's instance id, so the host notices when piscina replaced a dead
-// thread (its script state is gone).
+// Entry of a script worker: one thread per script, one runtime per thread. Every task is a
+// protobuf-encoded Task (a load, or a batch of callbacks run in order); every answer a Reply
+// carrying this thread's instance id, so the host notices a thread that is not the one it
+// loaded the script in. Started by src/script/pool.ts it serves tasks from its parent port;
+// `handle` is also exported to run tasks in process (tests, measurements).
 
 import { randomBytes } from 'node:crypto';
-import { decodeTask, encodeReply, Status, type CallMessage, type Result } from '../src/common/bridge';
+import { parentPort, workerData } from 'node:worker_threads';
+import { SCRIPT_WORKER_DATA, decodeTask, encodeReply, Status, type CallMessage, type Result } from '../src/common/bridge';
 import type { ScriptRuntime } from './runtime';
 import { LuaRuntime } from './lua/lua-runtime';
 import { JsRuntime } from './js/js-runtime';
@@ -50,4 +52,18 @@ export default function handle(bytes: Uint8Array): Uint8Array {
     results = (task.calls ?? []).map(runCall);
   }
   return encodeReply({ instance, seq: task.seq, results });
+}
+
+/** The pool's thread: one answer per task, in order; a throw is answered with its text. */
+if (parentPort && workerData === SCRIPT_WORKER_DATA) {
+  const port = parentPort;
+  port.on('message', (bytes: Uint8Array) => {
+    let answer: Uint8Array | string;
+    try {
+      answer = handle(bytes);
+    } catch (error) {
+      answer = `script worker: ${error instanceof Error ? error.message : String(error)}`;
+    }
+    port.postMessage(answer);
+  });
 }

@@ -166,6 +166,9 @@ function protoPath(): string {
   throw new Error(`bridge: proto/bridge.proto not found above ${__dirname}`);
 }
 
+/** workerData that makes workers/script-worker.js serve tasks from its parent port. */
+export const SCRIPT_WORKER_DATA = 'luasfu-script-worker';
+
 export interface Reply {
   instance: string;
   seq: number;

@@ -277,7 +277,7 @@ export class TaskChannel {
     const results = reply.results ?? [];
     const foreign = reply.instance !== this.instance || reply.seq !== seq || results.length !== jobs.length;
     if (foreign || results.some((r) => r.status === Status.NOT_LOADED)) {
-      // piscina replaced a dead thread: the script state is gone; never trust it silently.
+      // Not the thread the script was loaded in (or a mixed-up answer): never trust it silently.
       for (const job of jobs) this.abandon(job);
       this.restart('worker was replaced (script state lost)');
       return;
