@@ -342,6 +342,8 @@ interface CallRun {
 }
 
 function stripMissing(invoked: Invoked): TaskOutcome {
+  // Runtimes set `missing` only when the function is absent: the usual outcome needs no copy.
+  if (invoked.missing === undefined) return invoked;
   const { missing: _missing, ...outcome } = invoked;
   return outcome;
 }
