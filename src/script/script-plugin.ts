@@ -283,8 +283,10 @@ export class ScriptPlugin implements Plugin {
         session: state.scriptId,
         handleMessage: {
           transaction,
-          message: utf8.encode(JSON.stringify(body)),
-          jsep: jsep ? utf8.encode(JSON.stringify(jsep)) : null,
+          // Buffer.from: the same bytes as TextEncoder (JSON.stringify's text is well-formed)
+          // from Node's pool, several times cheaper for short texts.
+          message: Buffer.from(JSON.stringify(body)),
+          jsep: jsep ? Buffer.from(JSON.stringify(jsep)) : null,
         },
       },
       {

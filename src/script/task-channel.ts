@@ -86,6 +86,8 @@ export class TaskChannel {
   private deferred: HostCall[][] = [];
   private inFlight = 0;
   private watchdog: NodeJS.Timeout | undefined;
+  /** performance.now() when a task last finished, or when one went out with none in flight. */
+  private lastProgress = 0;
   private restartTimes: number[] = [];
   private restartCount = 0;
   private lastRestart = '';
@@ -252,6 +254,7 @@ export class TaskChannel {
 
   private send(pool: ScriptPool, jobs: Job[]): void {
     const generation = this.generation;
+    if (this.inFlight === 0) this.lastProgress = performance.now();
     this.inFlight++;
     this.armWatchdog();
     const seq = ++this.seq;
@@ -356,17 +359,25 @@ export class TaskChannel {
 
   private taskDone(): void {
     this.inFlight = Math.max(0, this.inFlight - 1);
-    this.stopWatchdog();
-    if (this.inFlight > 0) this.armWatchdog();
+    this.lastProgress = performance.now();
   }
 
-  /** Progress watchdog: some task must finish within taskTimeoutMs while any is in flight. */
-  private armWatchdog(): void {
+  /**
+   * Progress watchdog: some task must finish within taskTimeoutMs while any is in flight. One
+   * timer, due taskTimeoutMs after the last progress: a task finishing only moves the stamp
+   * (the timer, when it fires early, waits for the rest), not a timer per task.
+   */
+  private armWatchdog(delayMs = this.options.taskTimeoutMs): void {
     if (this.watchdog) return;
     this.watchdog = setTimeout(() => {
       this.watchdog = undefined;
-      if (this.inFlight > 0) this.restart(`worker hung (no task finished within ${this.options.taskTimeoutMs} ms)`);
-    }, this.options.taskTimeoutMs);
+      if (this.inFlight === 0) return;
+      const waited = performance.now() - this.lastProgress;
+      if (waited >= this.options.taskTimeoutMs) this.restart(`worker hung (no task finished within ${this.options.taskTimeoutMs} ms)`);
+      else this.armWatchdog(this.options.taskTimeoutMs - waited);
+    }, delayMs);
+    // A task in flight keeps the process alive through the script thread, not this timer.
+    this.watchdog.unref();
   }
 
   private stopWatchdog(): void {
