@@ -3,7 +3,7 @@
 // node:http + ws service (the example), typed events, hot reload without media, close().
 
 import { expect } from 'chai';
-import { copyFileSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -463,7 +463,6 @@ describe('embedding: hot reload (scripts in a folder of their own)', function ()
   before(async () => {
     expect(version2).to.not.equal(original);
     dir = mkdtempSync(join(tmpdir(), 'luasfu-reload-'));
-    copyFileSync(ourScript('sdp.lua'), join(dir, 'sdp.lua'));
     writeFileSync(join(dir, 'echotest.lua'), original);
     log = captureLogger();
     sfu = createServer({ ...LOCAL, scripts: [join(dir, 'echotest.lua')], logger: log.logger, mediaPlane: new FakeMediaPlane() });

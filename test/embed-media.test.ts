@@ -4,7 +4,7 @@
 // its packets arriving while new sessions get the new version.
 
 import { expect } from 'chai';
-import { copyFileSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { type Service, startService } from '../examples/http-ws-service';
@@ -86,7 +86,6 @@ describe('embedding with media: hot reload under a live echo session, janode thr
     expect(version2.match(/reloaded/g)).to.have.length(2);
     janode = await loadJanode();
     dir = mkdtempSync(join(tmpdir(), 'luasfu-embed-media-'));
-    copyFileSync(ourScript('sdp.lua'), join(dir, 'sdp.lua'));
     writeFileSync(join(dir, 'echotest.lua'), original);
     service = await startService({
       sfu: { scripts: [join(dir, 'echotest.lua')], media: { workers: 1, listenIps: [{ ip: '127.0.0.1' }] }, logger: captureLogger().logger },

@@ -38,7 +38,7 @@ describe('the luasfu package', function () {
     const files = (JSON.parse(packed.stdout) as Array<{ files: Array<{ path: string }> }>)[0]!.files.map((file) => file.path);
     for (const wanted of [
       'package.json', 'README.md', 'dist/src/index.js', 'dist/src/index.d.ts', 'dist/src/luasfu.js', 'dist/src/cli.js',
-      'dist/workers/script-worker.js', 'lua/echotest.lua', 'lua/videoroom.lua', 'lua/sdp.lua', 'proto/bridge.proto',
+      'dist/workers/script-worker.js', 'lua/echotest.lua', 'lua/videoroom.lua', 'proto/bridge.proto',
       'scripts/install.mjs', 'examples/http-ws-service.ts', 'examples/plugin-object.ts',
       // The config's JSON Schema: parseConfig reads it at run time; the deployment kit.
       'config.schema.json', 'examples/luasfu.production.json', 'deploy/luasfu.service', 'deploy/Dockerfile',

@@ -4,7 +4,7 @@
 
 import { expect } from 'chai';
 import { type ChildProcess, spawn } from 'node:child_process';
-import { copyFileSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { JsonObject } from '../src/plugin/json';
@@ -101,7 +101,6 @@ describe('embedding in a process', function () {
   });
 
   it('the luasfu command reloads its scripts on SIGHUP and keeps the old one when the new one fails', async () => {
-    copyFileSync(ourScript('sdp.lua'), join(dir, 'sdp.lua'));
     const script = join(dir, 'echotest.lua');
     const original = readFileSync(ourScript('echotest.lua'), 'utf8');
     writeFileSync(script, original);

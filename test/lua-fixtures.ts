@@ -46,9 +46,9 @@ export function janusScript(name: string, extra: Partial<ScriptConfig> = {}): Sc
   return scriptConfig(janusLua(name), { modulesPath: JANUS_LUA_DIR, ...extra });
 }
 
-/** A Lua test fixture (test/fixtures/lua) that may require() our lua/ modules (sdp.lua). */
+/** A Lua test fixture (test/fixtures/lua); require('sdp') finds the built-in module. */
 export function fixtureScript(name: string): ScriptConfig {
-  return scriptConfig(ourLua(name), { modulesPath: join(ourScript('sdp.lua'), '..') });
+  return scriptConfig(ourLua(name));
 }
 
 /** One of our own scripts in lua/ (echotest.lua, videoroom.lua). */

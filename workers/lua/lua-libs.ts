@@ -3,10 +3,11 @@
 // math.random that works past 32 bits (fengari integers are 32-bit; videoroom.lua calls
 // math.random(4294967296)), a type() that behaves as the stock one but reuses its names, and
 // the modules Janus's samples require when the script folder has none: json, ansicolors,
-// socket (docs/contract.md §4).
+// socket (docs/contract.md §4), and luasfu's SDP helpers, sdp (lua-sdp.ts).
 
 import { lua, lauxlib, lualib, to_luastring, type LuaState, type LuaJsFunction } from 'fengari';
 import { pushJsonModule } from './lua-json';
+import { pushSdpModule } from './lua-sdp';
 
 const INT32_MAX = 2147483647;
 const INT32_MIN = -2147483648;
@@ -224,6 +225,12 @@ function pushBuiltinLoader(L: LuaState, name: string): boolean {
     case 'json':
       lua.lua_pushjsfunction(L, (L1) => {
         pushJsonModule(L1);
+        return 1;
+      });
+      return true;
+    case 'sdp':
+      lua.lua_pushjsfunction(L, (L1) => {
+        pushSdpModule(L1);
         return 1;
       });
       return true;
