@@ -16,6 +16,10 @@ import path from 'node:path';
 import readline from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { buildOpensslSrtp, isBuilt, opensslSrtpPlan, srtpRequest } from './libsrtp.mjs';
+import {
+  applyPatches as applyPackagePatches, checkVersion as checkPackageVersion, installedPristine as packagePristine,
+  listPatches as listPackagePatches, packageVersion, patchTargets, plainPristine, writePatchedFiles,
+} from './patch-package.mjs';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 /** The mediasoup version our patches are written against. */
@@ -23,7 +27,6 @@ export const MEDIASOUP_VERSION = '3.12.16';
 /** Our patches to it, applied in file-name order. */
 export const PATCH_DIR = path.join(ROOT, 'patches', 'mediasoup');
 const MESON_ARGS = ['--buildtype', 'release', '-Db_ndebug=true', '--wrap-mode=nodownload'];
-const ORIG_SUFFIX = '.luasfu-orig';
 /** Next to the placed binary: which libsrtp2 it was built with ({ key, srtp }). */
 const INFO_SUFFIX = '.luasfu.json';
 /** The libsrtp2 choice of a worker built against Debian's shared libsrtp2 (NSS). */
@@ -42,7 +45,7 @@ export function mediasoupDir(root = ROOT) {
 
 /** The version of the installed mediasoup package. */
 export function mediasoupVersion(dir = mediasoupDir()) {
-  return JSON.parse(fs.readFileSync(path.join(dir, 'package.json'), 'utf8')).version;
+  return packageVersion(dir);
 }
 
 export function cacheRoot() {
@@ -57,71 +60,20 @@ export function defaultWorkerPath(dir = mediasoupDir()) {
 
 /** Our patch files, in the order they apply (absolute paths). */
 export function listPatches(dir = PATCH_DIR) {
-  return fs.readdirSync(dir).filter((n) => /^\d{3}-[\w.-]+\.patch$/.test(n)).sort().map((n) => path.join(dir, n));
+  return listPackagePatches(dir);
 }
 
-/** The package-relative paths a unified diff touches (from its `diff --git a/X b/X` lines). */
-export function patchTargets(patchText) {
-  const out = new Set();
-  for (const m of patchText.matchAll(/^diff --git a\/(\S+) b\/(\S+)$/gm)) {
-    if (m[1] !== '/dev/null') out.add(m[1]);
-    out.add(m[2]);
-  }
-  return [...out];
-}
-
-/** Runs git without inheriting a repository from the environment. */
-function git(args, cwd) {
-  const env = { ...process.env };
-  for (const k of ['GIT_DIR', 'GIT_WORK_TREE', 'GIT_INDEX_FILE']) delete env[k];
-  return spawnSync('git', args, { cwd, env, encoding: 'utf8' });
-}
+export { patchTargets };
 
 /**
- * Applies the patches, in order, to pristine copies of the files they touch and returns the
- * patched files (package-relative path -> content). Each patch is first checked with
- * `git apply --check`, then applied; a patch that does not apply throws, naming it and
- * quoting git. `pristine(rel)` gives a file's unpatched content (undefined: it does not exist).
+ * Applies the patches to pristine copies of the files they touch (scripts/patch-package.mjs)
+ * and returns the patched files (package-relative path -> content); throws, naming the patch,
+ * when one does not apply.
  * @param {(rel: string) => Buffer | undefined} pristine
  * @returns {Map<string, Buffer>}
  */
 export function applyPatches(pristine, patches = listPatches()) {
-  const work = fs.mkdtempSync(path.join(os.tmpdir(), 'luasfu-mediasoup-patch-'));
-  try {
-    // Its own repository, so that git applies paths relative to it wherever tmpdir lies.
-    const init = git(['init', '-q'], work);
-    if (init.error || init.status !== 0) {
-      throw new Error(`git is needed to apply our mediasoup patches: ${init.error?.message ?? init.stderr}`);
-    }
-    /** @type {Set<string>} */
-    const touched = new Set();
-    for (const patch of patches) {
-      for (const rel of patchTargets(fs.readFileSync(patch, 'utf8'))) {
-        if (touched.has(rel)) continue;
-        touched.add(rel);
-        const content = pristine(rel);
-        if (content === undefined) continue;
-        fs.mkdirSync(path.dirname(path.join(work, rel)), { recursive: true });
-        fs.writeFileSync(path.join(work, rel), content);
-      }
-      // --whitespace=nowarn: a user's apply.whitespace=error must not reject mediasoup's own lines.
-      for (const args of [['apply', '--check', '--whitespace=nowarn', patch], ['apply', '--whitespace=nowarn', patch]]) {
-        const r = git(args, work);
-        if (r.status !== 0) {
-          throw new Error(`mediasoup patch ${path.basename(patch)} does not apply (git ${args.join(' ')}): ${(r.stderr || String(r.error)).trim()}`);
-        }
-      }
-    }
-    /** @type {Map<string, Buffer>} */
-    const out = new Map();
-    for (const rel of [...touched].sort()) {
-      const abs = path.join(work, rel);
-      if (fs.existsSync(abs)) out.set(rel, fs.readFileSync(abs));
-    }
-    return out;
-  } finally {
-    fs.rmSync(work, { recursive: true, force: true });
-  }
+  return applyPackagePatches('mediasoup', pristine, patches);
 }
 
 /**
@@ -129,13 +81,7 @@ export function applyPatches(pristine, patches = listPatches()) {
  * place; Node files edited by an earlier install keep their original as <file>.luasfu-orig.
  */
 export function installedPristine(msDir = mediasoupDir()) {
-  return (rel) => {
-    const abs = path.join(msDir, rel);
-    for (const f of [abs + ORIG_SUFFIX, abs]) {
-      if (fs.existsSync(f)) return fs.readFileSync(f);
-    }
-    return undefined;
-  };
+  return packagePristine(msDir);
 }
 
 /** The patched worker files, keyed by their path under worker/ (throws on a failed patch). */
@@ -389,33 +335,12 @@ export function placeBinary(bin, msDir = mediasoupDir(), srtp = undefined) {
  * @returns {string[]} the files patched
  */
 export function applyNodePatches(nodeFiles, msDir = mediasoupDir()) {
-  for (const [file, content] of nodeFiles) {
-    const abs = path.join(msDir, file);
-    if (fs.existsSync(abs) && !fs.existsSync(abs + ORIG_SUFFIX)) fs.copyFileSync(abs, abs + ORIG_SUFFIX);
-    if (!fs.existsSync(abs) || !fs.readFileSync(abs).equals(content)) fs.writeFileSync(abs, content);
-  }
-  // Restore files that an older patch set touched.
-  for (const dir of ['node/lib']) {
-    const absDir = path.join(msDir, dir);
-    if (!fs.existsSync(absDir)) continue;
-    for (const name of fs.readdirSync(absDir)) {
-      if (!name.endsWith(ORIG_SUFFIX)) continue;
-      const rel = path.posix.join(dir, name.slice(0, -ORIG_SUFFIX.length));
-      if (nodeFiles.has(rel)) continue;
-      fs.copyFileSync(path.join(absDir, name), path.join(msDir, rel));
-      fs.rmSync(path.join(absDir, name));
-    }
-  }
-  return [...nodeFiles.keys()];
+  return writePatchedFiles(msDir, nodeFiles, ['node/lib']);
 }
 
 /** Fails unless the package in msDir is the mediasoup version our patches are written for. */
 function checkVersion(msDir) {
-  const version = mediasoupVersion(msDir);
-  if (version !== MEDIASOUP_VERSION) {
-    throw new Error(`our mediasoup patches are written for ${MEDIASOUP_VERSION}, ${msDir} is ${version}`);
-  }
-  return version;
+  return checkPackageVersion('mediasoup', MEDIASOUP_VERSION, msDir);
 }
 
 /**
@@ -425,10 +350,7 @@ function checkVersion(msDir) {
  */
 export function checkPatches(dir = mediasoupDir(), patches = listPatches()) {
   checkVersion(dir);
-  const pristine = dir === mediasoupDir() ? installedPristine(dir) : (rel) => {
-    const abs = path.join(dir, rel);
-    return fs.existsSync(abs) ? fs.readFileSync(abs) : undefined;
-  };
+  const pristine = dir === mediasoupDir() ? installedPristine(dir) : plainPristine(dir);
   return [...applyPatches(pristine, patches).keys()];
 }
 

@@ -2,11 +2,13 @@
 // janus.js and adapter.js) are present, then
 // build (or reuse from the cache) our patched mediasoup worker (by default on libsrtp2 built
 // with OpenSSL from Debian's source, scripts/libsrtp.mjs; LUASFU_SRTP=system: Debian's own)
-// and apply our Node-side mediasoup edits. See scripts/build-worker.mjs and patches/README.md.
+// and apply our Node-side mediasoup edits; then apply our edits to fengari (the Lua VM), from its
+// pristine files. See scripts/build-worker.mjs, scripts/patch-package.mjs and patches/README.md.
 
 import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import { ensureWorker } from './build-worker.mjs';
+import { FENGARI, patchPackage } from './patch-package.mjs';
 
 const BUILD_PACKAGES = [
   'meson', 'ninja-build', 'pkg-config', 'g++', 'python3', 'git',
@@ -81,6 +83,7 @@ function ensurePackages() {
 async function main() {
   if (!process.env.MEDIASOUP_WORKER_BIN) ensurePackages();
   await ensureWorker();
+  log(`applied our ${FENGARI.name} ${FENGARI.version} patches to ${patchPackage(FENGARI).join(', ')}`);
 }
 
 main().catch((e) => {

@@ -18,14 +18,6 @@ import { registerHostFunctions } from './host-functions';
 
 const INT32_MAX = 2147483647;
 const HOOK_STEP = 10_000;
-/**
- * Nils kept on the main state's stack below every call. Fengari's stack is a JS array that
- * grows past 64 slots during a callback and is emptied with `delete` after it; once nearly
- * every slot is a hole V8 turns it into a dictionary (slow elements), and every stack access
- * of the VM then pays a hash lookup. A few live slots at the bottom keep it a fast array:
- * worker-side cost of echotest.lua's handleMessage 26.7 -> 22.4 us (bench/README.md "Profiles").
- */
-const STACK_FLOOR = 8;
 const LOG_INFO = 4;
 
 function pushId(L: LuaState, id: number): void {
@@ -135,7 +127,6 @@ export class LuaRuntime extends ScriptRuntimeBase {
       lauxlib.luaL_traceback(L1, L1, message, 1);
       return 1;
     });
-    lua.lua_settop(L, 1 + STACK_FLOOR);
     this.L = L;
 
     const failed = (error: string): TaskOutcome => {
