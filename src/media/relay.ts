@@ -15,6 +15,7 @@ import type { MediumDirection as MediaDirection, MediaRouter, MediumKind, Record
 import type { JsonObject } from '../plugin/json';
 import type { DataMessage } from '../plugin/plugin';
 import { DirectTransports } from './direct-transports';
+import { DownlinkBwe } from './downlink-bwe';
 import type { MediaEngine } from './engine';
 import { KeyFrameRequests } from './key-frames';
 import { consumeWire } from './mediasoup-edits';
@@ -93,6 +94,7 @@ class RelayUser {
 export class MediaRelay implements MediaRouter {
   private readonly users = new Map<number, RelayUser>();
   private readonly tappedStreams = new TappedStreams();
+  private readonly downlinkBwe = new DownlinkBwe();
   /** Key frame requests to senders, spaced as libwebrtc takes them; starting Consumers until their first one. */
   private readonly keyFrames = new KeyFrameRequests((senderId) => {
     const sender = this.users.get(senderId);
@@ -437,12 +439,13 @@ export class MediaRelay implements MediaRouter {
           this.logger.info('recipient cannot decode the sender codec', { handle: user.id, sender: from.id, kind });
           continue;
         }
+        const { rtpCapabilities, wire } = this.downlinkBwe.slotFor(transport, producer, slot);
         const consumer = await consumeWire(transport, {
           producerId: producer.id,
-          rtpCapabilities: slot.rtpCapabilities,
+          rtpCapabilities,
           mid: slot.mid,
           paused: true,
-          wire: slot.wire,
+          wire,
           appData: { recipient: user.id, sender: from.id },
         });
         link = { senderId: from.id, producerId: producer.id, mid: slot.mid, ssrc: slot.wire.ssrc ?? 0, consumer, byPlugin };
