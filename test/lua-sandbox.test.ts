@@ -112,13 +112,13 @@ describe('Lua sandbox and supervision', function () {
     expect(await plugin.handleMessage(h2, 't', { request: 'ping' }, undefined)).to.deep.equal({ kind: 'ok', data: { pong: true } });
   });
 
-  it('notices a script thread that died behind its back (its script state gone) and restarts the script', async function () {
+  it('notices a worker that was replaced (its script state gone) and restarts the script', async function () {
     const { plugin, host } = await start('os-exit.lua');
     const h = handle(30);
     await plugin.createSession(h);
-    // Kill the thread behind the pool's back: the next task fails, the script is loaded again.
-    const pool = (plugin as unknown as { channel: { pool: { worker: { terminate(): Promise<number> } } } }).channel.pool;
-    await pool.worker.terminate();
+    // Kill the thread behind piscina's back; piscina starts a fresh one with no script.
+    const pool = (plugin as unknown as { channel: { pool: { piscina: { threads: Array<{ terminate(): Promise<number> }> } } } }).channel.pool;
+    await pool.piscina.threads[0].terminate();
     const answer = await plugin.handleMessage(h, 't', { request: 'ping' }, undefined);
     expect(answer).to.deep.equal({ kind: 'error', reason: 'Lua error' });
     await waitFor(() => plugin.restarts === 1, 5000, 'restart');

@@ -1,12 +1,11 @@
 // Entry of a script worker: one thread per script, one runtime per thread. Every task is a
 // protobuf-encoded Task (a load, or a batch of callbacks run in order); every answer a Reply
 // carrying this thread's instance id, so the host notices a thread that is not the one it
-// loaded the script in. Started by src/script/pool.ts it serves tasks from its parent port;
-// `handle` is also exported to run tasks in process (tests, measurements).
+// loaded the script in. Run by piscina (src/script/pool.ts), it serves tasks from the port
+// the pool hands it; `handle` is also exported to run tasks in process (measurements).
 
 import { randomBytes } from 'node:crypto';
-import { parentPort, workerData } from 'node:worker_threads';
-import { SCRIPT_WORKER_DATA, decodeTask, encodeReply, Status, type CallMessage, type Result } from '../src/common/bridge';
+import { decodeTask, encodeReply, Status, type CallMessage, type Result, type TaskPort } from '../src/common/bridge';
 import type { ScriptRuntime } from './runtime';
 import { LuaRuntime } from './lua/lua-runtime';
 import { JsRuntime } from './js/js-runtime';
@@ -35,7 +34,8 @@ function runCall(call: CallMessage): Result {
   return guarded(() => current.call(call));
 }
 
-export default function handle(bytes: Uint8Array): Uint8Array {
+/** Runs one Task (its protobuf bytes) and answers its Reply (bytes). */
+export function handle(bytes: Uint8Array): Uint8Array {
   const task = decodeTask(bytes);
   let results: Result[];
   if (task.load) {
@@ -54,16 +54,19 @@ export default function handle(bytes: Uint8Array): Uint8Array {
   return encodeReply({ instance, seq: task.seq, results });
 }
 
-/** The pool's thread: one answer per task, in order; a throw is answered with its text. */
-if (parentPort && workerData === SCRIPT_WORKER_DATA) {
-  const port = parentPort;
-  port.on('message', (bytes: Uint8Array) => {
+/**
+ * piscina's entry: the pool's one task hands over the task port; from then on every Task
+ * that comes over it is answered on it, in order (a throw with its text).
+ */
+export default function serve({ taskPort }: TaskPort): null {
+  taskPort.on('message', (bytes: Uint8Array) => {
     let answer: Uint8Array | string;
     try {
       answer = handle(bytes);
     } catch (error) {
       answer = `script worker: ${error instanceof Error ? error.message : String(error)}`;
     }
-    port.postMessage(answer);
+    taskPort.postMessage(answer);
   });
+  return null;
 }

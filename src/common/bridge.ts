@@ -5,6 +5,7 @@
 
 import { existsSync } from 'node:fs';
 import { dirname, join } from 'node:path';
+import type { MessagePort } from 'node:worker_threads';
 import * as protobuf from 'protobufjs';
 import type { PluginInfo } from './plugin-info';
 
@@ -166,8 +167,13 @@ function protoPath(): string {
   throw new Error(`bridge: proto/bridge.proto not found above ${__dirname}`);
 }
 
-/** workerData that makes workers/script-worker.js serve tasks from its parent port. */
-export const SCRIPT_WORKER_DATA = 'luasfu-script-worker';
+/**
+ * The one piscina task a script thread gets: the port its Tasks (bytes) come over and its
+ * Replies (bytes) go back on, in order (src/script/pool.ts).
+ */
+export interface TaskPort {
+  taskPort: MessagePort;
+}
 
 export interface Reply {
   instance: string;

@@ -1,14 +1,18 @@
-// The thread of one script: a worker_threads Worker running workers/script-worker.js. Each
-// task is one protobuf Task posted as bytes, each answer one Reply as bytes (or the text of an
-// error the worker entry caught). The worker handles tasks one at a time, in order, so answers
-// come back in submission order and several tasks may be in flight (pipelining). A thread that
-// dies (out of memory, exit, terminated) fails every task in flight and every later one: the
-// channel then starts a new ScriptPool. (A bare Worker rather than a piscina pool of one: per
-// task, piscina's bookkeeping and its wrapped messages cost more than the thread hop itself.)
+// One piscina pool of ONE thread per script. `atomics: 'disabled'` because piscina's default
+// Atomics.wait freezes an idle worker's event loop; `idleTimeout: Infinity` so the thread
+// (and the script state in it) is never reaped. piscina owns the thread (start, resource
+// limits, termination, replacement); the tasks themselves go over a MessagePort handed to the
+// thread in one piscina task at start: each Task posted as its protobuf bytes, each answer a
+// Reply as bytes (or the text of an error the worker entry caught), in order, since the worker
+// runs tasks one at a time. piscina's own task messages are objects cloned field by field
+// around its per-task bookkeeping, which cost more than the hop itself. When the thread dies
+// (heap cap, exit, terminate, replaced by piscina), the port closes: every task in flight and
+// every later one fails, and the channel loads the script again in a new pool.
 
 import { join } from 'node:path';
-import { Worker } from 'node:worker_threads';
-import { SCRIPT_WORKER_DATA, decodeReply, encodeTask, type Reply, type Task } from '../common/bridge';
+import { MessageChannel, type MessagePort } from 'node:worker_threads';
+import { Piscina } from 'piscina';
+import { decodeReply, encodeTask, type Reply, type Task, type TaskPort } from '../common/bridge';
 
 export interface ScriptPoolOptions {
   /** Worker heap cap; the V8 heap above it kills the thread (ERR_WORKER_OUT_OF_MEMORY). */
@@ -28,25 +32,42 @@ interface PendingTask {
 }
 
 export class ScriptPool {
-  private readonly worker: Worker;
+  private readonly piscina: Piscina<TaskPort, null>;
+  /** Our end of the task port; the thread holds the other. */
+  private readonly port: MessagePort;
   /** Tasks posted and not answered yet, oldest first. */
   private readonly pending: PendingTask[] = [];
   private failure: Error | undefined;
   private closed = false;
 
   constructor(options: ScriptPoolOptions) {
-    this.worker = new Worker(WORKER_FILE, {
-      workerData: SCRIPT_WORKER_DATA,
+    this.piscina = new Piscina<TaskPort, null>({
+      filename: WORKER_FILE,
+      name: 'default',
+      minThreads: 1,
+      maxThreads: 1,
+      idleTimeout: Infinity,
+      atomics: 'disabled',
+      // Never refuse a task: a refusal would look like a dead worker and restart the script.
+      maxQueue: Infinity,
       // 12 MiB young generation: server CPU per message measured the same as with 96 MiB
       // (bench:messages, 2026-12-02: 98-101 vs 96 µs), while the churn plateau of the
       // process tree drops (bench/README.md "Memory").
       resourceLimits: { maxOldGenerationSizeMb: options.maxHeapMb, maxYoungGenerationSizeMb: YOUNG_GENERATION_MB },
     });
+    // A dying thread also surfaces as the port closing; this keeps the emitter from throwing.
+    this.piscina.on('error', () => undefined);
+    const { port1, port2 } = new MessageChannel();
+    this.port = port1;
     // Only a task in flight keeps the process alive (ref'd in run()).
-    this.worker.unref();
-    this.worker.on('message', (answer: Uint8Array | string) => this.answered(answer));
-    this.worker.on('error', (error: Error) => this.fail(error));
-    this.worker.on('exit', (code: number) => this.fail(new Error(`script thread exited (code ${code})`)));
+    this.port.unref();
+    this.port.on('message', (answer: Uint8Array | string) => this.answered(answer));
+    // piscina's 'error' (ERR_WORKER_OUT_OF_MEMORY, ...) comes after the port closes, if at all.
+    this.port.on('close', () => this.fail(new Error('script thread ended (heap cap, exit or terminate)')));
+    // Tasks posted before the thread takes the port wait in it, in order.
+    this.piscina.run({ taskPort: port2 }, { transferList: [port2] }).catch((error: unknown) => {
+      this.fail(error instanceof Error ? error : new Error(String(error)));
+    });
   }
 
   run(task: Task): Promise<Reply> {
@@ -54,14 +75,14 @@ export class ScriptPool {
     if (this.failure) return Promise.reject(this.failure);
     const bytes = encodeTask(task);
     return new Promise<Reply>((resolve, reject) => {
-      if (this.pending.length === 0) this.worker.ref();
+      if (this.pending.length === 0) this.port.ref();
       this.pending.push({ resolve, reject });
-      this.worker.postMessage(bytes);
+      this.port.postMessage(bytes);
     });
   }
 
-  get threadId(): number {
-    return this.worker.threadId;
+  get threadIds(): number[] {
+    return this.piscina.threads.map((t) => t.threadId);
   }
 
   /** Terminates the thread at once (hung or replaced worker, shutdown). */
@@ -69,12 +90,13 @@ export class ScriptPool {
     if (this.closed) return;
     this.closed = true;
     this.fail(new Error('script pool closed'));
-    await this.worker.terminate();
+    this.port.close();
+    await this.piscina.destroy();
   }
 
   private answered(answer: Uint8Array | string): void {
     const task = this.pending.shift();
-    if (this.pending.length === 0) this.worker.unref();
+    if (this.pending.length === 0) this.port.unref();
     if (!task) return;
     if (typeof answer === 'string') {
       task.reject(new Error(answer));
@@ -94,6 +116,6 @@ export class ScriptPool {
   private fail(error: Error): void {
     this.failure ??= error;
     for (const task of this.pending.splice(0)) task.reject(this.failure);
-    this.worker.unref();
+    this.port.unref();
   }
 }
