@@ -1,4 +1,4 @@
-#!/usr/bin/env -S node --max-semi-space-size=2 --heap-growing-percent=50
+#!/usr/bin/env -S node --max-semi-space-size=8 --heap-growing-percent=50
 // The luasfu command: parse flags and config, start, stop cleanly on SIGINT/SIGTERM.
 // V8 flags (in the shebang and `npm start`), measured in bench/README.md "Memory": 2 MiB
 // semispaces instead of 16 (1 MiB cost ~25 % more CPU per message; 2 MiB the same) and old
