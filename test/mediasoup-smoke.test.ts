@@ -101,6 +101,10 @@ describe('scripts/build-worker.mjs and patches/mediasoup', () => {
     expect(transportJs).to.include('function luasfuWireMaps(');
     const webRtcTransportJs = fs.readFileSync(require.resolve('mediasoup/node/lib/WebRtcTransport.js'), 'utf8');
     expect(webRtcTransportJs).to.include('async enableRawRtcp(enabled)');
+    for (const channel of ['Channel', 'PayloadChannel']) {
+      const channelJs = fs.readFileSync(require.resolve(`mediasoup/node/lib/${channel}.js`), 'utf8');
+      expect(channelJs, channel).to.include('this.#producerSocket.write(frame(request));');
+    }
   });
 });
 
