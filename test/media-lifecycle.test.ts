@@ -10,6 +10,7 @@
 
 import { expect } from 'chai';
 import { MediasoupMediaPlane } from '../src/media/plane';
+import { WebRtcTransport } from 'mediasoup/node/lib/WebRtcTransport';
 import { silentLogger } from '../src/log';
 import type { JsonObject, JsonValue } from '../src/plugin/json';
 import type { Plugin, PluginHandle } from '../src/plugin/plugin';
@@ -363,20 +364,17 @@ describe('media: PeerConnection lifecycle on mediasoup (echotest.lua)', function
     recorder.close();
     const client = await tracedClient();
     const { sessionId, handleId } = await createAndAttach(client, PLUGIN);
-    type Create = MediasoupMediaPlane['engine']['routers'][number]['createDirectTransport'];
-    const originals = media.engine.routers.map((router) => router.createDirectTransport);
+    // The data path's one request of a join: turning the transport's SCTP tap on (edit 080).
+    const original = WebRtcTransport.prototype.enableSctpMessages;
     let held = 0;
     const users = (media.router as unknown as { users: Map<number, { peer: { webRtcTransport?: unknown } }> }).users;
-    media.engine.routers.forEach((router, index) => {
-      const original = originals[index]!.bind(router);
-      router.createDirectTransport = (async (options) => {
-        held++;
-        client.send({ janus: 'detach', session_id: sessionId, handle_id: handleId, transaction: 'racing-detach' });
-        // Hold until the detach has torn the PeerConnection down (its transport is gone).
-        await waitUntil(() => users.get(handleId)?.peer.webRtcTransport === undefined, 5000, 'teardown by detach');
-        return original(options);
-      }) as Create;
-    });
+    WebRtcTransport.prototype.enableSctpMessages = async function (this: WebRtcTransport, enabled: boolean) {
+      held++;
+      client.send({ janus: 'detach', session_id: sessionId, handle_id: handleId, transaction: 'racing-detach' });
+      // Hold until the detach has torn the PeerConnection down (its transport is gone).
+      await waitUntil(() => users.get(handleId)?.peer.webRtcTransport === undefined, 5000, 'teardown by detach');
+      return original.call(this, enabled);
+    };
     try {
       await client.request({
         janus: 'message', session_id: sessionId, handle_id: handleId,
@@ -385,9 +383,7 @@ describe('media: PeerConnection lifecycle on mediasoup (echotest.lua)', function
       });
       await client.next((m) => m.janus === 'detached' && m.sender === handleId, 10000);
     } finally {
-      media.engine.routers.forEach((router, index) => {
-        router.createDirectTransport = originals[index]!;
-      });
+      WebRtcTransport.prototype.enableSctpMessages = original;
     }
     expect(held).to.equal(1);
     await expectNothingLeft(media);

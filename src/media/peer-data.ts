@@ -1,13 +1,11 @@
-// A peer's data channels over mediasoup SCTP. Messages cross between the client's
-// WebRtcTransport and Node through a DirectTransport on the same router:
-//  - in:  DataProducers on the WebRtcTransport, one per stream id the client may open (its
-//         parity, set up front: mediasoup drops what arrives on a stream without one), each
-//         consumed on the DirectTransport (our worker edit passes DCEP up, so we learn each
-//         channel's label and protocol from its DATA_CHANNEL_OPEN); a stream of our parity
-//         is listened on only once we open a channel on it (the client uses it only then);
-//  - out: per label, a DataProducer on the DirectTransport consumed on the WebRtcTransport on
-//         the client's own stream for that label (our Node edit `sctpStreamId`), or on a new
-//         stream of our parity announced with a DATA_CHANNEL_OPEN.
+// A peer's data channels over mediasoup SCTP:
+//  - in:  every message the client sends, on any stream, reaches Node as the WebRtcTransport's
+//         'sctpmessage' event (our worker edit 080: no DataProducer per stream, so a join
+//         costs no requests for it), DCEP included (edit 020), so we learn each channel's
+//         label and protocol from its DATA_CHANNEL_OPEN;
+//  - out: per label, a DataProducer on a DirectTransport (created on the first one) consumed
+//         on the WebRtcTransport on the client's own stream for that label (our Node edit
+//         `sctpStreamId`), or on a new stream of our parity announced with a DATA_CHANNEL_OPEN.
 
 import type { DataConsumer } from 'mediasoup/node/lib/DataConsumer';
 import type { DataProducer } from 'mediasoup/node/lib/DataProducer';
@@ -16,15 +14,12 @@ import type { Router } from 'mediasoup/node/lib/Router';
 import type { WebRtcTransport } from 'mediasoup/node/lib/WebRtcTransport';
 import type { Logger } from '../log';
 import type { DataMessage } from '../plugin/plugin';
-import { Ppid, buildDcepAck, buildDcepOpen, decodeDataMessage, encodeDataMessage, nextStreamId, parseDcep, streamIdParity } from './datachannel/dcep';
+import { Ppid, buildDcepAck, buildDcepOpen, decodeDataMessage, encodeDataMessage, nextStreamId, parseDcep } from './datachannel/dcep';
 
 export const DEFAULT_DATA_LABEL = 'JanusDataChannel';
 
-/**
- * Streams of each parity in use: the client's are listened on up front (janus.js opens one
- * channel; apps rarely open many), ours are chosen among as many.
- */
-const LISTENED_STREAMS_PER_PARITY = 8;
+/** Stream ids below this are where we open channels of our own (janus.js opens one). */
+const OUR_STREAM_ID_LIMIT = 16;
 
 export interface PeerDataOptions {
   transport: WebRtcTransport;
@@ -48,28 +43,23 @@ interface Outgoing {
 }
 
 export class PeerDataChannels {
-  private direct?: DirectTransport;
+  /** The outgoing path's DirectTransport, created with the first outgoing channel. */
+  private direct?: Promise<DirectTransport | undefined>;
   /** Channels the client opened (or we opened), by stream id. */
   private readonly channels = new Map<number, Channel>();
   private readonly outgoing = new Map<string, Outgoing>();
   private readonly pendingOut = new Map<string, Promise<Outgoing | undefined>>();
   private readonly closers: Array<{ close(): void }> = [];
-  /** Stream ids with a DataProducer on the WebRtcTransport (requested or up). */
-  private readonly listened = new Set<number>();
   private sctpReady = false;
   private closed = false;
 
   constructor(private readonly options: PeerDataOptions) {}
 
   async start(): Promise<void> {
-    const direct = this.keep(await this.options.router.createDirectTransport({ maxMessageSize: 262144 }));
-    if (!direct) return;
-    this.direct = direct;
-    // The client's streams: 8 DataProducers, then their 8 DataConsumers, each batch requested
-    // together (mediasoup answers in order on one channel) rather than one round trip each.
-    // Ours wait until we open a channel (openOutgoing): half the requests of a join's data path.
-    const first = streamIdParity(this.options.dtlsClient ? 'server' : 'client');
-    await this.listen(Array.from({ length: LISTENED_STREAMS_PER_PARITY }, (_, i) => first + 2 * i));
+    const { transport } = this.options;
+    transport.on('sctpmessage', (payload: Buffer, streamId: number, ppid: number) => this.onIncoming(streamId, payload, ppid));
+    // Requested with the transport's connect, long before SCTP (after ICE and DTLS) carries anything.
+    await transport.enableSctpMessages(true);
   }
 
   /**
@@ -83,47 +73,6 @@ export class PeerDataChannels {
     }
     this.closers.push(object);
     return object;
-  }
-
-  /** Hears what the client sends on these streams: false when the peer closed meanwhile. */
-  private async listen(streamIds: readonly number[]): Promise<boolean> {
-    const { transport } = this.options;
-    const direct = this.direct;
-    if (!direct) return false;
-    for (const streamId of streamIds) this.listened.add(streamId);
-    const producers = await this.keepAll(
-      streamIds.map((streamId) => transport.produceData({ sctpStreamParameters: { streamId, ordered: true }, appData: { streamId } })),
-    );
-    if (!producers) return false;
-    const consumers = await this.keepAll(producers.map((producer) => direct.consumeData({ dataProducerId: producer.id })));
-    if (!consumers) return false;
-    consumers.forEach((consumer, i) => {
-      const streamId = streamIds[i];
-      consumer.on('message', (payload: Buffer, ppid: number) => this.onIncoming(streamId, payload, ppid));
-    });
-    return true;
-  }
-
-  /**
-   * Awaits requests issued together: every object that arrives is kept (or closed when the
-   * peer closed meanwhile), then the first failure is thrown. Undefined when closed.
-   */
-  private async keepAll<T extends { close(): void }>(requests: Promise<T>[]): Promise<T[] | undefined> {
-    const settled = await Promise.allSettled(requests);
-    const kept: T[] = [];
-    let failure: unknown;
-    let closed = false;
-    for (const result of settled) {
-      if (result.status === 'rejected') {
-        failure ??= result.reason;
-        continue;
-      }
-      const object = this.keep(result.value);
-      if (object) kept.push(object);
-      else closed = true;
-    }
-    if (failure !== undefined) throw failure;
-    return closed ? undefined : kept;
   }
 
   onSctpConnected(): void {
@@ -160,9 +109,8 @@ export class PeerDataChannels {
   close(): void {
     if (this.closed) return;
     this.closed = true;
-    // The DirectTransport takes its DataConsumers and DataProducers with it in one request
-    // to the worker; the closes below then find most objects closed already.
-    this.direct?.close();
+    // The DirectTransport (in closers) takes its DataProducers with it in one request to the
+    // worker; the closes below then find most objects closed already.
     for (const closer of this.closers.reverse()) closer.close();
     for (const out of this.outgoing.values()) {
       out.consumer.close();
@@ -214,16 +162,16 @@ export class PeerDataChannels {
     if (existing && (streamId === undefined || existing.consumer.sctpStreamParameters?.streamId === streamId)) {
       return existing;
     }
-    const direct = this.direct;
-    if (!direct || this.closed) return undefined;
+    if (this.closed) return undefined;
     const clientStream = streamId ?? [...this.channels.values()].find((c) => c.label === label)?.streamId;
     const targetStream = clientStream ?? this.freeStreamOfOurParity();
     // A stream of ours is taken now, before the awaits, so a second label cannot pick it too.
     const ours = clientStream === undefined ? { label, protocol, streamId: targetStream } : undefined;
     if (ours) this.channels.set(targetStream, ours);
     try {
-      // Listened on before it is announced, so the client's ACK and messages on it reach us.
-      if (ours && !this.listened.has(targetStream) && !(await this.listen([targetStream]))) return undefined;
+      this.direct ??= this.createDirect();
+      const direct = await this.direct;
+      if (!direct) return undefined;
       const producer = await direct.produceData({ label, protocol });
       const consumer = await this.options.transport.consumeData({
         dataProducerId: producer.id,
@@ -248,8 +196,18 @@ export class PeerDataChannels {
     }
   }
 
+  /** The DirectTransport; a failed creation is forgotten, so the next channel tries again. */
+  private async createDirect(): Promise<DirectTransport | undefined> {
+    try {
+      return this.keep(await this.options.router.createDirectTransport({ maxMessageSize: 262144 }));
+    } catch (error) {
+      this.direct = undefined;
+      throw error;
+    }
+  }
+
   private freeStreamOfOurParity(): number {
     const role = this.options.dtlsClient ? 'client' : 'server';
-    return nextStreamId(role, new Set(this.channels.keys()), LISTENED_STREAMS_PER_PARITY * 2) ?? (this.options.dtlsClient ? 0 : 1);
+    return nextStreamId(role, new Set(this.channels.keys()), OUR_STREAM_ID_LIMIT) ?? (this.options.dtlsClient ? 0 : 1);
   }
 }
