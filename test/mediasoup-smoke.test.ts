@@ -8,6 +8,8 @@ import os from 'node:os';
 import path from 'node:path';
 import * as mediasoup from 'mediasoup';
 import type { types } from 'mediasoup';
+import { WebRtcTransport } from 'mediasoup/node/lib/WebRtcTransport';
+import { MediasoupEditsMissingError, assertMediasoupEdits } from '../src/media/mediasoup-edits';
 
 const MEDIA_CODECS: types.RtpCodecCapability[] = [
   { kind: 'audio', mimeType: 'audio/opus', clockRate: 48000, channels: 2 },
@@ -101,10 +103,25 @@ describe('scripts/build-worker.mjs and patches/mediasoup', () => {
     expect(transportJs).to.include('function luasfuWireMaps(');
     const webRtcTransportJs = fs.readFileSync(require.resolve('mediasoup/node/lib/WebRtcTransport.js'), 'utf8');
     expect(webRtcTransportJs).to.include('async enableRawRtcp(enabled)');
+    expect(() => assertMediasoupEdits()).not.to.throw();
     for (const channel of ['Channel', 'PayloadChannel']) {
       const channelJs = fs.readFileSync(require.resolve(`mediasoup/node/lib/${channel}.js`), 'utf8');
       expect(channelJs, channel).to.include('this.#producerSocket.write(frame(request));');
     }
+  });
+});
+
+describe('the media plane without our mediasoup edits', () => {
+  it('refuses to start, naming what is missing and what to run', () => {
+    const prototype = WebRtcTransport.prototype as unknown as Record<string, unknown>;
+    const saved = prototype.enableSctpMessages;
+    delete prototype.enableSctpMessages;
+    try {
+      expect(() => assertMediasoupEdits()).to.throw(MediasoupEditsMissingError, /enableSctpMessages\(\) missing\): run npm ci/);
+    } finally {
+      prototype.enableSctpMessages = saved;
+    }
+    expect(() => assertMediasoupEdits()).not.to.throw();
   });
 });
 

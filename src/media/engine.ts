@@ -17,6 +17,7 @@ import type { Logger } from '../log';
 import { ROUTER_MEDIA_CODECS } from './codecs';
 import type { MediaSocketAddress } from '../plugin/media-plane';
 import { NamedError } from '../common/named-error';
+import { assertMediasoupEdits } from './mediasoup-edits';
 
 export interface EngineOptions {
   workers: number;
@@ -107,6 +108,7 @@ export class MediaEngine extends EventEmitter<EngineEvents> {
   }
 
   static async start(options: EngineOptions): Promise<MediaEngine> {
+    assertMediasoupEdits();
     const engine = new MediaEngine(options, options.logger.child({ component: 'media-engine' }));
     try {
       for (let index = 0; index < options.workers; index++) engine.slots.push(await engine.spawn(index));

@@ -4,9 +4,31 @@
 //  - DCEP (SCTP ppid 50) messages reaching Node through a DataConsumer on a DirectTransport
 //    (patch 020; the codec is datachannel/dcep.ts).
 //  - a WebRtcTransport's received RTCP handed to Node and raw RTCP sent on it (patch 050:
-//    enableRawRtcp(), the 'rawrtcp' event, sendRtcp(); typed by the patched .d.ts itself).
+//    enableRawRtcp(), the 'rawrtcp' event, sendRtcp(); typed by the patched .d.ts itself);
+//  - a WebRtcTransport's SCTP messages on streams without a DataProducer handed to Node
+//    (patch 080: enableSctpMessages(), the 'sctpmessage' event; used by peer-data.ts).
 
 import type { types } from 'mediasoup';
+import { WebRtcTransport } from 'mediasoup/node/lib/WebRtcTransport';
+import { NamedError } from '../common/named-error';
+
+/** mediasoup runs without our edits (installed with npm's --ignore-scripts, or by hand). */
+export class MediasoupEditsMissingError extends NamedError {
+  constructor(missing: string) {
+    super(`mediasoup is installed without luasfu's patches (${missing} missing): run npm ci, which applies patches/mediasoup and builds the worker`);
+  }
+}
+
+/**
+ * Fails fast when the installed mediasoup lacks our Node-side edits (the install applies them
+ * with the worker's, so their absence means the worker is stock too): without them the media
+ * plane would fail later, handle by handle.
+ */
+export function assertMediasoupEdits(): void {
+  for (const method of ['enableRawRtcp', 'enableSctpMessages'] as const) {
+    if (typeof WebRtcTransport.prototype[method] !== 'function') throw new MediasoupEditsMissingError(`WebRtcTransport.${method}()`);
+  }
+}
 
 /** One negotiated extmap of the recipient: the URI and the id its SDP gives it. */
 export interface WireHeaderExtension {

@@ -291,8 +291,25 @@ export interface EnvironmentOptions {
 }
 
 /** A fresh state with the standard libraries, sandboxed, with our modules. */
+/**
+ * Throws unless the installed Fengari carries patches/fengari (the install applies them;
+ * `npm ci --ignore-scripts` would not): without 020, distinct string keys such as "\1\35"
+ * and "\18\3" are the same table key.
+ */
+function assertFengariPatched(L: LuaState): void {
+  lua.lua_createtable(L, 0, 2);
+  lua.lua_pushlstring(L, Uint8Array.of(0x01, 0x23), 2);
+  lua.lua_pushboolean(L, true);
+  lua.lua_rawset(L, -3);
+  lua.lua_pushlstring(L, Uint8Array.of(0x12, 0x03), 2);
+  const collides = lua.lua_rawget(L, -2) !== lua.LUA_TNIL;
+  lua.lua_pop(L, 2);
+  if (collides) throw new Error("fengari is installed without luasfu's patches (patches/fengari): run npm ci, or node scripts/patch-package.mjs");
+}
+
 export function createEnvironment(options: EnvironmentOptions): LuaState {
   const L = lauxlib.luaL_newstate();
+  assertFengariPatched(L);
   lualib.luaL_openlibs(L);
   installSandbox(L, options.memoryLimitBytes);
   installMathRandom(L);
