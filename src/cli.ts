@@ -1,8 +1,8 @@
 #!/usr/bin/env -S node --max-semi-space-size=8 --heap-growing-percent=50
 // The luasfu command: parse flags and config, start, stop cleanly on SIGINT/SIGTERM.
-// V8 flags (in the shebang and `npm start`), measured in bench/README.md "Memory": 2 MiB
-// semispaces instead of 16 (1 MiB cost ~25 % more CPU per message; 2 MiB the same) and old
-// generations that grow by 1.5x instead of up to 4x; together ~35 MiB less under session churn.
+// V8 flags (in the shebang, `npm start` and deploy/), measured in bench/README.md "Memory": 8 MiB
+// semispaces instead of 16 (2 MiB cost 1.4x the CPU per join, in V8's GC helpers) and old
+// generations that grow by 1.5x instead of up to 4x; the churn plateau stays under 140 MiB.
 
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';

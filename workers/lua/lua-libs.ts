@@ -290,7 +290,6 @@ export interface EnvironmentOptions {
   print: (text: Uint8Array) => void;
 }
 
-/** A fresh state with the standard libraries, sandboxed, with our modules. */
 /**
  * Throws unless the installed Fengari carries patches/fengari (the install applies them;
  * `npm ci --ignore-scripts` would not): without 020, distinct string keys such as "\1\35"
@@ -307,6 +306,7 @@ function assertFengariPatched(L: LuaState): void {
   if (collides) throw new Error("fengari is installed without luasfu's patches (patches/fengari): run npm ci, or node scripts/patch-package.mjs");
 }
 
+/** A fresh state with the standard libraries, sandboxed, with our modules. */
 export function createEnvironment(options: EnvironmentOptions): LuaState {
   const L = lauxlib.luaL_newstate();
   assertFengariPatched(L);
