@@ -106,7 +106,7 @@ describe('scripts/build-worker.mjs and patches/mediasoup', () => {
     expect(() => assertMediasoupEdits()).not.to.throw();
     for (const channel of ['Channel', 'PayloadChannel']) {
       const channelJs = fs.readFileSync(require.resolve(`mediasoup/node/lib/${channel}.js`), 'utf8');
-      expect(channelJs, channel).to.include('this.#producerSocket.write(frame(request));');
+      expect(channelJs, channel).to.include('this.#producerSocket.write((0, utils_1.frameChannelMessage)(request));');
     }
   });
 });
