@@ -56,6 +56,17 @@ describe('Lua sandbox and supervision', function () {
     expect(await plugin.handleMessage(h, 't', { request: 'ping' }, undefined)).to.deep.equal({ kind: 'ok', data: { pong: true } });
   });
 
+  it('looks callbacks up in _G at every call: a replaced handleMessage, one served by __index', async function () {
+    const { plugin } = await start('replaced-callback.lua');
+    const h = handle(4);
+    await plugin.createSession(h);
+    const ask = () => plugin.handleMessage(h, 't', { request: 'replace' }, undefined);
+    expect(await ask()).to.deep.equal({ kind: 'ok', data: { version: 1 } });
+    expect(await ask()).to.deep.equal({ kind: 'ok', data: { version: 2 } });
+    expect(await ask()).to.deep.equal({ kind: 'ok', data: { version: 3 } });
+    expect(await plugin.querySession(h)).to.deep.equal({ alive: true });
+  });
+
   it('maps handleMessage errors and return values as janus_lua.c does', async function () {
     const { plugin } = await start('error-in-handle.lua');
     const h = handle(3);

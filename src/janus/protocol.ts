@@ -1,7 +1,7 @@
 // Pure Janus API protocol helpers (docs/contract.md §5.1): reply and event builders, request
 // field validation with Janus's exact error texts, and id extraction. No state, no I/O.
 
-import { randomBytes, randomInt, timingSafeEqual } from 'node:crypto';
+import { randomFillSync, randomInt, timingSafeEqual } from 'node:crypto';
 import type { JsonObject, JsonValue } from '../plugin/json';
 import { isJsonObject } from '../plugin/json';
 import { JanusError, JanusErrorCode, type JanusErrorCodeValue } from './errors';
@@ -163,6 +163,11 @@ export const JSEP_RULES: readonly FieldRule[] = [
   { name: 'e2ee', type: 'boolean' },
 ];
 
+// CSPRNG output drawn 64 ids at a time (each 8 bytes used once): randomBytes(8) per id took
+// ~5 us (a buffer and a BigInt each), this ~0.1-0.3 us (100,000 ids, 3 runs).
+const ID_POOL = Buffer.alloc(512);
+let idPoolOffset = ID_POOL.length;
+
 /**
  * Ids are random integers masked to 53 bits, never 0 (safe in JS and in JSON). They come from
  * the OS CSPRNG: an id is a bearer credential, and Math.random's state can be recovered from
@@ -170,7 +175,13 @@ export const JSEP_RULES: readonly FieldRule[] = [
  */
 export function randomId53(): number {
   for (;;) {
-    const id = Number(randomBytes(8).readBigUInt64BE() >> 11n);
+    if (idPoolOffset === ID_POOL.length) {
+      randomFillSync(ID_POOL);
+      idPoolOffset = 0;
+    }
+    // The top 53 of 64 random bits: 32 high bits, then 21.
+    const id = ID_POOL.readUInt32BE(idPoolOffset) * 2 ** 21 + (ID_POOL.readUInt32BE(idPoolOffset + 4) >>> 11);
+    idPoolOffset += 8;
     if (id > 0) return id;
   }
 }

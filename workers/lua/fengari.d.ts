@@ -18,6 +18,7 @@ declare module 'fengari' {
     LUA_ERRSYNTAX: number;
     LUA_MULTRET: number;
     LUA_REGISTRYINDEX: number;
+    LUA_RIDX_GLOBALS: number;
     LUA_MASKCOUNT: number;
     LUA_TNONE: number;
     LUA_TNIL: number;
@@ -37,6 +38,7 @@ declare module 'fengari' {
     lua_getglobal(L: LuaState, name: LuaString | string): number;
     lua_gethookcount(L: LuaState): number;
     lua_getmetatable(L: LuaState, idx: number): number;
+    lua_gettable(L: LuaState, idx: number): number;
     lua_gettop(L: LuaState): number;
     lua_insert(L: LuaState, idx: number): void;
     lua_isinteger(L: LuaState, idx: number): boolean;
@@ -84,6 +86,7 @@ declare module 'fengari' {
     luaL_checkany(L: LuaState, arg: number): void;
     luaL_error(L: LuaState, fmt: LuaString | string, ...args: unknown[]): never;
     luaL_loadbufferx(L: LuaState, buff: LuaString, size: number, name: LuaString | string, mode: LuaString | string | null): number;
+    luaL_ref(L: LuaState, t: number): number;
     luaL_loadfilex(L: LuaState, filename: LuaString | string, mode: LuaString | string | null): number;
     luaL_traceback(L: LuaState, L1: LuaState, msg: LuaString | null, level: number): void;
     luaL_tolstring(L: LuaState, idx: number): LuaString;

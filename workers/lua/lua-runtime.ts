@@ -19,6 +19,8 @@ import { registerHostFunctions } from './host-functions';
 const INT32_MAX = 2147483647;
 const HOOK_STEP = 10_000;
 const LOG_INFO = 4;
+/** Callback and timer names getGlobal keeps as Lua strings. */
+const MAX_NAME_REFS = 64;
 
 function pushId(L: LuaState, id: number): void {
   // Ids are uint32; fengari integers are 32-bit signed, so the upper half goes as floats
@@ -65,6 +67,8 @@ export class LuaRuntime extends ScriptRuntimeBase {
   private exceeded: 'instructions' | 'memory' | undefined;
   private overMemory = false;
   private instructionLimit = 50_000_000;
+  /** Registry refs of callback names as Lua strings (getGlobal). */
+  private readonly nameRefs = new Map<string, number>();
 
   private readonly hook: LuaHook = (L1) => {
     const step = lua.lua_gethookcount(L1);
@@ -197,7 +201,7 @@ export class LuaRuntime extends ScriptRuntimeBase {
     const L = this.L;
     if (!L) return { status: Status.NOT_LOADED, error: 'no script loaded' };
     const base = lua.lua_gettop(L);
-    if (lua.lua_getglobal(L, name) !== lua.LUA_TFUNCTION) {
+    if (this.getGlobal(L, name) !== lua.LUA_TFUNCTION) {
       lua.lua_settop(L, base);
       return { status: Status.NO_CALLBACK };
     }
@@ -217,6 +221,27 @@ export class LuaRuntime extends ScriptRuntimeBase {
     // Threads that hit the limit keep a count-1 hook; the main state gets its normal step back.
     lua.lua_sethook(L, this.hook, lua.LUA_MASKCOUNT, this.hookStep());
     return result;
+  }
+
+  /**
+   * lua_getglobal(L, name) (metamethods of _G included), with the name pushed from a Lua string
+   * made once per callback name: lua_getglobal makes a new one per call, which the lookup then
+   * hashes afresh (a few % of an API message on the script thread).
+   */
+  private getGlobal(L: LuaState, name: string): number {
+    let ref = this.nameRefs.get(name);
+    if (ref === undefined) {
+      // Timer names come from the script: only the first few dozen names are kept.
+      if (this.nameRefs.size >= MAX_NAME_REFS) return lua.lua_getglobal(L, name);
+      lua.lua_pushstring(L, name);
+      ref = lauxlib.luaL_ref(L, lua.LUA_REGISTRYINDEX);
+      this.nameRefs.set(name, ref);
+    }
+    lua.lua_rawgeti(L, lua.LUA_REGISTRYINDEX, lua.LUA_RIDX_GLOBALS);
+    lua.lua_rawgeti(L, lua.LUA_REGISTRYINDEX, ref);
+    const type = lua.lua_gettable(L, -2);
+    lua.lua_remove(L, -2);
+    return type;
   }
 
   protected resume(): void {
