@@ -172,8 +172,11 @@ export class MediaRelay implements MediaRouter {
   configureMedium(handleId: number, medium: MediumKind, direction: MediaDirection, enabled: boolean): boolean {
     const user = this.users.get(handleId);
     if (!user) return false;
-    (direction === 'in' ? user.in : user.out)[medium] = enabled;
-    if (medium !== 'data') this.reconcileAround(user);
+    const flags = direction === 'in' ? user.in : user.out;
+    const changed = flags[medium] !== enabled;
+    flags[medium] = enabled;
+    // A flag set to what it was routes the same media (scripts repeat them on every request).
+    if (changed && medium !== 'data') this.reconcileAround(user);
     if (direction === 'out' && medium !== 'data') user.recordings?.setPaused(medium, !enabled);
     return true;
   }
