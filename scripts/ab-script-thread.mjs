@@ -1,0 +1,87 @@
+// Compares two builds' script-thread cost per handleMessage, in one process, block by block:
+// on a VM whose speed drifts by ±20 % between runs of the same build (bench/README.md), the
+// interleaving cancels the drift that separate runs cannot. Run by hand, from any checkout:
+//
+//   node --max-semi-space-size=8 scripts/ab-script-thread.mjs <checkoutA> <checkoutB> \
+//     [--script lua/echotest.lua] [--body '{"audio":true}'] [--blocks 40] [--calls 700]
+//
+// Each checkout needs its dist/ built (`npm run build`) and its node_modules installed. Both
+// runtimes load the same script (path relative to this checkout unless absolute), open 50
+// sessions and take tasks of 7 handleMessage calls, as the API bench's load batches them.
+// Prints the median µs per call of each, and B/A as the median of block-by-block ratios.
+// Tests never run it.
+import { createRequire } from 'node:module';
+import { resolve, isAbsolute, dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+
+const { values, positionals } = parseArgs({
+  allowPositionals: true,
+  options: {
+    script: { type: 'string', default: 'lua/echotest.lua' },
+    body: { type: 'string', default: '{"audio":true}' },
+    blocks: { type: 'string', default: '40' },
+    calls: { type: 'string', default: '700' },
+  },
+});
+if (positionals.length !== 2) {
+  console.error('usage: ab-script-thread.mjs <checkoutA> <checkoutB> [--script F] [--body JSON] [--blocks N] [--calls N]');
+  process.exit(2);
+}
+const here = join(dirname(fileURLToPath(import.meta.url)), '..');
+const scriptPath = isAbsolute(values.script) ? values.script : resolve(here, values.script);
+const blocks = Math.min(Math.max(Number(values.blocks) || 40, 2), 1000);
+const TASK = 7;
+const perBlock = Math.min(Math.max(Math.round((Number(values.calls) || 700) / TASK), 1), 10_000);
+const body = Buffer.from(JSON.stringify(JSON.parse(values.body)));
+const SESSIONS = 50;
+
+function side(checkout) {
+  const require = createRequire(join(resolve(checkout), 'package.json'));
+  const worker = require(resolve(checkout, 'dist/workers/script-worker.js'));
+  const bridge = require(resolve(checkout, 'dist/src/common/bridge.js'));
+  let seq = 1;
+  const run = (task) => bridge.decodeReply(worker.handle(bridge.encodeTask({ seq: seq++, ...task })));
+  const loaded = run({ load: {
+    runtime: 'lua', scriptPath, instructionLimit: 50_000_000, logLevel: 4, eventsEnabled: false,
+    memoryLimitBytes: 512 * 1024 * 1024, maxResumeRounds: 16,
+  } }).results[0];
+  if (loaded.status !== 0) throw new Error(`${checkout}: ${loaded.error}`);
+  const ids = Array.from({ length: SESSIONS }, (_, i) => 1000 + 7 * i);
+  run({ calls: ids.map((session) => ({ session, createSession: {} })) });
+  let k = 0;
+  const task = () => {
+    const calls = Array.from({ length: TASK }, () => {
+      k++;
+      return { session: ids[k % SESSIONS], handleMessage: { transaction: `t${k % 1000}`, message: body, jsep: null } };
+    });
+    const failed = run({ calls }).results.find((r) => r.status !== 0);
+    if (failed) throw new Error(`${checkout}: handleMessage failed: ${failed.error}`);
+  };
+  // A second side from the same checkout (an A/A check) gets its own copy of the modules.
+  for (const key of Object.keys(require.cache)) if (key.startsWith(resolve(checkout, 'dist'))) delete require.cache[key];
+  return { checkout, task, perCall: [] };
+}
+
+const sides = positionals.map(side);
+// Warm-up: both JITs settled before anything is counted.
+for (const s of sides) for (let i = 0; i < 2000; i++) s.task();
+for (let b = 0; b < blocks; b++) {
+  for (const s of b % 2 === 0 ? sides : [...sides].reverse()) {
+    const start = process.cpuUsage();
+    for (let i = 0; i < perBlock; i++) s.task();
+    const used = process.cpuUsage(start);
+    s.perCall.push((used.user + used.system) / (perBlock * TASK));
+  }
+  if ((b + 1) % 10 === 0) process.stderr.write(`block ${b + 1}/${blocks}\n`);
+}
+const quantile = (sorted, q) => sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))];
+for (const s of sides) {
+  const sorted = [...s.perCall].sort((a, b) => a - b);
+  const m = quantile(sorted, 0.5);
+  console.log(`${s.checkout}: median ${m.toFixed(2)} µs per call (p25 ${quantile(sorted, 0.25).toFixed(2)}, p75 ${quantile(sorted, 0.75).toFixed(2)})`);
+}
+// Each block of B against the block of A run next to it: drift cancels pair by pair, even when
+// the machine's speed changes in the middle of the run.
+const ratios = sides[1].perCall.map((b, i) => b / sides[0].perCall[i]).sort((a, b) => a - b);
+console.log(`B/A ${quantile(ratios, 0.5).toFixed(3)}, median of ${blocks} paired blocks (p25 ${quantile(ratios, 0.25).toFixed(3)}, p75 ${quantile(ratios, 0.75).toFixed(3)}); ${perBlock * TASK} calls per block, ${values.script}`);
