@@ -91,4 +91,22 @@ describe('scripts/patch-package.mjs and patches/fengari', () => {
     const src = 'local t = {} t["\\1\\35"] = 1 t["\\18\\3"] = 2 local n = 0 for _ in pairs(t) do n = n + 1 end return t["\\1\\35"], t["\\18\\3"], n';
     expect(runLua(src, 3).results).to.deep.equal([1, 2, 2]);
   });
+
+  it('030: every byte value keys a table on its own, and the 256 one-byte keys are distinct', () => {
+    // string.char(0..255) as keys, each read back; then the count of distinct keys, and a long
+    // key (past 4096 bytes) that differs from another only in its last byte.
+    const src = `local t, n = {}, 0
+      for b = 0, 255 do t[string.char(b)] = b end
+      for b = 0, 255 do if t[string.char(b)] == b then n = n + 1 end end
+      local distinct = 0 for _ in pairs(t) do distinct = distinct + 1 end
+      local long = string.rep("\\200", 5000)
+      t[long .. "\\1"] = 1 t[long .. "\\2"] = 2
+      return n, distinct, t[long .. "\\1"], t[long .. "\\2"]`;
+    expect(runLua(src, 4).results).to.deep.equal([256, 256, 1, 2]);
+    // The key itself: one UTF-16 unit per byte, as patch 020 made it (light userdata keys rely
+    // on the "|" prefix not clashing with theirs).
+    const { luaS_hash } = require('fengari/src/lstring') as { luaS_hash: (s: Uint8Array) => string };
+    const bytes = Uint8Array.from({ length: 256 }, (_, i) => i).subarray(3, 250);
+    expect(luaS_hash(bytes)).to.equal('|' + String.fromCharCode(...bytes));
+  });
 });
