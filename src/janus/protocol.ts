@@ -1,5 +1,6 @@
 // Pure Janus API protocol helpers (docs/contract.md §5.1): reply and event builders, request
-// field validation with Janus's exact error texts, and id extraction. No state, no I/O.
+// field validation with Janus's exact error texts, and id extraction. No I/O; the only state is
+// the pool of random bytes ids are drawn from.
 
 import { randomFillSync, randomInt, timingSafeEqual } from 'node:crypto';
 import type { JsonObject, JsonValue } from '../plugin/json';

@@ -167,7 +167,7 @@ export class LuaRuntime extends ScriptRuntimeBase {
 
   private isFunction(name: string): boolean {
     const L = this.L as LuaState;
-    const type = lua.lua_getglobal(L, name);
+    const type = this.getGlobal(L, name);
     lua.lua_pop(L, 1);
     return type === lua.LUA_TFUNCTION;
   }

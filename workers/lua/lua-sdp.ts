@@ -42,7 +42,6 @@ const api = lua as typeof lua & {
   LUA_OPEQ: number;
   lua_compare(L: LuaState, a: number, b: number, op: number): boolean;
   lua_geti(L: LuaState, idx: number, n: number): number;
-  lua_gettable(L: LuaState, idx: number): number;
   lua_settable(L: LuaState, idx: number): void;
   lua_len(L: LuaState, idx: number): void;
   lua_replace(L: LuaState, idx: number): void;
@@ -196,7 +195,7 @@ const pushWord = (L: LuaState, k: number): void => lua.lua_pushvalue(L, lua.lua_
 /** Pushes t[k] (`t.k` in Lua: metamethods apply) and returns its type. */
 function getField(L: LuaState, t: number, k: number): number {
   pushWord(L, k);
-  return api.lua_gettable(L, t < 0 ? t - 1 : t);
+  return lua.lua_gettable(L, t < 0 ? t - 1 : t);
 }
 
 /** t[k] = value on top (popped), by plain assignment. */
@@ -861,7 +860,7 @@ function generateAnswer(L: LuaState): number {
     const m = lua.lua_gettop(L);
     getField(L, m, K.kind); // m + 1
     lua.lua_pushvalue(L, m + 1);
-    const seen = api.lua_gettable(L, 16) !== lua.LUA_TNIL && lua.lua_toboolean(L, -1);
+    const seen = lua.lua_gettable(L, 16) !== lua.LUA_TNIL && lua.lua_toboolean(L, -1);
     lua.lua_pop(L, 1);
     const first = !seen && !portIsZero(L, m);
     lua.lua_pushvalue(L, m + 1);
