@@ -64,6 +64,21 @@ describe('sdp-text: parse and write', () => {
     expectInvalid('v=0\r\nm=audio 9 RTP/AVP 0\r\nthis is not a line\r\n');
   });
 
+  it('line ends: CRLF or LF, one stray CR before one, blank lines skipped; other breaks inside a line are not SDP', () => {
+    const lines = (sdp: ReturnType<typeof parseSdp>): string[] =>
+      [...sdp.session, ...sdp.media.flatMap((m) => m.lines)].map((l) => `${l.type}=${l.value}`);
+    // A stray \r before \r\n, a whitespace-only line, a blank line, a last line without its \n.
+    const sdp = parseSdp('v=0\r\r\n \t\r\n\no=- 1 1 IN IP4 1.2.3.4\r\nm=audio 9 RTP/AVP 0\r\na=sendonly\r');
+    expect(lines(sdp)).to.deep.equal(['v=0', 'o=- 1 1 IN IP4 1.2.3.4', 'a=sendonly']);
+    expect(sdp.media.map((m) => m.kind)).to.deep.equal(['audio']);
+    expect(parseSdp('\r\n\nv=0\nm=video 0 RTP/AVP 96').media[0].port).to.equal(0);
+    expectInvalid('v=0\r\nm=audio 9 RTP/AVP 0\r\na=x\ry\r\n'); // a CR inside a line
+    expectInvalid('v=0\r\nm=audio 9 RTP/AVP 0\r\na=sendonly\r\r\r\n'); // two stray CRs
+    expectInvalid('v=0\r\nm=audio 9 RTP/AVP 0\r\na=x\u2028y\r\n'); // a line separator
+    expectInvalid('v=0\r\nm=audio 9 RTP/AVP 0\r\na=sendonly\r\r'); // two CRs at the very end
+    expectInvalid(' v=0\r\nm=audio 9 RTP/AVP 0\r\n'); // v= not at the start of its line
+  });
+
   it('attribute helpers split at the first colon, like janus-sdp.lua', () => {
     const line = { type: 'a', value: 'fmtp:111 minptime=10;useinbandfec=1' };
     expect(attrName(line)).to.equal('fmtp');

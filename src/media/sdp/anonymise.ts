@@ -8,8 +8,6 @@ import {
   type SdpLine,
   type SdpMediaSection,
   attrName,
-  attrValue,
-  cloneSdp,
   isAttr,
   isDirection,
   parseSdp,
@@ -56,56 +54,73 @@ function ptAttributeOf(line: SdpLine): string | undefined {
   return end < 0 ? v.slice(colon + 1) : v.slice(colon + 1, end);
 }
 
-/** Remove payload types from an RTP section: from the m-line and their rtpmap/fmtp/rtcp-fb. */
-function removePayloadTypes(m: SdpMediaSection, pts: ReadonlySet<string>): void {
-  if (pts.size === 0) return;
-  m.formats = m.formats.filter((f) => !pts.has(f));
-  m.lines = m.lines.filter((l) => {
-    const pt = ptAttributeOf(l);
-    return pt === undefined || !pts.has(pt);
-  });
+/** Shared by every anonymised SDP: lines are never edited in place (SdpLine is readonly). */
+const ANON_CONNECTION: SdpLine = { type: 'c', value: `IN IP4 ${ANON_ADDRESS}` };
+
+/**
+ * One m-section anonymised: a new section object (lines are shared, they are never edited in
+ * place). One pass over the lines; offers are anonymised on every join.
+ */
+function anonymiseSection(input: SdpMediaSection, port: number): SdpMediaSection {
+  const kept: SdpLine[] = [];
+  let purged: Set<string> | undefined;
+  for (const l of input.lines) {
+    if (l.type === 'c') {
+      kept.push(ANON_CONNECTION);
+      continue;
+    }
+    if (l.type !== 'a') {
+      kept.push(l);
+      continue;
+    }
+    const v = l.value;
+    const colon = v.indexOf(':');
+    if (mediaAttrRemoved(colon < 0 ? v : v.slice(0, colon))) continue;
+    if (colon >= 0 && v.includes(ENCRYPTED_EXTMAP, colon + 1)) continue;
+    // Purge payload types by substring of any attribute value, as Janus does (each purged
+    // codec name ends in /90000, so other lines are passed over at once).
+    if (colon >= 0 && v.includes('/90000', colon + 1)) {
+      const value = v.slice(colon + 1);
+      if (PURGED_CODECS.some((c) => value.includes(c))) (purged ??= new Set()).add(value.split(' ')[0]);
+    }
+    kept.push(l);
+  }
+  let formats = input.formats;
+  let lines = kept;
+  if (purged) {
+    const pts = purged;
+    formats = formats.filter((f) => !pts.has(f));
+    lines = lines.filter((l) => {
+      const pt = ptAttributeOf(l);
+      return pt === undefined || !pts.has(pt);
+    });
+  }
+  return { kind: input.kind, port, proto: input.proto, formats: [...formats], lines: normaliseSectionOrder(lines, port) };
 }
 
-/** The anonymised SDP, as structured data (see anonymiseClientSdp). */
+/** The anonymised SDP, as structured data (see anonymiseClientSdp). The input is left as it was. */
 export function anonymiseSdp(input: Sdp): Sdp {
-  const sdp = cloneSdp(input);
-  sdp.session = sdp.session
+  const session = input.session
     .filter((l) => l.type !== 'a' || !SESSION_REMOVED.has((attrName(l) ?? '').toLowerCase()))
     .map((l) => {
       if (l.type === 'o') return { type: 'o', value: anonymiseOrigin(l.value) };
-      if (l.type === 'c') return { type: 'c', value: `IN IP4 ${ANON_ADDRESS}` };
+      if (l.type === 'c') return ANON_CONNECTION;
       return l;
     });
   let data = 0;
-  for (const m of sdp.media) {
+  const media = input.media.map((m) => {
+    let port: number;
     if (m.kind === 'audio' || m.kind === 'video') {
-      if (m.port > 0) m.port = 9;
+      port = m.port > 0 ? 9 : m.port;
     } else if (m.kind === 'application' && m.port > 0 && /^(UDP\/)?DTLS\/SCTP$/i.test(m.proto)) {
       data++;
-      m.port = data === 1 ? 9 : 0;
+      port = data === 1 ? 9 : 0;
     } else {
-      m.port = 0;
+      port = 0;
     }
-    let lines = m.lines.filter((l) => {
-      const name = attrName(l);
-      if (name !== undefined && mediaAttrRemoved(name)) return false;
-      // (The whole line first: most lines do not mention it, and then neither does their value.)
-      if (name !== undefined && l.value.includes(ENCRYPTED_EXTMAP) && (attrValue(l) ?? '').includes(ENCRYPTED_EXTMAP)) return false;
-      return true;
-    });
-    // Purge payload types by substring of any attribute value, as Janus does.
-    const purged = new Set<string>();
-    for (const l of lines) {
-      if (l.type !== 'a' || !PURGED_CODECS.some((c) => l.value.includes(c))) continue;
-      const value = attrValue(l);
-      if (value !== undefined && PURGED_CODECS.some((c) => value.includes(c))) purged.add(value.split(' ')[0]);
-    }
-    m.lines = lines;
-    removePayloadTypes(m, purged);
-    lines = m.lines.map((l) => (l.type === 'c' ? { type: 'c', value: `IN IP4 ${ANON_ADDRESS}` } : l));
-    m.lines = normaliseSectionOrder(lines, m.port);
-  }
-  return sdp;
+    return anonymiseSection(m, port);
+  });
+  return { session, media };
 }
 
 /**
@@ -114,21 +129,27 @@ export function anonymiseSdp(input: Sdp): Sdp {
  * would see under Janus.
  */
 export function normaliseSectionOrder(lines: readonly SdpLine[], port: number): SdpLine[] {
-  const c = lines.filter((l) => l.type === 'c');
-  const b = port > 0 ? lines.filter((l) => l.type === 'b') : [];
-  let direction: SdpLine | undefined;
+  const head: SdpLine[] = [];
+  const b: SdpLine[] = [];
   const rest: SdpLine[] = [];
+  let direction: SdpLine | undefined;
   for (const l of lines) {
-    if (l.type === 'c' || l.type === 'b') continue;
-    const name = attrName(l);
-    if (isDirection(name)) {
-      direction = { type: 'a', value: name.toLowerCase() };
-      continue;
+    if (l.type === 'c') {
+      head.push(l);
+    } else if (l.type === 'b') {
+      if (port > 0) b.push(l);
+    } else if (l.type === 'a') {
+      const name = attrName(l)!;
+      if (isDirection(name)) direction = { type: 'a', value: name.toLowerCase() };
+      else if (port > 0 || name.toLowerCase() === 'mid') rest.push(l);
+    } else if (port > 0) {
+      rest.push(l);
     }
-    if (port === 0 && name?.toLowerCase() !== 'mid') continue;
-    rest.push(l);
   }
-  return [...c, ...b, ...(direction ? [direction] : []), ...rest];
+  for (const l of b) head.push(l);
+  if (direction) head.push(direction);
+  for (const l of rest) head.push(l);
+  return head;
 }
 
 /** The anonymised client SDP handed to a script, CRLF-terminated. Throws InvalidSdpError. */

@@ -7,18 +7,7 @@ import type { ClientJsep } from '../../plugin/media-plane';
 import type { JsepSimulcast, PluginJsep } from '../../plugin/plugin';
 import { anonymiseSdp } from './anonymise';
 import { type SdpCodec, type SdpExtmap, parseCodecs, parseExtmaps } from './rtp-attributes';
-import {
-  type Direction,
-  type Sdp,
-  type SdpLine,
-  attrFirst,
-  attrName,
-  attrValues,
-  directionOf,
-  hasAttr,
-  parseSdp,
-  writeSdp,
-} from './sdp-text';
+import { Attributes, type Direction, type Sdp, directionOf, parseSdp, writeSdp } from './sdp-text';
 
 export type DtlsSetup = 'actpass' | 'active' | 'passive' | 'holdconn';
 
@@ -141,10 +130,10 @@ function parseSetup(value: string | undefined): DtlsSetup | undefined {
   return v === 'actpass' || v === 'active' || v === 'passive' || v === 'holdconn' ? v : undefined;
 }
 
-function parseSsrcs(lines: readonly SdpLine[]): { ssrcs: number[]; cname?: string } {
+function parseSsrcs(attrs: Attributes): { ssrcs: number[]; cname?: string } {
   const ssrcs: number[] = [];
   let cname: string | undefined;
-  for (const v of attrValues(lines, 'ssrc')) {
+  for (const v of attrs.all('ssrc')) {
     const m = /^(\d+)(?:\s+([^:\s]+)(?::(.*))?)?/.exec(v.trim());
     if (!m) continue;
     const ssrc = Number(m[1]);
@@ -155,16 +144,16 @@ function parseSsrcs(lines: readonly SdpLine[]): { ssrcs: number[]; cname?: strin
   return { ssrcs, cname };
 }
 
-function parseSsrcGroups(lines: readonly SdpLine[]): SsrcGroup[] {
-  return attrValues(lines, 'ssrc-group')
+function parseSsrcGroups(attrs: Attributes): SsrcGroup[] {
+  return attrs.all('ssrc-group')
     .map((v) => v.trim().split(/\s+/))
     .filter((p) => p.length >= 2)
     .map(([semantics, ...ssrcs]) => ({ semantics, ssrcs: ssrcs.map(Number).filter((n) => n > 0) }));
 }
 
-function parseRids(lines: readonly SdpLine[]): RidDescription[] {
+function parseRids(attrs: Attributes): RidDescription[] {
   const out: RidDescription[] = [];
-  for (const v of attrValues(lines, 'rid')) {
+  for (const v of attrs.all('rid')) {
     const [id, dir, ...rest] = v.trim().split(/\s+/);
     if (!id) continue;
     const rid: RidDescription = { id, direction: dir === 'recv' ? 'recv' : 'send' };
@@ -202,12 +191,12 @@ function deriveEncodings(
   return primary !== undefined ? [withRtx(primary)] : [];
 }
 
-function parseSctp(kind: string, proto: string, formats: readonly string[], lines: readonly SdpLine[]): SctpDescription | undefined {
+function parseSctp(kind: string, proto: string, formats: readonly string[], attrs: Attributes): SctpDescription | undefined {
   if (kind !== 'application' || !/DTLS\/SCTP$/i.test(proto)) return undefined;
-  const maxText = attrFirst(lines, 'max-message-size');
+  const maxText = attrs.first('max-message-size');
   const max = maxText !== undefined && /^\d+$/.test(maxText.trim()) ? Number(maxText.trim()) : undefined;
-  const sctpPort = attrFirst(lines, 'sctp-port');
-  const sctpmap = attrFirst(lines, 'sctpmap');
+  const sctpPort = attrs.first('sctp-port');
+  const sctpmap = attrs.first('sctpmap');
   let port = 5000;
   let legacy = false;
   if (sctpPort !== undefined && /^\d+$/.test(sctpPort.trim())) {
@@ -230,13 +219,15 @@ export function extractClientSdp(input: string | Sdp, options: ExtractOptions = 
   const order = options.ridOrder ?? 'hml';
   const session = sdp.session;
   const media: ClientMedia[] = sdp.media.map((m, mindex) => {
-    const { ssrcs, cname } = parseSsrcs(m.lines);
-    const ssrcGroups = parseSsrcGroups(m.lines);
-    const rids = parseRids(m.lines);
-    const msidValue = attrFirst(m.lines, 'msid');
+    // One pass over the section's lines answers every lookup below.
+    const attrs = new Attributes(m.lines);
+    const { ssrcs, cname } = parseSsrcs(attrs);
+    const ssrcGroups = parseSsrcGroups(attrs);
+    const rids = parseRids(attrs);
+    const msidValue = attrs.first('msid');
     const cm: ClientMedia = {
       mindex,
-      mid: attrFirst(m.lines, 'mid')?.trim() || String(mindex),
+      mid: attrs.first('mid')?.trim() || String(mindex),
       kind: m.kind,
       port: m.port,
       proto: m.proto,
@@ -246,16 +237,16 @@ export function extractClientSdp(input: string | Sdp, options: ExtractOptions = 
       ssrcGroups,
       rids,
       encodings: deriveEncodings(rids, ssrcs, ssrcGroups, order),
-      extmaps: m.kind === 'audio' || m.kind === 'video' ? parseExtmaps(m) : [],
-      codecs: m.kind === 'audio' || m.kind === 'video' ? parseCodecs(m) : [],
-      rtcpReducedSize: hasAttr(m.lines, 'rtcp-rsize'),
-      candidates: attrValues(m.lines, 'candidate').map((c) => `candidate:${c}`),
-      endOfCandidates: hasAttr(m.lines, 'end-of-candidates'),
+      extmaps: m.kind === 'audio' || m.kind === 'video' ? parseExtmaps(m, attrs) : [],
+      codecs: m.kind === 'audio' || m.kind === 'video' ? parseCodecs(m, attrs) : [],
+      rtcpReducedSize: attrs.has('rtcp-rsize'),
+      candidates: attrs.all('candidate').map((c) => `candidate:${c}`),
+      endOfCandidates: attrs.has('end-of-candidates'),
     };
-    const ufrag = attrFirst(m.lines, 'ice-ufrag');
-    const pwd = attrFirst(m.lines, 'ice-pwd');
-    const fp = parseFingerprint(attrFirst(m.lines, 'fingerprint'));
-    const setup = parseSetup(attrFirst(m.lines, 'setup'));
+    const ufrag = attrs.first('ice-ufrag');
+    const pwd = attrs.first('ice-pwd');
+    const fp = parseFingerprint(attrs.first('fingerprint'));
+    const setup = parseSetup(attrs.first('setup'));
     if (ufrag) cm.iceUfrag = ufrag.trim();
     if (pwd) cm.icePwd = pwd.trim();
     if (fp) cm.fingerprint = fp;
@@ -265,25 +256,26 @@ export function extractClientSdp(input: string | Sdp, options: ExtractOptions = 
       cm.msid = trackId ? { streamId, trackId } : { streamId };
     }
     if (cname !== undefined) cm.cname = cname;
-    const sim = attrFirst(m.lines, 'simulcast');
+    const sim = attrs.first('simulcast');
     if (sim !== undefined) cm.simulcast = sim.trim();
-    const sctp = parseSctp(m.kind, m.proto, m.formats, m.lines);
+    const sctp = parseSctp(m.kind, m.proto, m.formats, attrs);
     if (sctp) cm.sctp = sctp;
     return cm;
   });
   // Transport-wide values: BUNDLE means the first m-line's transport carries everything.
   const first = media.find((m) => !m.rejected) ?? media[0];
-  const iceUfrag = first.iceUfrag ?? attrFirst(session, 'ice-ufrag')?.trim();
-  const icePwd = first.icePwd ?? attrFirst(session, 'ice-pwd')?.trim();
-  const fingerprint = first.fingerprint ?? parseFingerprint(attrFirst(session, 'fingerprint'));
-  const setup = first.setup ?? parseSetup(attrFirst(session, 'setup'));
+  const sessionAttrs = new Attributes(session);
+  const iceUfrag = first.iceUfrag ?? sessionAttrs.first('ice-ufrag')?.trim();
+  const icePwd = first.icePwd ?? sessionAttrs.first('ice-pwd')?.trim();
+  const fingerprint = first.fingerprint ?? parseFingerprint(sessionAttrs.first('fingerprint'));
+  const setup = first.setup ?? parseSetup(sessionAttrs.first('setup'));
   if (!iceUfrag || !icePwd) throw invalid('missing ICE credentials');
   if (!fingerprint) throw invalid('missing DTLS fingerprint');
-  const group = attrValues(session, 'group').find((g) => /^BUNDLE\b/i.test(g.trim()));
+  const group = sessionAttrs.all('group').find((g) => /^BUNDLE\b/i.test(g.trim()));
   const out: ClientSdp = {
     iceUfrag,
     icePwd,
-    iceLite: session.some((l) => attrName(l)?.toLowerCase() === 'ice-lite'),
+    iceLite: sessionAttrs.has('ice-lite'),
     fingerprint,
     bundle: group ? group.trim().split(/\s+/).slice(1) : [],
     media,

@@ -1,7 +1,7 @@
 // Codec (rtpmap/fmtp/rtcp-fb) and header extension (extmap) attributes of one m-section,
 // as typed values. Shared by the client-SDP extraction and the negotiation code.
 
-import { type Direction, type SdpMediaSection, attrValue, attrValues, isAttr, isDirection } from './sdp-text';
+import { Attributes, type Direction, type SdpMediaSection, isDirection } from './sdp-text';
 
 export interface RtcpFeedbackEntry {
   type: string;
@@ -60,36 +60,33 @@ export function parseFmtpParameters(text: string): FmtpParameters {
 }
 
 /** The codecs of an RTP m-section, in m-line order; formats without a usable rtpmap are skipped. */
-export function parseCodecs(m: SdpMediaSection): SdpCodec[] {
+export function parseCodecs(m: SdpMediaSection, attrs: Attributes = new Attributes(m.lines)): SdpCodec[] {
   const rtpmaps = new Map<number, string>();
   const fmtps = new Map<number, string>();
   const fbs = new Map<number, RtcpFeedbackEntry[]>();
   const wildcardFb: RtcpFeedbackEntry[] = [];
-  for (const l of m.lines) {
-    // Only these three matter; other lines are skipped without slicing them.
-    const name = isAttr(l, 'rtpmap') ? 'rtpmap' : isAttr(l, 'fmtp') ? 'fmtp' : isAttr(l, 'rtcp-fb') ? 'rtcp-fb' : undefined;
-    if (name === undefined) continue;
-    const value = attrValue(l);
-    if (value === undefined) continue;
-    const sp = value.indexOf(' ');
-    if (sp < 0) continue;
-    const head = value.slice(0, sp);
-    const rest = value.slice(sp + 1).trim();
-    if (name === 'rtcp-fb') {
-      const [type, ...param] = rest.split(/\s+/);
-      const fb: RtcpFeedbackEntry = param.length ? { type, parameter: param.join(' ') } : { type };
-      if (head === '*') wildcardFb.push(fb);
-      else {
-        const list = fbs.get(Number(head));
-        if (list) list.push(fb);
-        else fbs.set(Number(head), [fb]);
+  for (const name of ['rtpmap', 'fmtp', 'rtcp-fb'] as const) {
+    for (const value of attrs.all(name)) {
+      const sp = value.indexOf(' ');
+      if (sp < 0) continue;
+      const head = value.slice(0, sp);
+      const rest = value.slice(sp + 1).trim();
+      if (name === 'rtcp-fb') {
+        const [type, ...param] = rest.split(/\s+/);
+        const fb: RtcpFeedbackEntry = param.length ? { type, parameter: param.join(' ') } : { type };
+        if (head === '*') wildcardFb.push(fb);
+        else {
+          const list = fbs.get(Number(head));
+          if (list) list.push(fb);
+          else fbs.set(Number(head), [fb]);
+        }
+        continue;
       }
-      continue;
+      const pt = Number(head);
+      if (!Number.isInteger(pt)) continue;
+      const map = name === 'rtpmap' ? rtpmaps : fmtps;
+      if (!map.has(pt)) map.set(pt, rest);
     }
-    const pt = Number(head);
-    if (!Number.isInteger(pt)) continue;
-    if (name === 'rtpmap' && !rtpmaps.has(pt)) rtpmaps.set(pt, rest);
-    else if (name === 'fmtp' && !fmtps.has(pt)) fmtps.set(pt, rest);
   }
   const codecs: SdpCodec[] = [];
   for (const f of m.formats) {
@@ -100,10 +97,13 @@ export function parseCodecs(m: SdpMediaSection): SdpCodec[] {
     let channels: number | undefined;
     const map = rtpmaps.get(pt);
     if (map !== undefined) {
-      const [n, rate, ch] = map.split('/');
-      name = n;
-      clockRate = Number(rate);
-      channels = ch !== undefined ? Number(ch) : undefined;
+      // <name>/<rate>[/<channels>], as map.split('/') would give them, without the array.
+      const s1 = map.indexOf('/');
+      const s2 = s1 < 0 ? -1 : map.indexOf('/', s1 + 1);
+      const s3 = s2 < 0 ? -1 : map.indexOf('/', s2 + 1);
+      name = s1 < 0 ? map : map.slice(0, s1);
+      clockRate = s1 < 0 ? NaN : Number(s2 < 0 ? map.slice(s1 + 1) : map.slice(s1 + 1, s2));
+      channels = s2 < 0 ? undefined : Number(s3 < 0 ? map.slice(s2 + 1) : map.slice(s2 + 1, s3));
       if (!Number.isFinite(clockRate)) continue;
     } else if (STATIC_PTS[pt]) {
       ({ name, clockRate, channels } = STATIC_PTS[pt]);
@@ -129,9 +129,9 @@ export function parseCodecs(m: SdpMediaSection): SdpCodec[] {
 
 export const ENCRYPT_URI = 'urn:ietf:params:rtp-hdrext:encrypt';
 
-export function parseExtmaps(m: SdpMediaSection): SdpExtmap[] {
+export function parseExtmaps(m: SdpMediaSection, attrs: Attributes = new Attributes(m.lines)): SdpExtmap[] {
   const out: SdpExtmap[] = [];
-  for (const value of attrValues(m.lines, 'extmap')) {
+  for (const value of attrs.all('extmap')) {
     const parts = value.trim().split(/\s+/);
     if (parts.length < 2) continue;
     const [idText, dirText] = parts[0].split('/');

@@ -4,10 +4,13 @@
 
 import { InvalidSdpError } from '../../plugin/media-errors';
 
-/** One `x=value` line. For `a=` lines, `value` is everything after `a=` (name[:value]). */
+/**
+ * One `x=value` line. For `a=` lines, `value` is everything after `a=` (name[:value]). Never
+ * edited in place, so rewritten SDPs share the lines they keep.
+ */
 export interface SdpLine {
-  type: string;
-  value: string;
+  readonly type: string;
+  readonly value: string;
 }
 
 /** One m= section: the parsed m-line and the lines under it, in order. */
@@ -27,10 +30,17 @@ export interface Sdp {
   media: SdpMediaSection[];
 }
 
-const LINE = /^([a-zA-Z])=(.*)$/;
+/** Characters that end a line for JavaScript's `.`, besides \n: a line may not contain them. */
+const STRAY_BREAK = /[\r\u2028\u2029]/;
+/** Whether a text has a \r that does not end a line, or a U+2028/2029 (then lines are checked one by one). */
+const STRAY_BREAK_IN_TEXT = /[\u2028\u2029]|\r(?!\r?\n|$)/;
 
 function invalid(reason: string): InvalidSdpError {
   return new InvalidSdpError(reason);
+}
+
+function isLetter(c: number): boolean {
+  return (c >= 65 && c <= 90) || (c >= 97 && c <= 122);
 }
 
 /**
@@ -40,15 +50,28 @@ function invalid(reason: string): InvalidSdpError {
  */
 export function parseSdp(text: string): Sdp {
   if (typeof text !== 'string') throw invalid('not a string');
-  const raw = text.split(/\r?\n/).map((l) => l.replace(/\r$/, '')).filter((l) => l.trim() !== '');
-  if (raw.length === 0 || !raw[0].startsWith('v=')) throw invalid('no v= line');
+  // One scan with indexOf rather than split/map/filter/regex per line: offers are parsed on
+  // every join. A line ends at \n; one \r before it, and one more stray \r, are not part of it.
+  const checkLines = STRAY_BREAK_IN_TEXT.test(text);
   const sdp: Sdp = { session: [], media: [] };
   let current: SdpMediaSection | undefined;
-  for (const line of raw) {
-    const m = LINE.exec(line);
-    if (!m) throw invalid(`bad line "${line.slice(0, 40)}"`);
-    const type = m[1];
-    const value = m[2];
+  let first = true;
+  const n = text.length;
+  for (let start = 0; start < n;) {
+    let end = text.indexOf('\n', start);
+    const next = end < 0 ? n : end + 1;
+    if (end < 0) end = n;
+    if (end < n && end > start && text.charCodeAt(end - 1) === 13) end--;
+    if (end > start && text.charCodeAt(end - 1) === 13) end--;
+    const lineStart = start;
+    start = next;
+    const wellFormed = end - lineStart >= 2 && isLetter(text.charCodeAt(lineStart)) && text.charCodeAt(lineStart + 1) === 61;
+    if (!wellFormed && text.slice(lineStart, end).trim() === '') continue;
+    if (first && !(wellFormed && text.charCodeAt(lineStart) === 118)) throw invalid('no v= line');
+    first = false;
+    const value = wellFormed ? text.slice(lineStart + 2, end) : '';
+    if (!wellFormed || (checkLines && STRAY_BREAK.test(value))) throw invalid(`bad line "${text.slice(lineStart, end).slice(0, 40)}"`);
+    const type = text[lineStart];
     if (type === 'm') {
       current = parseMLine(value);
       sdp.media.push(current);
@@ -58,6 +81,7 @@ export function parseSdp(text: string): Sdp {
       sdp.session.push({ type, value });
     }
   }
+  if (first) throw invalid('no v= line');
   if (sdp.media.length === 0) throw invalid('no m= line');
   return sdp;
 }
@@ -84,14 +108,6 @@ export function writeSdp(sdp: Sdp): string {
     for (const l of m.lines) out.push(`${l.type}=${l.value}`);
   }
   return out.join('\r\n') + '\r\n';
-}
-
-/** Deep copy, so rewriting functions stay pure. */
-export function cloneSdp(sdp: Sdp): Sdp {
-  return {
-    session: sdp.session.map((l) => ({ ...l })),
-    media: sdp.media.map((m) => ({ ...m, formats: [...m.formats], lines: m.lines.map((l) => ({ ...l })) })),
-  };
 }
 
 /** An `a=` line. */
@@ -150,12 +166,49 @@ export function hasAttr(lines: readonly SdpLine[], name: string): boolean {
   return attrFirst(lines, name) !== undefined;
 }
 
+const NONE: readonly string[] = [];
+
+/**
+ * A section's a= lines by name (lower-cased, as attrName splits it), each name's values in
+ * order ('' for a value-less line, as attrFirst gives it). Built in one pass, for code that
+ * looks up many names: extracting a client's offer asks about twenty per section.
+ */
+export class Attributes {
+  private readonly byName = new Map<string, string[]>();
+
+  constructor(lines: readonly SdpLine[]) {
+    for (const l of lines) {
+      if (l.type !== 'a') continue;
+      const name = attrName(l)!.toLowerCase();
+      const value = attrValue(l) ?? '';
+      const list = this.byName.get(name);
+      if (list) list.push(value);
+      else this.byName.set(name, [value]);
+    }
+  }
+
+  /** Every value of `a=<name>` (a lower-case name), in order. */
+  all(name: string): readonly string[] {
+    return this.byName.get(name) ?? NONE;
+  }
+
+  /** The first value of `a=<name>`; undefined when absent. */
+  first(name: string): string | undefined {
+    return this.byName.get(name)?.[0];
+  }
+
+  has(name: string): boolean {
+    return this.byName.has(name);
+  }
+}
+
 export type Direction = 'sendrecv' | 'sendonly' | 'recvonly' | 'inactive';
 
 const DIRECTIONS: readonly string[] = ['sendrecv', 'sendonly', 'recvonly', 'inactive'];
 
 export function isDirection(name: string | undefined): name is Direction {
-  if (name === undefined) return false;
+  // Every direction is 8 characters long: most names are told apart without a lookup.
+  if (name === undefined || name.length !== 8) return false;
   return DIRECTIONS.includes(name) || DIRECTIONS.includes(name.toLowerCase());
 }
 
