@@ -26,7 +26,7 @@ import type {
 } from 'mediasoup/node/lib/RtpParameters';
 import type { ClientEncoding, ClientSdp } from './client-sdp';
 import { type FmtpParameters, type RtcpFeedbackEntry, type SdpCodec, type SdpExtmap, isRtx, parseCodecs, parseExtmaps, rtxMap } from './rtp-attributes';
-import { type Direction, type Sdp, directionOf, parseSdp } from './sdp-text';
+import { Attributes, type Direction, type Sdp, directionOf, parseSdp } from './sdp-text';
 
 export interface NegotiatedCodec {
   payloadType: number;
@@ -149,8 +149,9 @@ export function negotiate(input: NegotiationInput): Negotiation {
     const clientSends = sends(cm.direction) && receives(localDir);
     const clientReceives = receives(cm.direction) && sends(localDir);
     // The answer decides codecs and extensions; when the client answered, that is its SDP.
-    const answerCodecs = negotiatedCodecs(input.clientIsOfferer ? parseCodecs(lm) : cm.codecs);
-    const answerExts = input.clientIsOfferer ? parseExtmaps(lm) : cm.extmaps;
+    const attrs = input.clientIsOfferer ? new Attributes(lm.lines) : undefined;
+    const answerCodecs = negotiatedCodecs(attrs ? parseCodecs(lm, attrs) : cm.codecs);
+    const answerExts = attrs ? parseExtmaps(lm, attrs) : cm.extmaps;
     const media: NegotiatedMedia = {
       mindex,
       mid: cm.mid,

@@ -96,18 +96,22 @@ function parseMLine(value: string): SdpMediaSection {
 }
 
 export function writeMLine(m: SdpMediaSection): string {
-  return ['m=' + m.kind, String(m.port), m.proto, ...m.formats].join(' ');
+  let line = `m=${m.kind} ${m.port} ${m.proto}`;
+  for (const f of m.formats) line += ' ' + f;
+  return line;
 }
 
 /** Render with CRLF after every line (the JS janus-sdp parser requires CRLF). */
 export function writeSdp(sdp: Sdp): string {
-  const out: string[] = [];
-  for (const l of sdp.session) out.push(`${l.type}=${l.value}`);
+  // One string built by appending: V8 flattens it once, where join copied every line's own
+  // template string again.
+  let out = '';
+  for (const l of sdp.session) out += l.type + '=' + l.value + '\r\n';
   for (const m of sdp.media) {
-    out.push(writeMLine(m));
-    for (const l of m.lines) out.push(`${l.type}=${l.value}`);
+    out += writeMLine(m) + '\r\n';
+    for (const l of m.lines) out += l.type + '=' + l.value + '\r\n';
   }
-  return out.join('\r\n') + '\r\n';
+  return out;
 }
 
 /** An `a=` line. */
