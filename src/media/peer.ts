@@ -65,6 +65,11 @@ export class MediasoupPeer implements Peer {
   private remoteSdp?: string;
   private negotiation?: Negotiation;
   private localSsrcs: Record<string, LocalSsrcs> = {};
+  private receiveSlots?: {
+    negotiation: Negotiation;
+    localSsrcs: Record<string, LocalSsrcs>;
+    slots: Map<MediaKind, ReceiveSlot | undefined>;
+  };
   private readonly producers = new Map<string, Producer>();
   private dtlsConnecting = false;
   private started = false;
@@ -214,9 +219,24 @@ export class MediasoupPeer implements Peer {
     return undefined;
   }
 
-  /** Where media of this kind reaches the client (the first m-line it receives on). */
+  /**
+   * Where media of this kind reaches the client (the first m-line it receives on). The relay
+   * asks at every reconcile, so each answer is kept until the negotiation or our SSRCs change
+   * (the objects are not edited by their users: mediasoup only adds its defaults, idempotently).
+   */
   receiveSlot(kind: MediaKind): ReceiveSlot | undefined {
-    const m = this.negotiation?.media.find((x) => x.kind === kind && x.clientReceives && x.codecs.length > 0);
+    const negotiation = this.negotiation;
+    if (!negotiation) return undefined;
+    let cache = this.receiveSlots;
+    if (!cache || cache.negotiation !== negotiation || cache.localSsrcs !== this.localSsrcs) {
+      cache = this.receiveSlots = { negotiation, localSsrcs: this.localSsrcs, slots: new Map() };
+    }
+    if (!cache.slots.has(kind)) cache.slots.set(kind, this.buildReceiveSlot(negotiation, kind));
+    return cache.slots.get(kind);
+  }
+
+  private buildReceiveSlot(negotiation: Negotiation, kind: MediaKind): ReceiveSlot | undefined {
+    const m = negotiation.media.find((x) => x.kind === kind && x.clientReceives && x.codecs.length > 0);
     const ssrcs = m && this.localSsrcs[m.mid];
     if (!m || !ssrcs) return undefined;
     const wire: ConsumerWire = {
