@@ -4,36 +4,50 @@
 //
 //   node --max-semi-space-size=8 scripts/ab-script-thread.mjs <checkoutA> <checkoutB> \
 //     [--script lua/echotest.lua] [--body '{"audio":true}'] [--blocks 40] [--calls 700]
+//     [--offer test/fixtures/sdp/wrtc-offer.sdp]
 //
 // Each checkout needs its dist/ built (`npm run build`) and its node_modules installed. Both
 // runtimes load the same script (path relative to this checkout unless absolute), open 50
 // sessions and take tasks of 7 handleMessage calls, as the API bench's load batches them.
 // Prints the median µs per call of each, and B/A as the median of block-by-block ratios.
+// With --offer (a file relative to this checkout unless absolute), each call carries that SDP,
+// anonymised as the core hands it to scripts, as an offer JSEP, and the body defaults to
+// {"audio":true,"video":true}. A script answering from its scheduler does so in the same task's
+// follow-ups; each task must push one event with a JSEP (the answer) per call, or the run stops:
+// one that negotiated nothing would measure nothing.
 // Tests never run it.
 import { createRequire } from 'node:module';
 import { resolve, isAbsolute, dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
+import { readFileSync } from 'node:fs';
 
 const { values, positionals } = parseArgs({
   allowPositionals: true,
   options: {
     script: { type: 'string', default: 'lua/echotest.lua' },
-    body: { type: 'string', default: '{"audio":true}' },
+    body: { type: 'string' },
+    offer: { type: 'string' },
     blocks: { type: 'string', default: '40' },
     calls: { type: 'string', default: '700' },
   },
 });
 if (positionals.length !== 2) {
-  console.error('usage: ab-script-thread.mjs <checkoutA> <checkoutB> [--script F] [--body JSON] [--blocks N] [--calls N]');
+  console.error('usage: ab-script-thread.mjs <checkoutA> <checkoutB> [--script F] [--body JSON] [--blocks N] [--calls N] [--offer F.sdp]');
   process.exit(2);
 }
 const here = join(dirname(fileURLToPath(import.meta.url)), '..');
-const scriptPath = isAbsolute(values.script) ? values.script : resolve(here, values.script);
+const fromHere = (path) => (isAbsolute(path) ? path : resolve(here, path));
+const scriptPath = fromHere(values.script);
 const blocks = Math.min(Math.max(Number(values.blocks) || 40, 2), 1000);
 const TASK = 7;
 const perBlock = Math.min(Math.max(Math.round((Number(values.calls) || 700) / TASK), 1), 10_000);
-const body = Buffer.from(JSON.stringify(JSON.parse(values.body)));
+const body = Buffer.from(JSON.stringify(JSON.parse(values.body ?? (values.offer ? '{"audio":true,"video":true}' : '{"audio":true}'))));
+// Anonymised by this checkout's dist, the same text for both sides.
+const jsep = values.offer === undefined ? null : Buffer.from(JSON.stringify({
+  type: 'offer',
+  sdp: createRequire(import.meta.url)(resolve(here, 'dist/src/media/sdp/anonymise.js')).anonymiseClientSdp(readFileSync(fromHere(values.offer), 'utf8')),
+}));
 const SESSIONS = 50;
 
 function side(checkout) {
@@ -53,10 +67,16 @@ function side(checkout) {
   const task = () => {
     const calls = Array.from({ length: TASK }, () => {
       k++;
-      return { session: ids[k % SESSIONS], handleMessage: { transaction: `t${k % 1000}`, message: body, jsep: null } };
+      return { session: ids[k % SESSIONS], handleMessage: { transaction: `t${k % 1000}`, message: body, jsep } };
     });
-    const failed = run({ calls }).results.find((r) => r.status !== 0);
+    const { results } = run({ calls });
+    const failed = results.find((r) => r.status !== 0);
     if (failed) throw new Error(`${checkout}: handleMessage failed: ${failed.error}`);
+    if (jsep) {
+      // Counted, not decoded: the check runs in the timed blocks.
+      const answers = results.reduce((n, r) => n + (r.followupCalls ?? []).filter((c) => c.pushEvent?.jsep?.length > 0).length, 0);
+      if (answers !== TASK) throw new Error(`${checkout}: ${answers} answers for ${TASK} offers`);
+    }
   };
   // A second side from the same checkout (an A/A check) gets its own copy of the modules.
   for (const key of Object.keys(require.cache)) if (key.startsWith(resolve(checkout, 'dist'))) delete require.cache[key];

@@ -60,9 +60,16 @@ const WORDS = [
   'a', 'extmap', 'inactive', 'UDP/TLS/RTP/SAVPF', '0', 'sendonly', 'recvonly',
   'audio', 'video', 'data', 'audioCodec', 'videoCodec', 'vp9Profile', 'h264Profile', 'disableTwcc',
   'AUDIO_CODECS', 'VIDEO_CODECS',
+  // What parse finds in most lines of an offer (anonymised: no ICE, DTLS or SSRC lines), shared
+  // rather than copied into a new string per line: a Lua string is a value, so nothing can tell.
+  'rtpmap', 'fmtp', 'rtcp-fb', 'mid', 'msid', 'sendrecv', 'rtcp-xr', 'extmap-allow-mixed',
+  'v', 'o', 's', 't', 'c', 'b',
 ] as const;
 type Word = (typeof WORDS)[number];
 const K = Object.fromEntries(WORDS.map((w, i) => [w, i + 1])) as Record<Word, number>;
+/** Words by length (index), the bytes and upvalue of each: parse's attribute names and line types. */
+const WORDS_BY_LENGTH: Array<Array<[Uint8Array, number]>> = [];
+for (const [i, word] of WORDS.entries()) (WORDS_BY_LENGTH[word.length] ??= []).push([to_luastring(word), i + 1]);
 /** Upvalue slot of the module table itself (generateAnswer reads AUDIO_CODECS from it). */
 const MODULE_UPVALUE = WORDS.length + 1;
 
@@ -90,16 +97,17 @@ const B = {
 const AUDIO_CODECS = ['opus', 'multiopus', 'pcmu', 'pcma', 'g722'];
 const VIDEO_CODECS = ['vp8', 'vp9', 'h264'];
 
-// Header extensions an answer keeps (everything else is dropped, as in Janus).
-const KEPT_EXTENSIONS = new Set([
+// Header extensions an answer keeps (everything else is dropped, as in Janus), as bytes: the
+// URI of every offered extmap is compared.
+const KEPT_EXTENSIONS = [
   'urn:ietf:params:rtp-hdrext:sdes:mid',
   'urn:ietf:params:rtp-hdrext:sdes:rtp-stream-id',
   'urn:ietf:params:rtp-hdrext:sdes:repaired-rtp-stream-id',
-]);
-const TRANSPORT_CC = 'http://www.ietf.org/id/draft-holmer-rmcat-transport-wide-cc-extensions-01';
+].map(bytesOf);
+const TRANSPORT_CC = bytesOf('http://www.ietf.org/id/draft-holmer-rmcat-transport-wide-cc-extensions-01');
 
-// Static RTP payload types that need no rtpmap (RFC 3551).
-const STATIC_PT: Record<string, string> = { 0: 'pcmu', 8: 'pcma', 9: 'g722' };
+// Static RTP payload types that need no rtpmap (RFC 3551): payload type, encoding name.
+const STATIC_PT: Array<[Uint8Array, Uint8Array]> = [['0', 'pcmu'], ['8', 'pcma'], ['9', 'g722']].map(([pt, name]) => [bytesOf(pt), bytesOf(name)]);
 
 // ---- bytes ----------------------------------------------------------------------------------
 
@@ -123,9 +131,6 @@ function lower(s: Uint8Array): Uint8Array {
   for (let i = 0; i < s.length; i++) out[i] = s[i] >= 65 && s[i] <= 90 ? s[i] | 0x20 : s[i];
   return out;
 }
-
-/** Bytes as a one-char-per-byte JS string (for Set/Record lookups). */
-const latin1 = (s: Uint8Array): string => Buffer.from(s.buffer, s.byteOffset, s.length).toString('latin1');
 
 /** Growable byte buffer for render. */
 class ByteWriter {
@@ -217,10 +222,14 @@ function stringAt(L: LuaState, idx: number): Uint8Array | null {
   return lua.lua_type(L, idx) === lua.LUA_TSTRING ? lua.lua_tolstring(L, idx) : null;
 }
 
+/** Pushes t[k] (as getField) and returns it when it is a string, else null. */
+function getString(L: LuaState, t: number, k: number): Uint8Array | null {
+  return getField(L, t, k) === lua.LUA_TSTRING ? lua.lua_tolstring(L, -1) : null;
+}
+
 /** Is field k of table t the string `expected`? */
 function fieldIs(L: LuaState, t: number, k: number, expected: Uint8Array): boolean {
-  getField(L, t, k);
-  const s = stringAt(L, -1);
+  const s = getString(L, t, k);
   lua.lua_pop(L, 1);
   return s !== null && equalBytes(s, expected);
 }
@@ -284,10 +293,20 @@ function matchSubject(L: LuaState, idx: number, what: string): Uint8Array {
 
 // ---- parse ----------------------------------------------------------------------------------
 
-/** Pushes bytes [from, to) of s as a Lua string. */
+/** Pushes bytes [from, to) of s as a Lua string (lua_pushlstring would cut another view first). */
 const pushSlice = (L: LuaState, s: Uint8Array, from: number, to: number): void => {
-  lua.lua_pushlstring(L, s.subarray(from, to), to - from);
+  lua.lua_pushstring(L, s.subarray(from, to));
 };
+
+/** Pushes bytes [from, to) of s as a Lua string: the word's upvalue when they spell one. */
+function pushText(L: LuaState, s: Uint8Array, from: number, to: number): void {
+  for (const [word, k] of WORDS_BY_LENGTH[to - from] ?? []) {
+    let i = 0;
+    while (i < word.length && word[i] === s[from + i]) i++;
+    if (i === word.length) return pushWord(L, k);
+  }
+  pushSlice(L, s, from, to);
+}
 
 /** Pushes `tonumber(word) or 0`. */
 function pushPort(L: LuaState, s: Uint8Array, from: number, to: number): void {
@@ -336,6 +355,12 @@ function pushSection(L: LuaState, s: Uint8Array, from: number, to: number): void
   rawField(L, -2, K.lines);
 }
 
+/** The index of byte c in s from `from`, or s.length. */
+function indexOrLength(s: Uint8Array, c: number, from: number): number {
+  const at = s.indexOf(c, from);
+  return at < 0 ? s.length : at;
+}
+
 /** parse(text): lines matching `^(%a)=(.*)$` between CR/LF runs; others are skipped. */
 function parse(L: LuaState): number {
   const s = stringAt(L, 1);
@@ -355,11 +380,17 @@ function parse(L: LuaState): number {
   lua.lua_pushvalue(L, 3); // 5: the lines being filled (session, then the current section's)
   let lineCount = 0;
   let sectionCount = 0;
+  // The next CR and LF at or after the line's start (the length when none): found by native
+  // searches, each once per line it ends.
+  let cr = -1;
+  let lf = -1;
   for (let i = 0; i < s.length; ) {
     while (i < s.length && (s[i] === CR || s[i] === LF)) i++;
     if (i === s.length) break;
     const start = i;
-    while (i < s.length && s[i] !== CR && s[i] !== LF) i++;
+    if (cr < start) cr = indexOrLength(s, CR, start);
+    if (lf < start) lf = indexOrLength(s, LF, start);
+    i = Math.min(cr, lf);
     if (i - start < 2 || !isAlpha(s[start]) || s[start + 1] !== 0x3d) continue;
     charge(L, LINE_UNITS);
     const type = s[start];
@@ -382,7 +413,7 @@ function parse(L: LuaState): number {
       let colon = start + 2;
       while (colon < i && s[colon] !== 0x3a) colon++;
       pushWord(L, K.name);
-      pushSlice(L, s, start + 2, colon);
+      pushText(L, s, start + 2, colon);
       lua.lua_rawset(L, -3);
       if (colon < i) {
         pushWord(L, K.value);
@@ -390,7 +421,7 @@ function parse(L: LuaState): number {
         lua.lua_rawset(L, -3);
       }
     } else {
-      pushSlice(L, s, start, start + 1);
+      pushText(L, s, start, start + 1);
       lua.lua_rawset(L, -3);
       pushWord(L, K.text);
       pushSlice(L, s, start + 2, i);
@@ -407,8 +438,7 @@ function parse(L: LuaState): number {
 /** Appends the text of the line on top of the stack. */
 function renderLine(L: LuaState, out: ByteWriter): void {
   const line = lua.lua_gettop(L);
-  getField(L, line, K.type);
-  const type = stringAt(L, -1);
+  const type = getString(L, line, K.type);
   if (type === null || !equalBytes(type, B.a)) {
     out.bytes(concatPiece(L, -1, "field 'type'"));
     out.bytes(EQUALS);
@@ -485,6 +515,20 @@ function skip(s: Uint8Array, i: number, test: (c: number) => boolean): number {
   return i;
 }
 
+// The runs most values are cut at get loops of their own: `skip` calls `test` per byte, and
+// that call, seeing many functions, is not inlined.
+/** End of the run of spaces from `i`. */
+function skipSpace(s: Uint8Array, i: number): number {
+  while (i < s.length && isSpace(s[i])) i++;
+  return i;
+}
+
+/** End of the run of non-spaces from `i` (a `%S+` word). */
+function skipWord(s: Uint8Array, i: number): number {
+  while (i < s.length && !isSpace(s[i])) i++;
+  return i;
+}
+
 /**
  * ptOf(line) == pt for the line on top: its value's first word (`^(%S+)`) is the string pt.
  * A nil or false value matches nothing; any other non-string value is Lua's index error.
@@ -492,7 +536,7 @@ function skip(s: Uint8Array, i: number, test: (c: number) => boolean): number {
 function linePtIs(L: LuaState, pt: Uint8Array | null, star = false): boolean {
   if (!lua.lua_toboolean(L, -1)) return false;
   const value = matchSubject(L, -1, "field 'value'");
-  const end = skip(value, 0, (c) => !isSpace(c));
+  const end = skipWord(value, 0);
   if (end === 0) return false;
   if (star && end === 1 && value[0] === 0x2a) return true;
   if (pt === null || end !== pt.length) return false;
@@ -524,20 +568,20 @@ function findPtLine<T>(L: LuaState, m: number, name: Uint8Array, pt: Uint8Array 
 }
 
 /** Lower-case encoding name of payload type pt in section m, or null. */
-function encodingOf(L: LuaState, m: number, pt: Uint8Array | null): string | null {
+function encodingOf(L: LuaState, m: number, pt: Uint8Array | null): Uint8Array | null {
   const top = lua.lua_gettop(L);
   let matched = false;
   const encoding = findPtLine(L, m, B.rtpmap, pt, (value) => {
     matched = true;
     // ^%S+%s+([^/%s]+)
-    const word = skip(value, 0, (c) => !isSpace(c));
-    const gap = skip(value, word, isSpace);
+    const word = skipWord(value, 0);
+    const gap = skipSpace(value, word);
     const end = skip(value, gap, (c) => c !== 0x2f && !isSpace(c));
-    return gap > word && end > gap ? latin1(lower(value.subarray(gap, end))) : null;
+    return gap > word && end > gap ? lower(value.subarray(gap, end)) : null;
   });
   lua.lua_settop(L, top);
   if (matched) return encoding ?? null;
-  return pt === null ? null : STATIC_PT[latin1(pt)] ?? null;
+  return pt === null ? null : STATIC_PT.find(([number]) => equalBytes(number, pt))?.[1] ?? null;
 }
 
 /** fmtp parameters of payload type pt in section m, lower-cased ("" when there is none). */
@@ -545,8 +589,8 @@ function fmtpOf(L: LuaState, m: number, pt: Uint8Array | null): Uint8Array {
   const top = lua.lua_gettop(L);
   const params = findPtLine(L, m, B.fmtp, pt, (value) => {
     // ^%S+%s*(.*)$
-    const word = skip(value, 0, (c) => !isSpace(c));
-    return lower(value.subarray(skip(value, word, isSpace)));
+    const word = skipWord(value, 0);
+    return lower(value.subarray(skipSpace(value, word)));
   });
   lua.lua_settop(L, top);
   return params ?? new Uint8Array(0);
@@ -585,11 +629,11 @@ function profileMatches(L: LuaState, m: number, pt: Uint8Array | null, codec: Ui
  * `profile` (0: none), or nothing; returns whether it pushed.
  */
 function pushSectionPayloadType(L: LuaState, m: number, codec: Uint8Array, profile: number): boolean {
-  const wanted = latin1(codec);
   getField(L, m, K.fmts);
   const found = forEach(L, -1, () => {
     const pt = stringAt(L, -1);
-    return encodingOf(L, m, pt) === wanted && profileMatches(L, m, pt, codec, profile);
+    const encoding = encodingOf(L, m, pt);
+    return encoding !== null && equalBytes(encoding, codec) && profileMatches(L, m, pt, codec, profile);
   });
   lua.lua_remove(L, found ? -2 : -1);
   return found;
@@ -654,7 +698,7 @@ function negotiatedCodec(L: LuaState): number {
   }
   const encoding = encodingOf(L, 3, stringAt(L, -1));
   if (encoding === null) lua.lua_pushnil(L);
-  else lua.lua_pushlstring(L, Buffer.from(encoding, 'latin1'), encoding.length);
+  else lua.lua_pushlstring(L, encoding, encoding.length);
   return 1;
 }
 
@@ -678,35 +722,44 @@ function pushSwappedName(L: LuaState, idx: number): void {
 }
 
 /**
- * Pushes the answer-side copy of an extmap value, or nothing when the extension isn't
+ * Pushes the answer-side copy of the extmap value at idx, or nothing when the extension isn't
  * negotiated: "3/sendonly uri" becomes "3/recvonly uri".
  */
-function pushAnswerExtmap(L: LuaState, value: Uint8Array, disableTwcc: boolean): boolean {
+function pushAnswerExtmap(L: LuaState, idx: number, disableTwcc: boolean): boolean {
+  const value = matchSubject(L, idx, "field 'value'");
   // ^(%d+)/?(%a*)%s+(%S+.*)$  (each part can only match greedily)
   const idEnd = skip(value, 0, isDigit);
   if (idEnd === 0) return false;
   const dirStart = value[idEnd] === 0x2f ? idEnd + 1 : idEnd;
   const dirEnd = skip(value, dirStart, isAlpha);
-  const rest = skip(value, dirEnd, isSpace);
+  const rest = skipSpace(value, dirEnd);
   if (rest === dirEnd || rest === value.length) return false;
-  const uri = latin1(value.subarray(rest, skip(value, rest, (c) => !isSpace(c))));
-  if (!(KEPT_EXTENSIONS.has(uri) || (uri === TRANSPORT_CC && !disableTwcc))) return false;
-  let dir = value.subarray(dirStart, dirEnd);
-  if (equalBytes(dir, B.sendonly)) dir = B.recvonly;
-  else if (equalBytes(dir, B.recvonly)) dir = B.sendonly;
-  const parts = [value.subarray(0, idEnd), ...(dir.length > 0 ? [bytesOf('/'), dir] : []), SPACE, value.subarray(rest)];
-  const text = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-  let at = 0;
-  for (const p of parts) {
-    text.set(p, at);
-    at += p.length;
-  }
+  const uri = value.subarray(rest, skipWord(value, rest));
+  if (!(KEPT_EXTENSIONS.some((kept) => equalBytes(uri, kept)) || (!disableTwcc && equalBytes(uri, TRANSPORT_CC)))) return false;
+  const offered = value.subarray(dirStart, dirEnd);
+  const dir = equalBytes(offered, B.sendonly) ? B.recvonly : equalBytes(offered, B.recvonly) ? B.sendonly : offered;
   lua.lua_createtable(L, 0, 3);
   pushWord(L, K.a);
   rawField(L, -2, K.type);
   pushWord(L, K.extmap);
   rawField(L, -2, K.name);
-  lua.lua_pushlstring(L, text, text.length);
+  // The text is the offered one when the direction stays, a '/' comes with it and one space
+  // follows (the usual "3 uri"): that string again, not a new one.
+  if (dir === offered && (dirStart > idEnd) === (dirEnd > dirStart) && rest === dirEnd + 1 && value[dirEnd] === 0x20) {
+    lua.lua_pushvalue(L, idx);
+  } else {
+    const text = new Uint8Array(value.length - rest + idEnd + (dir.length > 0 ? dir.length + 2 : 1));
+    text.set(value.subarray(0, idEnd));
+    let at = idEnd;
+    if (dir.length > 0) {
+      text[at++] = 0x2f;
+      text.set(dir, at);
+      at += dir.length;
+    }
+    text[at++] = 0x20;
+    text.set(value.subarray(rest), at);
+    lua.lua_pushlstring(L, text, text.length);
+  }
   rawField(L, -2, K.value);
   return true;
 }
@@ -733,10 +786,8 @@ function pushAnswerSection(L: LuaState, m: number, pt: number, disableTwcc: bool
   forEach(L, -1, () => {
     const line = lua.lua_gettop(L);
     if (!fieldIs(L, line, K.type, B.a)) return;
-    getField(L, line, K.name); // line + 1
-    getField(L, line, K.value); // line + 2
-    const name = stringAt(L, line + 1);
-    if (isNil(L, line + 2)) {
+    const name = getString(L, line, K.name); // line + 1
+    if (getField(L, line, K.value) === lua.LUA_TNIL) { // line + 2
       // Value-less attributes (direction, rtcp-mux, ...) are kept, direction swapped.
       pushSwappedName(L, line + 1);
       pushValuelessLine(L);
@@ -747,7 +798,7 @@ function pushAnswerSection(L: LuaState, m: number, pt: number, disableTwcc: bool
         lua.lua_rawseti(L, lines, ++count);
       }
     } else if (name !== null && equalBytes(name, B.extmap)) {
-      if (pushAnswerExtmap(L, matchSubject(L, line + 2, "field 'value'"), disableTwcc)) lua.lua_rawseti(L, lines, ++count);
+      if (pushAnswerExtmap(L, line + 2, disableTwcc)) lua.lua_rawseti(L, lines, ++count);
     }
     lua.lua_settop(L, line);
   });
@@ -759,8 +810,7 @@ function pushAnswerSection(L: LuaState, m: number, pt: number, disableTwcc: bool
 function pushRejected(L: LuaState, m: number): void {
   lua.lua_createtable(L, 0, 5);
   const out = lua.lua_gettop(L);
-  getField(L, m, K.kind);
-  const kind = stringAt(L, -1);
+  const kind = getString(L, m, K.kind);
   const application = kind !== null && equalBytes(kind, B.application);
   const media = kind !== null && (equalBytes(kind, B.audio) || equalBytes(kind, B.video));
   rawField(L, out, K.kind);
@@ -842,8 +892,7 @@ function generateAnswer(L: LuaState): number {
   let count = 0;
   getField(L, 1, K.session);
   forEach(L, -1, () => {
-    getField(L, -1, K.type);
-    const type = stringAt(L, -1);
+    const type = getString(L, -1, K.type);
     lua.lua_pop(L, 1);
     const keep = type !== null && type.length === 1 && (type[0] === 0x76 || type[0] === 0x6f || type[0] === 0x73 || type[0] === 0x74 ||
       (type[0] === 0x61 && fieldIsNil(L, -1, K.value)));
@@ -858,7 +907,7 @@ function generateAnswer(L: LuaState): number {
   let sections = 0;
   forEach(L, 17, () => {
     const m = lua.lua_gettop(L);
-    getField(L, m, K.kind); // m + 1
+    const kind = getString(L, m, K.kind); // m + 1
     lua.lua_pushvalue(L, m + 1);
     const seen = lua.lua_gettable(L, 16) !== lua.LUA_TNIL && lua.lua_toboolean(L, -1);
     lua.lua_pop(L, 1);
@@ -866,7 +915,6 @@ function generateAnswer(L: LuaState): number {
     lua.lua_pushvalue(L, m + 1);
     lua.lua_pushboolean(L, true);
     api.lua_settable(L, 16);
-    const kind = stringAt(L, m + 1);
     const is = (word: Uint8Array): boolean => kind !== null && equalBytes(kind, word);
     let answered = false;
     if (first && is(B.audio) && !isFalse(AUDIO)) {
