@@ -9,7 +9,8 @@
 // Each checkout needs its dist/ built (`npm run build`) and its node_modules installed. Both
 // runtimes load the same script (path relative to this checkout unless absolute), open 50
 // sessions and take tasks of 7 handleMessage calls, as the API bench's load batches them.
-// Prints the median µs per call of each, and B/A as the median of block-by-block ratios.
+// Prints the median µs per call of each, and B/A as the median of block-by-block ratios
+// (scripts/lib/paired-blocks.mjs).
 // With --offer (a file relative to this checkout unless absolute), each call carries that SDP,
 // anonymised as the core hands it to scripts, as an offer JSEP, and the body defaults to
 // {"audio":true,"video":true}. A script answering from its scheduler does so in the same task's
@@ -20,6 +21,7 @@ import { createRequire } from 'node:module';
 import { resolve, isAbsolute, dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
+import { comparePaired } from './lib/paired-blocks.mjs';
 import { readFileSync } from 'node:fs';
 
 const { values, positionals } = parseArgs({
@@ -80,28 +82,9 @@ function side(checkout) {
   };
   // A second side from the same checkout (an A/A check) gets its own copy of the modules.
   for (const key of Object.keys(require.cache)) if (key.startsWith(resolve(checkout, 'dist'))) delete require.cache[key];
-  return { checkout, task, perCall: [] };
+  return { name: checkout, run: task };
 }
 
 const sides = positionals.map(side);
-// Warm-up: both JITs settled before anything is counted.
-for (const s of sides) for (let i = 0; i < 2000; i++) s.task();
-for (let b = 0; b < blocks; b++) {
-  for (const s of b % 2 === 0 ? sides : [...sides].reverse()) {
-    const start = process.cpuUsage();
-    for (let i = 0; i < perBlock; i++) s.task();
-    const used = process.cpuUsage(start);
-    s.perCall.push((used.user + used.system) / (perBlock * TASK));
-  }
-  if ((b + 1) % 10 === 0) process.stderr.write(`block ${b + 1}/${blocks}\n`);
-}
-const quantile = (sorted, q) => sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))];
-for (const s of sides) {
-  const sorted = [...s.perCall].sort((a, b) => a - b);
-  const m = quantile(sorted, 0.5);
-  console.log(`${s.checkout}: median ${m.toFixed(2)} µs per call (p25 ${quantile(sorted, 0.25).toFixed(2)}, p75 ${quantile(sorted, 0.75).toFixed(2)})`);
-}
-// Each block of B against the block of A run next to it: drift cancels pair by pair, even when
-// the machine's speed changes in the middle of the run.
-const ratios = sides[1].perCall.map((b, i) => b / sides[0].perCall[i]).sort((a, b) => a - b);
-console.log(`B/A ${quantile(ratios, 0.5).toFixed(3)}, median of ${blocks} paired blocks (p25 ${quantile(ratios, 0.25).toFixed(3)}, p75 ${quantile(ratios, 0.75).toFixed(3)}); ${perBlock * TASK} calls per block, ${values.script}`);
+comparePaired(sides, { blocks, runs: perBlock, warmup: 2000, what: 'call', perRun: TASK });
+console.log(`script ${values.script}${values.offer ? `, offer ${values.offer}` : ''}`);

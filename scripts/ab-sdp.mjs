@@ -75,4 +75,4 @@ if (comparable(sides[0].run()) !== comparable(sides[1].run())) {
   console.error('the two builds give different results for this offer and answer');
   process.exit(1);
 }
-comparePaired(sides, { blocks, units, warmup: 2000, what: 'offer' });
+comparePaired(sides, { blocks, runs: units, warmup: 2000, what: 'offer' });

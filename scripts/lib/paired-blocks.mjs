@@ -6,10 +6,11 @@
 const quantile = (sorted, q) => sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))];
 
 /**
- * sides: [{ name, run }] (exactly two; `run` does one unit of work), `units` per block, `blocks`
- * pairs, `warmup` units each first. Prints each side's median CPU µs per unit and B/A.
+ * sides: [{ name, run }] (exactly two; `run` does `perRun` units of work, default 1), `runs` per
+ * block, `blocks` pairs, `warmup` runs each first. Prints each side's median CPU µs per unit
+ * (`what` names it) and B/A.
  */
-export function comparePaired(sides, { blocks, units, warmup, what }) {
+export function comparePaired(sides, { blocks, runs, warmup, what, perRun = 1 }) {
   if (sides.length !== 2) throw new Error('comparePaired takes two sides');
   for (const s of sides) for (let i = 0; i < warmup; i++) s.run();
   const perUnit = sides.map(() => []);
@@ -17,9 +18,9 @@ export function comparePaired(sides, { blocks, units, warmup, what }) {
     const order = b % 2 === 0 ? [0, 1] : [1, 0];
     for (const k of order) {
       const start = process.cpuUsage();
-      for (let i = 0; i < units; i++) sides[k].run();
+      for (let i = 0; i < runs; i++) sides[k].run();
       const used = process.cpuUsage(start);
-      perUnit[k].push((used.user + used.system) / units);
+      perUnit[k].push((used.user + used.system) / (runs * perRun));
     }
     if ((b + 1) % 10 === 0) process.stderr.write(`block ${b + 1}/${blocks}\n`);
   }
@@ -29,5 +30,5 @@ export function comparePaired(sides, { blocks, units, warmup, what }) {
   });
   // Each block of B against the block of A run next to it: drift cancels pair by pair.
   const ratios = perUnit[1].map((x, i) => x / perUnit[0][i]).sort((x, y) => x - y);
-  console.log(`B/A ${quantile(ratios, 0.5).toFixed(3)}, median of ${blocks} paired blocks (p25 ${quantile(ratios, 0.25).toFixed(3)}, p75 ${quantile(ratios, 0.75).toFixed(3)}); ${units} ${what}s per block`);
+  console.log(`B/A ${quantile(ratios, 0.5).toFixed(3)}, median of ${blocks} paired blocks (p25 ${quantile(ratios, 0.25).toFixed(3)}, p75 ${quantile(ratios, 0.75).toFixed(3)}); ${runs * perRun} ${what}s per block`);
 }
