@@ -49,7 +49,7 @@ describe('scripts/patch-package.mjs and patches/fengari', () => {
     execFileSync('npm', ['pack', `fengari@${FENGARI.version}`, '--prefer-offline', '--silent', '--pack-destination', tmp], { stdio: 'pipe', timeout: 100_000 });
     execFileSync('tar', ['xzf', path.join(tmp, `fengari-${FENGARI.version}.tgz`), '-C', tmp]);
     const files = checkPackagePatches(FENGARI, path.join(tmp, 'package')) as string[];
-    expect(files).to.include.members(['src/ldo.js', 'src/lapi.js', 'src/lstring.js']);
+    expect(files).to.include.members(['src/ldo.js', 'src/lapi.js', 'src/lstring.js', 'src/ltable.js']);
     // Applied once, a patch no longer applies: the check really reads what it is given.
     for (const [rel, content] of (await import(PATCH_SCRIPT)).applyPatches('fengari', (r: string) => fs.readFileSync(path.join(tmp, 'package', r)), [path.join(FENGARI.patchDir, '010-stack-clear-not-delete.patch')]) as Map<string, Buffer>) {
       fs.writeFileSync(path.join(tmp, 'package', rel), content);
@@ -108,5 +108,84 @@ describe('scripts/patch-package.mjs and patches/fengari', () => {
     const { luaS_hash } = require('fengari/src/lstring') as { luaS_hash: (s: Uint8Array) => string };
     const bytes = Uint8Array.from({ length: 256 }, (_, i) => i).subarray(3, 250);
     expect(luaS_hash(bytes)).to.equal('|' + String.fromCharCode(...bytes));
+  });
+});
+
+describe('fengari patch 040', () => {
+  /** The Table object behind the value at the top of L's stack (fengari's internals). */
+  function topTable(L: LuaState): { dead_strong: Map<unknown, unknown>; dead_weak?: WeakMap<object, unknown> } {
+    const s = L as unknown as { stack: { value: unknown }[]; top: number };
+    return s.stack[s.top - 1].value as { dead_strong: Map<unknown, unknown> };
+  }
+
+  function run(L: LuaState, src: string, nresults: number): (number | string | boolean | null)[] {
+    const code = to_luastring(src);
+    expect(lauxlib.luaL_loadbufferx(L, code, code.length, 'test', 't')).to.equal(lua.LUA_OK);
+    const status = lua.lua_pcall(L, 0, nresults, 0);
+    expect(status, status === lua.LUA_OK ? '' : lua.lua_tojsstring(L, -1)).to.equal(lua.LUA_OK);
+    const out: (number | string | boolean | null)[] = [];
+    for (let i = 1; i <= nresults; i++) {
+      const t = lua.lua_type(L, i);
+      out.push(t === lua.LUA_TNUMBER ? Number(lua.lua_tonumberx(L, i)) : t === lua.LUA_TSTRING ? lua.lua_tojsstring(L, i)
+        : t === lua.LUA_TBOOLEAN ? lua.lua_toboolean(L, i) : null);
+    }
+    lua.lua_settop(L, 0);
+    return out;
+  }
+
+  it('040: a new key empties the dead-key Map only when a key was deleted since', () => {
+    const L = lauxlib.luaL_newstate();
+    lualib.luaL_openlibs(L);
+    class CountingMap extends Map<unknown, unknown> {
+      clears = 0;
+      override clear(): void { this.clears++; super.clear(); }
+    }
+    const dead = new CountingMap();
+    lua.lua_newtable(L);
+    topTable(L).dead_strong = dead;
+    lua.lua_setglobal(L, 'T');
+    // 200 new keys, nothing deleted: stock fengari clears the (empty) Map 200 times.
+    run(L, 'for i = 1, 200 do T["k" .. i] = i end', 0);
+    expect(dead.clears).to.equal(0);
+    // Two deleted keys wait in it (so that next(T, "k1") still works) until the next new key.
+    expect(run(L, 'T.k1 = nil T.k2 = nil return (next(T, "k1"))', 1)).to.deep.equal(['k3']);
+    expect(dead.size).to.equal(2);
+    run(L, 'T.new = 1', 0);
+    expect([dead.clears, dead.size]).to.deep.equal([1, 0]);
+    run(L, 'T.new2 = 2 T.k3 = 33', 0);
+    expect(dead.clears).to.equal(1);
+  });
+
+  it('040: next keeps working while keys are deleted during a traversal, and forgets them after a new key', () => {
+    const L = lauxlib.luaL_newstate();
+    lualib.luaL_openlibs(L);
+    // String, float and table keys (the last are in the weak dead map), all deleted as they
+    // are visited, plus deletions ahead of the traversal (never visited then).
+    const src = `
+      local t, tabkeys = {}, {}
+      for i = 1, 100 do t["k" .. i] = i t[i + 0.5] = i local k = {} tabkeys[i] = k t[k] = i end
+      local visited, sum = 0, 0
+      for k, v in pairs(t) do
+        visited = visited + 1 sum = sum + v t[k] = nil
+        if k == "k50" then t["k51"] = nil end
+        if k == "k51" then return "visited a key deleted ahead" end
+      end
+      local ok, err = pcall(function()
+        local u = { a = 1, b = 2, c = 3 }
+        local first = next(u) u[first] = nil
+        local second = next(u, first)   -- from a dead key
+        assert(second ~= nil and u[second] ~= nil)
+        u[second] = 20                  -- an existing key: not a new one
+        assert(next(u, first) == second)
+        u.d = 4                         -- a new key: dead keys are forgotten
+        return next(u, first)
+      end)
+      return next(t) == nil, visited, sum, ok, tostring(err)`;
+    const [empty, visited, sum, ok, err] = run(L, src, 5);
+    expect([empty, ok]).to.deep.equal([true, false]);
+    // 300 keys less k51, unless k51 was visited before k50 (insertion order: it is not).
+    expect(visited).to.equal(299);
+    expect(sum).to.equal(3 * 5050 - 51);
+    expect(err).to.match(/invalid key to 'next'/);
   });
 });
