@@ -85,17 +85,15 @@ function anonymiseSection(input: SdpMediaSection, port: number): SdpMediaSection
     }
     kept.push(l);
   }
-  let formats = input.formats;
-  let lines = kept;
-  if (purged) {
-    const pts = purged;
-    formats = formats.filter((f) => !pts.has(f));
-    lines = lines.filter((l) => {
+  const pts = purged;
+  const formats = pts ? input.formats.filter((f) => !pts.has(f)) : [...input.formats];
+  const lines = pts
+    ? kept.filter((l) => {
       const pt = ptAttributeOf(l);
       return pt === undefined || !pts.has(pt);
-    });
-  }
-  return { kind: input.kind, port, proto: input.proto, formats: [...formats], lines: normaliseSectionOrder(lines, port) };
+    })
+    : kept;
+  return { kind: input.kind, port, proto: input.proto, formats, lines: normaliseSectionOrder(lines, port) };
 }
 
 /** The anonymised SDP, as structured data (see anonymiseClientSdp). The input is left as it was. */

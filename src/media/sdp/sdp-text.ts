@@ -39,6 +39,10 @@ function invalid(reason: string): InvalidSdpError {
   return new InvalidSdpError(reason);
 }
 
+function badLine(text: string, start: number, end: number): InvalidSdpError {
+  return invalid(`bad line "${text.slice(start, end).slice(0, 40)}"`);
+}
+
 function isLetter(c: number): boolean {
   return (c >= 65 && c <= 90) || (c >= 97 && c <= 122);
 }
@@ -69,8 +73,9 @@ export function parseSdp(text: string): Sdp {
     if (!wellFormed && text.slice(lineStart, end).trim() === '') continue;
     if (first && !(wellFormed && text.charCodeAt(lineStart) === 118)) throw invalid('no v= line');
     first = false;
-    const value = wellFormed ? text.slice(lineStart + 2, end) : '';
-    if (!wellFormed || (checkLines && STRAY_BREAK.test(value))) throw invalid(`bad line "${text.slice(lineStart, end).slice(0, 40)}"`);
+    if (!wellFormed) throw badLine(text, lineStart, end);
+    const value = text.slice(lineStart + 2, end);
+    if (checkLines && STRAY_BREAK.test(value)) throw badLine(text, lineStart, end);
     const type = text[lineStart];
     if (type === 'm') {
       current = parseMLine(value);
