@@ -20,9 +20,9 @@
 import { createRequire } from 'node:module';
 import { resolve, isAbsolute, dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { parseArgs } from 'node:util';
-import { comparePaired } from './lib/paired-blocks.mjs';
 import { readFileSync } from 'node:fs';
+import { parseArgs } from 'node:util';
+import { comparePaired, loadBuild } from './lib/paired-blocks.mjs';
 
 const { values, positionals } = parseArgs({
   allowPositionals: true,
@@ -53,7 +53,10 @@ const jsep = values.offer === undefined ? null : Buffer.from(JSON.stringify({
 const SESSIONS = 50;
 
 function side(checkout) {
-  const require = createRequire(join(resolve(checkout), 'package.json'));
+  return loadBuild(checkout, (require) => sideFrom(checkout, require));
+}
+
+function sideFrom(checkout, require) {
   const worker = require(resolve(checkout, 'dist/workers/script-worker.js'));
   const bridge = require(resolve(checkout, 'dist/src/common/bridge.js'));
   let seq = 1;
@@ -80,8 +83,6 @@ function side(checkout) {
       if (answers !== TASK) throw new Error(`${checkout}: ${answers} answers for ${TASK} offers`);
     }
   };
-  // A second side from the same checkout (an A/A check) gets its own copy of the modules.
-  for (const key of Object.keys(require.cache)) if (key.startsWith(resolve(checkout, 'dist'))) delete require.cache[key];
   return { name: checkout, run: task };
 }
 

@@ -9,12 +9,11 @@
 //
 // Each checkout needs its dist/ built. The SDPs are test/fixtures/sdp files of this checkout.
 // Exits with 1 when the two builds' results differ (SSRCs and o= aside, which are random).
-import { createRequire } from 'node:module';
 import { readFileSync } from 'node:fs';
 import { resolve, dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { comparePaired } from './lib/paired-blocks.mjs';
+import { comparePaired, loadBuild } from './lib/paired-blocks.mjs';
 
 const { values, positionals } = parseArgs({
   allowPositionals: true,
@@ -42,29 +41,28 @@ const transport = {
 };
 
 function side(checkout) {
-  const require = createRequire(join(resolve(checkout), 'package.json'));
-  const sdp = (name) => require(resolve(checkout, 'dist/src/media/sdp', name));
-  const { clientJsepForScript, ourDtlsRole } = sdp('client-sdp.js');
-  const { localMediaOf, mergeLocalSdp } = sdp('merge.js');
-  const { parseSdp } = sdp('sdp-text.js');
-  const { chooseLocalSsrcs } = sdp('local-ssrcs.js');
-  const { negotiate } = sdp('negotiation.js');
-  const run = () => {
-    const { jsep, client } = clientJsepForScript({ type: 'offer', sdp: offer });
-    const plugin = parseSdp(answer);
-    const media = localMediaOf(plugin, 'answer', client);
-    const localSsrcs = chooseLocalSsrcs(media, { avoid: client.media.flatMap((m) => m.ssrcs), previous: {} });
-    const merged = mergeLocalSdp(plugin, {
-      type: 'answer', announcedIp: '127.0.0.1', ...transport, dtlsRole: ourDtlsRole(client.setup), client, localSsrcs, sctpMaxMessageSize: 262144,
-    });
-    const negotiation = negotiate({ client, local: merged.parsed, clientIsOfferer: true });
-    Buffer.from(jsep.sdp);
-    Buffer.from(merged.sdp);
-    return { jsep, client, merged: merged.sdp, negotiation };
-  };
-  // A second side from the same checkout (an A/A check) gets its own copy of the modules.
-  for (const key of Object.keys(require.cache)) if (key.startsWith(resolve(checkout, 'dist'))) delete require.cache[key];
-  return { name: checkout, run };
+  return loadBuild(checkout, (require) => {
+    const sdp = (name) => require(resolve(checkout, 'dist/src/media/sdp', name));
+    const { clientJsepForScript, ourDtlsRole } = sdp('client-sdp.js');
+    const { localMediaOf, mergeLocalSdp } = sdp('merge.js');
+    const { parseSdp } = sdp('sdp-text.js');
+    const { chooseLocalSsrcs } = sdp('local-ssrcs.js');
+    const { negotiate } = sdp('negotiation.js');
+    const run = () => {
+      const { jsep, client } = clientJsepForScript({ type: 'offer', sdp: offer });
+      const plugin = parseSdp(answer);
+      const media = localMediaOf(plugin, 'answer', client);
+      const localSsrcs = chooseLocalSsrcs(media, { avoid: client.media.flatMap((m) => m.ssrcs), previous: {} });
+      const merged = mergeLocalSdp(plugin, {
+        type: 'answer', announcedIp: '127.0.0.1', ...transport, dtlsRole: ourDtlsRole(client.setup), client, localSsrcs, sctpMaxMessageSize: 262144,
+      });
+      const negotiation = negotiate({ client, local: merged.parsed, clientIsOfferer: true });
+      Buffer.from(jsep.sdp);
+      Buffer.from(merged.sdp);
+      return { jsep, client, merged: merged.sdp, negotiation };
+    };
+    return { name: checkout, run };
+  });
 }
 
 const sides = positionals.map(side);

@@ -1,7 +1,25 @@
-// Paired block timing for the by-hand A/B scripts (scripts/ab-*.mjs): both builds run in one
+// Paired block timing for the by-hand A/B scripts (scripts/ab-*.mjs), and how they load a
+// build: both builds run in one
 // process, block after block in alternating order, and B/A is the median of the ratios of
 // neighbouring blocks. On a VM whose speed drifts by ±20 % between runs of one build
 // (bench/README.md), pairing cancels the drift that separate runs cannot. Tests never run it.
+
+import { createRequire } from 'node:module';
+import { join, resolve } from 'node:path';
+
+/**
+ * Runs `load(require)` with a require rooted at `checkout` (its node_modules), and returns what
+ * it returns. The checkout's dist modules leave the cache afterwards, so a second side from the
+ * same checkout (an A/A check) gets its own copy.
+ */
+export function loadBuild(checkout, load) {
+  const require = createRequire(join(resolve(checkout), 'package.json'));
+  try {
+    return load(require);
+  } finally {
+    for (const key of Object.keys(require.cache)) if (key.startsWith(resolve(checkout, 'dist'))) delete require.cache[key];
+  }
+}
 
 const quantile = (sorted, q) => sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))];
 
