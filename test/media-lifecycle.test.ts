@@ -10,6 +10,7 @@
 
 import { expect } from 'chai';
 import { MediasoupMediaPlane } from '../src/media/plane';
+import { Channel } from 'mediasoup/node/lib/Channel';
 import { WebRtcTransport } from 'mediasoup/node/lib/WebRtcTransport';
 import { silentLogger } from '../src/log';
 import type { JsonObject, JsonValue } from '../src/plugin/json';
@@ -353,27 +354,61 @@ describe('media: PeerConnection lifecycle on mediasoup (echotest.lua)', function
     await expectNothingLeft(media);
   });
 
-  // Known bug (reported, src/ not ours to edit): PeerDataChannels.start() awaits
-  // router.createDirectTransport(); a detach (or hangup) landing in that await closes the
-  // channels first, and the DirectTransport created afterwards is never closed. The churn
-  // hits it about once per 100 detaches 8–16 ms after the offer; this test makes it
-  // deterministic by holding createDirectTransport until the teardown has happened.
-  it('leaves nothing behind when detach lands while the data channel path is being set up', async () => {
+  /** The relay's users: private, read to reach a handle's transport. */
+  function usersOf(): Map<number, { peer: { webRtcTransport?: WebRtcTransport } }> {
+    return (media.router as unknown as { users: Map<number, { peer: { webRtcTransport?: WebRtcTransport } }> }).users;
+  }
+
+  // The bitrate cap and the SCTP tap are set when the transport is created (edit 090): a join
+  // with audio, video and data asks the worker for the transport, DTLS and two Producers only.
+  it('asks the worker four times for a join with data, the transport created with its cap', async () => {
     const recorder = newPeer({ data: true });
     const recorded = await recorder.offer();
     recorder.close();
     const client = await tracedClient();
     const { sessionId, handleId } = await createAndAttach(client, PLUGIN);
-    // The data path's one request of a join: turning the transport's SCTP tap on (edit 080).
-    const original = WebRtcTransport.prototype.enableSctpMessages;
+    const methods: string[] = [];
+    const original = Channel.prototype.request;
+    Channel.prototype.request = function (this: Channel, method: string, handlerId?: string, data?: object) {
+      methods.push(method);
+      return original.call(this, method, handlerId, data);
+    } as typeof original;
+    try {
+      await client.request({
+        janus: 'message', session_id: sessionId, handle_id: handleId,
+        body: { audio: true, video: true, data: true },
+        jsep: { type: 'offer', sdp: recorded.sdp },
+      });
+      await client.next((m) => m.janus === 'event' && m.sender === handleId && m.jsep !== undefined, 10000);
+      await waitUntil(() => methods.filter((m) => m === 'transport.produce').length === 2, 5000, 'both Producers');
+    } finally {
+      Channel.prototype.request = original;
+    }
+    expect(methods.sort()).to.deep.equal(['router.createWebRtcTransportWithServer', 'transport.connect', 'transport.produce', 'transport.produce']);
+    const transport = usersOf().get(handleId)?.peer.webRtcTransport;
+    const [stats] = (await transport?.getStats()) ?? [];
+    expect(stats?.maxIncomingBitrate, 'the worker took the cap from the creation request').to.equal(10_000_000);
+    await detach(client, sessionId, handleId);
+    await expectNothingLeft(media);
+  });
+
+  // A detach (or hangup) landing while a negotiation's requests are in flight: what they create
+  // afterwards must be closed. This makes it deterministic by holding the DTLS connect request
+  // (issued with the Producers) until the teardown has happened, with a data channel negotiated.
+  it("leaves nothing behind when detach lands while the negotiation's requests are in flight", async () => {
+    const recorder = newPeer({ data: true });
+    const recorded = await recorder.offer();
+    recorder.close();
+    const client = await tracedClient();
+    const { sessionId, handleId } = await createAndAttach(client, PLUGIN);
+    const original = WebRtcTransport.prototype.connect;
     let held = 0;
-    const users = (media.router as unknown as { users: Map<number, { peer: { webRtcTransport?: unknown } }> }).users;
-    WebRtcTransport.prototype.enableSctpMessages = async function (this: WebRtcTransport, enabled: boolean) {
+    WebRtcTransport.prototype.connect = async function (this: WebRtcTransport, parameters: Parameters<typeof original>[0]) {
       held++;
       client.send({ janus: 'detach', session_id: sessionId, handle_id: handleId, transaction: 'racing-detach' });
       // Hold until the detach has torn the PeerConnection down (its transport is gone).
-      await waitUntil(() => users.get(handleId)?.peer.webRtcTransport === undefined, 5000, 'teardown by detach');
-      return original.call(this, enabled);
+      await waitUntil(() => usersOf().get(handleId)?.peer.webRtcTransport === undefined, 5000, 'teardown by detach');
+      return original.call(this, parameters);
     };
     try {
       await client.request({
@@ -383,7 +418,7 @@ describe('media: PeerConnection lifecycle on mediasoup (echotest.lua)', function
       });
       await client.next((m) => m.janus === 'detached' && m.sender === handleId, 10000);
     } finally {
-      WebRtcTransport.prototype.enableSctpMessages = original;
+      WebRtcTransport.prototype.connect = original;
     }
     expect(held).to.equal(1);
     await expectNothingLeft(media);

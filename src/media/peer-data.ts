@@ -1,7 +1,8 @@
 // A peer's data channels over mediasoup SCTP:
 //  - in:  every message the client sends, on any stream, reaches Node as the WebRtcTransport's
-//         'sctpmessage' event (our worker edit 080: no DataProducer per stream, so a join
-//         costs no requests for it), DCEP included (edit 020), so we learn each channel's
+//         'sctpmessage' event (our worker edit 080: no DataProducer per stream; the tap is on
+//         from the transport's creation, edit 090, so a join costs no request for it), DCEP
+//         included (edit 020), so we learn each channel's
 //         label and protocol from its DATA_CHANNEL_OPEN;
 //  - out: per label, a DataProducer on a DirectTransport (created on the first one) consumed
 //         on the WebRtcTransport on the client's own stream for that label (our Node edit
@@ -55,11 +56,10 @@ export class PeerDataChannels {
 
   constructor(private readonly options: PeerDataOptions) {}
 
-  async start(): Promise<void> {
+  /** Listens: the transport was created with its SCTP tap on (peer.ts), so no request. */
+  start(): void {
     const { transport } = this.options;
     transport.on('sctpmessage', (payload: Buffer, streamId: number, ppid: number) => this.onIncoming(streamId, payload, ppid));
-    // Requested with the transport's connect, long before SCTP (after ICE and DTLS) carries anything.
-    await transport.enableSctpMessages(true);
   }
 
   /**

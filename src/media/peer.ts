@@ -50,6 +50,11 @@ function originAddress(transport: WebRtcTransport): string {
 
 /** SCTP streams mediasoup opens on each transport. */
 const SCTP_STREAMS = { OS: 1024, MIS: 1024 };
+/**
+ * The incoming bitrate cap of a PeerConnection without a script's cap: Janus sends a REMB of
+ * 10 Mbps then. Every transport starts with it (the relay changes it when a script caps).
+ */
+export const NO_CAP_BITRATE = 10_000_000;
 const MAX_SCTP_MESSAGE = 262144;
 
 export class MediasoupPeer implements Peer {
@@ -279,6 +284,10 @@ export class MediasoupPeer implements Peer {
         enableSctp: true,
         numSctpStreams: SCTP_STREAMS,
         maxSctpMessageSize: MAX_SCTP_MESSAGE,
+        // Set at creation (edit 090): two requests of a join fewer than asking afterwards.
+        maxIncomingBitrate: NO_CAP_BITRATE,
+        // Whatever the peer sends on SCTP reaches Node (edit 080); peer-data.ts listens.
+        enableSctpMessages: true,
       });
     } catch (error) {
       lease.release();
@@ -346,8 +355,9 @@ export class MediasoupPeer implements Peer {
     if (!transport || !client || !router) throw new InvalidStateError('PeerConnection was closed during negotiation');
     this.negotiation = negotiation;
     this.localSdp = local;
-    // DTLS parameters, Producers and the data path are independent requests to the worker:
-    // issued together, a negotiation waits for one round trip instead of one per step.
+    // DTLS parameters and Producers are independent requests to the worker: issued together,
+    // a negotiation waits for one round trip instead of one per step. (The data path asks
+    // nothing: the transport was created with its SCTP tap on.)
     const steps: Promise<void>[] = [];
     if (!this.dtlsConnecting) {
       this.dtlsConnecting = true;
@@ -372,10 +382,10 @@ export class MediasoupPeer implements Peer {
         onMessage: (message) => this.events.data(message),
         onReady: () => this.events.dataReady(),
       });
-      steps.push(this.data.start());
+      this.data.start();
     }
     // Every step settles before the first failure is thrown (a late object must not be
-    // orphaned: the producers' and data path's own checks close what arrives after a hangup).
+    // orphaned: the producers' own checks close what arrives after a hangup).
     const results = await Promise.allSettled(steps);
     const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
     if (failed) throw failed.reason;

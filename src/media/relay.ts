@@ -21,14 +21,12 @@ import { KeyFrameRequests } from './key-frames';
 import { consumeWire } from './mediasoup-edits';
 import { RawRtcp, RawRtp, TappedStreams } from './raw-rtp';
 import { pliPacket } from './rtcp';
-import type { MediasoupPeer } from './peer';
+import { type MediasoupPeer, NO_CAP_BITRATE } from './peer';
 import { RecordingRoots } from '../common/recording-roots';
 import { RecordingSet } from './recording-set';
 import { SlowLinkGate, lostPackets } from './slowlink';
 
 const MEDIA_KINDS: readonly MediaKind[] = ['audio', 'video'];
-/** Janus sends a REMB of 10 Mbps when no cap is set. */
-const NO_CAP_BITRATE = 10_000_000;
 
 type Flags = Record<MediumKind, boolean>;
 
@@ -532,8 +530,9 @@ export class MediaRelay implements MediaRouter {
     const transport = user.peer.webRtcTransport;
     if (!transport || transport.closed) return;
     const bitrate = user.relayedRemb ?? (user.bitrate > 0 ? user.bitrate : NO_CAP_BITRATE);
-    // Every reconcile ends here: ask the worker only when the cap actually changes.
-    if (this.appliedBitrate.get(transport) === bitrate) return;
+    // Every reconcile ends here: ask the worker only when the cap actually changes (a
+    // transport starts with NO_CAP_BITRATE).
+    if ((this.appliedBitrate.get(transport) ?? NO_CAP_BITRATE) === bitrate) return;
     this.appliedBitrate.set(transport, bitrate);
     void transport.setMaxIncomingBitrate(bitrate).catch(() => undefined);
   }
