@@ -158,6 +158,18 @@ describe('luasfu-bench scenarios against luasfu', function () {
     expect(counted.serverMemory).to.deep.include({ slopeMbPerMin: null }); // too short to tell
   });
 
+  it('churn --connect: each cycle connects to webrtcup, offer->webrtcup measured per cycle', async () => {
+    const run = await runBench(['churn', ...target('churn-connect'), '--connect', '--sessions', '1', '--cycles', '3', '--width', '160', '--height', '120', '--fps', '10'], 60_000);
+    const result = succeeded(run);
+    expect(result.cycles).to.equal(3);
+    expect(result.negotiation).to.equal('ice+dtls');
+    const webrtcup = result.offerToWebrtcupMs as JsonObject;
+    expect(webrtcup.count).to.equal(3);
+    expect(webrtcup.p50).to.be.a('number').and.above(0);
+    // Part of the cycle (attach to detached), so never longer than it.
+    expect(webrtcup.max as number).to.be.at.most((result.cycleMs as JsonObject).max as number);
+  });
+
   it('the HTML reports are self-contained and render their charts in Chromium', async function () {
     if (!existsSync(CHROMIUM)) this.skip();
     const reports = ['api', 'echo', 'videoroom', 'churn'].map((name) => join(dir, `${name}.html`));

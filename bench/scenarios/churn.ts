@@ -3,7 +3,7 @@
 // hangup -> detach, until --cycles cycles in total or --duration seconds. By default the offer
 // is one recorded libwebrtc offer (audio, video, data) and only SDP is negotiated; with
 // --connect each cycle is a fresh peer that connects (ICE, DTLS) up to webrtcup. Reports
-// cycles/s, the cycle time, and with --server-pid the server's memory slope (MB per minute
+// cycles/s, the cycle time (with --connect also offer -> webrtcup), and with --server-pid the server's memory slope (MB per minute
 // and KB per 1,000 cycles): a leak shows as a slope that does not flatten.
 
 import { performance } from 'node:perf_hooks';
@@ -26,6 +26,8 @@ export class ChurnScenario implements Scenario {
   private started = 0;
   private readonly errors = new Tally();
   private readonly cycleMs = new Samples();
+  /** With --connect: from sending the offer to the handle's webrtcup. */
+  private readonly webrtcupMs = new Samples();
   /** (cycles done, server RSS MB) once a second, for the slope per cycle. */
   private readonly memory: Array<{ at: number; cycles: number; rssMb: number }> = [];
 
@@ -92,6 +94,7 @@ export class ChurnScenario implements Scenario {
         watch = new HandleWatch(connection, handleId);
         offer = await peer.offer();
       }
+      const sentAt = performance.now();
       const reply = await connection.message(handleId, { audio: options.audio, video: options.video, data: recorded !== undefined }, { ...offer });
       const jsep = reply.jsep;
       if (!isJsonObject(jsep) || jsep.type !== 'answer' || typeof jsep.sdp !== 'string') {
@@ -100,6 +103,7 @@ export class ChurnScenario implements Scenario {
       if (peer && watch) {
         await peer.accept({ type: 'answer', sdp: jsep.sdp });
         await watch.wait('webrtcup', Math.max(options.timeoutMs, 10_000), context.signal);
+        this.webrtcupMs.add(performance.now() - sentAt);
       }
       await connection.call({ janus: 'hangup', session_id: connection.sessionId, handle_id: handleId });
       const detached = handleId;
@@ -124,6 +128,7 @@ export class ChurnScenario implements Scenario {
   private outcome(context: RunContext, seconds: number, serverCpuMs: number | null): ScenarioOutcome {
     const { options } = context;
     const cycleMs = this.cycleMs.summary();
+    const webrtcupMs = options.connect ? this.webrtcupMs.summary() : undefined;
     const cyclesPerSec = rate(this.cycles, seconds);
     const measured = this.memory.length >= 2;
     const first = this.memory[0];
@@ -144,6 +149,7 @@ export class ChurnScenario implements Scenario {
         measuredSec: Number(seconds.toFixed(3)),
         cyclesPerSec,
         cycleMs: { ...cycleMs },
+        ...(webrtcupMs ? { offerToWebrtcupMs: { ...webrtcupMs } } : {}),
         serverCpuMsPerCycle: serverCpuMsPerCycle ?? 'not measured',
         negotiation: options.connect ? 'ice+dtls' : 'sdp',
         serverMemory: measured
@@ -161,6 +167,7 @@ export class ChurnScenario implements Scenario {
         ['throughput', `${fmtRate(cyclesPerSec)} cycles/s`],
         ['server CPU per cycle', serverCpuMsPerCycle === null ? 'not measured' : `${serverCpuMsPerCycle} ms`],
         ['cycle time', `p50 ${fmtMs(cycleMs.p50)}, p99 ${fmtMs(cycleMs.p99)}, max ${fmtMs(cycleMs.max)}`],
+        ...(webrtcupMs ? [['offer -> webrtcup', `p50 ${fmtMs(webrtcupMs.p50)}, p99 ${fmtMs(webrtcupMs.p99)}, max ${fmtMs(webrtcupMs.max)}`] as [string, string]] : []),
         ['memory slope', !measured
           ? 'not measured (give --server-pid)'
           : perMinute === null
