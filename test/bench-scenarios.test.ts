@@ -158,6 +158,20 @@ describe('luasfu-bench scenarios against luasfu', function () {
     expect(counted.serverMemory).to.deep.include({ slopeMbPerMin: null }); // too short to tell
   });
 
+  it('churn --warmup: cycles of the warm-up run but are not counted, the figures start after it', async () => {
+    const run = await runBench(['churn', ...target('churn-warmup'), '--sessions', '2', '--cycles', '20', '--warmup', '1.5'], 60_000);
+    const result = succeeded(run);
+    expect(result.settings).to.deep.include({ warmupSec: 1.5 });
+    // --cycles counts measured cycles only: the warm-up's come on top.
+    expect(result.cycles).to.equal(20);
+    expect((result.cycleMs as JsonObject).count).to.equal(20);
+    // Measured from the end of the warm-up: 20 cycles take well under its 1.5 s on this server.
+    expect(result.measuredSec).to.be.below(1.5);
+    // ...while the run itself lasted the warm-up and more.
+    expect(result.elapsedSec).to.be.above(1.5);
+    expect(result.serverCpuMsPerCycle).to.be.a('number').and.above(0);
+  });
+
   it('churn --connect: each cycle connects to webrtcup, offer->webrtcup measured per cycle', async () => {
     const run = await runBench(['churn', ...target('churn-connect'), '--connect', '--sessions', '1', '--cycles', '3', '--width', '160', '--height', '120', '--fps', '10'], 60_000);
     const result = succeeded(run);

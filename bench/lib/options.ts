@@ -84,7 +84,7 @@ Load:
   --body <json>          api: message body (default {"audio":true})
   --duration <s>         echo/videoroom: media seconds (10); api/churn: time bound (60/10)
   --warmup <s>           not measured first: api 1 s of messages, echo/videoroom 2 s
-                         of media once everything is up
+                         of media once everything is up, churn 0 s of cycles
   --cycles <n>           churn: total cycles bound (1000)
   --ramp <n>             sessions started per second (default: no limit)
   --width <px> --height <px> --fps <n>   generated video (320x240 at 15)

@@ -13,7 +13,7 @@ import { BenchFailure, JanusReplyError, errorCode, oneLine } from '../lib/errors
 import type { JanusConnection } from '../lib/janus-client';
 import { MediaPeer } from '../lib/peer';
 import type { Description } from '../lib/wrtc-types';
-import { type Counters, type RunContext, type Scenario, type ScenarioOutcome, cpuPer } from '../lib/run';
+import { type Counters, type CpuWindow, type RunContext, type Scenario, type ScenarioOutcome, cpuPer } from '../lib/run';
 import { MIN_TREND_SECONDS, Samples, Tally, rate, slope, trendPerMinute } from '../lib/stats';
 import { HandleWatch, fmtMs, fmtRate, openSession } from './common';
 
@@ -47,11 +47,22 @@ export class ChurnScenario implements Scenario {
       if (!context.server) return;
       this.memory.push({ at: performance.now(), cycles: this.cycles, rssMb: context.server.sample().rssBytes / 1048576 });
     };
-    sampleMemory();
-    const sampler = setInterval(sampleMemory, 1000);
-    const deadline = performance.now() + options.duration * 1000;
-    const t0 = performance.now();
-    const cpu = context.cpuWindow();
+    // Cycles begun during the warm-up run but are not counted (nor against --cycles); the
+    // figures (time, CPU, memory) start when it ends. A JIT-compiled server (luasfu) pays for
+    // compiling, and after an idle spell for growing its heap again, in its first cycles.
+    const measuredFrom = performance.now() + options.warmup * 1000;
+    const deadline = measuredFrom + options.duration * 1000;
+    let sampler: NodeJS.Timeout | undefined;
+    let cpu: CpuWindow | undefined;
+    const startMeasuring = (): void => {
+      if (context.stopped) return;
+      cpu = context.cpuWindow();
+      sampleMemory();
+      sampler = setInterval(sampleMemory, 1000);
+    };
+    let warmupOver = Promise.resolve();
+    if (options.warmup > 0) warmupOver = context.sleep(options.warmup * 1000).then(startMeasuring);
+    else startMeasuring();
     try {
       const lanes = await context.ramp(options.sessions, async () => {
         const lane = await openSession(context);
@@ -60,8 +71,9 @@ export class ChurnScenario implements Scenario {
         this.lanesUp++;
         try {
           while (!context.stopped && this.started < options.cycles && performance.now() < deadline) {
-            this.started++;
-            await this.cycle(context, lane.connection, recorded);
+            const counted = performance.now() >= measuredFrom;
+            if (counted) this.started++;
+            await this.cycle(context, lane.connection, recorded, counted);
           }
         } finally {
           this.lanesUp--;
@@ -73,12 +85,14 @@ export class ChurnScenario implements Scenario {
     } finally {
       clearInterval(sampler);
     }
+    await warmupOver;
     sampleMemory();
-    const seconds = (performance.now() - t0) / 1000;
-    return this.outcome(context, seconds, cpu.end().serverCpuMs);
+    const seconds = Math.max(0, (performance.now() - measuredFrom) / 1000);
+    return this.outcome(context, seconds, cpu?.end().serverCpuMs ?? null);
   }
 
-  private async cycle(context: RunContext, connection: JanusConnection, recorded: Description | undefined): Promise<void> {
+  /** One cycle; only a `counted` one (begun after the warm-up) goes into the figures. */
+  private async cycle(context: RunContext, connection: JanusConnection, recorded: Description | undefined, counted: boolean): Promise<void> {
     const { options } = context;
     const begun = performance.now();
     let handleId = 0;
@@ -103,14 +117,16 @@ export class ChurnScenario implements Scenario {
       if (peer && watch) {
         await peer.accept({ type: 'answer', sdp: jsep.sdp });
         await watch.wait('webrtcup', Math.max(options.timeoutMs, 10_000), context.signal);
-        this.webrtcupMs.add(performance.now() - sentAt);
+        if (counted) this.webrtcupMs.add(performance.now() - sentAt);
       }
       await connection.call({ janus: 'hangup', session_id: connection.sessionId, handle_id: handleId });
       const detached = handleId;
       handleId = 0;
       await connection.call({ janus: 'detach', session_id: connection.sessionId, handle_id: detached });
-      this.cycles++;
-      this.cycleMs.add(performance.now() - begun);
+      if (counted) {
+        this.cycles++;
+        this.cycleMs.add(performance.now() - begun);
+      }
     } catch (error) {
       if (context.stopped) return;
       this.errors.add(errorCode(error), oneLine(error));
