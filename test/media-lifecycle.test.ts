@@ -354,6 +354,23 @@ describe('media: PeerConnection lifecycle on mediasoup (echotest.lua)', function
     await expectNothingLeft(media);
   });
 
+  /** A recorded libwebrtc offer with audio, video and a data channel. */
+  async function dataOffer(): Promise<string> {
+    const recorder = newPeer({ data: true });
+    const recorded = await recorder.offer();
+    recorder.close();
+    return recorded.sdp;
+  }
+
+  /** Sends `sdp` in an echotest request for audio, video and data; resolves with the ack. */
+  function sendDataOffer(client: JanusWsClient, sessionId: number, handleId: number, sdp: string): Promise<JsonObject> {
+    return client.request({
+      janus: 'message', session_id: sessionId, handle_id: handleId,
+      body: { audio: true, video: true, data: true },
+      jsep: { type: 'offer', sdp },
+    });
+  }
+
   /** The relay's users: private, read to reach a handle's transport. */
   function usersOf(): Map<number, { peer: { webRtcTransport?: WebRtcTransport } }> {
     return (media.router as unknown as { users: Map<number, { peer: { webRtcTransport?: WebRtcTransport } }> }).users;
@@ -362,9 +379,7 @@ describe('media: PeerConnection lifecycle on mediasoup (echotest.lua)', function
   // The bitrate cap and the SCTP tap are set when the transport is created (edit 090): a join
   // with audio, video and data asks the worker for the transport, DTLS and two Producers only.
   it('asks the worker four times for a join with data, the transport created with its cap', async () => {
-    const recorder = newPeer({ data: true });
-    const recorded = await recorder.offer();
-    recorder.close();
+    const offer = await dataOffer();
     const client = await tracedClient();
     const { sessionId, handleId } = await createAndAttach(client, PLUGIN);
     const methods: string[] = [];
@@ -374,11 +389,7 @@ describe('media: PeerConnection lifecycle on mediasoup (echotest.lua)', function
       return original.call(this, method, handlerId, data);
     } as typeof original;
     try {
-      await client.request({
-        janus: 'message', session_id: sessionId, handle_id: handleId,
-        body: { audio: true, video: true, data: true },
-        jsep: { type: 'offer', sdp: recorded.sdp },
-      });
+      await sendDataOffer(client, sessionId, handleId, offer);
       await client.next((m) => m.janus === 'event' && m.sender === handleId && m.jsep !== undefined, 10000);
       await waitUntil(() => methods.filter((m) => m === 'transport.produce').length === 2, 5000, 'both Producers');
     } finally {
@@ -396,9 +407,7 @@ describe('media: PeerConnection lifecycle on mediasoup (echotest.lua)', function
   // afterwards must be closed. This makes it deterministic by holding the DTLS connect request
   // (issued with the Producers) until the teardown has happened, with a data channel negotiated.
   it("leaves nothing behind when detach lands while the negotiation's requests are in flight", async () => {
-    const recorder = newPeer({ data: true });
-    const recorded = await recorder.offer();
-    recorder.close();
+    const offer = await dataOffer();
     const client = await tracedClient();
     const { sessionId, handleId } = await createAndAttach(client, PLUGIN);
     const original = WebRtcTransport.prototype.connect;
@@ -411,11 +420,7 @@ describe('media: PeerConnection lifecycle on mediasoup (echotest.lua)', function
       return original.call(this, parameters);
     };
     try {
-      await client.request({
-        janus: 'message', session_id: sessionId, handle_id: handleId,
-        body: { audio: true, video: true, data: true },
-        jsep: { type: 'offer', sdp: recorded.sdp },
-      });
+      await sendDataOffer(client, sessionId, handleId, offer);
       await client.next((m) => m.janus === 'detached' && m.sender === handleId, 10000);
     } finally {
       WebRtcTransport.prototype.connect = original;
