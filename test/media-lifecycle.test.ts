@@ -399,6 +399,7 @@ describe('media: PeerConnection lifecycle on mediasoup (echotest.lua)', function
     const transport = usersOf().get(handleId)?.peer.webRtcTransport;
     const [stats] = (await transport?.getStats()) ?? [];
     expect(stats?.maxIncomingBitrate, 'the worker took the cap from the creation request').to.equal(10_000_000);
+    expect(transport?.sctpMessagesEnabled, 'created with the SCTP tap on').to.equal(true);
     await detach(client, sessionId, handleId);
     await expectNothingLeft(media);
   });

@@ -123,6 +123,18 @@ describe('the media plane without our mediasoup edits', () => {
     }
     expect(() => assertMediasoupEdits()).not.to.throw();
   });
+
+  it('refuses to start without edit 090 (the transport options would be ignored silently)', () => {
+    const prototype = WebRtcTransport.prototype as unknown as Record<string, unknown>;
+    const saved = Object.getOwnPropertyDescriptor(prototype, 'sctpMessagesEnabled');
+    delete prototype.sctpMessagesEnabled;
+    try {
+      expect(() => assertMediasoupEdits()).to.throw(MediasoupEditsMissingError, /sctpMessagesEnabled missing\): run npm ci/);
+    } finally {
+      if (saved) Object.defineProperty(prototype, 'sctpMessagesEnabled', saved);
+    }
+    expect(() => assertMediasoupEdits()).not.to.throw();
+  });
 });
 
 describe('mediasoup worker (built by scripts/install.mjs)', function () {

@@ -6,7 +6,9 @@
 //  - a WebRtcTransport's received RTCP handed to Node and raw RTCP sent on it (patch 050:
 //    enableRawRtcp(), the 'rawrtcp' event, sendRtcp(); typed by the patched .d.ts itself);
 //  - a WebRtcTransport's SCTP messages on streams without a DataProducer handed to Node
-//    (patch 080: enableSctpMessages(), the 'sctpmessage' event; used by peer-data.ts).
+//    (patch 080: enableSctpMessages(), the 'sctpmessage' event; used by peer-data.ts);
+//  - a WebRtcTransport created with its bitrate cap and that SCTP tap on (patch 090:
+//    createWebRtcTransport's maxIncomingBitrate and enableSctpMessages; used by peer.ts).
 
 import type { types } from 'mediasoup';
 import { WebRtcTransport } from 'mediasoup/node/lib/WebRtcTransport';
@@ -27,6 +29,10 @@ export class MediasoupEditsMissingError extends NamedError {
 export function assertMediasoupEdits(): void {
   for (const method of ['enableRawRtcp', 'enableSctpMessages'] as const) {
     if (typeof WebRtcTransport.prototype[method] !== 'function') throw new MediasoupEditsMissingError(`WebRtcTransport.${method}()`);
+  }
+  // Edit 090: without it createWebRtcTransport() would ignore the SCTP tap silently.
+  if (!Object.getOwnPropertyDescriptor(WebRtcTransport.prototype, 'sctpMessagesEnabled')?.get) {
+    throw new MediasoupEditsMissingError('WebRtcTransport.sctpMessagesEnabled');
   }
 }
 
