@@ -2,11 +2,11 @@
 import { expect } from 'chai';
 import { InvalidSdpError } from '../src/plugin/media-errors';
 import {
+  Attributes,
   attr,
   attrFirst,
   attrName,
   attrValue,
-  attrValues,
   directionOf,
   parseSdp,
   writeSdp,
@@ -88,7 +88,7 @@ describe('sdp-text: parse and write', () => {
     expect(attr('msid-semantic', ' WMS *')).to.deep.equal({ type: 'a', value: 'msid-semantic: WMS *' });
     const sdp = parseSdp(readSdpFixture('chrome-offer.sdp'));
     expect(attrFirst(sdp.media[1].lines, 'mid')).to.equal('1');
-    expect(attrValues(sdp.media[2].lines, 'sctp-port')).to.deep.equal(['5000']);
+    expect(new Attributes(sdp.media[2].lines).all('sctp-port')).to.deep.equal(['5000']);
   });
 
   it('directions: last one wins, default sendrecv', () => {

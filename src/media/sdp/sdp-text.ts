@@ -152,16 +152,6 @@ export function isAttr(line: SdpLine, lower: string): boolean {
   return v.slice(0, n).toLowerCase() === lower;
 }
 
-/** Values of every `a=<name>:...` line (case-insensitive name), in order. */
-export function attrValues(lines: readonly SdpLine[], name: string): string[] {
-  const lower = name.toLowerCase();
-  const out: string[] = [];
-  for (const l of lines) {
-    if (isAttr(l, lower)) out.push(l.value.length > lower.length ? l.value.slice(lower.length + 1) : '');
-  }
-  return out;
-}
-
 /** First value of `a=<name>`; '' for a value-less attribute; undefined when absent. */
 export function attrFirst(lines: readonly SdpLine[], name: string): string | undefined {
   const lower = name.toLowerCase();
