@@ -3,8 +3,9 @@
 // hangup -> detach, until --cycles cycles in total or --duration seconds. By default the offer
 // is one recorded libwebrtc offer (audio, video, data) and only SDP is negotiated; with
 // --connect each cycle is a fresh peer that connects (ICE, DTLS) up to webrtcup. Reports
-// cycles/s, the cycle time (with --connect also offer -> webrtcup), and with --server-pid the server's memory slope (MB per minute
-// and KB per 1,000 cycles): a leak shows as a slope that does not flatten.
+// cycles/s, the cycle time (with --connect also offer -> webrtcup), and with --server-pid
+// the server's memory slope (MB per minute and KB per 1,000 cycles): a leak shows as a slope
+// that does not flatten. --warmup runs cycles first without counting them.
 
 import { performance } from 'node:perf_hooks';
 import type { JsonObject } from '../../src/plugin/json';
