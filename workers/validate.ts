@@ -193,55 +193,67 @@ function numberOf(value: unknown, dialect: Dialect): number | undefined {
 
 const absent = (value: unknown): boolean => value === undefined || value === null;
 
+type Problem = { problem: string; expected?: string };
+
+// The checks below allocate nothing unless they fail: they run on every host call (once per
+// relayed packet, twice per echotest message), and the description of a value is only needed
+// for a refusal.
+
+function needNumber(value: unknown, dialect: Dialect, ok: (n: number) => boolean, what: string): Problem | undefined {
+  const n = numberOf(value, dialect);
+  if (n === undefined) return { problem: `expected ${what}, got ${describe(value, dialect)}`, expected: 'DUK_TYPE_NUMBER' };
+  return Number.isFinite(n) && ok(n) ? undefined : { problem: `expected ${what}, got ${describe(value, dialect)}` };
+}
+
+function needString(value: unknown, dialect: Dialect, optional: boolean): Problem | undefined {
+  if (typeof value === 'string' || (dialect === 'lua' && typeof value === 'number') || (optional && absent(value))) return undefined;
+  return { problem: `expected a string${optional ? ' or nothing' : ''}, got ${describe(value, dialect)}`, expected: 'DUK_TYPE_STRING' };
+}
+
+const isId = (n: number): boolean => Number.isInteger(n) && n >= 0 && n <= 0xffffffff;
+const isNonNegative = (n: number): boolean => n >= 0;
+const isSize = (n: number): boolean => n >= 1;
+const isLayer = (n: number): boolean => Number.isInteger(n) && n >= 0 && n <= 2;
+const isLogLevel = (n: number): boolean => Number.isInteger(n) && n >= 0 && n <= 7;
+
 /** What is wrong with one value under a rule (with the Duktape type it needed, for type errors), or undefined. */
-function problemWith(rule: ArgRule, value: unknown, context: ArgContext): { problem: string; expected?: string } | undefined {
-  const lua = context.dialect === 'lua';
-  // Only a failing check needs the description (these checks run once per relayed packet).
-  const got = (): string => describe(value, context.dialect);
-  const needNumber = (test: (n: number) => boolean, what: string): { problem: string; expected?: string } | undefined => {
-    const n = numberOf(value, context.dialect);
-    if (n === undefined) return { problem: `expected ${what}, got ${got()}`, expected: 'DUK_TYPE_NUMBER' };
-    return Number.isFinite(n) && test(n) ? undefined : { problem: `expected ${what}, got ${got()}` };
-  };
-  const needString = (optional: boolean): { problem: string; expected?: string } | undefined => {
-    if (typeof value === 'string' || (lua && typeof value === 'number') || (optional && absent(value))) return undefined;
-    return { problem: `expected a string${optional ? ' or nothing' : ''}, got ${got()}`, expected: 'DUK_TYPE_STRING' };
-  };
+function problemWith(rule: ArgRule, value: unknown, context: ArgContext): Problem | undefined {
+  const dialect = context.dialect;
   switch (rule) {
-    case 'id': return needNumber((n) => Number.isInteger(n) && n >= 0 && n <= 0xffffffff, 'a session id (an integer >= 0)');
-    case 'nonNegative': return needNumber((n) => n >= 0, 'a number >= 0');
-    case 'delay': return value === undefined ? undefined : needNumber((n) => n >= 0, 'a delay in ms >= 0');
-    case 'size': return needNumber((n) => n >= 1, 'a length >= 1');
-    case 'layer': return needNumber((n) => Number.isInteger(n) && n >= 0 && n <= 2, 'an integer from 0 to 2');
-    case 'logLevel': return needNumber((n) => Number.isInteger(n) && n >= 0 && n <= 7, 'a log level from 0 to 7');
-    case 'text': return needString(false);
-    case 'text?': return needString(true);
+    case 'id': return needNumber(value, dialect, isId, 'a session id (an integer >= 0)');
+    case 'nonNegative': return needNumber(value, dialect, isNonNegative, 'a number >= 0');
+    case 'delay': return value === undefined ? undefined : needNumber(value, dialect, isNonNegative, 'a delay in ms >= 0');
+    case 'size': return needNumber(value, dialect, isSize, 'a length >= 1');
+    case 'layer': return needNumber(value, dialect, isLayer, 'an integer from 0 to 2');
+    case 'logLevel': return needNumber(value, dialect, isLogLevel, 'a log level from 0 to 7');
+    case 'text': return needString(value, dialect, false);
+    case 'text?': return needString(value, dialect, true);
     case 'flag':
-      if (lua || typeof value === 'boolean') return undefined;
-      return { problem: `expected a boolean, got ${got()}`, expected: 'DUK_TYPE_BOOLEAN' };
+      if (dialect === 'lua' || typeof value === 'boolean') return undefined;
+      return { problem: `expected a boolean, got ${describe(value, dialect)}`, expected: 'DUK_TYPE_BOOLEAN' };
     case 'argument':
-      if (lua || typeof value === 'string' || value === undefined) return undefined;
-      return { problem: `expected a string or nothing, got ${got()}`, expected: 'DUK_TYPE_STRING' };
+      if (dialect === 'lua' || typeof value === 'string' || value === undefined) return undefined;
+      return { problem: `expected a string or nothing, got ${describe(value, dialect)}`, expected: 'DUK_TYPE_STRING' };
     case 'medium': {
-      const bad = needString(false);
+      const bad = needString(value, dialect, false);
       if (bad) return bad;
-      return mediumOf(String(value)) ? undefined : { problem: `expected "audio", "video" or "data", got ${got()}` };
+      return mediumOf(String(value)) ? undefined : { problem: `expected "audio", "video" or "data", got ${describe(value, dialect)}` };
     }
     case 'direction': {
-      const bad = needString(false);
+      const bad = needString(value, dialect, false);
       if (bad) return bad;
       const d = String(value).toLowerCase();
-      return d === 'in' || d === 'out' ? undefined : { problem: `expected "in" or "out", got ${got()}` };
+      return d === 'in' || d === 'out' ? undefined : { problem: `expected "in" or "out", got ${describe(value, dialect)}` };
     }
     case 'codec': {
-      const bad = needString(false);
+      const bad = needString(value, dialect, false);
       if (bad) return bad;
-      return isRecordingCodec(String(value)) ? undefined : { problem: `unsupported codec ${got()}` };
+      return isRecordingCodec(String(value)) ? undefined : { problem: `unsupported codec ${describe(value, dialect)}` };
     }
     case 'callback': {
-      const bad = needString(false);
+      const bad = needString(value, dialect, false);
       if (bad) return bad;
-      return context.isFunction(String(value)) ? undefined : { problem: `the script defines no function ${got()}` };
+      return context.isFunction(String(value)) ? undefined : { problem: `the script defines no function ${describe(value, dialect)}` };
     }
   }
 }

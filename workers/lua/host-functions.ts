@@ -120,21 +120,32 @@ export function registerHostFunctions(L: LuaState, env: HostEnvironment): void {
     log(LOG_ERR, `${name}: wrong number of arguments: ${n} (expected ${expected})`);
     return false;
   };
-  /** The shared argument rules (validate.ts); a refusal is logged once, as a warning. */
-  const valid = (L1: LuaState, name: HostFunctionName): boolean => {
-    const context: ArgContext = {
-      dialect: 'lua',
-      isFunction: (global) => {
-        const t = lua.lua_getglobal(L1, to_luastring(global));
-        lua.lua_pop(L1, 1);
-        return t === lua.LUA_TFUNCTION;
-      },
-    };
-    const invalid = checkHostArgs(name, argumentValues(L1, lua.lua_gettop(L1)), context);
-    if (!invalid) return true;
-    log(LOG_WARN, invalid.text);
-    return false;
+  /** The state a host call runs on (a coroutine's, inside a scheduler), for `isFunction`. */
+  let caller: LuaState = L;
+  // One context for every call: host calls run one at a time, and this one allocates nothing.
+  const context: ArgContext = {
+    dialect: 'lua',
+    isFunction: (global) => {
+      // Read once: _G's metatable may run script code that makes host calls of its own.
+      const state = caller;
+      const t = lua.lua_getglobal(state, to_luastring(global));
+      lua.lua_pop(state, 1);
+      return t === lua.LUA_TFUNCTION;
+    },
   };
+  /**
+   * The shared argument rules (validate.ts): the arguments as the rules saw them, or undefined
+   * after logging the refusal once, as a warning.
+   */
+  const checked = (L1: LuaState, name: HostFunctionName): unknown[] | undefined => {
+    caller = L1;
+    const values = argumentValues(L1, lua.lua_gettop(L1));
+    const invalid = checkHostArgs(name, values, context);
+    if (!invalid) return values;
+    log(LOG_WARN, invalid.text);
+    return undefined;
+  };
+  const valid = (L1: LuaState, name: HostFunctionName): boolean => checked(L1, name) !== undefined;
   /** Arity (an error line, as janus_lua.c) then the argument rules (a warning line). */
   const accepted = (L1: LuaState, name: HostFunctionName, expected: number): boolean => arity(L1, name, expected) && valid(L1, name);
   /** Common shape: f(id) with an alive-check. */
@@ -219,11 +230,14 @@ export function registerHostFunctions(L: LuaState, env: HostEnvironment): void {
     closePc: aliveOnly('closePc', (id) => ({ closePc: id })),
     endSession: aliveOnly('endSession', (id) => ({ endSession: id })),
     configureMedium: (L1) => {
-      if (!accepted(L1, 'configureMedium', 4)) return ret(L1, -1);
+      if (!arity(L1, 'configureMedium', 4)) return ret(L1, -1);
+      const values = checked(L1, 'configureMedium');
+      if (!values) return ret(L1, -1);
       const id = toUint32(L1, 1);
       if (!env.sessions.alive(id)) return ret(L1, -1);
-      const medium = mediumOf(toText(L1, 2) ?? '') ?? 'audio';
-      const incoming = (toText(L1, 3) ?? '').toLowerCase() === 'in';
+      // The rules passed: the medium and the direction are strings the rules already decoded.
+      const medium = mediumOf(values[1] as string) ?? 'audio';
+      const incoming = (values[2] as string).toLowerCase() === 'in';
       env.emit({ configureMedium: { session: id, medium, incoming, enabled: lua.lua_toboolean(L1, 4) } });
       return ret(L1, 0);
     },
