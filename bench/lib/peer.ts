@@ -9,6 +9,7 @@
 import type { JsonObject } from '../../src/plugin/json';
 import { BenchFailure } from './errors';
 
+import { countingSink, patternVideo, toneAudio, type GeneratedSource } from './generated-media';
 import type { DataChannel, Description, PeerConnection, Sink, Track, Wrtc } from './wrtc-types';
 
 let loaded: Wrtc | undefined;
@@ -91,8 +92,8 @@ export class MediaPeer {
     const lib = wrtc();
     this.pc = new lib.RTCPeerConnection({ iceServers: [] });
     if (send) {
-      if (send.audio) this.startAudio(lib);
-      if (send.video) this.startVideo(lib, send.width, send.height, send.fps);
+      if (send.audio) this.send(toneAudio(lib));
+      if (send.video) this.send(patternVideo(lib, send.width, send.height, 1000 / send.fps));
       if (send.data) {
         this.channel = this.pc.createDataChannel('JanusDataChannel');
         this.listen(this.channel);
@@ -173,54 +174,27 @@ export class MediaPeer {
     this.pc.close();
   }
 
-  private startVideo(lib: Wrtc, width: number, height: number, fps: number): void {
-    const w = width & ~1;
-    const h = height & ~1;
-    const source = new lib.nonstandard.RTCVideoSource();
-    const track = source.createTrack();
-    this.tracks.push(track);
-    this.pc.addTransceiver(track, { direction: 'sendrecv' });
-    const frame = new Uint8Array((w * h * 3) / 2);
-    let n = 0;
-    this.timers.push(setInterval(() => {
-      // A moving pattern, so the encoder has something to code.
-      n++;
-      for (let i = 0; i < w * h; i += 7) frame[i] = (i + n * 5) & 0xff;
-      source.onFrame({ width: w, height: h, data: frame });
-    }, 1000 / fps));
-  }
-
-  private startAudio(lib: Wrtc): void {
-    const source = new lib.nonstandard.RTCAudioSource();
-    const track = source.createTrack();
-    this.tracks.push(track);
-    this.pc.addTransceiver(track, { direction: 'sendrecv' });
-    const samples = new Int16Array(480);
-    let phase = 0;
-    this.timers.push(setInterval(() => {
-      for (let i = 0; i < samples.length; i++) samples[i] = Math.round(8000 * Math.sin((phase++ * 2 * Math.PI * 440) / 48000));
-      source.onData({ samples, sampleRate: 48000, channelCount: 1 });
-    }, 10));
+  /** Sends a generated source on a sendrecv transceiver of its own. */
+  private send(source: GeneratedSource): void {
+    this.tracks.push(source.track);
+    this.timers.push(source.timer);
+    this.pc.addTransceiver(source.track, { direction: 'sendrecv' });
   }
 
   private sink(lib: Wrtc, track: Track): void {
     if (this.closed) return;
-    if (track.kind === 'video') {
-      const sink = new lib.nonstandard.RTCVideoSink(track);
-      sink.onframe = ({ frame }) => {
+    const sink = countingSink(lib, track, {
+      videoFrame: (width, height) => {
         this.videoFrames++;
         this.firstFrameAt ??= performance.now();
-        this.lastFrameSize = `${frame.width}x${frame.height}`;
-      };
-      this.sinks.push(sink);
-    } else if (track.kind === 'audio') {
-      const sink = new lib.nonstandard.RTCAudioSink(track);
-      sink.ondata = () => {
+        this.lastFrameSize = `${width}x${height}`;
+      },
+      audioChunk: () => {
         this.audioChunks++;
         this.firstAudioAt ??= performance.now();
-      };
-      this.sinks.push(sink);
-    }
+      },
+    });
+    if (sink) this.sinks.push(sink);
   }
 
   private listen(channel: DataChannel): void {

@@ -1,9 +1,10 @@
-// A real libwebrtc peer in Node (@roamhq/wrtc): sends generated video and audio (and a data
-// channel), and counts what comes back. Its types are declared here, minimally, because the
-// package's typings need the DOM library.
+// A real libwebrtc peer in Node (@roamhq/wrtc) for the tests: sends generated video and audio
+// (bench/lib/generated-media.ts, as the bench's peers do) and a data channel, counts what comes
+// back, and reads its sender's stats.
 
 /* eslint-disable @typescript-eslint/no-require-imports */
 
+import { countingSink, patternVideo, toneAudio, type GeneratedSource } from '../../bench/lib/generated-media';
 import type { DataChannel, Description, PeerConnection, Sink, Track, Wrtc } from '../../bench/lib/wrtc-types';
 
 const wrtc = require('@roamhq/wrtc') as Wrtc;
@@ -33,8 +34,9 @@ export class NodePeer {
   constructor(private readonly options: NodePeerOptions = {}) {
     this.pc = new wrtc.RTCPeerConnection({ iceServers: [] });
     const { audio = true, video = true, data = false } = options;
-    if (video) this.startVideo(options.width ?? 320, options.height ?? 240);
-    if (audio) this.startAudio();
+    // About 30 frames a second; none while videoStalled.
+    if (video) this.send(patternVideo(wrtc, options.width ?? 320, options.height ?? 240, 33, () => this.videoStalled));
+    if (audio) this.send(toneAudio(wrtc));
     if (data) {
       this.channel = this.pc.createDataChannel('JanusDataChannel');
       this.listen(this.channel);
@@ -102,54 +104,24 @@ export class NodePeer {
     this.pc.close();
   }
 
-  private startVideo(width: number, height: number): void {
-    const source = new wrtc.nonstandard.RTCVideoSource();
-    const track = source.createTrack();
-    this.tracks.push(track);
-    this.pc.addTrack(track);
-    const frame = new Uint8Array((width * height * 3) / 2);
-    let n = 0;
-    this.timers.push(
-      setInterval(() => {
-        // A moving gradient, so the encoder has something to code.
-        if (this.videoStalled) return;
-        n++;
-        for (let i = 0; i < width * height; i += 7) frame[i] = (i + n * 5) & 0xff;
-        source.onFrame({ width, height, data: frame });
-      }, 33),
-    );
-  }
-
-  private startAudio(): void {
-    const source = new wrtc.nonstandard.RTCAudioSource();
-    const track = source.createTrack();
-    this.tracks.push(track);
-    this.pc.addTrack(track);
-    const samples = new Int16Array(480);
-    let phase = 0;
-    this.timers.push(
-      setInterval(() => {
-        for (let i = 0; i < samples.length; i++) samples[i] = Math.round(8000 * Math.sin((phase++ * 2 * Math.PI * 440) / 48000));
-        source.onData({ samples, sampleRate: 48000, channelCount: 1 });
-      }, 10),
-    );
+  /** Sends a generated source with addTrack, as a page would. */
+  private send(source: GeneratedSource): void {
+    this.tracks.push(source.track);
+    this.timers.push(source.timer);
+    this.pc.addTrack(source.track);
   }
 
   private sink(track: Track): void {
-    if (track.kind === 'video') {
-      const sink = new wrtc.nonstandard.RTCVideoSink(track);
-      sink.onframe = ({ frame }) => {
+    const sink = countingSink(wrtc, track, {
+      videoFrame: (width, height) => {
         this.videoFrames++;
-        this.lastFrameSize = { width: frame.width, height: frame.height };
-      };
-      this.sinks.push(sink);
-    } else if (track.kind === 'audio') {
-      const sink = new wrtc.nonstandard.RTCAudioSink(track);
-      sink.ondata = () => {
+        this.lastFrameSize = { width, height };
+      },
+      audioChunk: () => {
         this.audioChunks++;
-      };
-      this.sinks.push(sink);
-    }
+      },
+    });
+    if (sink) this.sinks.push(sink);
   }
 
   private listen(channel: DataChannel): void {
