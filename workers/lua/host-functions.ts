@@ -137,7 +137,7 @@ export function registerHostFunctions(L: LuaState, env: HostEnvironment): void {
    * The shared argument rules (validate.ts): the arguments as the rules saw them, or undefined
    * after logging the refusal once, as a warning.
    */
-  const checked = (L1: LuaState, name: HostFunctionName): unknown[] | undefined => {
+  const valid = (L1: LuaState, name: HostFunctionName): unknown[] | undefined => {
     caller = L1;
     const values = argumentValues(L1, lua.lua_gettop(L1));
     const invalid = checkHostArgs(name, values, context);
@@ -145,9 +145,9 @@ export function registerHostFunctions(L: LuaState, env: HostEnvironment): void {
     log(LOG_WARN, invalid.text);
     return undefined;
   };
-  const valid = (L1: LuaState, name: HostFunctionName): boolean => checked(L1, name) !== undefined;
   /** Arity (an error line, as janus_lua.c) then the argument rules (a warning line). */
-  const accepted = (L1: LuaState, name: HostFunctionName, expected: number): boolean => arity(L1, name, expected) && valid(L1, name);
+  const accepted = (L1: LuaState, name: HostFunctionName, expected: number): unknown[] | undefined =>
+    arity(L1, name, expected) ? valid(L1, name) : undefined;
   /** Common shape: f(id) with an alive-check. */
   const aliveOnly = (name: HostFunctionName, record: (id: number) => HostCall): LuaJsFunction => (L1) => {
     if (!accepted(L1, name, 1)) return ret(L1, -1);
@@ -230,8 +230,7 @@ export function registerHostFunctions(L: LuaState, env: HostEnvironment): void {
     closePc: aliveOnly('closePc', (id) => ({ closePc: id })),
     endSession: aliveOnly('endSession', (id) => ({ endSession: id })),
     configureMedium: (L1) => {
-      if (!arity(L1, 'configureMedium', 4)) return ret(L1, -1);
-      const values = checked(L1, 'configureMedium');
+      const values = accepted(L1, 'configureMedium', 4);
       if (!values) return ret(L1, -1);
       const id = toUint32(L1, 1);
       if (!env.sessions.alive(id)) return ret(L1, -1);
