@@ -111,6 +111,68 @@ describe('scripts/patch-package.mjs and patches/fengari', () => {
   });
 });
 
+describe('fengari patch 050', () => {
+  interface CallInfo { next: CallInfo | null; previous: CallInfo | null; l_base: number }
+  interface Internals { ci: CallInfo; base_ci: CallInfo; stack: unknown[] }
+
+  /** Loads `src` on a fresh state whose global probe() records its Lua caller's frame. */
+  function withProbe(src: string, nresults: number): { L: Internals; frames: CallInfo[]; registers: unknown[]; results: (number | false)[] } {
+    const L = lauxlib.luaL_newstate();
+    lualib.luaL_openlibs(L);
+    const frames: CallInfo[] = [];
+    const registers: unknown[] = [];
+    lua.lua_pushjsfunction(L, (state: LuaState) => {
+      const caller = (state as unknown as Internals).ci.previous as CallInfo;
+      frames.push(caller);
+      // The TValue object of the caller's second register.
+      registers.push((state as unknown as Internals).stack[caller.l_base + 1]);
+      return 0;
+    });
+    lua.lua_setglobal(L, 'probe');
+    const code = to_luastring(src);
+    expect(lauxlib.luaL_loadbufferx(L, code, code.length, 'test', 't')).to.equal(lua.LUA_OK);
+    expect(lua.lua_pcall(L, 0, nresults, 0)).to.equal(lua.LUA_OK);
+    const results: (number | false)[] = [];
+    for (let i = 1; i <= nresults; i++) results.push(lua.lua_tointegerx(L, i));
+    lua.lua_settop(L, 0);
+    return { L: L as unknown as Internals, frames, registers, results };
+  }
+
+  it('050: calls of a Lua function reuse its CallInfo and its registers\' TValues', () => {
+    const { frames, registers, results } = withProbe(
+      'local function f(a) local x, y = a, a * 2 probe() return x + y end local s = 0 for i = 1, 4 do s = s + f(i) end return s', 1);
+    expect(results).to.deep.equal([30]);
+    expect(frames).to.have.length(4);
+    // Stock fengari allocates both afresh on every call.
+    expect(new Set(frames.slice(1)).size).to.equal(1);
+    expect(new Set(registers.slice(1)).size).to.equal(1);
+  });
+
+  it('050: closures keep their own values while later calls reuse the slots, also across errors and coroutines', () => {
+    const src = `
+      local fs = {}
+      local function mk(i) local v = i * 10 fs[#fs + 1] = function() v = v + 1 return v end end
+      for i = 1, 5 do mk(i) end
+      local function noise(a, b, c) local x, y, z = a, b, c return x + y + z end
+      for i = 1, 20 do noise(i, i, i) end
+      local ok = pcall(function() local w = 99 fs[#fs + 1] = function() return w end error("x") end)
+      for i = 1, 20 do noise(-i, 0, 0) end
+      local co = coroutine.wrap(function(a) local u = a coroutine.yield(function() return u end) end)
+      local fromco = co(7)
+      for i = 1, 20 do noise(i, 0, 0) end
+      return fs[1](), fs[1](), fs[3](), fs[5](), (ok and 1 or 0), fs[6](), fromco()`;
+    expect(runLua(src, 7).results).to.deep.equal([11, 12, 31, 51, 0, 99, 7]);
+  });
+
+  it('050: after a deep recursion returns, at most 32 spare CallInfos stay', () => {
+    const { L, results } = withProbe('local function deep(n) if n == 0 then probe() return 0 end return 1 + deep(n - 1) end return deep(500)', 1);
+    expect(results).to.deep.equal([500]);
+    let spares = 0;
+    for (let ci = L.base_ci.next; ci !== null && spares < 1000; ci = ci.next) spares++;
+    expect(spares).to.be.within(1, 32);
+  });
+});
+
 describe('fengari patch 040', () => {
   /** The Table object behind the value at the top of L's stack (fengari's internals). */
   function topTable(L: LuaState): { dead_strong: Map<unknown, unknown>; dead_weak?: WeakMap<object, unknown> } {
