@@ -17,6 +17,12 @@ export type TaskOutcome = Result;
 export interface ScriptRuntime {
   load(task: LoadTask): TaskOutcome;
   call(task: CallMessage): TaskOutcome;
+  /**
+   * The memory in use and whether it is over the limit (even after a GC, or as found during
+   * the task); once per task, after its last call: reading the heap costs as much as a short
+   * callback.
+   */
+  memoryReport(): { memoryBytes: number; overMemory: boolean };
 }
 
 /**
@@ -255,7 +261,7 @@ export abstract class ScriptRuntimeBase implements ScriptRuntime {
   }
 
   /** The memory in use after the task, and whether it is over the limit (even after a GC). */
-  protected memoryReport(): { memoryBytes: number; overMemory: boolean } {
+  memoryReport(): { memoryBytes: number; overMemory: boolean } {
     return this.memory.check();
   }
 
@@ -299,7 +305,6 @@ export abstract class ScriptRuntimeBase implements ScriptRuntime {
       pendingPokes: followups.pending,
       info,
       hooks: [...this.hooks],
-      ...this.memoryReport(),
     };
   }
 
@@ -312,7 +317,6 @@ export abstract class ScriptRuntimeBase implements ScriptRuntime {
     const served = this.servePokes(resumes + this.pokes, resumeInto ?? []);
     if (!resumeInto) outcome.followupCalls = served.calls;
     outcome.pendingPokes = served.pending;
-    Object.assign(outcome, this.memoryReport());
     return outcome;
   }
 

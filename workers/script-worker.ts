@@ -51,6 +51,9 @@ export function handle(bytes: Uint8Array): Uint8Array {
   } else {
     results = (task.calls ?? []).map(runCall);
   }
+  // Memory is checked once per task, after its calls: the last result carries the report.
+  const last = results[results.length - 1];
+  if (runtime && last) Object.assign(last, runtime.memoryReport());
   return encodeReply({ instance, seq: task.seq, results });
 }
 

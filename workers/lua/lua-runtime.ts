@@ -7,7 +7,7 @@
 import { dirname } from 'node:path';
 import { lua, lauxlib, to_luastring, type LuaState, type LuaHook } from 'fengari';
 import { LUA_PLUGIN_INFO } from '../../src/common/identity';
-import { Status, type CallMessage, type LoadTask, type ScriptInfoMessage } from '../../src/common/bridge';
+import { Status, type LoadTask, type ScriptInfoMessage } from '../../src/common/bridge';
 import { memoryInUse } from '../memory';
 import {
   ScriptRuntimeBase, readInfoTexts, type Invoked, type InvokedSpec, type ScriptArg, type TaskOutcome,
@@ -90,7 +90,7 @@ export class LuaRuntime extends ScriptRuntimeBase {
     return Math.min(HOOK_STEP, this.instructionLimit);
   }
 
-  /** Over the limit even after a full GC; remembered for this task's report. */
+  /** Over the limit even after a full GC; remembered until the task's report. */
   private overMemoryLimit(): boolean {
     if (!this.memory.check().overMemory) return false;
     this.overMemory = true;
@@ -159,9 +159,10 @@ export class LuaRuntime extends ScriptRuntimeBase {
   }
 
   /** As the base, but an over-limit reading the hook confirmed during the task counts too. */
-  protected override memoryReport(): { memoryBytes: number; overMemory: boolean } {
+  override memoryReport(): { memoryBytes: number; overMemory: boolean } {
     const memoryBytes = memoryInUse();
     const over = this.overMemory || (memoryBytes > this.memory.limitBytes && this.overMemoryLimit());
+    this.overMemory = false;
     return { memoryBytes, overMemory: over };
   }
 
@@ -253,11 +254,6 @@ export class LuaRuntime extends ScriptRuntimeBase {
 
   protected hasScript(): boolean {
     return this.L !== undefined;
-  }
-
-  override call(task: CallMessage): TaskOutcome {
-    this.overMemory = false;
-    return super.call(task);
   }
 
   protected invokeCallback(name: string, args: ScriptArg[], spec: InvokedSpec): Invoked {
