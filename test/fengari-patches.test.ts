@@ -9,10 +9,14 @@ import os from 'node:os';
 import path from 'node:path';
 import { lauxlib, lua, lualib, to_luastring, type LuaState } from 'fengari';
 
-/** Runs a chunk on a fresh state with the standard libraries and returns its integer results. */
-function runLua(src: string, nresults: number): { L: LuaState; results: (number | false)[] } {
+/**
+ * Runs a chunk on a fresh state with the standard libraries (and whatever `prepare` adds) and
+ * returns its integer results.
+ */
+function runLua(src: string, nresults: number, prepare?: (L: LuaState) => void): { L: LuaState; results: (number | false)[] } {
   const L = lauxlib.luaL_newstate();
   lualib.luaL_openlibs(L);
+  prepare?.(L);
   const code = to_luastring(src);
   expect(lauxlib.luaL_loadbufferx(L, code, code.length, 'test', 't')).to.equal(lua.LUA_OK);
   expect(lua.lua_pcall(L, 0, nresults, 0)).to.equal(lua.LUA_OK);
@@ -117,24 +121,18 @@ describe('fengari patch 050', () => {
 
   /** Loads `src` on a fresh state whose global probe() records its Lua caller's frame. */
   function withProbe(src: string, nresults: number): { L: Internals; frames: CallInfo[]; registers: unknown[]; results: (number | false)[] } {
-    const L = lauxlib.luaL_newstate();
-    lualib.luaL_openlibs(L);
     const frames: CallInfo[] = [];
     const registers: unknown[] = [];
-    lua.lua_pushjsfunction(L, (state: LuaState) => {
-      const caller = (state as unknown as Internals).ci.previous as CallInfo;
-      frames.push(caller);
-      // The TValue object of the caller's second register.
-      registers.push((state as unknown as Internals).stack[caller.l_base + 1]);
-      return 0;
+    const { L, results } = runLua(src, nresults, (state) => {
+      lua.lua_pushjsfunction(state, (S: LuaState) => {
+        const caller = (S as unknown as Internals).ci.previous as CallInfo;
+        frames.push(caller);
+        // The TValue object of the caller's second register.
+        registers.push((S as unknown as Internals).stack[caller.l_base + 1]);
+        return 0;
+      });
+      lua.lua_setglobal(state, 'probe');
     });
-    lua.lua_setglobal(L, 'probe');
-    const code = to_luastring(src);
-    expect(lauxlib.luaL_loadbufferx(L, code, code.length, 'test', 't')).to.equal(lua.LUA_OK);
-    expect(lua.lua_pcall(L, 0, nresults, 0)).to.equal(lua.LUA_OK);
-    const results: (number | false)[] = [];
-    for (let i = 1; i <= nresults; i++) results.push(lua.lua_tointegerx(L, i));
-    lua.lua_settop(L, 0);
     return { L: L as unknown as Internals, frames, registers, results };
   }
 
