@@ -171,6 +171,20 @@ describe('fengari patch 050', () => {
   });
 });
 
+describe('fengari patch 060', () => {
+  it('060: strings pushed from JavaScript are copied byte for byte (not iterated), and stay copies', () => {
+    const L = lauxlib.luaL_newstate();
+    const source = Buffer.from('a=rtpmap:111 opus/48000/2');
+    // Uint8Array.from (stock fengari) follows a source's iterator; a copy of the bytes does not.
+    const view = source.subarray(2, 8);
+    Object.defineProperty(view, Symbol.iterator, { value: function* () { yield 0x3f; } });
+    lua.lua_pushstring(L, view);
+    lua.lua_pushlstring(L, source, 1);
+    source[2] = 0x58;
+    expect([lua.lua_tojsstring(L, 1), lua.lua_tojsstring(L, 2)]).to.deep.equal(['rtpmap', 'a']);
+  });
+});
+
 describe('fengari patch 040', () => {
   /** The Table object behind the value at the top of L's stack (fengari's internals). */
   function topTable(L: LuaState): { dead_strong: Map<unknown, unknown>; dead_weak?: WeakMap<object, unknown> } {
