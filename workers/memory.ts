@@ -21,6 +21,12 @@ export function memoryInUse(): number {
   return stats.used_heap_size + (stats.external_memory ?? 0);
 }
 
+/** The heap in use, and whether it is over the limit (the last Result of every task carries it). */
+export interface MemoryReport {
+  memoryBytes: number;
+  overMemory: boolean;
+}
+
 /** The shortest time between two forced GCs, to avoid thrashing. */
 const GC_INTERVAL_MS = 100;
 
@@ -33,7 +39,7 @@ export class MemoryLimit {
    * The memory in use, and whether it is over the limit even after a full GC (at most one
    * forced GC per 100 ms: within that, an over-limit reading does not count yet).
    */
-  check(): { memoryBytes: number; overMemory: boolean } {
+  check(): MemoryReport {
     let memoryBytes = memoryInUse();
     if (memoryBytes <= this.limitBytes) return { memoryBytes, overMemory: false };
     if (forceGc) {

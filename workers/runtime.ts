@@ -9,7 +9,7 @@ import {
   Status, callbackOf, type Callback, type CallArguments, type CallMessage, type HostCall, type IncomingData, type IncomingPacket,
   type Layer, type LoadTask, type Result, type ScriptInfoMessage,
 } from '../src/common/bridge';
-import { MemoryLimit } from './memory';
+import { MemoryLimit, type MemoryReport } from './memory';
 import { SessionMirror } from './session-mirror';
 
 export type TaskOutcome = Result;
@@ -22,7 +22,7 @@ export interface ScriptRuntime {
    * the task); once per task, after its last call: reading the heap costs as much as a short
    * callback.
    */
-  memoryReport(): { memoryBytes: number; overMemory: boolean };
+  memoryReport(): MemoryReport;
 }
 
 /**
@@ -261,7 +261,7 @@ export abstract class ScriptRuntimeBase implements ScriptRuntime {
   }
 
   /** The memory in use after the task, and whether it is over the limit (even after a GC). */
-  memoryReport(): { memoryBytes: number; overMemory: boolean } {
+  memoryReport(): MemoryReport {
     return this.memory.check();
   }
 

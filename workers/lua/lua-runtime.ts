@@ -8,7 +8,7 @@ import { dirname } from 'node:path';
 import { lua, lauxlib, to_luastring, type LuaState, type LuaHook } from 'fengari';
 import { LUA_PLUGIN_INFO } from '../../src/common/identity';
 import { Status, type LoadTask, type ScriptInfoMessage } from '../../src/common/bridge';
-import { memoryInUse } from '../memory';
+import { memoryInUse, type MemoryReport } from '../memory';
 import {
   ScriptRuntimeBase, readInfoTexts, type Invoked, type InvokedSpec, type ScriptArg, type TaskOutcome,
 } from '../runtime';
@@ -158,8 +158,11 @@ export class LuaRuntime extends ScriptRuntimeBase {
     return this.loaded(calls, this.readInfo());
   }
 
-  /** As the base, but an over-limit reading the hook confirmed during the task counts too. */
-  override memoryReport(): { memoryBytes: number; overMemory: boolean } {
+  /**
+   * As the base, but an over-limit reading the hook confirmed during the task counts too (and
+   * is forgotten once reported: the next task starts clean).
+   */
+  override memoryReport(): MemoryReport {
     const memoryBytes = memoryInUse();
     const over = this.overMemory || (memoryBytes > this.memory.limitBytes && this.overMemoryLimit());
     this.overMemory = false;
