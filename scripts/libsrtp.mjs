@@ -15,9 +15,11 @@
 // /var/lib/apt are not touched and root is not needed) runs `apt-get update` and `apt-get
 // source --download-only libsrtp2=<version>` (apt checks the files against the signed
 // index); `dpkg-source -x` unpacks it with Debian's patches (dpkg-dev is installed with apt if
-// missing and we are root); meson builds it like mediasoup's own libsrtp2 subproject
-// (crypto-library=openssl, crypto-library-kdf=disabled) as a static, position-independent
-// library and installs it into
+// missing and we are root); our own patches (patches/libsrtp2/NNN-*.patch, git apply in name
+// order: per-packet HMAC and AES-ICM without OpenSSL 3's EVP re-initialisation) go on top;
+// meson builds it like mediasoup's own libsrtp2 subproject (crypto-library=openssl,
+// crypto-library-kdf=disabled) as a static, position-independent library with libsrtp's test
+// programs, whose known-answer tests (SELF_TESTS) must pass, and installs it into
 //   ${XDG_CACHE_HOME:-~/.cache}/luasfu/libsrtp2-<key>/{include/srtp2,lib/libsrtp2.a,lib/pkgconfig}
 // (Debian's <includedir>/srtp2 layout). Only the .a is there, so meson's pkg-config lookup
 // with that pkgconfig dir first resolves -lsrtp2 to it while OpenSSL stays shared.
@@ -31,14 +33,23 @@ import os from 'node:os';
 import path from 'node:path';
 import readline from 'node:readline';
 import { fileURLToPath } from 'node:url';
+import { applyPatches, listPatches } from './patch-package.mjs';
 
 /** meson options for libsrtp2 (mirrors mediasoup's subproject('libsrtp2') + static/PIC). */
 export const SRTP_MESON_ARGS = [
   '--buildtype', 'release', '-Db_ndebug=true', '--wrap-mode=nodownload',
   '--default-library=static', '-Db_staticpic=true', '-Dwarning_level=0',
   '-Dcrypto-library=openssl', '-Dcrypto-library-kdf=disabled',
-  '-Dtests=disabled', '-Dpcap-tests=disabled', '-Ddoc=disabled', '-Dfuzzer=disabled',
+  '-Dtests=enabled', '-Dpcap-tests=disabled', '-Ddoc=disabled', '-Dfuzzer=disabled',
 ];
+/** Our edits to Debian's libsrtp2 source (patches/README.md). */
+export const SRTP_PATCH_DIR = path.join(path.dirname(fileURLToPath(import.meta.url)), '..', 'patches', 'libsrtp2');
+/**
+ * libsrtp's own known-answer tests run after the build (`meson test`): the crypto kernel's
+ * cipher and HMAC test cases, ICM test vectors and buffered encryption, reference SRTP packets.
+ * The slow ones (replay, roc, rtpw: ~35 s) are left out.
+ */
+export const SELF_TESTS = ['datatypes_driver', 'kernel_driver', 'cipher_driver', 'srtp_driver', 'test_srtp', 'rdbx_driver'];
 const STAMP = 'luasfu-libsrtp2.json';
 const STEP_TIMEOUT_MS = 10 * 60 * 1000;
 
@@ -59,8 +70,22 @@ function cacheBase() {
 }
 
 /**
+ * 8 hex digits over the build options and our patches' diffs (not their headers, as the
+ * worker key does): a change to either is a new build.
+ * @param {string[]} patches
+ */
+export function buildInputsHash(patches = listPatches(SRTP_PATCH_DIR)) {
+  const h = createHash('sha256').update(JSON.stringify(SRTP_MESON_ARGS));
+  for (const patch of patches) {
+    const text = fs.readFileSync(patch, 'utf8');
+    h.update(text.slice(Math.max(0, text.indexOf('diff --git '))));
+  }
+  return h.digest('hex').slice(0, 8);
+}
+
+/**
  * What an OpenSSL build would be: Debian's source package and version of the installed
- * libsrtp2-dev, the cache key (version + build options) and the install prefix.
+ * libsrtp2-dev, the cache key (version + build options and patches) and the install prefix.
  * Throws when dpkg does not know libsrtp2-dev.
  */
 export function opensslSrtpPlan() {
@@ -68,8 +93,7 @@ export function opensslSrtpPlan() {
   if (r.error || r.status !== 0) throw new Error('dpkg-query does not know libsrtp2-dev');
   const [srcPackage, srcVersion, status] = r.stdout.trim().split('\t');
   if (status !== 'installed' || !srcPackage || !srcVersion) throw new Error('libsrtp2-dev is not installed');
-  const argsHash = createHash('sha256').update(JSON.stringify(SRTP_MESON_ARGS)).digest('hex').slice(0, 8);
-  const key = `openssl-${srcVersion.replace(/[^A-Za-z0-9.+~-]/g, '_')}-${argsHash}`;
+  const key = `openssl-${srcVersion.replace(/[^A-Za-z0-9.+~-]/g, '_')}-${buildInputsHash()}`;
   const prefix = path.join(cacheBase(), `libsrtp2-${key}`);
   return { srcPackage, srcVersion, key, prefix, pkgConfigDir: path.join(prefix, 'lib', 'pkgconfig') };
 }
@@ -219,7 +243,7 @@ export async function buildOpensslSrtp(plan) {
   // Our work dir is under root's home, which the _apt sandbox user cannot write.
   if (process.getuid?.() === 0) aptOpts.push('-o', 'APT::Sandbox::User=root');
   const env = { ...process.env, DEBIAN_FRONTEND: 'noninteractive', LC_ALL: 'C' };
-  log('step 1/4: apt-get update (deb-src indexes, private lists)');
+  log('step 1/5: apt-get update (deb-src indexes, private lists)');
   // An entry without deb-src (third-party repo) fails to update; the source may still be
   // found, so carry on and name the update's problem only if the download fails.
   let updateProblem = '';
@@ -232,7 +256,7 @@ export async function buildOpensslSrtp(plan) {
   if (updateProblem) log(`apt-get update had a problem (${updateProblem}); trying the download anyway`);
 
   // 2. Download (checked against the signed index) and unpack with Debian's patches.
-  log(`step 2/4: apt-get source --download-only ${plan.srcPackage}=${plan.srcVersion}`);
+  log(`step 2/5: apt-get source --download-only ${plan.srcPackage}=${plan.srcVersion}`);
   const dl = path.join(work, 'dl');
   fs.mkdirSync(dl);
   try {
@@ -246,8 +270,17 @@ export async function buildOpensslSrtp(plan) {
   await run('dpkg-source', ['-x', path.join(dl, dsc), srcDir], { cwd: dl, logFile, env });
   if (!fs.existsSync(path.join(srcDir, 'meson.build'))) throw new Error(`${dsc} has no meson.build`);
 
-  // 3. Build and install (static, PIC, OpenSSL).
-  log('step 3/4: meson + ninja (static, OpenSSL)');
+  // 3. Our patches on top of Debian's.
+  const patches = listPatches(SRTP_PATCH_DIR);
+  log(`step 3/5: our patches (${patches.map((p) => path.basename(p)).join(', ') || 'none'})`);
+  const patched = applyPatches('libsrtp2', (rel) => {
+    const abs = path.join(srcDir, rel);
+    return fs.existsSync(abs) ? fs.readFileSync(abs) : undefined;
+  }, patches);
+  for (const [rel, content] of patched) fs.writeFileSync(path.join(srcDir, rel), content);
+
+  // 4. Build, self-test and install (static, PIC, OpenSSL).
+  log('step 4/5: meson + ninja (static, OpenSSL), libsrtp\'s known-answer tests');
   fs.rmSync(plan.prefix, { recursive: true, force: true });
   const buildDir = path.join(work, 'build');
   await run('meson', ['setup', ...SRTP_MESON_ARGS, `--prefix=${plan.prefix}`, '--libdir=lib', '--includedir=include', buildDir, srcDir], { cwd: work, logFile, env, show: false });
@@ -255,10 +288,12 @@ export async function buildOpensslSrtp(plan) {
   for (const def of ['OPENSSL', 'GCM']) {
     if (!new RegExp(`^#define ${def}\\b`, 'm').test(config)) throw new Error(`libsrtp2 config.h lacks #define ${def}`);
   }
+  await run('ninja', ['-C', buildDir], { cwd: work, logFile, env });
+  await run('meson', ['test', '-C', buildDir, '--no-rebuild', '--print-errorlogs', ...SELF_TESTS], { cwd: work, logFile, env });
   await run('ninja', ['-C', buildDir, 'install'], { cwd: work, logFile, env });
 
-  // 4. Check and stamp.
-  log('step 4/4: checking the result');
+  // 5. Check and stamp.
+  log('step 5/5: checking the result');
   const libDir = path.join(plan.prefix, 'lib');
   const shared = fs.readdirSync(libDir).filter((f) => f.includes('.so'));
   if (shared.length) throw new Error(`unexpected shared libraries in ${libDir}: ${shared.join(', ')}`);
@@ -270,7 +305,8 @@ export async function buildOpensslSrtp(plan) {
   }
   fs.copyFileSync(logFile, path.join(plan.prefix, 'build.log'));
   fs.writeFileSync(path.join(plan.prefix, STAMP), JSON.stringify({
-    key: plan.key, source: `${plan.srcPackage} ${plan.srcVersion}`, mesonArgs: SRTP_MESON_ARGS, built: new Date().toISOString(),
+    key: plan.key, source: `${plan.srcPackage} ${plan.srcVersion}`, mesonArgs: SRTP_MESON_ARGS,
+    patches: patches.map((p) => path.basename(p)), selfTests: SELF_TESTS, built: new Date().toISOString(),
   }, null, 2) + '\n');
   if (!isBuilt(plan)) throw new Error(`incomplete install in ${plan.prefix}`);
   fs.rmSync(work, { recursive: true, force: true });

@@ -111,6 +111,57 @@ describe('scripts/build-worker.mjs and patches/mediasoup', () => {
   });
 });
 
+// scripts/libsrtp.mjs: plain ESM as well.
+const SRTP_SCRIPT = '../../scripts/libsrtp.mjs';
+
+describe('scripts/libsrtp.mjs and patches/libsrtp2', () => {
+  it('every patch says why in its header and touches only libsrtp\'s OpenSSL crypto', async () => {
+    const { SRTP_PATCH_DIR } = await import(SRTP_SCRIPT);
+    const { listPatches, patchTargets } = await import(BUILD_SCRIPT);
+    const patches = listPatches(SRTP_PATCH_DIR) as string[];
+    expect(patches.map((p) => path.basename(p))).to.deep.equal(['010-hmac-sha1-precomputed-states.patch', '020-aes-icm-keystream-from-ecb.patch']);
+    for (const p of patches) {
+      const text = fs.readFileSync(p, 'utf8');
+      const header = text.slice(0, text.indexOf('\ndiff --git '));
+      expect(header, path.basename(p)).to.match(/Checked by libsrtp's own known-answer tests/);
+      for (const target of patchTargets(text) as string[]) expect(target).to.match(/^crypto\/(hash\/hmac_ossl\.c|cipher\/aes_icm_ossl\.c|include\/aes_icm_ext\.h)$/);
+    }
+  });
+
+  it('keys the build on the patches\' diffs, not their headers', async () => {
+    const { buildInputsHash } = await import(SRTP_SCRIPT);
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'luasfu-srtp-key-'));
+    try {
+      const patch = path.join(dir, '010-x.patch');
+      const write = (header: string, line: string) => fs.writeFileSync(patch, `${header}\ndiff --git a/crypto/x.c b/crypto/x.c\n--- a/crypto/x.c\n+++ b/crypto/x.c\n@@ -1 +1 @@\n-a\n+${line}\n`);
+      write('Why: one.', 'b');
+      const base = buildInputsHash([patch]);
+      expect(base).to.match(/^[0-9a-f]{8}$/);
+      expect(buildInputsHash([])).to.not.equal(base);
+      write('Why: reworded.', 'b');
+      expect(buildInputsHash([patch])).to.equal(base);
+      write('Why: one.', 'c');
+      expect(buildInputsHash([patch])).to.not.equal(base);
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('the installed worker links the libsrtp2 built with the current patches, after its known-answer tests passed', async function () {
+    const { installedSrtp } = await import(BUILD_SCRIPT);
+    const { opensslSrtpPlan, isBuilt, SELF_TESTS } = await import(SRTP_SCRIPT);
+    if (process.env.MEDIASOUP_WORKER_BIN || (process.env.LUASFU_SRTP ?? '').toLowerCase() === 'system') this.skip();
+    const plan = opensslSrtpPlan();
+    // A fallback to Debian's NSS libsrtp2 (a patch that no longer applies, a failed self-test)
+    // is logged by the install and lands here.
+    expect(installedSrtp()).to.equal(plan.key);
+    expect(isBuilt(plan)).to.equal(true);
+    const stamp = JSON.parse(fs.readFileSync(path.join(plan.prefix, 'luasfu-libsrtp2.json'), 'utf8'));
+    expect(stamp.patches).to.deep.equal(['010-hmac-sha1-precomputed-states.patch', '020-aes-icm-keystream-from-ecb.patch']);
+    expect(stamp.selfTests).to.deep.equal(SELF_TESTS);
+  });
+});
+
 describe('the media plane without our mediasoup edits', () => {
   it('refuses to start, naming what is missing and what to run', () => {
     const prototype = WebRtcTransport.prototype as unknown as Record<string, unknown>;
