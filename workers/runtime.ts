@@ -23,6 +23,11 @@ export interface ScriptRuntime {
    * callback.
    */
   memoryReport(): MemoryReport;
+  /**
+   * One step of warming the engine up once a script is loaded (lua/warm-up.ts); false when
+   * there is nothing (more) to do. The worker runs steps between tasks.
+   */
+  warmUpStep(): boolean;
 }
 
 /**
@@ -209,6 +214,10 @@ export abstract class ScriptRuntimeBase implements ScriptRuntime {
   protected maxResumeRounds = 16;
 
   abstract load(task: LoadTask): TaskOutcome;
+  /** Nothing to warm up unless the runtime says otherwise. */
+  warmUpStep(): boolean {
+    return false;
+  }
   /** Runs the script's resumeScheduler once, logging a failure into `out`. */
   protected abstract resume(): void;
   /** Whether a script is loaded (and its state usable). */

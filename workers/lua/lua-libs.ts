@@ -5,7 +5,7 @@
 // the modules Janus's samples require when the script folder has none: json, ansicolors,
 // socket (docs/contract.md §4), and luasfu's SDP helpers, sdp (lua-sdp.ts).
 
-import { lua, lauxlib, lualib, to_luastring, type LuaState, type LuaJsFunction } from 'fengari';
+import { lua, lauxlib, lualib, to_luastring, type LuaState, type LuaJsFunction, type LuaHook } from 'fengari';
 import { pushJsonModule } from './lua-json';
 import { pushSdpModule } from './lua-sdp';
 
@@ -288,7 +288,32 @@ export interface EnvironmentOptions {
   memoryLimitBytes: number;
   /** Where print() output goes (Janus's stdout; here the log at info level). */
   print: (text: Uint8Array) => void;
+  /** A count hook (a script's instruction budget): lua_sethook(L, fn, LUA_MASKCOUNT, count). */
+  hook?: { fn: LuaHook; count: number };
 }
+
+/** Instructions between two calls of a script's count hook (its budget and memory checks). */
+export const HOOK_STEP = 10_000;
+
+/** Callbacks run under lua_pcall(L, n, r, 1): the error with a traceback, from stack index 1. */
+const traceback: LuaJsFunction = (L1) => {
+  const message = lua.lua_type(L1, 1) === lua.LUA_TSTRING ? lua.lua_tolstring(L1, 1) : lauxlib.luaL_tolstring(L1, 1);
+  lauxlib.luaL_traceback(L1, L1, message, 1);
+  return 1;
+};
+
+/** Empties the stack and leaves the message handler at index 1, for every pcall to name. */
+export function pushMessageHandler(L: LuaState): void {
+  lua.lua_settop(L, 0);
+  lua.lua_pushjsfunction(L, traceback);
+}
+
+/** A JavaScript exception inside Lua becomes an error message Lua code can read. */
+const nativeErrorMessage: LuaJsFunction = (L1) => {
+  const e = lua.lua_touserdata(L1, 1);
+  lua.lua_pushstring(L1, `native error: ${e instanceof Error ? e.message : String(e)}`);
+  return 1;
+};
 
 /**
  * Throws unless the installed Fengari carries patches/fengari (the install applies them;
@@ -330,5 +355,7 @@ export function createEnvironment(options: EnvironmentOptions): LuaState {
     return 0;
   });
   lua.lua_setglobal(L, 'print');
+  lua.lua_atnativeerror(L, nativeErrorMessage);
+  if (options.hook) lua.lua_sethook(L, options.hook.fn, lua.LUA_MASKCOUNT, options.hook.count);
   return L;
 }

@@ -13,11 +13,11 @@ import {
   ScriptRuntimeBase, readInfoTexts, type Invoked, type InvokedSpec, type ScriptArg, type TaskOutcome,
 } from '../runtime';
 import { recordingCheck } from '../recording-check';
-import { createEnvironment } from './lua-libs';
+import { HOOK_STEP, createEnvironment, pushMessageHandler } from './lua-libs';
 import { registerHostFunctions } from './host-functions';
+import { LuaWarmUp } from './warm-up';
 
 const INT32_MAX = 2147483647;
-const HOOK_STEP = 10_000;
 const LOG_INFO = 4;
 /** Callback and timer names getGlobal keeps as Lua strings. */
 const MAX_NAME_REFS = 64;
@@ -67,6 +67,8 @@ export class LuaRuntime extends ScriptRuntimeBase {
   private exceeded: 'instructions' | 'memory' | undefined;
   private overMemory = false;
   private instructionLimit = 50_000_000;
+  /** Fengari and our modules warmed up between tasks after the load (./warm-up.ts). */
+  private warmUp: LuaWarmUp | undefined;
   /** Registry refs of callback names as Lua strings (getGlobal). */
   private readonly nameRefs = new Map<string, number>();
 
@@ -97,6 +99,12 @@ export class LuaRuntime extends ScriptRuntimeBase {
     return true;
   }
 
+  override warmUpStep(): boolean {
+    if (this.warmUp?.step()) return true;
+    this.warmUp = undefined;
+    return false;
+  }
+
   load(task: LoadTask): TaskOutcome {
     const calls = this.beginLoad(task);
     this.instructionLimit = task.instructionLimit;
@@ -107,11 +115,7 @@ export class LuaRuntime extends ScriptRuntimeBase {
       print: (text) => {
         if (this.logLevel >= LOG_INFO) this.out.push({ log: { level: LOG_INFO, text } });
       },
-    });
-    lua.lua_atnativeerror(L, (L1) => {
-      const e = lua.lua_touserdata(L1, 1);
-      lua.lua_pushstring(L1, `native error: ${e instanceof Error ? e.message : String(e)}`);
-      return 1;
+      hook: { fn: this.hook, count: this.hookStep() },
     });
     registerHostFunctions(L, {
       sessions: this.sessions,
@@ -123,14 +127,8 @@ export class LuaRuntime extends ScriptRuntimeBase {
         this.pokes++;
       },
     });
-    lua.lua_sethook(L, this.hook, lua.LUA_MASKCOUNT, this.hookStep());
     // The message handler (traceback) stays at stack index 1 for every pcall.
-    lua.lua_settop(L, 0);
-    lua.lua_pushjsfunction(L, (L1) => {
-      const message = lua.lua_type(L1, 1) === lua.LUA_TSTRING ? lua.lua_tolstring(L1, 1) : lauxlib.luaL_tolstring(L1, 1);
-      lauxlib.luaL_traceback(L1, L1, message, 1);
-      return 1;
-    });
+    pushMessageHandler(L);
     this.L = L;
 
     const failed = (error: string): TaskOutcome => {
@@ -155,6 +153,7 @@ export class LuaRuntime extends ScriptRuntimeBase {
       return 1;
     }, 0);
     if (init.status !== Status.OK) return failed(`init failed: ${init.error ?? 'unknown error'}`);
+    this.warmUp = new LuaWarmUp();
     return this.loaded(calls, this.readInfo());
   }
 

@@ -1,0 +1,160 @@
+// Warms the script thread up after a Lua script loads. V8 runs Fengari (the Lua VM, its string
+// library) and our `json`/`sdp` modules in its interpreter until they are hot: a freshly loaded
+// script negotiates its first offers 10-30x slower than it will (15-50 ms each instead of 1-4;
+// bench/README.md, "Eleventh session"), and clients reconnecting after a restart all arrive in
+// that phase. So the worker, between tasks, negotiates a built-in offer in a throwaway state the
+// way scripts do: our modules (lua/*.lua) and Lua patterns over the SDP text (Janus's
+// janus-sdp.lua). V8's optimizations belong to the JavaScript functions, not to a Lua state, so
+// the script's own calls find them done. Bounded in steps and in time; never touches the script.
+
+import { lua, lauxlib, to_luastring, type LuaState } from 'fengari';
+import { HOOK_STEP, createEnvironment, pushMessageHandler } from './lua-libs';
+
+/** At most this many negotiations (by ~40 a first offer costs what a warm one does). */
+export const WARM_UP_MAX_STEPS = 40;
+/** ... and at most this much time spent in them, in case the machine is slow or loaded. */
+export const WARM_UP_BUDGET_MS = 1500;
+/** The throwaway state's allocation cap. */
+const WARM_UP_MEMORY_BYTES = 32 * 1024 * 1024;
+/** Its instruction count hook, as a script's (same hook step); it only makes the state alike. */
+const HOOK = { fn: (): void => {}, count: HOOK_STEP };
+
+/** A browser's offer as the core hands it to scripts (anonymised): audio, video, data. */
+export const WARM_UP_OFFER = [
+  'v=0', 'o=- 4611731400430051336 2 IN IP4 1.1.1.1', 's=-', 't=0 0',
+  'a=group:BUNDLE 0 1 2', 'a=extmap-allow-mixed', 'a=msid-semantic: WMS stream',
+  'm=audio 9 UDP/TLS/RTP/SAVPF 111 63 9 0 8 13 110 126', 'c=IN IP4 1.1.1.1', 'a=sendrecv', 'a=mid:0',
+  'a=extmap:1 urn:ietf:params:rtp-hdrext:ssrc-audio-level',
+  'a=extmap:2 http://www.webrtc.org/experiments/rtp-hdrext/abs-send-time',
+  'a=extmap:3 http://www.ietf.org/id/draft-holmer-rmcat-transport-wide-cc-extensions-01',
+  'a=extmap:4 urn:ietf:params:rtp-hdrext:sdes:mid', 'a=msid:stream audio',
+  'a=rtpmap:111 opus/48000/2', 'a=rtcp-fb:111 transport-cc', 'a=fmtp:111 minptime=10;useinbandfec=1',
+  'a=rtpmap:63 red/48000/2', 'a=fmtp:63 111/111', 'a=rtpmap:9 G722/8000', 'a=rtpmap:0 PCMU/8000',
+  'a=rtpmap:8 PCMA/8000', 'a=rtpmap:13 CN/8000', 'a=rtpmap:110 telephone-event/48000',
+  'a=rtpmap:126 telephone-event/8000',
+  'm=video 9 UDP/TLS/RTP/SAVPF 96 97 98 99 102 103 39', 'c=IN IP4 1.1.1.1', 'a=sendrecv', 'a=mid:1',
+  'a=extmap:14 urn:ietf:params:rtp-hdrext:toffset',
+  'a=extmap:2 http://www.webrtc.org/experiments/rtp-hdrext/abs-send-time',
+  'a=extmap:13 urn:3gpp:video-orientation',
+  'a=extmap:3 http://www.ietf.org/id/draft-holmer-rmcat-transport-wide-cc-extensions-01',
+  'a=extmap:5 http://www.webrtc.org/experiments/rtp-hdrext/playout-delay',
+  'a=extmap:4 urn:ietf:params:rtp-hdrext:sdes:mid',
+  'a=extmap:10 urn:ietf:params:rtp-hdrext:sdes:rtp-stream-id',
+  'a=extmap:11 urn:ietf:params:rtp-hdrext:sdes:repaired-rtp-stream-id', 'a=msid:stream video',
+  ...[['96', 'VP8'], ['98', 'VP9'], ['102', 'H264'], ['39', 'AV1']].flatMap(([pt, codec]) => [
+    `a=rtpmap:${pt} ${codec}/90000`, `a=rtcp-fb:${pt} goog-remb`, `a=rtcp-fb:${pt} transport-cc`,
+    `a=rtcp-fb:${pt} ccm fir`, `a=rtcp-fb:${pt} nack`, `a=rtcp-fb:${pt} nack pli`,
+  ]),
+  'a=rtpmap:97 rtx/90000', 'a=fmtp:97 apt=96', 'a=fmtp:98 profile-id=0', 'a=rtpmap:99 rtx/90000', 'a=fmtp:99 apt=98',
+  'a=fmtp:102 level-asymmetry-allowed=1;packetization-mode=1;profile-level-id=42e01f',
+  'a=rtpmap:103 rtx/90000', 'a=fmtp:103 apt=102',
+  'm=application 9 UDP/DTLS/SCTP webrtc-datachannel', 'c=IN IP4 1.1.1.1', 'a=mid:2', 'a=sctp-port:5000',
+  'a=max-message-size:262144', '',
+].join('\r\n');
+
+/**
+ * `negotiate(offer)`: what a script does with an offer, through `json` and `sdp` as
+ * lua/echotest.lua and lua/videoroom.lua do, and with Lua patterns as janus-sdp.lua does;
+ * raises if any of it went wrong (a warm-up that negotiated nothing would warm nothing).
+ */
+const NEGOTIATE_CHUNK = `
+local json = require('json')
+local sdp = require('sdp')
+local function scan(text)
+  local sections, current = {}, nil
+  for line in text:gmatch("[^\\r\\n]+") do
+    local kind, value = line:match("^(%a)=(.*)$")
+    if kind == "m" then
+      local media, port, proto, fmts = value:match("^(%w+) (%d+) ([%w/]+) ?(.*)$")
+      current = { media = media, port = tonumber(port), proto = proto, pts = {}, attrs = {} }
+      for pt in fmts:gmatch("%S+") do current.pts[#current.pts + 1] = pt end
+      sections[#sections + 1] = current
+    elseif kind == "a" and current then
+      local name, rest = value:match("^([%w%-]+):?(.*)$")
+      if name == "rtpmap" then
+        local pt, codec, rate = rest:match("^(%d+) ([%w%-]+)/(%d+)")
+        current.attrs[#current.attrs + 1] = string.format("%s %s/%d", pt, codec:lower(), tonumber(rate))
+      elseif name then
+        current.attrs[#current.attrs + 1] = name .. (rest ~= "" and (":" .. rest:gsub("%s+$", "")) or "")
+      end
+    end
+  end
+  return sections
+end
+local sessions = {}
+function negotiate(offerText)
+  local jsep = json.decode(json.encode({ type = "offer", sdp = offerText }))
+  local offer = sdp.parse(jsep.sdp)
+  local answer = sdp.generateAnswer(offer, { audio = true, video = true, data = true })
+  local audio, video = sdp.negotiatedCodec(answer, "audio"), sdp.negotiatedCodec(answer, "video")
+  local pt = sdp.findPayloadType(answer, "video", video)
+  local copy = sdp.copy(answer)
+  sdp.replaceDirection(copy, "sendrecv", "sendonly", "video")
+  sdp.replaceDirection(copy, "recvonly", "sendonly")
+  sdp.removeRejected(copy)
+  local text = sdp.render(answer)
+  -- Sessions come and go: a key set, then removed (ltable's dead keys).
+  sessions[#offerText % 7 + 1] = nil
+  sessions[text:sub(1, 9)] = answer
+  sessions[text:sub(1, 9)] = nil
+  if #scan(offerText) ~= #scan(text) or not audio or not video or not pt
+      or not sdp.render(copy):find("a=sendonly", 1, true) then
+    error("the warm-up negotiation went wrong")
+  end
+  return json.encode({ type = "answer", sdp = text })
+end
+`;
+
+/** Negotiates the built-in offer, one step at a time, in its own Lua state. */
+export class LuaWarmUp {
+  private L: LuaState | undefined;
+  private steps = 0;
+  private spentMs = 0;
+  /** Why it stopped early (a bug of ours, never the script's), or undefined. */
+  failure: string | undefined;
+
+  constructor(private readonly maxSteps = WARM_UP_MAX_STEPS, private readonly budgetMs = WARM_UP_BUDGET_MS) {}
+
+  /** Negotiations done so far. */
+  get done(): number {
+    return this.steps;
+  }
+
+  /** One negotiation; false when the warm-up is over (and its state released). */
+  step(): boolean {
+    if (this.steps >= this.maxSteps || this.spentMs >= this.budgetMs || this.failure !== undefined) return this.finish();
+    const started = performance.now();
+    try {
+      const L = this.L ?? this.open();
+      lua.lua_getglobal(L, 'negotiate');
+      lua.lua_pushstring(L, WARM_UP_OFFER);
+      // As the runtime calls a script's callbacks: with the message handler at index 1.
+      if (lua.lua_pcall(L, 1, 1, 1) !== lua.LUA_OK) throw new Error(lua.lua_tojsstring(L, -1));
+      lua.lua_settop(L, 1);
+      this.steps++;
+    } catch (error) {
+      this.failure = error instanceof Error ? error.message : String(error);
+    }
+    this.spentMs += performance.now() - started;
+    return this.failure === undefined ? true : this.finish();
+  }
+
+  private open(): LuaState {
+    // Made like a script's state (createEnvironment, a count hook): V8 optimizes for the shapes of
+    // the objects it sees, and a state shaped otherwise would have the script's first calls
+    // throw that code away ("wrong map" deopts) and start over.
+    const L = createEnvironment({ packagePath: '', memoryLimitBytes: WARM_UP_MEMORY_BYTES, print: () => {}, hook: HOOK });
+    const chunk = to_luastring(NEGOTIATE_CHUNK);
+    if (lauxlib.luaL_loadbufferx(L, chunk, chunk.length, '=warm-up', 't') !== lua.LUA_OK || lua.lua_pcall(L, 0, 0, 0) !== lua.LUA_OK) {
+      throw new Error(`warm-up chunk: ${lua.lua_tojsstring(L, -1)}`);
+    }
+    pushMessageHandler(L);
+    this.L = L;
+    return L;
+  }
+
+  private finish(): false {
+    this.L = undefined;
+    return false;
+  }
+}
