@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Status, type CallMessage, type LoadTask } from '../src/common/bridge';
 import { LuaRuntime } from '../workers/lua/lua-runtime';
-import { LuaWarmUp, WARM_UP_MAX_STEPS, WARM_UP_OFFER } from '../workers/lua/warm-up';
+import { LuaWarmUp, WARM_UP_NEGOTIATIONS, WARM_UP_OFFER } from '../workers/lua/warm-up';
 
 /** Answers handleMessage with what the script's own state holds: its counter and `negotiate`. */
 const PROBE_SCRIPT = `
@@ -36,17 +36,17 @@ function getPackage() return "janus.plugin.probe" end
 `;
 
 describe('the script thread warm-up (workers/lua/warm-up.ts)', () => {
-  it('negotiates its built-in offer once per step, up to its step bound, then stops', () => {
+  it('makes its state, then negotiates its built-in offer once per step, up to its bound, then stops', () => {
     const warmUp = new LuaWarmUp(3, 60_000);
     const steps: boolean[] = [];
-    for (let i = 0; i < 5; i++) steps.push(warmUp.step());
-    expect(steps).to.deep.equal([true, true, true, false, false]);
+    for (let i = 0; i < 6; i++) steps.push(warmUp.step());
+    expect(steps).to.deep.equal([true, true, true, true, false, false]);
     expect(warmUp.done).to.equal(3);
     expect(warmUp.failure).to.equal(undefined);
   });
 
   it('stops at its time budget', () => {
-    const warmUp = new LuaWarmUp(WARM_UP_MAX_STEPS, 0);
+    const warmUp = new LuaWarmUp(WARM_UP_NEGOTIATIONS, 0);
     expect(warmUp.step()).to.equal(false);
     expect(warmUp.done).to.equal(0);
   });
@@ -90,9 +90,9 @@ describe('the script thread warm-up (workers/lua/warm-up.ts)', () => {
       while (runtime.warmUpStep()) {
         steps++;
         expect(message(runtime, steps)).to.deep.equal({ calls: ++calls, negotiate: 'nil' });
-        if (steps > WARM_UP_MAX_STEPS) break;
+        if (steps > WARM_UP_NEGOTIATIONS + 1) break;
       }
-      expect(steps).to.be.within(1, WARM_UP_MAX_STEPS);
+      expect(steps).to.be.within(2, WARM_UP_NEGOTIATIONS + 1);
       expect(runtime.warmUpStep()).to.equal(false);
       expect(message(runtime, steps + 1)).to.deep.equal({ calls: calls + 1, negotiate: 'nil' });
     });

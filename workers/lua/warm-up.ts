@@ -5,13 +5,14 @@
 // that phase. So the worker, between tasks, negotiates a built-in offer in a throwaway state the
 // way scripts do: our modules (lua/*.lua) and Lua patterns over the SDP text (Janus's
 // janus-sdp.lua). V8's optimizations belong to the JavaScript functions, not to a Lua state, so
-// the script's own calls find them done. Bounded in steps and in time; never touches the script.
+// the script's own calls find them done. Bounded in negotiations and in time; never touches the
+// script.
 
 import { lua, lauxlib, to_luastring, type LuaState } from 'fengari';
 import { HOOK_STEP, createEnvironment, pushMessageHandler } from './lua-libs';
 
 /** At most this many negotiations (by ~40 a first offer costs what a warm one does). */
-export const WARM_UP_MAX_STEPS = 40;
+export const WARM_UP_NEGOTIATIONS = 40;
 /** ... and at most this much time spent in them, in case the machine is slow or loaded. */
 export const WARM_UP_BUDGET_MS = 1500;
 /** The throwaway state's allocation cap. */
@@ -108,30 +109,36 @@ end
 /** Negotiates the built-in offer, one step at a time, in its own Lua state. */
 export class LuaWarmUp {
   private L: LuaState | undefined;
-  private steps = 0;
+  private negotiations = 0;
   private spentMs = 0;
   /** Why it stopped early (a bug of ours, never the script's), or undefined. */
   failure: string | undefined;
 
-  constructor(private readonly maxSteps = WARM_UP_MAX_STEPS, private readonly budgetMs = WARM_UP_BUDGET_MS) {}
+  constructor(private readonly maxNegotiations = WARM_UP_NEGOTIATIONS, private readonly budgetMs = WARM_UP_BUDGET_MS) {}
 
   /** Negotiations done so far. */
   get done(): number {
-    return this.steps;
+    return this.negotiations;
   }
 
-  /** One negotiation; false when the warm-up is over (and its state released). */
+  /** One step (making the state, then one negotiation each); false when the warm-up is over. */
   step(): boolean {
-    if (this.steps >= this.maxSteps || this.spentMs >= this.budgetMs || this.failure !== undefined) return this.finish();
+    if (this.negotiations >= this.maxNegotiations || this.spentMs >= this.budgetMs || this.failure !== undefined) return this.finish();
     const started = performance.now();
     try {
-      const L = this.L ?? this.open();
+      // The state and its chunk are a step of their own: a task waits for one step at most.
+      const L = this.L;
+      if (!L) {
+        this.open();
+        this.spentMs += performance.now() - started;
+        return true;
+      }
       lua.lua_getglobal(L, 'negotiate');
       lua.lua_pushstring(L, WARM_UP_OFFER);
       // As the runtime calls a script's callbacks: with the message handler at index 1.
       if (lua.lua_pcall(L, 1, 1, 1) !== lua.LUA_OK) throw new Error(lua.lua_tojsstring(L, -1));
       lua.lua_settop(L, 1);
-      this.steps++;
+      this.negotiations++;
     } catch (error) {
       this.failure = error instanceof Error ? error.message : String(error);
     }
@@ -139,7 +146,7 @@ export class LuaWarmUp {
     return this.failure === undefined ? true : this.finish();
   }
 
-  private open(): LuaState {
+  private open(): void {
     // Made like a script's state (createEnvironment, a count hook): V8 optimizes for the shapes of
     // the objects it sees, and a state shaped otherwise would have the script's first calls
     // throw that code away ("wrong map" deopts) and start over.
@@ -150,7 +157,6 @@ export class LuaWarmUp {
     }
     pushMessageHandler(L);
     this.L = L;
-    return L;
   }
 
   private finish(): false {
