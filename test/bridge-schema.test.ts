@@ -31,6 +31,7 @@ const MIRROR: Record<string, Record<string, string>> = {
   Load: {
     runtime: 'string', scriptPath: 'string', modulesPath: 'string', config: 'bytes', instructionLimit: 'number', logLevel: 'number',
     eventsEnabled: 'boolean', memoryLimitBytes: 'number', maxResumeRounds: 'number', timeLimitMs: 'number', recordingRoots: 'string[]',
+    warmUp: 'boolean',
   } satisfies Fields<LoadTask>,
   Call: {
     session: 'number', destroy: 'Empty', resumeScheduler: 'ResumeScheduler', createSession: 'Empty', destroySession: 'Empty',

@@ -62,7 +62,7 @@ describe('embedding: createServer options', () => {
       http: false,
       websocket: { port: 9000 },
       media: { workers: 1 },
-      scripts: ['lua/echotest.lua', greeter, { path: ourScript('videoroom.lua'), memoryLimitMb: 64 }],
+      scripts: ['lua/echotest.lua', greeter, { path: ourScript('videoroom.lua'), memoryLimitMb: 64, warmUp: false }],
     });
     expect(config.http).to.deep.equal({ enabled: false, port: 8088, path: '/janus' });
     expect(config.websocket).to.deep.equal({ enabled: true, port: 9000 });
@@ -72,6 +72,8 @@ describe('embedding: createServer options', () => {
       join(process.cwd(), 'lua', 'echotest.lua'), greeter, ourScript('videoroom.lua'),
     ]);
     expect(config.scripts.map((script) => script.memoryLimitMb)).to.deep.equal([256, 64]);
+    expect(config.scripts.map((script) => script.warmUp)).to.deep.equal([true, false]);
+    expect(() => resolveOptions({ scripts: [{ path: ourScript('echotest.lua'), warmUp: 'yes' }] as never })).to.throw(ConfigError, /warmUp/);
     expect(resolveOptions({ scripts: [] }).entries).to.deep.equal([]);
     expect(() => resolveOptions({ websocket: { port: 70000 } })).to.throw(ConfigError, 'config: websocket.port must be an integer from 0 to 65535');
   });

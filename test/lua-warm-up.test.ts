@@ -65,10 +65,10 @@ describe('the script thread warm-up (workers/lua/warm-up.ts)', () => {
     });
     after(() => rmSync(dir, { recursive: true, force: true }));
 
-    const load = (runtime: LuaRuntime): void => {
+    const load = (runtime: LuaRuntime, warmUp = true): void => {
       const task: LoadTask = {
         runtime: 'lua', scriptPath: join(dir, 'probe.lua'), instructionLimit: 1_000_000, logLevel: 4,
-        eventsEnabled: false, memoryLimitBytes: 256 * 1024 * 1024, maxResumeRounds: 16,
+        eventsEnabled: false, memoryLimitBytes: 256 * 1024 * 1024, maxResumeRounds: 16, warmUp,
       };
       expect(runtime.load(task).status).to.equal(Status.OK);
     };
@@ -95,6 +95,13 @@ describe('the script thread warm-up (workers/lua/warm-up.ts)', () => {
       expect(steps).to.be.within(2, WARM_UP_NEGOTIATIONS + 1);
       expect(runtime.warmUpStep()).to.equal(false);
       expect(message(runtime, steps + 1)).to.deep.equal({ calls: calls + 1, negotiate: 'nil' });
+    });
+
+    it('does not run when the load says warmUp: false (the script config\'s warmUp)', () => {
+      const runtime = new LuaRuntime();
+      load(runtime, false);
+      expect(runtime.warmUpStep()).to.equal(false);
+      expect(message(runtime, 1)).to.deep.equal({ calls: 1, negotiate: 'nil' });
     });
   });
 });

@@ -32,6 +32,8 @@ export interface LoadTask {
   timeLimitMs?: number;
   /** Folders startRecording may write in (the default first); empty = not checked in the worker. */
   recordingRoots?: string[];
+  /** Lua: warm V8 up between tasks after the load (workers/lua/warm-up.ts). */
+  warmUp?: boolean;
 }
 
 // Each callback's own arguments (the `callback` oneof of Call).

@@ -166,6 +166,7 @@ export class ScriptPlugin implements Plugin {
         maxResumeRounds: this.options.maxResumeRounds ?? 16,
         timeLimitMs: this.options.timeLimitMs ?? 0,
         recordingRoots: [...(this.host?.media.recordingRoots ?? [])],
+        warmUp: this.script.warmUp !== false,
       }),
       loaded: (result) => this.loaded(result),
       loadFailed: (message) => {

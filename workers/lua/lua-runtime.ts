@@ -153,7 +153,7 @@ export class LuaRuntime extends ScriptRuntimeBase {
       return 1;
     }, 0);
     if (init.status !== Status.OK) return failed(`init failed: ${init.error ?? 'unknown error'}`);
-    this.warmUp = new LuaWarmUp();
+    if (task.warmUp) this.warmUp = new LuaWarmUp();
     return this.loaded(calls, this.readInfo());
   }
 
