@@ -28,7 +28,7 @@ export interface ScriptConfig {
   memoryLimitMb: number;
   /**
    * Lua: warm the script's thread up after the load (default true), so its first offers are
-   * not answered 3-10x slower; costs ~0.5 s of CPU at the load and ~15-20 MiB of memory.
+   * not answered 3-10x slower; costs ~0.5 s of CPU at the load and ~20-22 MiB of memory.
    */
   warmUp?: boolean;
 }

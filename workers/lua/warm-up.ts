@@ -1,12 +1,13 @@
 // Warms the script thread up after a Lua script loads. V8 runs Fengari (the Lua VM, its string
 // library) and our `json`/`sdp` modules in its interpreter until they are hot: a freshly loaded
-// script negotiates its first offers 10-30x slower than it will (15-50 ms each instead of 1-4;
-// bench/README.md, "Eleventh session"), and clients reconnecting after a restart all arrive in
-// that phase. So the worker, between tasks, negotiates a built-in offer in a throwaway state the
-// way scripts do: our modules (lua/*.lua) and Lua patterns over the SDP text (Janus's
-// janus-sdp.lua). V8's optimizations belong to the JavaScript functions, not to a Lua state, so
-// the script's own calls find them done. Bounded in negotiations and in time; never touches the
-// script.
+// script negotiates its first offers several times slower than it will (lua/echotest.lua: 15-30
+// ms for the first, 5-10 for the next dozens, ~1 warm; bench/README.md, "Eleventh session"),
+// and clients reconnecting after a restart all arrive in that phase. So the worker, between
+// tasks, negotiates a built-in offer in a throwaway state the way scripts do: through our
+// modules (as lua/*.lua do) and with Lua patterns over the SDP text (as Janus's janus-sdp.lua
+// does; its own code paths stay partly cold: Janus's echotest.lua gains 1.6x, ours 3.3x). V8's
+// optimizations belong to the JavaScript functions, not to a Lua state, so the script's own
+// calls find them done. Bounded in negotiations and in time; never touches the script.
 
 import { lua, lauxlib, to_luastring, type LuaState } from 'fengari';
 import { HOOK_STEP, createEnvironment, pushMessageHandler } from './lua-libs';
