@@ -18,7 +18,7 @@ import { fileURLToPath } from 'node:url';
 import { buildOpensslSrtp, isBuilt, opensslSrtpPlan, srtpRequest } from './libsrtp.mjs';
 import {
   applyPatches as applyPackagePatches, checkVersion as checkPackageVersion, installedPristine as packagePristine,
-  listPatches as listPackagePatches, packageVersion, patchTargets, plainPristine, writePatchedFiles,
+  listPatches as listPackagePatches, packageVersion, patchTargets, plainPristine, splitPatch, writePatchedFiles,
 } from './patch-package.mjs';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
@@ -63,7 +63,7 @@ export function listPatches(dir = PATCH_DIR) {
   return listPackagePatches(dir);
 }
 
-export { patchTargets };
+export { patchTargets, splitPatch };
 
 /**
  * Applies the patches to pristine copies of the files they touch (scripts/patch-package.mjs)

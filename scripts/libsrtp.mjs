@@ -33,7 +33,7 @@ import os from 'node:os';
 import path from 'node:path';
 import readline from 'node:readline';
 import { fileURLToPath } from 'node:url';
-import { applyPatches, listPatches } from './patch-package.mjs';
+import { applyPatches, listPatches, splitPatch } from './patch-package.mjs';
 
 /** meson options for libsrtp2 (mirrors mediasoup's subproject('libsrtp2') + static/PIC). */
 export const SRTP_MESON_ARGS = [
@@ -76,10 +76,7 @@ function cacheBase() {
  */
 export function buildInputsHash(patches = listPatches(SRTP_PATCH_DIR)) {
   const h = createHash('sha256').update(JSON.stringify(SRTP_MESON_ARGS));
-  for (const patch of patches) {
-    const text = fs.readFileSync(patch, 'utf8');
-    h.update(text.slice(Math.max(0, text.indexOf('diff --git '))));
-  }
+  for (const patch of patches) h.update(splitPatch(fs.readFileSync(patch, 'utf8')).diff);
   return h.digest('hex').slice(0, 8);
 }
 

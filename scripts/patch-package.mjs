@@ -50,6 +50,16 @@ export function listPatches(dir) {
   return fs.readdirSync(dir).filter((n) => /^\d{3}-[\w.-]+\.patch$/.test(n)).sort().map((n) => path.join(dir, n));
 }
 
+/**
+ * A patch file's header (what and why, the text before its first `diff --git` line) and its
+ * diff (from there on).
+ * @param {string} patchText
+ */
+export function splitPatch(patchText) {
+  const at = patchText.search(/^diff --git /m);
+  return at < 0 ? { header: patchText, diff: '' } : { header: patchText.slice(0, at), diff: patchText.slice(at) };
+}
+
 /** The package-relative paths a unified diff touches (from its `diff --git a/X b/X` lines). */
 export function patchTargets(patchText) {
   const out = new Set();

@@ -35,12 +35,12 @@ describe('scripts/patch-package.mjs and patches/fengari', () => {
   after(() => fs.rmSync(tmp, { recursive: true, force: true }));
 
   it('every patch says what and why in its header and touches only src/', async () => {
-    const { FENGARI, listPatches, patchTargets } = await import(PATCH_SCRIPT);
+    const { FENGARI, listPatches, patchTargets, splitPatch } = await import(PATCH_SCRIPT);
     const patches = listPatches(FENGARI.patchDir) as string[];
     expect(patches.map((p) => path.basename(p))).to.include('010-stack-clear-not-delete.patch');
     for (const p of patches) {
       const text = fs.readFileSync(p, 'utf8');
-      const header = text.slice(0, text.indexOf('\ndiff --git '));
+      const { header } = splitPatch(text) as { header: string };
       expect(header, path.basename(p)).to.match(/What:/).and.match(/Why:/);
       for (const target of patchTargets(text) as string[]) expect(target).to.match(/^src\/[\w.]+\.js$/);
     }

@@ -72,12 +72,12 @@ describe('scripts/build-worker.mjs and patches/mediasoup', () => {
   });
 
   it('every patch says why in its header and touches only worker/ or node/lib/', async () => {
-    const { listPatches, patchTargets } = await import(BUILD_SCRIPT);
+    const { listPatches, patchTargets, splitPatch } = await import(BUILD_SCRIPT);
     const patches = listPatches() as string[];
     expect(patches.map((p) => path.basename(p))).to.include('010-consumer-wire.patch');
     for (const p of patches) {
       const text = fs.readFileSync(p, 'utf8');
-      const header = text.slice(0, text.indexOf('\ndiff --git '));
+      const { header } = splitPatch(text) as { header: string };
       expect(header, path.basename(p)).to.match(/Why:/);
       for (const target of patchTargets(text) as string[]) expect(target).to.match(/^(worker\/|node\/lib\/)/);
     }
@@ -117,12 +117,12 @@ const SRTP_SCRIPT = '../../scripts/libsrtp.mjs';
 describe('scripts/libsrtp.mjs and patches/libsrtp2', () => {
   it('every patch says why in its header and touches only libsrtp\'s OpenSSL crypto', async () => {
     const { SRTP_PATCH_DIR } = await import(SRTP_SCRIPT);
-    const { listPatches, patchTargets } = await import(BUILD_SCRIPT);
+    const { listPatches, patchTargets, splitPatch } = await import(BUILD_SCRIPT);
     const patches = listPatches(SRTP_PATCH_DIR) as string[];
     expect(patches.map((p) => path.basename(p))).to.deep.equal(['010-hmac-sha1-precomputed-states.patch', '020-aes-icm-keystream-from-ecb.patch']);
     for (const p of patches) {
       const text = fs.readFileSync(p, 'utf8');
-      const header = text.slice(0, text.indexOf('\ndiff --git '));
+      const { header } = splitPatch(text) as { header: string };
       expect(header, path.basename(p)).to.match(/Checked by libsrtp's own known-answer tests/);
       for (const target of patchTargets(text) as string[]) expect(target).to.match(/^crypto\/(hash\/hmac_ossl\.c|cipher\/aes_icm_ossl\.c|include\/aes_icm_ext\.h)$/);
     }

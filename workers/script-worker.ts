@@ -67,18 +67,11 @@ function warmUpBetweenTasks(): void {
   if (warmUpStarted || !runtime) return;
   warmUpStarted = true;
   const loaded = runtime;
+  // A step ends the warm-up on its own failure (LuaWarmUp.step catches it), never throws.
   const next = (): void => {
-    if (guardedStep(loaded)) setImmediate(next);
+    if (loaded.warmUpStep()) setImmediate(next);
   };
   setImmediate(next);
-}
-
-function guardedStep(loaded: ScriptRuntime): boolean {
-  try {
-    return loaded.warmUpStep();
-  } catch {
-    return false;
-  }
 }
 
 /**

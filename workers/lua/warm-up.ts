@@ -128,23 +128,22 @@ export class LuaWarmUp {
     const started = performance.now();
     try {
       // The state and its chunk are a step of their own: a task waits for one step at most.
-      const L = this.L;
-      if (!L) {
-        this.open();
-        this.spentMs += performance.now() - started;
-        return true;
-      }
-      lua.lua_getglobal(L, 'negotiate');
-      lua.lua_pushstring(L, WARM_UP_OFFER);
-      // As the runtime calls a script's callbacks: with the message handler at index 1.
-      if (lua.lua_pcall(L, 1, 1, 1) !== lua.LUA_OK) throw new Error(lua.lua_tojsstring(L, -1));
-      lua.lua_settop(L, 1);
-      this.negotiations++;
+      if (this.L) this.negotiate(this.L);
+      else this.open();
     } catch (error) {
       this.failure = error instanceof Error ? error.message : String(error);
     }
     this.spentMs += performance.now() - started;
     return this.failure === undefined ? true : this.finish();
+  }
+
+  private negotiate(L: LuaState): void {
+    lua.lua_getglobal(L, 'negotiate');
+    lua.lua_pushstring(L, WARM_UP_OFFER);
+    // As the runtime calls a script's callbacks: with the message handler at index 1.
+    if (lua.lua_pcall(L, 1, 1, 1) !== lua.LUA_OK) throw new Error(lua.lua_tojsstring(L, -1));
+    lua.lua_settop(L, 1);
+    this.negotiations++;
   }
 
   private open(): void {
