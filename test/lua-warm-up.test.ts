@@ -8,7 +8,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Status, type CallMessage, type LoadTask } from '../src/common/bridge';
 import { LuaRuntime } from '../workers/lua/lua-runtime';
-import { LuaWarmUp, WARM_UP_NEGOTIATIONS, WARM_UP_OFFER } from '../workers/lua/warm-up';
+import { WARM_UP_OFFER } from '../src/common/warm-up-offer';
+import { LuaWarmUp, WARM_UP_NEGOTIATIONS } from '../workers/lua/warm-up';
 
 /** Answers handleMessage with what the script's own state holds: its counter and `negotiate`. */
 const PROBE_SCRIPT = `

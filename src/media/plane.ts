@@ -11,10 +11,12 @@ import type { MediaPlane, Peer, PeerEvents } from '../plugin/media-plane';
 import { MediasoupMonitor } from './monitor';
 import { MediasoupPeer } from './peer';
 import { MediaRelay } from './relay';
+import { SdpWarmUp } from './sdp/warm-up';
 
 export class MediasoupMediaPlane implements MediaPlane {
   readonly router: MediaRelay;
   readonly monitor: MediasoupMonitor;
+  private readonly warmUp = new SdpWarmUp();
 
   private constructor(
     readonly engine: MediaEngine,
@@ -23,6 +25,11 @@ export class MediasoupMediaPlane implements MediaPlane {
   ) {
     this.router = new MediaRelay(engine, logger, config.recordingsFolder, config.recordingRoots, config.recordingsTmpExt);
     this.monitor = new MediasoupMonitor(engine);
+    // The first offers after a start would otherwise run the SDP path cold (src/media/sdp/warm-up.ts).
+    this.warmUp.start((done) => {
+      if (done.failure !== undefined) logger.warn('the SDP warm-up stopped', { error: done.failure });
+      else logger.debug('the SDP warm-up is done', { passes: done.done });
+    });
   }
 
   /** Starts the workers. Throws ConfigError (ports vs workers) or MediaListenError (a port in use). */
@@ -79,6 +86,7 @@ export class MediasoupMediaPlane implements MediaPlane {
   }
 
   async close(): Promise<void> {
+    this.warmUp.stop();
     await this.engine.close();
   }
 }
