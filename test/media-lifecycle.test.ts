@@ -11,6 +11,7 @@
 import { expect } from 'chai';
 import { MediasoupMediaPlane } from '../src/media/plane';
 import { Channel } from 'mediasoup/node/lib/Channel';
+import type { Consumer } from 'mediasoup/node/lib/Consumer';
 import { WebRtcTransport } from 'mediasoup/node/lib/WebRtcTransport';
 import { silentLogger } from '../src/log';
 import type { JsonObject, JsonValue } from '../src/plugin/json';
@@ -427,6 +428,46 @@ describe('media: PeerConnection lifecycle on mediasoup (echotest.lua)', function
       WebRtcTransport.prototype.connect = original;
     }
     expect(held).to.equal(1);
+    await expectNothingLeft(media);
+  });
+
+  // A Consumer the worker makes while a detach tears the PeerConnection down (its consume
+  // request went out before closeTransport, its answer is read after it): the transport's close
+  // could not close it, so the relay must, or mediasoup keeps it and its worker listener for
+  // good. Deterministic: the first consume's answer is held until the teardown has happened.
+  it('closes a Consumer whose transport went while the worker made it', async () => {
+    const client = await tracedClient();
+    const { sessionId, handleId } = await createAndAttach(client, PLUGIN);
+    const made: Consumer[] = [];
+    const request = Channel.prototype.request;
+    Channel.prototype.request = function (this: Channel, method: string, handlerId?: string, data?: object) {
+      const answer = request.call(this, method, handlerId, data);
+      if (method !== 'transport.consume' || made.length > 0) return answer;
+      return answer.then(async (value) => {
+        client.send({ janus: 'detach', session_id: sessionId, handle_id: handleId, transaction: 'racing-detach' });
+        await waitUntil(() => usersOf().get(handleId) === undefined, 5000, 'teardown by detach');
+        return value;
+      });
+    };
+    const consume = WebRtcTransport.prototype.consume;
+    WebRtcTransport.prototype.consume = async function (this: WebRtcTransport, options: Parameters<typeof consume>[0]) {
+      const consumer = await consume.call(this, options);
+      made.push(consumer);
+      return consumer;
+    } as typeof consume;
+    try {
+      // The echo's Consumers are made once the peer connects (setupMedia).
+      const peer = newPeer({ audio: true, video: true });
+      const offer = await peer.offer();
+      await client.request({ janus: 'message', session_id: sessionId, handle_id: handleId, body: { audio: true, video: true }, jsep: { type: offer.type, sdp: offer.sdp } });
+      const answer = await client.next((m) => m.janus === 'event' && m.sender === handleId && m.jsep !== undefined, 10000);
+      await peer.accept({ type: 'answer', sdp: (answer.jsep as JsonObject).sdp as string });
+      await client.next((m) => m.janus === 'detached' && m.sender === handleId, 10000);
+      await waitUntil(() => made.length > 0 && made.every((c) => c.closed), 5000, 'the Consumers closed');
+    } finally {
+      Channel.prototype.request = request;
+      WebRtcTransport.prototype.consume = consume;
+    }
     await expectNothingLeft(media);
   });
 });

@@ -449,6 +449,13 @@ export class MediaRelay implements MediaRouter {
           wire,
           appData: { recipient: user.id, sender: from.id },
         });
+        if (this.users.get(user.id) !== user || transport.closed || user.peer.webRtcTransport !== transport) {
+          // Hung up, detached or renegotiated while the worker made it: nothing will ever close
+          // it otherwise (the transport's close went before it existed), and mediasoup keeps it
+          // (its worker listener, our closures) for good.
+          consumer.close();
+          return;
+        }
         link = { senderId: from.id, producerId: producer.id, mid: slot.mid, ssrc: slot.wire.ssrc ?? 0, consumer, byPlugin };
         user.links.set(kind, link);
         this.watchConsumer(user, consumer, kind, slot.mid);
