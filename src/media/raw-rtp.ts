@@ -85,6 +85,11 @@ export class RawRtp {
       const direct = await this.transport();
       if (!direct || direct.closed) return;
       const consumer = await direct.consume({ producerId: producer.id, rtpCapabilities: router.rtpCapabilities });
+      if (!this.listener || direct.closed || this.peer.mediaRouter !== router) {
+        // Untapped, or its transport went while the worker made it: nothing else would close it.
+        consumer.close();
+        return;
+      }
       const ssrc = consumer.rtpParameters.encodings?.[0]?.ssrc ?? 0;
       this.taps.set(producer.id, { consumer, ssrc });
       this.streams.set(ssrc, kind, consumer.rtpParameters);
