@@ -29,7 +29,8 @@ describe('Lua scripts through the Janus API', function () {
     room = createLuaPlugin(janusScript('videoroom.lua'), silent());
     // Our test scripts would register as janus.plugin.lua too: these wrappers give them their own package.
     broken = createLuaPlugin({ path: ourLua('error-in-handle-pkg.lua'), instructionLimit: 1_000_000, memoryLimitMb: 256 }, silent());
-    hang = createLuaPlugin({ path: ourLua('hang-pkg.lua'), instructionLimit: 1_000_000, memoryLimitMb: 256 }, silent(), { taskTimeoutMs: 1000 });
+    // 3 s, not 1: this timeout covers the load too, and five scripts start (and warm up) at once.
+    hang = createLuaPlugin({ path: ourLua('hang-pkg.lua'), instructionLimit: 1_000_000, memoryLimitMb: 256 }, silent(), { taskTimeoutMs: 3000 });
     probe = createLuaPlugin({ path: ourLua('host-api-pkg.lua'), instructionLimit: 1_000_000, memoryLimitMb: 256 }, silent());
     ts = await startTestServer({ plugins: [echo, room, broken, hang, probe] });
     client = await JanusWsClient.connect(ts.urls.ws);
