@@ -11,7 +11,6 @@
 import { expect } from 'chai';
 import { MediasoupMediaPlane } from '../src/media/plane';
 import { Channel } from 'mediasoup/node/lib/Channel';
-import type { Consumer } from 'mediasoup/node/lib/Consumer';
 import { WebRtcTransport } from 'mediasoup/node/lib/WebRtcTransport';
 import { silentLogger } from '../src/log';
 import type { JsonObject, JsonValue } from '../src/plugin/json';
@@ -19,6 +18,7 @@ import type { Plugin, PluginHandle } from '../src/plugin/plugin';
 import { createLuaPlugin } from '../src/script/lua-plugin';
 import { ourScript, scriptConfig } from './lua-fixtures';
 import { JanusWsClient, createAndAttach } from './support/janus-ws-client';
+import { raceFirstConsume } from './support/consume-race';
 import { startMediasoup } from './support/media-server';
 import { TEST_ADMIN_SECRET, type TestServer, startTestServer } from './support/test-server';
 import { NodePeer, waitUntil } from './support/wrtc-peer';
@@ -435,23 +435,10 @@ describe('media: PeerConnection lifecycle on mediasoup (echotest.lua)', function
   it('closes a Consumer whose transport went while the worker made it', async () => {
     const client = await tracedClient();
     const { sessionId, handleId } = await createAndAttach(client, PLUGIN);
-    const made: Consumer[] = [];
-    const request = Channel.prototype.request;
-    Channel.prototype.request = function (this: Channel, method: string, handlerId?: string, data?: object) {
-      const answer = request.call(this, method, handlerId, data);
-      if (method !== 'transport.consume' || made.length > 0) return answer;
-      return answer.then(async (value) => {
-        client.send({ janus: 'detach', session_id: sessionId, handle_id: handleId, transaction: 'racing-detach' });
-        await waitUntil(() => usersOf().get(handleId) === undefined, 5000, 'teardown by detach');
-        return value;
-      });
-    };
-    const consume = WebRtcTransport.prototype.consume;
-    WebRtcTransport.prototype.consume = async function (this: WebRtcTransport, options: Parameters<typeof consume>[0]) {
-      const consumer = await consume.call(this, options);
-      made.push(consumer);
-      return consumer;
-    } as typeof consume;
+    const race = raceFirstConsume(async () => {
+      client.send({ janus: 'detach', session_id: sessionId, handle_id: handleId, transaction: 'racing-detach' });
+      await waitUntil(() => usersOf().get(handleId) === undefined, 5000, 'teardown by detach');
+    });
     try {
       // The echo's Consumers are made once the peer connects (setupMedia).
       const peer = newPeer({ audio: true, video: true });
@@ -460,11 +447,11 @@ describe('media: PeerConnection lifecycle on mediasoup (echotest.lua)', function
       const answer = await client.next((m) => m.janus === 'event' && m.sender === handleId && m.jsep !== undefined, 10000);
       await peer.accept({ type: 'answer', sdp: (answer.jsep as JsonObject).sdp as string });
       await client.next((m) => m.janus === 'detached' && m.sender === handleId, 10000);
-      await waitUntil(() => made.length > 0 && made.every((c) => c.closed), 5000, 'the Consumers closed');
+      await waitUntil(() => race.made.length > 0 && race.made.every((c) => c.closed), 5000, 'the Consumers closed');
     } finally {
-      Channel.prototype.request = request;
-      WebRtcTransport.prototype.consume = consume;
+      race.restore();
     }
+    expect(race.held).to.equal(1);
     await expectNothingLeft(media);
   });
 });

@@ -4,15 +4,13 @@
 // the built-in relay plays no part: only the raw path can bring the media back.
 
 import { expect } from 'chai';
-import { Channel } from 'mediasoup/node/lib/Channel';
-import type { Consumer } from 'mediasoup/node/lib/Consumer';
-import { DirectTransport } from 'mediasoup/node/lib/DirectTransport';
 import { silentLogger } from '../src/log';
 import type { JsonObject } from '../src/plugin/json';
 import { createLuaPlugin } from '../src/script/lua-plugin';
 import type { ScriptPlugin } from '../src/script/script-plugin';
 import { FakeHost, fixtureScript, waitFor } from './lua-fixtures';
 import type { MediasoupMediaPlane } from '../src/media/plane';
+import { raceFirstConsume } from './support/consume-race';
 import { JanusWsClient, createAndAttach } from './support/janus-ws-client';
 import { closeScene, startMediaScene, workerOf } from './support/media-server';
 import type { TestServer } from './support/test-server';
@@ -78,24 +76,10 @@ describe('media: raw RTP through a script (incomingRtp + relayRtp) with a libweb
     const racer = await JanusWsClient.connect(ts.urls.ws);
     const { sessionId, handleId } = await createAndAttach(racer, 'janus.plugin.rtpecho');
     const users = (media.router as unknown as { users: Map<number, unknown> }).users;
-    const made: Consumer[] = [];
-    let held = 0;
-    const request = Channel.prototype.request;
-    Channel.prototype.request = function (this: Channel, method: string, handlerId?: string, data?: object) {
-      const answer = request.call(this, method, handlerId, data);
-      if (method !== 'transport.consume' || held++ > 0) return answer;
-      return answer.then(async (value) => {
-        racer.send({ janus: 'detach', session_id: sessionId, handle_id: handleId, transaction: 'racing-detach' });
-        await waitUntil(() => !users.has(handleId), 5000, 'the user unregistered by detach');
-        return value;
-      });
-    };
-    const consume = DirectTransport.prototype.consume;
-    DirectTransport.prototype.consume = async function (this: DirectTransport, options: Parameters<typeof consume>[0]) {
-      const consumer = await consume.call(this, options);
-      made.push(consumer);
-      return consumer;
-    } as typeof consume;
+    const race = raceFirstConsume(async () => {
+      racer.send({ janus: 'detach', session_id: sessionId, handle_id: handleId, transaction: 'racing-detach' });
+      await waitUntil(() => !users.has(handleId), 5000, 'the user unregistered by detach');
+    });
     const racingPeer = new NodePeer({ audio: true, video: true });
     try {
       const offer = await racingPeer.offer();
@@ -103,14 +87,13 @@ describe('media: raw RTP through a script (incomingRtp + relayRtp) with a libweb
       const event = await racer.next((m) => m.janus === 'event' && m.transaction === 'race', 8000);
       await racingPeer.accept({ type: 'answer', sdp: (event.jsep as JsonObject).sdp as string });
       await racer.next((m) => m.janus === 'detached' && m.sender === handleId, 10000);
-      await waitUntil(() => made.length > 0 && made.every((c) => c.closed), 5000, 'the taps closed');
+      await waitUntil(() => race.made.length > 0 && race.made.every((c) => c.closed), 5000, 'the taps closed');
     } finally {
-      Channel.prototype.request = request;
-      DirectTransport.prototype.consume = consume;
+      race.restore();
       racingPeer.close();
       await racer.close();
     }
-    expect(held).to.be.at.least(1);
+    expect(race.held).to.equal(1);
   });
 
   it('measures what one script thread takes: packets/s through incomingRtp + relayRtp (recording host)', async () => {
