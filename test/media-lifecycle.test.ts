@@ -18,7 +18,7 @@ import type { Plugin, PluginHandle } from '../src/plugin/plugin';
 import { createLuaPlugin } from '../src/script/lua-plugin';
 import { ourScript, scriptConfig } from './lua-fixtures';
 import { JanusWsClient, createAndAttach } from './support/janus-ws-client';
-import { raceFirstConsume } from './support/consume-race';
+import { raceFirstAnswer } from './support/answer-race';
 import { startMediasoup } from './support/media-server';
 import { TEST_ADMIN_SECRET, type TestServer, startTestServer } from './support/test-server';
 import { NodePeer, waitUntil } from './support/wrtc-peer';
@@ -435,7 +435,7 @@ describe('media: PeerConnection lifecycle on mediasoup (echotest.lua)', function
   it('closes a Consumer whose transport went while the worker made it', async () => {
     const client = await tracedClient();
     const { sessionId, handleId } = await createAndAttach(client, PLUGIN);
-    const race = raceFirstConsume(async () => {
+    const race = raceFirstAnswer('transport.consume', async () => {
       client.send({ janus: 'detach', session_id: sessionId, handle_id: handleId, transaction: 'racing-detach' });
       await waitUntil(() => usersOf().get(handleId) === undefined, 5000, 'teardown by detach');
     });
@@ -448,6 +448,31 @@ describe('media: PeerConnection lifecycle on mediasoup (echotest.lua)', function
       await peer.accept({ type: 'answer', sdp: (answer.jsep as JsonObject).sdp as string });
       await client.next((m) => m.janus === 'detached' && m.sender === handleId, 10000);
       await waitUntil(() => race.made.length > 0 && race.made.every((c) => c.closed), 5000, 'the Consumers closed');
+    } finally {
+      race.restore();
+    }
+    expect(race.held).to.equal(1);
+    await expectNothingLeft(media);
+  });
+
+  // The same race on the data path: the DataProducer for the client's channel (on the
+  // DirectTransport) is made, then the transport it was to be consumed on is gone.
+  it('closes a DataProducer whose PeerConnection went while the worker made it', async () => {
+    const client = await tracedClient();
+    const { sessionId, handleId } = await createAndAttach(client, PLUGIN);
+    const race = raceFirstAnswer('transport.produceData', async () => {
+      client.send({ janus: 'detach', session_id: sessionId, handle_id: handleId, transaction: 'racing-detach' });
+      await waitUntil(() => usersOf().get(handleId) === undefined, 5000, 'teardown by detach');
+    });
+    try {
+      // The client's channel opens once SCTP is up: its DATA_CHANNEL_OPEN makes our side of it.
+      const peer = newPeer({ audio: true, video: true, data: true });
+      const offer = await peer.offer();
+      await sendDataOffer(client, sessionId, handleId, offer.sdp);
+      const answer = await client.next((m) => m.janus === 'event' && m.sender === handleId && m.jsep !== undefined, 10000);
+      await peer.accept({ type: 'answer', sdp: (answer.jsep as JsonObject).sdp as string });
+      await client.next((m) => m.janus === 'detached' && m.sender === handleId, 10000);
+      await waitUntil(() => race.made.length > 0 && race.made.every((p) => p.closed), 5000, 'the DataProducers closed');
     } finally {
       race.restore();
     }

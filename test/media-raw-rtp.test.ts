@@ -10,7 +10,7 @@ import { createLuaPlugin } from '../src/script/lua-plugin';
 import type { ScriptPlugin } from '../src/script/script-plugin';
 import { FakeHost, fixtureScript, waitFor } from './lua-fixtures';
 import type { MediasoupMediaPlane } from '../src/media/plane';
-import { raceFirstConsume } from './support/consume-race';
+import { raceFirstAnswer } from './support/answer-race';
 import { JanusWsClient, createAndAttach } from './support/janus-ws-client';
 import { closeScene, startMediaScene, workerOf } from './support/media-server';
 import type { TestServer } from './support/test-server';
@@ -76,7 +76,7 @@ describe('media: raw RTP through a script (incomingRtp + relayRtp) with a libweb
     const racer = await JanusWsClient.connect(ts.urls.ws);
     const { sessionId, handleId } = await createAndAttach(racer, 'janus.plugin.rtpecho');
     const users = (media.router as unknown as { users: Map<number, unknown> }).users;
-    const race = raceFirstConsume(async () => {
+    const race = raceFirstAnswer('transport.consume', async () => {
       racer.send({ janus: 'detach', session_id: sessionId, handle_id: handleId, transaction: 'racing-detach' });
       await waitUntil(() => !users.has(handleId), 5000, 'the user unregistered by detach');
     });

@@ -168,11 +168,18 @@ export class PeerDataChannels {
     // A stream of ours is taken now, before the awaits, so a second label cannot pick it too.
     const ours = clientStream === undefined ? { label, protocol, streamId: targetStream } : undefined;
     if (ours) this.channels.set(targetStream, ours);
+    // Closed on every way out but success: made while the data path closed (its answer read
+    // after the DirectTransport's close), nothing else would close it.
+    let producer: DataProducer | undefined;
     try {
       this.direct ??= this.createDirect();
       const direct = await this.direct;
       if (!direct) return undefined;
-      const producer = await direct.produceData({ label, protocol });
+      producer = await direct.produceData({ label, protocol });
+      if (this.closed) {
+        producer.close();
+        return undefined;
+      }
       const consumer = await this.options.transport.consumeData({
         dataProducerId: producer.id,
         // Our Node edit (patches/mediasoup/40-…): send on this SCTP stream.
@@ -190,6 +197,7 @@ export class PeerDataChannels {
       if (ours) producer.send(buildDcepOpen({ label, protocol }), Ppid.DCEP);
       return out;
     } catch (error) {
+      producer?.close();
       if (ours && this.channels.get(targetStream) === ours) this.channels.delete(targetStream);
       this.options.logger.warn('cannot open an outgoing data channel', { label, error });
       return undefined;
