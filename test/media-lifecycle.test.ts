@@ -428,55 +428,36 @@ describe('media: PeerConnection lifecycle on mediasoup (echotest.lua)', function
     await expectNothingLeft(media);
   });
 
-  // A Consumer the worker makes while a detach tears the PeerConnection down (its consume
-  // request went out before closeTransport, its answer is read after it): the transport's close
-  // could not close it, so the relay must, or mediasoup keeps it and its worker listener for
-  // good. Deterministic: the first consume's answer is held until the teardown has happened.
-  it('closes a Consumer whose transport went while the worker made it', async () => {
-    const client = await tracedClient();
-    const { sessionId, handleId } = await createAndAttach(client, PLUGIN);
-    const race = raceFirstAnswer('transport.consume', async () => {
-      client.send({ janus: 'detach', session_id: sessionId, handle_id: handleId, transaction: 'racing-detach' });
-      await waitUntil(() => usersOf().get(handleId) === undefined, 5000, 'teardown by detach');
+  // What the worker makes while a detach tears the PeerConnection down (the request went out
+  // before the transports' close, its answer is read after it): their close could not close
+  // it, so we must, or mediasoup keeps it and its worker listener for good. Deterministic: the
+  // first such answer is held until the detach has torn the handle down. The echo's Consumers
+  // are made once the peer connects (setupMedia); the DataProducer of the client's channel on
+  // the DirectTransport once SCTP is up and its DATA_CHANNEL_OPEN arrives.
+  for (const { made, method, data } of [
+    { made: 'a Consumer', method: 'transport.consume', data: false },
+    { made: 'a DataProducer', method: 'transport.produceData', data: true },
+  ] as const) {
+    it(`closes ${made} whose PeerConnection went while the worker made it`, async () => {
+      const client = await tracedClient();
+      const { sessionId, handleId } = await createAndAttach(client, PLUGIN);
+      const race = raceFirstAnswer(method, async () => {
+        client.send({ janus: 'detach', session_id: sessionId, handle_id: handleId, transaction: 'racing-detach' });
+        await waitUntil(() => usersOf().get(handleId) === undefined, 5000, 'teardown by detach');
+      });
+      try {
+        const peer = newPeer({ audio: true, video: true, data });
+        const offer = await peer.offer();
+        await client.request({ janus: 'message', session_id: sessionId, handle_id: handleId, body: { audio: true, video: true, data }, jsep: { type: offer.type, sdp: offer.sdp } });
+        const answer = await client.next((m) => m.janus === 'event' && m.sender === handleId && m.jsep !== undefined, 10000);
+        await peer.accept({ type: 'answer', sdp: (answer.jsep as JsonObject).sdp as string });
+        await client.next((m) => m.janus === 'detached' && m.sender === handleId, 10000);
+        await waitUntil(() => race.made.length > 0 && race.made.every((o) => o.closed), 5000, `${made} closed`);
+      } finally {
+        race.restore();
+      }
+      expect(race.held).to.equal(1);
+      await expectNothingLeft(media);
     });
-    try {
-      // The echo's Consumers are made once the peer connects (setupMedia).
-      const peer = newPeer({ audio: true, video: true });
-      const offer = await peer.offer();
-      await client.request({ janus: 'message', session_id: sessionId, handle_id: handleId, body: { audio: true, video: true }, jsep: { type: offer.type, sdp: offer.sdp } });
-      const answer = await client.next((m) => m.janus === 'event' && m.sender === handleId && m.jsep !== undefined, 10000);
-      await peer.accept({ type: 'answer', sdp: (answer.jsep as JsonObject).sdp as string });
-      await client.next((m) => m.janus === 'detached' && m.sender === handleId, 10000);
-      await waitUntil(() => race.made.length > 0 && race.made.every((c) => c.closed), 5000, 'the Consumers closed');
-    } finally {
-      race.restore();
-    }
-    expect(race.held).to.equal(1);
-    await expectNothingLeft(media);
-  });
-
-  // The same race on the data path: the DataProducer for the client's channel (on the
-  // DirectTransport) is made, then the transport it was to be consumed on is gone.
-  it('closes a DataProducer whose PeerConnection went while the worker made it', async () => {
-    const client = await tracedClient();
-    const { sessionId, handleId } = await createAndAttach(client, PLUGIN);
-    const race = raceFirstAnswer('transport.produceData', async () => {
-      client.send({ janus: 'detach', session_id: sessionId, handle_id: handleId, transaction: 'racing-detach' });
-      await waitUntil(() => usersOf().get(handleId) === undefined, 5000, 'teardown by detach');
-    });
-    try {
-      // The client's channel opens once SCTP is up: its DATA_CHANNEL_OPEN makes our side of it.
-      const peer = newPeer({ audio: true, video: true, data: true });
-      const offer = await peer.offer();
-      await sendDataOffer(client, sessionId, handleId, offer.sdp);
-      const answer = await client.next((m) => m.janus === 'event' && m.sender === handleId && m.jsep !== undefined, 10000);
-      await peer.accept({ type: 'answer', sdp: (answer.jsep as JsonObject).sdp as string });
-      await client.next((m) => m.janus === 'detached' && m.sender === handleId, 10000);
-      await waitUntil(() => race.made.length > 0 && race.made.every((p) => p.closed), 5000, 'the DataProducers closed');
-    } finally {
-      race.restore();
-    }
-    expect(race.held).to.equal(1);
-    await expectNothingLeft(media);
-  });
+  }
 });
