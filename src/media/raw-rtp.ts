@@ -53,6 +53,7 @@ export class RawRtp {
   private tapping: Promise<void> = Promise.resolve();
   /** Relayed packets dropped (no tapped stream with their SSRC, or no transport). */
   dropped = 0;
+  private closed = false;
 
   constructor(
     private readonly peer: MediasoupPeer,
@@ -157,6 +158,11 @@ export class RawRtp {
       kind,
       rtpParameters: { codecs: stream.rtpParameters.codecs, encodings: [{ ssrc }], headerExtensions: [] },
     });
+    if (this.closed || direct.closed) {
+      // Closed while the worker made it: nothing else would close it.
+      producer.close();
+      return undefined;
+    }
     const injection = { ssrc, producer };
     this.injected.set(kind, injection);
     return injection;
@@ -164,6 +170,7 @@ export class RawRtp {
 
   /** Stops the taps and the injections (the DirectTransports belong to the user, not to this path). */
   close(): void {
+    this.closed = true;
     this.untap();
     for (const { producer } of this.injected.values()) producer.close();
     this.injected.clear();
