@@ -10,6 +10,7 @@
 // calls find them done. Bounded in negotiations and in time; never touches the script.
 
 import { lua, lauxlib, to_luastring, type LuaState } from 'fengari';
+import { WarmUpBudget } from '../../src/common/warm-up-budget';
 import { WARM_UP_OFFER } from '../../src/common/warm-up-offer';
 import { HOOK_STEP, createEnvironment, pushMessageHandler } from './lua-libs';
 
@@ -76,45 +77,33 @@ end
 `;
 
 /** Negotiates the built-in offer, one step at a time, in its own Lua state. */
-export class LuaWarmUp {
+export class LuaWarmUp extends WarmUpBudget {
   private L: LuaState | undefined;
-  private negotiations = 0;
-  private spentMs = 0;
-  /** Why it stopped early (a bug of ours, never the script's), or undefined. */
-  failure: string | undefined;
 
-  constructor(private readonly maxNegotiations = WARM_UP_NEGOTIATIONS, private readonly budgetMs = WARM_UP_BUDGET_MS) {}
-
-  /** Negotiations done so far. */
-  get done(): number {
-    return this.negotiations;
+  constructor(maxNegotiations = WARM_UP_NEGOTIATIONS, budgetMs = WARM_UP_BUDGET_MS) {
+    super(maxNegotiations, budgetMs);
   }
 
   /** One step (making the state, then one negotiation each); false when the warm-up is over. */
   step(): boolean {
-    if (this.negotiations >= this.maxNegotiations || this.spentMs >= this.budgetMs || this.failure !== undefined) return this.finish();
-    const started = performance.now();
-    try {
-      // The state and its chunk are a step of their own: a task waits for one step at most.
-      if (this.L) this.negotiate(this.L);
-      else this.open();
-    } catch (error) {
-      this.failure = error instanceof Error ? error.message : String(error);
-    }
-    this.spentMs += performance.now() - started;
+    if (this.over) return this.finish();
+    // The state and its chunk are a step of their own: a task waits for one step at most.
+    this.run(() => (this.L ? this.negotiate(this.L) : this.open()));
     return this.failure === undefined ? true : this.finish();
   }
 
-  private negotiate(L: LuaState): void {
+  /** One negotiation: a counted step. */
+  private negotiate(L: LuaState): true {
     lua.lua_getglobal(L, 'negotiate');
     lua.lua_pushstring(L, WARM_UP_OFFER);
     // As the runtime calls a script's callbacks: with the message handler at index 1.
     if (lua.lua_pcall(L, 1, 1, 1) !== lua.LUA_OK) throw new Error(lua.lua_tojsstring(L, -1));
     lua.lua_settop(L, 1);
-    this.negotiations++;
+    return true;
   }
 
-  private open(): void {
+  /** Making the state: a step, not a negotiation. */
+  private open(): false {
     // Made like a script's state (createEnvironment, a count hook): V8 optimizes for the shapes of
     // the objects it sees, and a state shaped otherwise would have the script's first calls
     // throw that code away ("wrong map" deopts) and start over.
@@ -125,6 +114,7 @@ export class LuaWarmUp {
     }
     pushMessageHandler(L);
     this.L = L;
+    return false;
   }
 
   private finish(): false {

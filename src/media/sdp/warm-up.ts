@@ -8,6 +8,7 @@
 // transport, no Peer, nothing a user sees. Bounded in passes and in time.
 
 import type { DtlsParameters, IceCandidate, IceParameters } from 'mediasoup/node/lib/WebRtcTransport';
+import { WarmUpBudget } from '../../common/warm-up-budget';
 import { WARM_UP_OFFER } from '../../common/warm-up-offer';
 import { clientJsepForScript, ourDtlsRole } from './client-sdp';
 import { chooseLocalSsrcs } from './local-ssrcs';
@@ -82,32 +83,22 @@ export function warmUpSdpPass(): Negotiation {
 }
 
 /** Runs passes between events (one per setImmediate) until done, out of budget, or stopped. */
-export class SdpWarmUp {
-  private passes = 0;
-  private spentMs = 0;
+export class SdpWarmUp extends WarmUpBudget {
   private timer: NodeJS.Immediate | undefined;
-  /** Why it stopped early (a bug of ours), or undefined. */
-  failure: string | undefined;
 
-  constructor(private readonly maxPasses = SDP_WARM_UP_PASSES, private readonly budgetMs = SDP_WARM_UP_BUDGET_MS) {}
-
-  get done(): number {
-    return this.passes;
+  constructor(maxPasses = SDP_WARM_UP_PASSES, budgetMs = SDP_WARM_UP_BUDGET_MS) {
+    super(maxPasses, budgetMs);
   }
 
   start(onEnd?: (warmUp: SdpWarmUp) => void): void {
     const step = (): void => {
       this.timer = undefined;
-      const started = performance.now();
-      try {
+      this.run(() => {
         warmUpSdpPass();
-        this.passes++;
-      } catch (error) {
-        this.failure = error instanceof Error ? error.message : String(error);
-      }
-      this.spentMs += performance.now() - started;
-      if (this.failure === undefined && this.passes < this.maxPasses && this.spentMs < this.budgetMs) this.timer = setImmediate(step);
-      else onEnd?.(this);
+        return true;
+      });
+      if (this.over) onEnd?.(this);
+      else this.timer = setImmediate(step);
     };
     this.timer = setImmediate(step);
   }
