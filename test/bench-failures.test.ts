@@ -141,6 +141,11 @@ describe('luasfu-bench failures', function () {
     expect(usage.stderr).to.match(/--sessions must be an integer from 1 to 10000/);
     const scheme = await runBench(['api', '--url', 'ftp://127.0.0.1/'], 20_000);
     expect(scheme.code).to.equal(2);
+    // --peer: one of the two, and only where a peer connects per cycle.
+    expect(parseOptions(['churn', '--connect'])!.peer).to.equal('libdatachannel');
+    expect(() => parseOptions(['churn', '--connect', '--peer', 'firefox'])).to.throw(/--peer must be libdatachannel or libwebrtc/);
+    expect(() => parseOptions(['echo', '--peer', 'libwebrtc'])).to.throw(/--peer is for churn --connect/);
+    expect(() => parseOptions(['churn', '--peer', 'libdatachannel'])).to.throw(/--peer is for churn --connect/);
     const help = await runBench(['--help'], 20_000);
     expect(help.code).to.equal(0);
     expect(help.stdout).to.match(/^Usage: luasfu-bench <scenario>/);

@@ -172,17 +172,22 @@ describe('luasfu-bench scenarios against luasfu', function () {
     expect(result.serverCpuMsPerCycle).to.be.a('number').and.above(0);
   });
 
-  it('churn --connect: each cycle connects to webrtcup, offer->webrtcup measured per cycle', async () => {
-    const run = await runBench(['churn', ...target('churn-connect'), '--connect', '--sessions', '1', '--cycles', '3', '--width', '160', '--height', '120', '--fps', '10'], 60_000);
-    const result = succeeded(run);
-    expect(result.cycles).to.equal(3);
-    expect(result.negotiation).to.equal('ice+dtls');
-    const webrtcup = result.offerToWebrtcupMs as JsonObject;
-    expect(webrtcup.count).to.equal(3);
-    expect(webrtcup.p50).to.be.a('number').and.above(0);
-    // Part of the cycle (attach to detached), so never longer than it.
-    expect(webrtcup.max as number).to.be.at.most((result.cycleMs as JsonObject).max as number);
-  });
+  // Both peers: libdatachannel (the default: ICE and DTLS, no media engine) and libwebrtc.
+  for (const [peer, extra] of [['libdatachannel', []], ['libwebrtc', ['--width', '160', '--height', '120', '--fps', '10']]] as const) {
+    it(`churn --connect --peer ${peer}: each cycle connects to webrtcup, offer->webrtcup measured per cycle`, async () => {
+      const run = await runBench(['churn', ...target(`churn-connect-${peer}`), '--connect', '--peer', peer, '--sessions', '1', '--cycles', '3', ...extra], 60_000);
+      const result = succeeded(run);
+      expect(result.cycles).to.equal(3);
+      expect(result.negotiation).to.equal('ice+dtls');
+      expect(result.peer).to.equal(peer);
+      expect(run.stderr).to.include(`ICE + DTLS to webrtcup, ${peer} peers`);
+      const webrtcup = result.offerToWebrtcupMs as JsonObject;
+      expect(webrtcup.count).to.equal(3);
+      expect(webrtcup.p50).to.be.a('number').and.above(0);
+      // Part of the cycle (attach to detached), so never longer than it.
+      expect(webrtcup.max as number).to.be.at.most((result.cycleMs as JsonObject).max as number);
+    });
+  }
 
   it('the HTML reports are self-contained and render their charts in Chromium', async function () {
     if (!existsSync(CHROMIUM)) this.skip();

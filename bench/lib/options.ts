@@ -9,6 +9,9 @@ import { UsageError } from './errors';
 export const SCENARIOS = ['api', 'echo', 'videoroom', 'churn'] as const;
 export type ScenarioName = (typeof SCENARIOS)[number];
 export type VideoRoomApi = 'legacy' | '1.x';
+/** churn --connect's peer: libdatachannel (light, no media engine) or libwebrtc (@roamhq/wrtc). */
+export const CONNECT_PEERS = ['libdatachannel', 'libwebrtc'] as const;
+export type ConnectPeerKind = (typeof CONNECT_PEERS)[number];
 
 export interface BenchOptions {
   scenario: ScenarioName;
@@ -44,6 +47,8 @@ export interface BenchOptions {
   videoroomApi: VideoRoomApi;
   /** churn: negotiate with a real peer up to webrtcup instead of an SDP-only offer/answer. */
   connect: boolean;
+  /** churn --connect: which peer connects each cycle. */
+  peer: ConnectPeerKind;
   serverPid?: number;
   timeoutMs: number;
   maxErrorRate: number;
@@ -96,6 +101,9 @@ Load:
                          feed; Janus's videoroom.lua); default legacy for janus.plugin.lua,
                          else 1.x
   --connect              churn: connect media (ICE, DTLS) each cycle, not only SDP
+  --peer <p>             churn --connect: libdatachannel (default; ICE and DTLS only, ~7 ms
+                         of client CPU per join) or libwebrtc (a browser's engine, sending
+                         the generated video: ~20 ms per join)
 
 Output:
   --json                 one JSON document on stdout (the table goes to stderr)
@@ -135,7 +143,7 @@ export function parseOptions(argv: readonly string[]): BenchOptions | undefined 
         width: { type: 'string' }, height: { type: 'string' }, fps: { type: 'string' },
         audio: { type: 'boolean' }, video: { type: 'boolean' }, data: { type: 'boolean' },
         publishers: { type: 'string' }, subscribers: { type: 'string' }, room: { type: 'string' },
-        'videoroom-api': { type: 'string' }, connect: { type: 'boolean' },
+        'videoroom-api': { type: 'string' }, connect: { type: 'boolean' }, peer: { type: 'string' },
         'server-pid': { type: 'string' }, timeout: { type: 'string' }, 'max-error-rate': { type: 'string' },
         json: { type: 'boolean' }, report: { type: 'string' }, quiet: { type: 'boolean' },
         help: { type: 'boolean', short: 'h' },
@@ -174,6 +182,9 @@ export function parseOptions(argv: readonly string[]): BenchOptions | undefined 
   // janus.plugin.videoroom of Janus 1.x and of luasfu's lua/videoroom.lua speak 1.x.
   const videoroomApi = flags['videoroom-api'] ?? (plugin === 'janus.plugin.lua' ? 'legacy' : '1.x');
   if (videoroomApi !== 'legacy' && videoroomApi !== '1.x') throw new UsageError('--videoroom-api must be legacy or 1.x');
+  const peer = flags.peer ?? 'libdatachannel';
+  if (!(CONNECT_PEERS as readonly string[]).includes(peer)) throw new UsageError(`--peer must be ${CONNECT_PEERS.join(' or ')}`);
+  if (flags.peer !== undefined && !(scenario === 'churn' && flags.connect)) throw new UsageError('--peer is for churn --connect (echo and videoroom use libwebrtc peers)');
   const raw = flags as Record<string, unknown>;
   const options: BenchOptions = {
     scenario,
@@ -201,6 +212,7 @@ export function parseOptions(argv: readonly string[]): BenchOptions | undefined 
     room: flags.room === undefined ? undefined : number(raw, 'room', 0, 1, Number.MAX_SAFE_INTEGER),
     videoroomApi,
     connect: flags.connect ?? false,
+    peer: peer as ConnectPeerKind,
     serverPid: flags['server-pid'] === undefined ? undefined : number(raw, 'server-pid', 0, 1, 4_194_304),
     timeoutMs: number(raw, 'timeout', 5000, 100, 120_000),
     maxErrorRate: number(raw, 'max-error-rate', 0.01, 0, 1, false),

@@ -7,23 +7,12 @@
 // media scenarios fail with a one-line reason when it is not installed.
 
 import type { JsonObject } from '../../src/plugin/json';
-import { BenchFailure } from './errors';
-
 import { countingSink, patternVideo, toneAudio, type GeneratedSource } from './generated-media';
+import { loadOptional } from './optional-module';
 import type { DataChannel, Description, PeerConnection, Sink, Track, Wrtc } from './wrtc-types';
 
-let loaded: Wrtc | undefined;
-
-function wrtc(): Wrtc {
-  if (loaded) return loaded;
-  try {
-    // eslint-disable-next-line @typescript-eslint/no-require-imports
-    loaded = require('@roamhq/wrtc') as Wrtc;
-  } catch (error) {
-    throw new BenchFailure(`this scenario needs real WebRTC peers from @roamhq/wrtc, which did not load (${(error as Error).message.split('\n')[0]}): npm install @roamhq/wrtc`);
-  }
-  return loaded;
-}
+const wrtc = (): Wrtc => loadOptional<Wrtc>('@roamhq/wrtc', (reason) =>
+  `this scenario needs real WebRTC peers from @roamhq/wrtc, which did not load (${reason}): npm install @roamhq/wrtc`);
 
 export interface PeerMedia {
   audio: boolean;

@@ -2,7 +2,8 @@
 // repeating attach -> negotiate (the peer's offer in a `message`, the plugin's answer) ->
 // hangup -> detach, until --cycles cycles in total or --duration seconds. By default the offer
 // is one recorded libwebrtc offer (audio, video, data) and only SDP is negotiated; with
-// --connect each cycle is a fresh peer that connects (ICE, DTLS) up to webrtcup. Reports
+// --connect each cycle is a fresh peer that connects (ICE, DTLS) up to webrtcup: by default a
+// light libdatachannel peer (`ConnectPeer`), with --peer libwebrtc a `MediaPeer`. Reports
 // cycles/s, the cycle time (with --connect also offer -> webrtcup), and with --server-pid
 // the server's memory slope (MB per minute and KB per 1,000 cycles): a leak shows as a slope
 // that does not flatten. --warmup runs cycles first without counting them.
@@ -12,6 +13,7 @@ import type { JsonObject } from '../../src/plugin/json';
 import { isJsonObject } from '../../src/plugin/json';
 import { BenchFailure, JanusReplyError, errorCode, oneLine } from '../lib/errors';
 import type { JanusConnection } from '../lib/janus-client';
+import { ConnectPeer, isIceLite } from '../lib/connect-peer';
 import { MediaPeer } from '../lib/peer';
 import type { Description } from '../lib/wrtc-types';
 import { type Counters, type CpuWindow, type RunContext, type Scenario, type ScenarioOutcome, cpuPer } from '../lib/run';
@@ -20,12 +22,21 @@ import { HandleWatch, fmtMs, fmtRate, openSession } from './common';
 
 const FAIL_FAST_ERRORS = 10;
 
+/** What a cycle needs of its peer; both kinds of peer have it. */
+interface CyclePeer {
+  offer(): Promise<Description>;
+  accept(answer: Description): Promise<void>;
+  close(): void;
+}
+
 export class ChurnScenario implements Scenario {
   readonly unit = 'cycles';
   private lanesUp = 0;
   private cycles = 0;
   private started = 0;
   private readonly errors = new Tally();
+  /** The server's last answer said ICE-lite: light peers then offer to be the DTLS client. */
+  private serverIceLite = false;
   private readonly cycleMs = new Samples();
   /** With --connect: from sending the offer to the handle's webrtcup. */
   private readonly webrtcupMs = new Samples();
@@ -97,15 +108,17 @@ export class ChurnScenario implements Scenario {
     const { options } = context;
     const begun = performance.now();
     let handleId = 0;
-    let peer: MediaPeer | undefined;
+    let peer: CyclePeer | undefined;
     let watch: HandleWatch | undefined;
     try {
       handleId = await connection.attach(options.plugin);
       let offer = recorded;
       if (!offer) {
         const id = handleId;
-        peer = new MediaPeer({ audio: options.audio, video: options.video, data: false, width: options.width, height: options.height, fps: options.fps },
-          (candidate) => connection.trickle(id, candidate));
+        const trickle = (candidate: JsonObject): void => connection.trickle(id, candidate);
+        peer = options.peer === 'libdatachannel'
+          ? new ConnectPeer({ audio: options.audio, video: options.video }, trickle, this.serverIceLite)
+          : new MediaPeer({ audio: options.audio, video: options.video, data: false, width: options.width, height: options.height, fps: options.fps }, trickle);
         watch = new HandleWatch(connection, handleId);
         offer = await peer.offer();
       }
@@ -115,6 +128,7 @@ export class ChurnScenario implements Scenario {
       if (!isJsonObject(jsep) || jsep.type !== 'answer' || typeof jsep.sdp !== 'string') {
         throw new JanusReplyError('no-answer', `no SDP answer in ${JSON.stringify(reply).slice(0, 200)}`);
       }
+      this.serverIceLite = isIceLite(jsep.sdp);
       if (peer && watch) {
         await peer.accept({ type: 'answer', sdp: jsep.sdp });
         await watch.wait('webrtcup', Math.max(options.timeoutMs, 10_000), context.signal);
@@ -169,6 +183,7 @@ export class ChurnScenario implements Scenario {
         ...(webrtcupMs ? { offerToWebrtcupMs: { ...webrtcupMs } } : {}),
         serverCpuMsPerCycle: serverCpuMsPerCycle ?? 'not measured',
         negotiation: options.connect ? 'ice+dtls' : 'sdp',
+        ...(options.connect ? { peer: options.peer } : {}),
         serverMemory: measured
           ? {
             rssMbStart: Number(first!.rssMb.toFixed(2)),
@@ -180,7 +195,7 @@ export class ChurnScenario implements Scenario {
           : 'not measured',
       },
       rows: [
-        ['cycles', `${this.cycles} over ${options.sessions} loops in ${seconds.toFixed(1)} s (${options.connect ? 'ICE + DTLS to webrtcup' : 'SDP offer/answer only'})`],
+        ['cycles', `${this.cycles} over ${options.sessions} loops in ${seconds.toFixed(1)} s (${options.connect ? `ICE + DTLS to webrtcup, ${options.peer} peers` : 'SDP offer/answer only'})`],
         ['throughput', `${fmtRate(cyclesPerSec)} cycles/s`],
         ['server CPU per cycle', serverCpuMsPerCycle === null ? 'not measured' : `${serverCpuMsPerCycle} ms`],
         ['cycle time', `p50 ${fmtMs(cycleMs.p50)}, p99 ${fmtMs(cycleMs.p99)}, max ${fmtMs(cycleMs.max)}`],
