@@ -4,7 +4,7 @@
 // `webrtcup` (over IPv4, see `ipv4CandidatesOnly`), and sends no media: there is no encoder or media engine behind it. A libwebrtc
 // peer (`MediaPeer`) costs ~20 ms of CPU per join, a whole core at 50 joins/s, which on a small
 // machine makes the client the bottleneck before the server (bench/README.md, "Ninth session");
-// this one costs about a third of that.
+// this one costs about a quarter of that.
 //
 // node-datachannel is an optional dependency of luasfu (prebuilt binaries on npm, OpenSSL
 // linked in). Its typings are its own; the few calls used are declared here so that the bench

@@ -101,7 +101,7 @@ Load:
                          feed; Janus's videoroom.lua); default legacy for janus.plugin.lua,
                          else 1.x
   --connect              churn: connect media (ICE, DTLS) each cycle, not only SDP
-  --peer <p>             churn --connect: libdatachannel (default; ICE and DTLS only, ~7 ms
+  --peer <p>             churn --connect: libdatachannel (default; ICE and DTLS only, ~5 ms
                          of client CPU per join) or libwebrtc (a browser's engine, sending
                          the generated video: ~20 ms per join)
 
