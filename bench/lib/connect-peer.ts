@@ -1,10 +1,10 @@
 // A light peer for `churn --connect`: libdatachannel through node-datachannel. It offers one
 // opus and one VP8 m-line (sendrecv, with SSRCs, as a browser does), connects ICE (libjuice, a
 // full agent, so it also answers Janus's own checks) and DTLS-SRTP up to the server's
-// `webrtcup` (over IPv4, see `ipv4CandidatesOnly`), and sends no media: there is no encoder or media engine behind it. A libwebrtc
-// peer (`MediaPeer`) costs ~20 ms of CPU per join, a whole core at 50 joins/s, which on a small
-// machine makes the client the bottleneck before the server (bench/README.md, "Ninth session");
-// this one costs about a quarter of that.
+// `webrtcup` (over IPv4, see `ipv4CandidatesOnly`), and sends no media: there is no encoder or
+// media engine behind it. A libwebrtc peer (`MediaPeer`) costs ~20 ms of CPU per join, a whole
+// core at 50 joins/s, which on a small machine makes the client the bottleneck before the
+// server (bench/README.md, "Ninth session"); this one costs about a quarter of that.
 //
 // node-datachannel is an optional dependency of luasfu (prebuilt binaries on npm, OpenSSL
 // linked in). Its typings are its own; the few calls used are declared here so that the bench
@@ -125,7 +125,6 @@ export class ConnectPeer {
 
   async accept(answer: Description): Promise<void> {
     this.pc.setRemoteDescription(ipv4CandidatesOnly(answer.sdp), 'answer');
-    return Promise.resolve();
   }
 
   close(): void {
