@@ -8,6 +8,7 @@
 import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import { ensureWorker } from './build-worker.mjs';
+import { APT_WAIT_FOR_LOCK } from './lib/apt.mjs';
 import { FENGARI, patchPackage } from './patch-package.mjs';
 
 const BUILD_PACKAGES = [
@@ -32,7 +33,7 @@ function missingPackages() {
 }
 
 function aptInstall(pkgs) {
-  return spawnSync('apt-get', ['install', '-y', '--no-install-recommends', ...pkgs], {
+  return spawnSync('apt-get', [...APT_WAIT_FOR_LOCK, 'install', '-y', '--no-install-recommends', ...pkgs], {
     stdio: 'inherit',
     env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive' },
   }).status === 0;
@@ -62,11 +63,11 @@ function ensurePackages() {
   log(`missing Debian build packages: ${missing.join(' ')}; running: ${line}`);
   if (aptListsEmpty()) {
     log('apt lists are empty; running: apt-get update');
-    spawnSync('apt-get', ['update'], { stdio: 'inherit' });
+    spawnSync('apt-get', [...APT_WAIT_FOR_LOCK, 'update'], { stdio: 'inherit' });
   }
   if (!aptInstall(missing)) {
     log('apt-get install failed; running apt-get update and retrying');
-    spawnSync('apt-get', ['update'], { stdio: 'inherit' });
+    spawnSync('apt-get', [...APT_WAIT_FOR_LOCK, 'update'], { stdio: 'inherit' });
     if (!aptInstall(missing)) {
       process.stderr.write(`[install] could not install build packages; run as root: ${line}\n`);
       process.exit(1);

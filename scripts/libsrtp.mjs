@@ -33,6 +33,7 @@ import os from 'node:os';
 import path from 'node:path';
 import readline from 'node:readline';
 import { fileURLToPath } from 'node:url';
+import { APT_WAIT_FOR_LOCK } from './lib/apt.mjs';
 import { applyPatches, listPatches, splitPatch } from './patch-package.mjs';
 
 /** meson options for libsrtp2 (mirrors mediasoup's subproject('libsrtp2') + static/PIC). */
@@ -191,11 +192,11 @@ function ensureDpkgSource() {
     env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive' },
     timeout: STEP_TIMEOUT_MS,
   }).status === 0;
-  const install = ['install', '-y', '--no-install-recommends', 'dpkg-dev'];
+  const install = [...APT_WAIT_FOR_LOCK, 'install', '-y', '--no-install-recommends', 'dpkg-dev'];
   log('dpkg-source not found; running: apt-get install -y --no-install-recommends dpkg-dev');
   if (!apt(install)) {
     log('apt-get install failed; running apt-get update and retrying');
-    apt(['update']);
+    apt([...APT_WAIT_FOR_LOCK, 'update']);
     apt(install);
   }
   if (!haveCommand('dpkg-source')) throw new Error('could not install dpkg-dev');

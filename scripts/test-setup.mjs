@@ -19,6 +19,7 @@ import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync } from 
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { APT_WAIT_FOR_LOCK } from './lib/apt.mjs';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const fixtures = join(root, 'test', '.fixtures');
@@ -62,7 +63,7 @@ let updated = false;
 function aptUpdate() {
   if (updated) return;
   say('apt-get update');
-  run('apt-get', ['update']);
+  run('apt-get', [...APT_WAIT_FOR_LOCK, 'update']);
   updated = true;
 }
 
@@ -169,10 +170,10 @@ if (missing.length === 0) {
   if (!isRoot) fail(`missing ${missing.join(', ')}`, line);
   say(`installing ${missing.join(', ')} (${line})`);
   try {
-    run('apt-get', ['install', '-y', ...missing], { env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive' } });
+    run('apt-get', [...APT_WAIT_FOR_LOCK, 'install', '-y', ...missing], { env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive' } });
   } catch {
     aptUpdate();
-    run('apt-get', ['install', '-y', ...missing], { env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive' } });
+    run('apt-get', [...APT_WAIT_FOR_LOCK, 'install', '-y', ...missing], { env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive' } });
   }
   say(`installed ${missing.join(', ')}`);
 }
