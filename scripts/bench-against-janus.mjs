@@ -1,0 +1,312 @@
+// luasfu against Janus on one machine, as the README's Benchmarks section measures it: starts
+// this checkout's luasfu (as `luasfu` runs it, one worker, lua/echotest.lua and
+// lua/videoroom.lua) and Debian's Janus (its echotest.lua through the Lua plugin, its C
+// VideoRoom) side by side on free 127.0.0.1 ports, warms both, then runs luasfu-bench against
+// each in turn, run by run, for --rounds rounds, and prints each figure per round with the
+// ratio luasfu / Janus and the ratio of the sums. Every run's --json document is kept in --out.
+// By hand only (Janus is not a dependency of luasfu; tests never run this):
+//
+//   apt-get install janus lua-json lua-ansicolors     # once, for the comparison
+//   npm run build && node scripts/bench-against-janus.mjs [--rounds 3] [--only api,join4,...]
+//       [--out DIR] [--warmup-joins 3000]
+//
+// Figures (--only picks some): api, join4, join1, echo640, echo320, echo1, videoroom.
+
+import { spawn, spawnSync } from 'node:child_process';
+import dgram from 'node:dgram';
+import fs from 'node:fs';
+import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import { parseArgs } from 'node:util';
+import { fileURLToPath } from 'node:url';
+
+const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+const CLI = path.join(ROOT, 'dist', 'src', 'cli.js');
+const BENCH = path.join(ROOT, 'dist', 'bench', 'cli.js');
+const JANUS_LIB = '/usr/lib/x86_64-linux-gnu/janus';
+const JANUS_LUA = '/usr/share/janus/lua';
+/** Longest a single bench run may take before the comparison gives up. */
+const RUN_TIMEOUT_MS = 5 * 60 * 1000;
+/** Longest a server may take to answer /janus/info after its start. */
+const START_TIMEOUT_MS = 60 * 1000;
+
+/** A figure: the bench arguments of its run and what to read from its --json document. */
+const FIGURES = {
+  api: {
+    args: ['api', '--sessions', '50', '--messages', '1000'],
+    read: [['API: server CPU µs per message', (d) => d.serverCpuUsPerMsg, 1], ['API: p99 ms', (d) => d.latencyMs?.p99, 1]],
+  },
+  join4: {
+    args: ['churn', '--connect', '--sessions', '4', '--cycles', '2000', '--warmup', '3', '--duration', '120'],
+    read: [['joins/s, 4 loops', (d) => d.cyclesPerSec, 0], ['offer → webrtcup p50 ms, 4 loops', (d) => d.offerToWebrtcupMs?.p50, 1],
+      ['server CPU ms per join, 4 loops', (d) => d.serverCpuMsPerCycle, 2]],
+  },
+  join1: {
+    args: ['churn', '--connect', '--sessions', '1', '--cycles', '400', '--warmup', '2', '--duration', '120'],
+    read: [['joins/s, 1 loop', (d) => d.cyclesPerSec, 0], ['offer → webrtcup p50 ms, 1 loop', (d) => d.offerToWebrtcupMs?.p50, 1]],
+  },
+  echo640: {
+    args: ['echo', '--sessions', '10', '--width', '640', '--height', '480', '--fps', '15', '--duration', '10'],
+    read: [['echo 640x480: server CPU ms per 1,000 relayed', (d) => d.serverCpuMsPer1kPackets, 1],
+      ['echo 640x480, 10 peers: offer → webrtcup p50 ms', (d) => d.offerToWebrtcupMs?.p50, 0]],
+  },
+  echo320: {
+    args: ['echo', '--sessions', '10', '--width', '320', '--height', '240', '--fps', '15', '--duration', '6'],
+    read: [['echo 320x240: server CPU ms per 1,000 relayed', (d) => d.serverCpuMsPer1kPackets, 1],
+      ['echo 320x240, 10 peers: offer → webrtcup p50 ms', (d) => d.offerToWebrtcupMs?.p50, 0]],
+  },
+  echo1: {
+    args: ['echo', '--sessions', '1', '--width', '320', '--height', '240', '--fps', '15', '--duration', '2'],
+    read: [['echo, 1 peer: offer → webrtcup p50 ms', (d) => d.offerToWebrtcupMs?.p50, 1]],
+  },
+  videoroom: {
+    args: ['videoroom', '--publishers', '1', '--subscribers', '20', '--duration', '10'],
+    read: [['fan-out 1×20: server CPU ms per 1,000 delivered', (d) => d.serverCpuMsPer1kPackets, 1],
+      ['fan-out: join → first frame p50 ms', (d) => d.firstFrameMs?.p50, 0]],
+  },
+};
+
+function say(message) {
+  process.stdout.write(`[against-janus ${new Date().toISOString().slice(11, 19)}] ${message}\n`);
+}
+
+function fail(message) {
+  process.stderr.write(`[against-janus] ${message}\n`);
+  process.exit(1);
+}
+
+function options() {
+  const { values } = parseArgs({
+    options: {
+      rounds: { type: 'string', default: '3' },
+      only: { type: 'string' },
+      out: { type: 'string' },
+      'warmup-joins': { type: 'string', default: '3000' },
+      help: { type: 'boolean', short: 'h' },
+    },
+  });
+  if (values.help) {
+    process.stdout.write(fs.readFileSync(fileURLToPath(import.meta.url), 'utf8').split('\n\n')[0].replace(/^\/\/ ?/gm, '') + '\n');
+    process.exit(0);
+  }
+  const rounds = Number(values.rounds);
+  if (!Number.isInteger(rounds) || rounds < 1 || rounds > 50) fail('--rounds: a whole number from 1 to 50');
+  const warmupJoins = Number(values['warmup-joins']);
+  if (!Number.isInteger(warmupJoins) || warmupJoins < 0 || warmupJoins > 100000) fail('--warmup-joins: a whole number from 0 to 100000');
+  const only = values.only ? values.only.split(',').map((s) => s.trim()) : Object.keys(FIGURES);
+  const unknown = only.filter((name) => !(name in FIGURES));
+  if (unknown.length) fail(`--only: unknown ${unknown.join(', ')} (known: ${Object.keys(FIGURES).join(', ')})`);
+  const out = values.out ?? fs.mkdtempSync(path.join(os.tmpdir(), 'luasfu-vs-janus-'));
+  fs.mkdirSync(out, { recursive: true });
+  return { rounds, only, out, warmupJoins };
+}
+
+/** A TCP (or UDP) port on 127.0.0.1 that was free a moment ago. */
+function freePort(udp = false) {
+  return new Promise((resolve, reject) => {
+    if (udp) {
+      const socket = dgram.createSocket('udp4');
+      socket.once('error', reject);
+      socket.bind(0, '127.0.0.1', () => {
+        const { port } = socket.address();
+        socket.close(() => resolve(port));
+      });
+      return;
+    }
+    const server = net.createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address();
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+/** Janus's configuration for the comparison, in a directory of its own. */
+function writeJanusConfig(dir, ports) {
+  const plugins = fs.readdirSync(path.join(JANUS_LIB, 'plugins')).filter((f) => f.endsWith('.so'));
+  const disabled = plugins.filter((f) => !/echotest|lua|videoroom/.test(f)).join(',');
+  const handlers = fs.readdirSync(path.join(JANUS_LIB, 'events')).filter((f) => f.endsWith('.so')).join(',');
+  const files = {
+    'janus.jcfg': `general: { configs_folder = "${dir}" plugins_folder = "${JANUS_LIB}/plugins" transports_folder = "${JANUS_LIB}/transports"
+  events_folder = "${JANUS_LIB}/events" loggers_folder = "${JANUS_LIB}/loggers" debug_level = 3 admin_secret = "janusoverlord" }
+nat: { ice_enforce_list = "lo" }
+plugins: { disable = "${disabled}" }
+transports: { disable = "libjanus_mqtt.so,libjanus_nanomsg.so,libjanus_pfunix.so,libjanus_rabbitmq.so" }
+events: { disable = "${handlers}" }
+`,
+    'janus.transport.websockets.jcfg': `general: { ws = true ws_port = ${ports.ws} ws_ip = "127.0.0.1" }\n`,
+    'janus.transport.http.jcfg': `general: { http = true port = ${ports.http} ip = "127.0.0.1" base_path = "/janus" }\nadmin: { admin_http = false }\n`,
+    'janus.plugin.lua.jcfg': `general: { path = "${JANUS_LUA}" script = "${JANUS_LUA}/echotest.lua" }\n`,
+    'janus.plugin.echotest.jcfg': '',
+    'janus.plugin.videoroom.jcfg': '',
+  };
+  for (const [name, text] of Object.entries(files)) fs.writeFileSync(path.join(dir, name), text);
+}
+
+/** Starts a server process in its own process group; its output goes to `log`. */
+function startServer(name, command, args, log) {
+  const out = fs.openSync(log, 'w');
+  const child = spawn(command, args, { cwd: ROOT, stdio: ['ignore', out, out], detached: true });
+  fs.closeSync(out);
+  child.on('exit', (code, signal) => {
+    if (!stopping) fail(`${name} exited (${signal ?? code}) during the comparison; see ${log}`);
+  });
+  return child;
+}
+
+/** Whether the server answers its /janus/info within 5 s. */
+async function answers(url) {
+  try {
+    return (await fetch(url, { signal: AbortSignal.timeout(5000) })).ok;
+  } catch {
+    return false;
+  }
+}
+
+async function waitForInfo(name, url) {
+  const deadline = Date.now() + START_TIMEOUT_MS;
+  while (Date.now() < deadline) {
+    if (await answers(url)) return;
+    await new Promise((resolve) => setTimeout(resolve, 250));
+  }
+  fail(`${name} did not answer ${url} within ${START_TIMEOUT_MS / 1000} s`);
+}
+
+/** One luasfu-bench run; resolves with its --json document (null when the run failed). */
+function bench(args) {
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, [BENCH, ...args, '--json'], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (chunk) => { stdout += chunk; });
+    child.stderr.on('data', (chunk) => { stderr += chunk; });
+    const timer = setTimeout(() => child.kill('SIGINT'), RUN_TIMEOUT_MS);
+    child.on('close', () => {
+      clearTimeout(timer);
+      try {
+        resolve(JSON.parse(stdout));
+      } catch {
+        say(`run failed: luasfu-bench ${args.join(' ')}: ${stderr.trim().split('\n').pop() ?? ''}`);
+        resolve(null);
+      }
+    });
+  });
+}
+
+/** The figure's value with its marks: * client-bound, (eN) N errors. */
+function cell(doc, read, digits) {
+  if (!doc) return { value: null, text: 'failed' };
+  const value = Number(read(doc));
+  if (!Number.isFinite(value)) return { value: null, text: 'n/a' };
+  const marks = `${doc.client?.bottleneck ? '*' : ''}${doc.errors?.total ? ` (e${doc.errors.total})` : ''}`;
+  return { value, text: `${value.toFixed(digits)}${marks}` };
+}
+
+/**
+ * The table: one row per figure, the rounds of each server, the per-round ratio and the ratio
+ * of the sums (rounds where either run failed are left out of the sums).
+ */
+function table(results, only) {
+  const lines = ['| figure | luasfu | Janus 1.1.2 | luasfu / Janus per round; on the sums |', '|---|---|---|---|'];
+  for (const name of only) {
+    for (const [label, read, digits] of FIGURES[name].read) {
+      const pairs = results.map((round) => [cell(round[name]?.luasfu, read, digits), cell(round[name]?.janus, read, digits)]);
+      const both = pairs.filter(([a, j]) => a.value !== null && j.value !== null && j.value !== 0);
+      const sumA = both.reduce((s, [a]) => s + a.value, 0);
+      const sumJ = both.reduce((s, [, j]) => s + j.value, 0);
+      const ratios = pairs.map(([a, j]) => (a.value !== null && j.value ? (a.value / j.value).toFixed(2) : '-'));
+      lines.push(`| ${label} | ${pairs.map(([a]) => a.text).join(' / ')} | ${pairs.map(([, j]) => j.text).join(' / ')} | ${ratios.join(' / ')}; **${sumJ ? (sumA / sumJ).toFixed(2) : '-'}** |`);
+    }
+  }
+  return lines.join('\n');
+}
+
+let stopping = false;
+const children = [];
+/** Signals each server's process group (luasfu's mediasoup workers are in it). */
+function signalAll(signal) {
+  stopping = true;
+  for (const child of children) {
+    if (child.exitCode !== null || child.signalCode !== null) continue;
+    try {
+      process.kill(-child.pid, signal);
+    } catch {
+      // already gone
+    }
+  }
+}
+/** SIGTERM, and SIGKILL for a server still there after 5 s (a wedged Janus ignores SIGTERM). */
+async function stopAll() {
+  signalAll('SIGTERM');
+  const deadline = Date.now() + 5000;
+  while (Date.now() < deadline && children.some((c) => c.exitCode === null && c.signalCode === null)) {
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+  signalAll('SIGKILL');
+}
+process.on('exit', () => signalAll('SIGKILL'));
+process.on('SIGINT', () => { void stopAll().then(() => process.exit(130)); });
+
+async function main() {
+  const { rounds, only, out, warmupJoins } = options();
+  if (!fs.existsSync(CLI) || !fs.existsSync(BENCH)) fail('dist/ is missing: run npm run build first');
+  // `janus --version` prints its version and exits 1.
+  if (spawnSync('janus', ['--version'], { stdio: 'ignore' }).error || !fs.existsSync(`${JANUS_LUA}/echotest.lua`)) {
+    fail('Janus is not installed; for the comparison: apt-get install janus lua-json lua-ansicolors');
+  }
+  const [lWs, lHttp, lAdmin, lRtc, jWs, jHttp] = [await freePort(), await freePort(), await freePort(), await freePort(true), await freePort(), await freePort()];
+  const janusDir = path.join(out, 'janus-config');
+  fs.mkdirSync(janusDir, { recursive: true });
+  writeJanusConfig(janusDir, { ws: jWs, http: jHttp });
+  const luasfuConfig = path.join(out, 'luasfu.json');
+  // The bench's 50 API sessions share one address: the flood guard would close them.
+  fs.writeFileSync(luasfuConfig, JSON.stringify({ maxRequestsPerSecond: 1000000 }));
+
+  const luasfu = startServer('luasfu', CLI, ['--config', luasfuConfig, '--script', 'lua/echotest.lua', '--script', 'lua/videoroom.lua',
+    '--listen-ip', '127.0.0.1', '--workers', '1', '--log-level', 'warn', '--ws-port', String(lWs), '--http-port', String(lHttp),
+    '--admin-http-port', String(lAdmin), '--rtc-port', String(lRtc), '--metrics-port', 'off'], path.join(out, 'luasfu.log'));
+  const janus = startServer('janus', 'janus', ['-F', janusDir], path.join(out, 'janus.log'));
+  children.push(luasfu, janus);
+  await waitForInfo('luasfu', `http://127.0.0.1:${lHttp}/janus/info`);
+  await waitForInfo('Janus', `http://127.0.0.1:${jHttp}/janus/info`);
+  const targets = [
+    { key: 'luasfu', url: `ws://127.0.0.1:${lWs}`, pid: luasfu.pid, info: `http://127.0.0.1:${lHttp}/janus/info` },
+    { key: 'janus', url: `ws://127.0.0.1:${jWs}`, pid: janus.pid, info: `http://127.0.0.1:${jHttp}/janus/info` },
+  ];
+  say(`luasfu pid ${luasfu.pid} on ws ${lWs}, Janus pid ${janus.pid} on ws ${jWs}; runs kept in ${out}`);
+
+  // A JIT-compiled server's first few thousand joins cost up to 1.8x: warm both the same way.
+  for (const target of targets) {
+    say(`warming ${target.key}`);
+    await bench(['api', '--url', target.url, '--sessions', '20', '--messages', '300']);
+    if (warmupJoins > 0) {
+      await bench(['churn', '--url', target.url, '--sessions', '4', '--cycles', String(warmupJoins), '--duration', '300']);
+      await bench(['churn', '--url', target.url, '--connect', '--sessions', '4', '--cycles', String(warmupJoins), '--duration', '300']);
+    }
+  }
+
+  const results = [];
+  for (let round = 1; round <= rounds; round++) {
+    const docs = {};
+    for (const name of only) {
+      docs[name] = {};
+      for (const target of targets) {
+        const doc = await bench([...FIGURES[name].args, '--url', target.url, '--server-pid', String(target.pid)]);
+        docs[name][target.key] = doc;
+        // A server that stopped answering would fail every run after it: stop here instead.
+        if ((!doc || doc.ok === false) && !(await answers(target.info))) {
+          fail(`${target.key} no longer answers ${target.info} after ${name} in round ${round}; its log: ${path.join(out, `${target.key}.log`)}`);
+        }
+        if (doc) fs.writeFileSync(path.join(out, `${name}-${round}-${target.key}.json`), JSON.stringify(doc, null, 2));
+      }
+      say(`round ${round}/${rounds}: ${name} done (load ${os.loadavg().map((l) => l.toFixed(1)).join(' ')})`);
+    }
+    results.push(docs);
+  }
+  process.stdout.write(`\n${table(results, only)}\n\n* client-bound run, (eN) N errors; runs in ${out}\n`);
+  await stopAll();
+}
+
+main().catch((error) => fail(error instanceof Error ? error.message : String(error)));
