@@ -162,20 +162,24 @@ describe('ops: Prometheus metrics follow a session', function () {
     expect(await getJson(port, '/ready')).to.deep.equal({ status: 200, body: { ready: true } });
 
     const [pid] = media.engine.workerPids;
+    // Asked as soon as the engine sees the death: its replacement (a process spawn, then the
+    // worker's first message) cannot be running before this request is answered. Polling
+    // instead could miss the window on a fast host.
+    const whileDown = new Promise<{ status: number; body: JsonObject }>((resolve, reject) => {
+      media.engine.once('workerDied', () => getJson(port, '/ready').then(resolve, reject));
+    });
     process.kill(pid!, 'SIGKILL');
-    const seen: Array<{ status: number; body: JsonObject }> = [];
+    const notReady = await whileDown;
+    expect(notReady.status, 'a 503 while the worker was down').to.equal(503);
+    expect(notReady.body.reasons).to.deep.equal(['mediasoup workers: 0 of 1 running']);
+    // Ready again once its replacement runs.
+    let ready = await getJson(port, '/ready');
     const deadline = Date.now() + 15_000;
-    // Not ready while the worker is down; ready again once its replacement runs.
-    while (Date.now() < deadline) {
-      const answer = await getJson(port, '/ready');
-      seen.push(answer);
-      if (answer.status === 200 && seen.some((a) => a.status === 503)) break;
-      await new Promise((resolve) => setTimeout(resolve, 10));
+    while (ready.status !== 200 && Date.now() < deadline) {
+      await new Promise((resolve) => setTimeout(resolve, 20));
+      ready = await getJson(port, '/ready');
     }
-    const notReady = seen.find((a) => a.status === 503);
-    expect(notReady, 'a 503 while the worker was down').to.not.equal(undefined);
-    expect(notReady!.body.reasons).to.deep.equal(['mediasoup workers: 0 of 1 running']);
-    expect(seen[seen.length - 1]).to.deep.equal({ status: 200, body: { ready: true } });
+    expect(ready).to.deep.equal({ status: 200, body: { ready: true } });
     expect(media.engine.workerPids[0]).to.not.equal(pid);
     const samples = await scrape(port);
     expect(sampleValue(samples, 'luasfu_media_worker_restarts_total')).to.equal(1);
