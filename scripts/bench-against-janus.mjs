@@ -269,12 +269,11 @@ async function main() {
     '--admin-http-port', String(lAdmin), '--rtc-port', String(lRtc), '--metrics-port', 'off'], path.join(out, 'luasfu.log'));
   const janus = startServer('janus', 'janus', ['-F', janusDir], path.join(out, 'janus.log'));
   children.push(luasfu, janus);
-  await waitForInfo('luasfu', `http://127.0.0.1:${lHttp}/janus/info`);
-  await waitForInfo('Janus', `http://127.0.0.1:${jHttp}/janus/info`);
   const targets = [
     { key: 'luasfu', url: `ws://127.0.0.1:${lWs}`, pid: luasfu.pid, info: `http://127.0.0.1:${lHttp}/janus/info` },
     { key: 'janus', url: `ws://127.0.0.1:${jWs}`, pid: janus.pid, info: `http://127.0.0.1:${jHttp}/janus/info` },
   ];
+  for (const target of targets) await waitForInfo(target.key, target.info);
   say(`luasfu pid ${luasfu.pid} on ws ${lWs}, Janus pid ${janus.pid} on ws ${jWs}; runs kept in ${out}`);
 
   // A JIT-compiled server's first few thousand joins cost up to 1.8x: warm both the same way.
