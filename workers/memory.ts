@@ -36,15 +36,29 @@ export class MemoryLimit {
   private lastGc = 0;
 
   /**
-   * The memory in use, and whether it is over the limit even after a full GC (at most one
-   * forced GC per 100 ms: within that, an over-limit reading does not count yet).
+   * During a task (the Lua hook, every few thousand instructions): the memory in use, and
+   * whether it is over the limit even after a full GC (at most one forced GC per 100 ms:
+   * within that, an over-limit reading does not count yet).
    */
   check(): MemoryReport {
+    return this.measure(true);
+  }
+
+  /**
+   * After a task, once: an over-limit reading is always confirmed with a full GC. Throttled
+   * like check(), a script that went over within 100 ms of a GC forced mid-task went
+   * unnoticed until its next task, which may never come.
+   */
+  checkAfterTask(): MemoryReport {
+    return this.measure(false);
+  }
+
+  private measure(throttled: boolean): MemoryReport {
     let memoryBytes = memoryInUse();
     if (memoryBytes <= this.limitBytes) return { memoryBytes, overMemory: false };
     if (forceGc) {
       const now = performance.now();
-      if (now - this.lastGc < GC_INTERVAL_MS) return { memoryBytes, overMemory: false };
+      if (throttled && now - this.lastGc < GC_INTERVAL_MS) return { memoryBytes, overMemory: false };
       this.lastGc = now;
       forceGc();
       memoryBytes = memoryInUse();

@@ -271,7 +271,7 @@ export abstract class ScriptRuntimeBase implements ScriptRuntime {
 
   /** The memory in use after the task, and whether it is over the limit (even after a GC). */
   memoryReport(): MemoryReport {
-    return this.memory.check();
+    return this.memory.checkAfterTask();
   }
 
   /** A load begins: the task's limits, a fresh list of host calls (returned). */

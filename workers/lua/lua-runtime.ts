@@ -163,7 +163,7 @@ export class LuaRuntime extends ScriptRuntimeBase {
    */
   override memoryReport(): MemoryReport {
     const memoryBytes = memoryInUse();
-    const over = this.overMemory || (memoryBytes > this.memory.limitBytes && this.overMemoryLimit());
+    const over = this.overMemory || (memoryBytes > this.memory.limitBytes && this.memory.checkAfterTask().overMemory);
     this.overMemory = false;
     return { memoryBytes, overMemory: over };
   }
