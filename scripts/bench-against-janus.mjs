@@ -1,14 +1,17 @@
 // luasfu against Janus on one machine, as the README's Benchmarks section measures it: starts
-// this checkout's luasfu (as `luasfu` runs it, one worker, lua/echotest.lua and
-// lua/videoroom.lua) and Debian's Janus (its echotest.lua through the Lua plugin, its C
-// VideoRoom) side by side on free 127.0.0.1 ports, warms both, then runs luasfu-bench against
+// this checkout's luasfu (as `luasfu` runs it, one worker, Janus's own echotest.lua unmodified
+// and lua/videoroom.lua) and Debian's Janus (the same echotest.lua through its Lua plugin, its
+// C VideoRoom) side by side on free 127.0.0.1 ports, warms both, then runs luasfu-bench against
 // each in turn, run by run, for --rounds rounds, and prints each figure per round with the
 // ratio luasfu / Janus and the ratio of the sums. Every run's --json document is kept in --out.
 // By hand only (Janus is not a dependency of luasfu; tests never run this):
 //
 //   apt-get install janus lua-json lua-ansicolors     # once, for the comparison
 //   npm run build && node scripts/bench-against-janus.mjs [--rounds 3] [--only api,join4,...]
-//       [--out DIR] [--warmup-joins 3000]
+//       [--out DIR] [--warmup-joins 3000] [--echotest janus|ours]
+//
+// --echotest ours: luasfu runs lua/echotest.lua (same protocol, no per-message logging or
+// JSON re-encoding) instead of Janus's script.
 //
 // Figures (--only picks some): api, join4, join1, echo640, echo320, echo1, videoroom.
 
@@ -83,6 +86,7 @@ function options() {
       only: { type: 'string' },
       out: { type: 'string' },
       'warmup-joins': { type: 'string', default: '3000' },
+      echotest: { type: 'string', default: 'janus' },
       help: { type: 'boolean', short: 'h' },
     },
   });
@@ -97,9 +101,11 @@ function options() {
   const only = values.only ? values.only.split(',').map((s) => s.trim()) : Object.keys(FIGURES);
   const unknown = only.filter((name) => !(name in FIGURES));
   if (unknown.length) fail(`--only: unknown ${unknown.join(', ')} (known: ${Object.keys(FIGURES).join(', ')})`);
+  if (!['janus', 'ours'].includes(values.echotest)) fail('--echotest: janus or ours');
+  const echotest = values.echotest === 'janus' ? `${JANUS_LUA}/echotest.lua` : 'lua/echotest.lua';
   const out = values.out ?? fs.mkdtempSync(path.join(os.tmpdir(), 'luasfu-vs-janus-'));
   fs.mkdirSync(out, { recursive: true });
-  return { rounds, only, out, warmupJoins };
+  return { rounds, only, out, warmupJoins, echotest };
 }
 
 /** A TCP (or UDP) port on 127.0.0.1 that was free a moment ago. */
@@ -250,7 +256,7 @@ process.on('exit', () => signalAll('SIGKILL'));
 process.on('SIGINT', () => { void stopAll().then(() => process.exit(130)); });
 
 async function main() {
-  const { rounds, only, out, warmupJoins } = options();
+  const { rounds, only, out, warmupJoins, echotest } = options();
   if (!fs.existsSync(CLI) || !fs.existsSync(BENCH)) fail('dist/ is missing: run npm run build first');
   // `janus --version` prints its version and exits 1.
   if (spawnSync('janus', ['--version'], { stdio: 'ignore' }).error || !fs.existsSync(`${JANUS_LUA}/echotest.lua`)) {
@@ -264,7 +270,7 @@ async function main() {
   // The bench's 50 API sessions share one address: the flood guard would close them.
   fs.writeFileSync(luasfuConfig, JSON.stringify({ maxRequestsPerSecond: 1000000 }));
 
-  const luasfu = startServer('luasfu', CLI, ['--config', luasfuConfig, '--script', 'lua/echotest.lua', '--script', 'lua/videoroom.lua',
+  const luasfu = startServer('luasfu', CLI, ['--config', luasfuConfig, '--script', echotest, '--script', 'lua/videoroom.lua',
     '--listen-ip', '127.0.0.1', '--workers', '1', '--log-level', 'warn', '--ws-port', String(lWs), '--http-port', String(lHttp),
     '--admin-http-port', String(lAdmin), '--rtc-port', String(lRtc), '--metrics-port', 'off'], path.join(out, 'luasfu.log'));
   const janus = startServer('janus', 'janus', ['-F', janusDir], path.join(out, 'janus.log'));

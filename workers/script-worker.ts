@@ -87,7 +87,9 @@ export default function serve({ taskPort }: TaskPort): null {
     } catch (error) {
       answer = `script worker: ${error instanceof Error ? error.message : String(error)}`;
     }
-    taskPort.postMessage(answer);
+    // encodeReply's bytes fill their own ArrayBuffer: moved, not copied.
+    if (typeof answer === 'string') taskPort.postMessage(answer);
+    else taskPort.postMessage(answer, [answer.buffer as ArrayBuffer]);
     warmUpBetweenTasks();
   });
   return null;

@@ -77,7 +77,8 @@ export class ScriptPool {
     return new Promise<Reply>((resolve, reject) => {
       if (this.pending.length === 0) this.port.ref();
       this.pending.push({ resolve, reject });
-      this.port.postMessage(bytes);
+      // encodeTask's bytes fill their own ArrayBuffer: moved, not copied.
+      this.port.postMessage(bytes, [bytes.buffer as ArrayBuffer]);
     });
   }
 

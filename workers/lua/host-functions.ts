@@ -148,6 +148,14 @@ export function registerHostFunctions(L: LuaState, env: HostEnvironment): void {
   /** Arity (an error line, as janus_lua.c) then the argument rules (a warning line). */
   const accepted = (L1: LuaState, name: HostFunctionName, expected: number): unknown[] | undefined =>
     arity(L1, name, expected) ? valid(L1, name) : undefined;
+  /** janusLog's arguments are valid and its level is above the shipped one. */
+  const filtered = (L1: LuaState): boolean => {
+    if (lua.lua_type(L1, 1) !== lua.LUA_TNUMBER) return false;
+    const level = lua.lua_tonumberx(L1, 1) as number;
+    if (!Number.isInteger(level) || level > 7 || level <= env.logLevel) return false;
+    const t = lua.lua_type(L1, 2);
+    return t === lua.LUA_TSTRING || t === lua.LUA_TNUMBER;
+  };
   /** Common shape: f(id) with an alive-check. */
   const aliveOnly = (name: HostFunctionName, record: (id: number) => HostCall): LuaJsFunction => (L1) => {
     if (!accepted(L1, name, 1)) return ret(L1, -1);
@@ -168,6 +176,10 @@ export function registerHostFunctions(L: LuaState, env: HostEnvironment): void {
   const functions: Record<string, LuaJsFunction> = {
     janusLog: (L1) => {
       if (!arity(L1, 'janusLog', 2)) return 0;
+      // Below the shipped level with arguments the rules accept (an integer level 0..7 that is
+      // a number, a string or number text): nothing to check further nor to decode. Scripts
+      // log on every message (Janus's echotest.lua does), mostly at levels that are filtered.
+      if (filtered(L1)) return 0;
       if (!valid(L1, 'janusLog')) return ret(L1, -1);
       const level = Math.trunc(toNumber(L1, 1));
       if (level > env.logLevel) return 0; // filtered here: not worth shipping

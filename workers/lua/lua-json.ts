@@ -21,6 +21,11 @@ class ByteWriter {
   private buffer = new Uint8Array(256);
   length = 0;
 
+  /** Empty again, keeping the buffer (the encoder's writer is reused across calls). */
+  reset(): void {
+    this.length = 0;
+  }
+
   private reserve(extra: number): void {
     if (this.length + extra <= this.buffer.length) return;
     let size = this.buffer.length * 2;
@@ -211,11 +216,20 @@ function encodeTable(L: LuaState, idx: number, out: ByteWriter, depth: number): 
   out.byte(0x7d);
 }
 
-/** Encodes the value at `idx` as compact JSON bytes (raises a Lua error when it cannot). */
+/**
+ * The encoder's one writer: encoding runs no script code (raw table access only), so calls
+ * never nest, and a new writer per call was an off-heap allocation per json.encode.
+ */
+const encoderOutput = new ByteWriter();
+
+/**
+ * Encodes the value at `idx` as compact JSON bytes (raises a Lua error when it cannot). The
+ * bytes are a view valid until the next call: copy them (lua_pushlstring does) to keep them.
+ */
 export function encodeLuaValue(L: LuaState, idx: number): Uint8Array {
-  const out = new ByteWriter();
-  encodeValue(L, idx, out, 0);
-  return out.result();
+  encoderOutput.reset();
+  encodeValue(L, idx, encoderOutput, 0);
+  return encoderOutput.result();
 }
 
 class JsonDecodeError extends Error {}
