@@ -146,6 +146,10 @@ describe('luasfu-bench failures', function () {
     expect(() => parseOptions(['churn', '--connect', '--peer', 'firefox'])).to.throw(/--peer must be libdatachannel or libwebrtc/);
     expect(() => parseOptions(['echo', '--peer', 'libwebrtc'])).to.throw(/--peer is for churn --connect/);
     expect(() => parseOptions(['churn', '--peer', 'libdatachannel'])).to.throw(/--peer is for churn --connect/);
+    // --events-port: a port, and only where joins are split on the server's clock.
+    expect(parseOptions(['echo', '--events-port', '9000'])!.eventsPort).to.equal(9000);
+    expect(() => parseOptions(['echo', '--events-port', '70000'])).to.throw(/--events-port must be an integer from 1 to 65535/);
+    expect(() => parseOptions(['api', '--events-port', '9000'])).to.throw(/--events-port is for echo/);
     const help = await runBench(['--help'], 20_000);
     expect(help.code).to.equal(0);
     expect(help.stdout).to.match(/^Usage: luasfu-bench <scenario>/);

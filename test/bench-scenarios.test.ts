@@ -11,7 +11,7 @@ import { chromium } from 'playwright-core';
 import type { JsonObject } from '../src/plugin/json';
 import { CHROMIUM } from './browser/harness';
 import { type BenchRun, runBench } from './support/bench-cli';
-import { type LuasfuProcess, startLuasfuProcess } from './support/luasfu-process';
+import { type LuasfuProcess, freePort, startLuasfuProcess } from './support/luasfu-process';
 
 const ROOT = resolve(__dirname, '..', '..');
 
@@ -19,9 +19,14 @@ describe('luasfu-bench scenarios against luasfu', function () {
   this.timeout(90_000);
   let server: LuasfuProcess;
   let dir: string;
+  /** Where the server POSTs its jsep and webrtc events; the echo run listens there (--events-port). */
+  let eventsPort: number;
 
   before(async () => {
-    server = await startLuasfuProcess([{ path: join(ROOT, 'lua', 'echotest.lua') }, { path: join(ROOT, 'lua', 'videoroom.lua') }]);
+    eventsPort = await freePort();
+    server = await startLuasfuProcess([{ path: join(ROOT, 'lua', 'echotest.lua') }, { path: join(ROOT, 'lua', 'videoroom.lua') }], 1, {
+      eventHandlers: { enabled: true, http: { url: `http://127.0.0.1:${eventsPort}/`, events: ['jsep', 'webrtc'], flushMs: 50 } },
+    });
     dir = mkdtempSync(join(tmpdir(), 'luasfu-bench-test-'));
   });
 
@@ -99,7 +104,8 @@ describe('luasfu-bench scenarios against luasfu', function () {
   });
 
   it('echo: every session receives and decodes media and data, offer->webrtcup measured', async () => {
-    const run = await runBench(['echo', ...target('echo'), '--sessions', '2', '--duration', '3', '--data', '--warmup', '1', '--width', '160', '--height', '120', '--fps', '10'], 60_000);
+    const run = await runBench(['echo', ...target('echo'), '--sessions', '2', '--duration', '3', '--data', '--warmup', '1', '--width', '160', '--height', '120', '--fps', '10',
+      '--events-port', String(eventsPort)], 60_000);
     const result = succeeded(run);
     expect(result.sessions).to.equal(2);
     expect(result.packetsRelayed).to.be.above(0);
@@ -114,6 +120,14 @@ describe('luasfu-bench scenarios against luasfu', function () {
     }
     expect((result.offerToWebrtcupMs as JsonObject).count).to.equal(2);
     expect(result.serverCpuMsPer1kPackets).to.be.a('number').and.above(0);
+    // The server's own clock (its event handler POSTs): both joins, in order, inside what the
+    // client measured from sending the offer to receiving webrtcup.
+    const server = result.serverJoinPhasesMs as Record<string, JsonObject> & { sessions: number };
+    expect(server.sessions).to.equal(2);
+    for (const phase of ['answer', 'ice', 'dtls', 'webrtcup']) expect(server[phase]!.min, phase).to.be.at.least(0);
+    expect(server.answer!.min).to.be.above(0);
+    expect(server.total!.max).to.be.at.most((result.offerToWebrtcupMs as JsonObject).max as number);
+    expect(run.stderr).to.match(/server clock \(p50\) +offer event -> answer event [\d.]+ ms, .*\(2 of 2 sessions\)/);
   });
 
   it('videoroom (1.x API, the default): every subscriber decodes a frame, packets delivered vs expected', async () => {

@@ -50,6 +50,8 @@ export interface BenchOptions {
   /** churn --connect: which peer connects each cycle. */
   peer: ConnectPeerKind;
   serverPid?: number;
+  /** echo: listen on 127.0.0.1:this port for the server's event handler POSTs (its own timestamps). */
+  eventsPort?: number;
   timeoutMs: number;
   maxErrorRate: number;
   json: boolean;
@@ -82,6 +84,9 @@ Target:
   --admin-secret <s>     Admin API secret (default janusoverlord)
   --server-pid <pid>     sample that process and its children (mediasoup workers) for CPU
                          and memory from /proc; without it they are "not measured"
+  --events-port <port>   echo: take the server's event handler POSTs on 127.0.0.1:<port>
+                         (luasfu: eventHandlers.http.url; Janus: its sample event handler,
+                         events "jsep,webrtc") and split each join on the server's clock
 
 Load:
   --sessions <n>         api: sessions (50); echo: sessions (4); churn: parallel loops (4)
@@ -144,7 +149,7 @@ export function parseOptions(argv: readonly string[]): BenchOptions | undefined 
         audio: { type: 'boolean' }, video: { type: 'boolean' }, data: { type: 'boolean' },
         publishers: { type: 'string' }, subscribers: { type: 'string' }, room: { type: 'string' },
         'videoroom-api': { type: 'string' }, connect: { type: 'boolean' }, peer: { type: 'string' },
-        'server-pid': { type: 'string' }, timeout: { type: 'string' }, 'max-error-rate': { type: 'string' },
+        'server-pid': { type: 'string' }, 'events-port': { type: 'string' }, timeout: { type: 'string' }, 'max-error-rate': { type: 'string' },
         json: { type: 'boolean' }, report: { type: 'string' }, quiet: { type: 'boolean' },
         help: { type: 'boolean', short: 'h' },
       },
@@ -214,12 +219,14 @@ export function parseOptions(argv: readonly string[]): BenchOptions | undefined 
     connect: flags.connect ?? false,
     peer: peer as ConnectPeerKind,
     serverPid: flags['server-pid'] === undefined ? undefined : number(raw, 'server-pid', 0, 1, 4_194_304),
+    eventsPort: flags['events-port'] === undefined ? undefined : number(raw, 'events-port', 0, 1, 65_535),
     timeoutMs: number(raw, 'timeout', 5000, 100, 120_000),
     maxErrorRate: number(raw, 'max-error-rate', 0.01, 0, 1, false),
     json: flags.json ?? false,
     report: flags.report,
     quiet: flags.quiet ?? false,
   };
+  if (options.eventsPort !== undefined && scenario !== 'echo') throw new UsageError('--events-port is for echo');
   if (!options.audio && !options.video && scenario !== 'api') throw new UsageError('--no-audio and --no-video together leave nothing to send');
   return options;
 }

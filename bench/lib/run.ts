@@ -9,6 +9,7 @@ import { adminSessionCount } from './admin';
 import { BenchFailure, Interrupted, oneLine } from './errors';
 import type { BenchOptions } from './options';
 import { ProcessTreeSampler, type TreeSample } from './proc';
+import { ServerEventCollector } from './server-events';
 import { type HistogramBucket, type Tally, rate, trendPerMinute } from './stats';
 
 /** Cumulative counters a scenario exposes for the progress line and the timeline. */
@@ -80,6 +81,8 @@ export class RunContext {
     readonly options: BenchOptions,
     /** Server sampler with --server-pid, else undefined ("not measured"). */
     readonly server: ProcessTreeSampler | undefined,
+    /** The server's events with --events-port, else undefined. */
+    readonly events?: ServerEventCollector,
   ) {}
 
   get signal(): AbortSignal {
@@ -150,7 +153,8 @@ export async function runScenario(options: BenchOptions, scenario: Scenario, ver
     sampler = new ProcessTreeSampler(options.serverPid);
     if (!sampler.alive()) throw new BenchFailure(`--server-pid ${options.serverPid}: no such process`);
   }
-  const context = new RunContext(options, sampler);
+  const events = options.eventsPort === undefined ? undefined : await ServerEventCollector.listen(options.eventsPort);
+  const context = new RunContext(options, sampler, events);
   const adminCount = (): Promise<number> | undefined =>
     options.adminUrl === undefined ? undefined : adminSessionCount(options.adminUrl, options.adminSecret, options.timeoutMs);
   const sessionsBefore = await adminCount();
@@ -237,6 +241,7 @@ export async function runScenario(options: BenchOptions, scenario: Scenario, ver
     clearTimeout(bound);
     process.off('SIGINT', onSigint);
     progress.end();
+    await events?.close();
   }
   tick();
   progress.end();
@@ -341,7 +346,7 @@ function settingsOf(options: BenchOptions): JsonObject {
     case 'api':
       return { ...common, sessions: options.sessions, messages: options.messages, body: options.body };
     case 'echo':
-      return { ...common, ...media, sessions: options.sessions, data: options.data };
+      return { ...common, ...media, sessions: options.sessions, data: options.data, eventsPort: options.eventsPort ?? null };
     case 'videoroom':
       return { ...common, ...media, publishers: options.publishers, subscribers: options.subscribers, videoroomApi: options.videoroomApi, room: options.room ?? null };
     case 'churn':

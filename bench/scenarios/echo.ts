@@ -12,6 +12,7 @@ import { isJsonObject } from '../../src/plugin/json';
 import { BenchFailure, JanusReplyError, errorCode, oneLine } from '../lib/errors';
 import { MediaPeer, type PeerCounters, addCounters, subtractCounters, zeroCounters } from '../lib/peer';
 import { type Counters, type RunContext, type Scenario, type ScenarioOutcome, cpuPer } from '../lib/run';
+import type { ServerJoinPhases } from '../lib/server-events';
 import { Tally, histogram, rate, summarize } from '../lib/stats';
 import { HandleWatch, type OpenSession, fmtMs, fmtRate, openSession } from './common';
 
@@ -51,6 +52,9 @@ function phasesOf(s: EchoSession): JoinPhases | undefined {
   };
 }
 
+/** How long after the media window the server's last events may take to arrive (handlers batch them). */
+const SERVER_EVENTS_WAIT_MS = 3000;
+
 export class EchoScenario implements Scenario {
   readonly unit = 'pkts';
   private sessionsUp = 0;
@@ -89,7 +93,10 @@ export class EchoScenario implements Scenario {
       }
       const stop = await snapshot(sessions);
       const seconds = (performance.now() - t0) / 1000;
-      return this.outcome(context, sessions, start, stop, seconds, results.length, cpu.end());
+      const used = cpu.end();
+      const handles = sessions.map((s) => s.handleId);
+      await context.events?.settle(handles, SERVER_EVENTS_WAIT_MS, context.signal);
+      return this.outcome(context, sessions, start, stop, seconds, results.length, used, context.events?.phases(handles));
     } finally {
       await Promise.all([
         ...sessions.map(async (s) => {
@@ -134,7 +141,7 @@ export class EchoScenario implements Scenario {
 
   private outcome(
     context: RunContext, sessions: EchoSession[], start: PeerCounters[], stop: PeerCounters[], seconds: number, attempted: number,
-    used: { serverCpuMs: number | null; clientCpuMs: number },
+    used: { serverCpuMs: number | null; clientCpuMs: number }, serverJoins: ServerJoinPhases[] | undefined,
   ): ScenarioOutcome {
     const { options } = context;
     const perSession: JsonObject[] = sessions.map((s, i) => {
@@ -159,6 +166,14 @@ export class EchoScenario implements Scenario {
     const phases = sessions.map(phasesOf).filter((p): p is JoinPhases => p !== undefined);
     const phase = (key: keyof JoinPhases) => summarize(phases.map((p) => p[key]));
     const joinPhasesMs = { applyAnswer: phase('applyAnswer'), ice: phase('ice'), dtls: phase('dtls'), toWebrtcup: phase('toWebrtcup') };
+    const server = serverJoins && {
+      sessions: serverJoins.length,
+      answer: summarize(serverJoins.map((p) => p.answer)),
+      ice: summarize(serverJoins.map((p) => p.ice)),
+      dtls: summarize(serverJoins.map((p) => p.dtls)),
+      webrtcup: summarize(serverJoins.map((p) => p.webrtcup)),
+      total: summarize(serverJoins.map((p) => p.total)),
+    };
     const total = sumOf(stop, start);
     this.relayed = total.packetsReceived;
     const missing: string[] = [];
@@ -195,6 +210,9 @@ export class EchoScenario implements Scenario {
           dtls: { ...joinPhasesMs.dtls },
           toWebrtcup: { ...joinPhasesMs.toWebrtcup },
         },
+        serverJoinPhasesMs: server
+          ? { sessions: server.sessions, answer: { ...server.answer }, ice: { ...server.ice }, dtls: { ...server.dtls }, webrtcup: { ...server.webrtcup }, total: { ...server.total } }
+          : 'not measured (give --events-port)',
         perSession,
       },
       rows: [
@@ -205,6 +223,11 @@ export class EchoScenario implements Scenario {
         ['offer -> answer', `p50 ${fmtMs(answer.p50)}, max ${fmtMs(answer.max)}`],
         ['offer -> webrtcup', `p50 ${fmtMs(webrtcup.p50)}, p90 ${fmtMs(webrtcup.p90)}, max ${fmtMs(webrtcup.max)}`],
         ['  after the answer (p50)', `client applies it ${fmtMs(joinPhasesMs.applyAnswer.p50)}, then ICE ${fmtMs(joinPhasesMs.ice.p50)}, DTLS ${fmtMs(joinPhasesMs.dtls.p50)}, then webrtcup ${fmtMs(joinPhasesMs.toWebrtcup.p50)}`],
+        ...(server ? [[
+          '  server clock (p50)',
+          `offer event -> answer event ${fmtMs(server.answer.p50)}, -> ICE connected ${fmtMs(server.ice.p50)}, -> DTLS ${fmtMs(server.dtls.p50)}, ` +
+            `-> webrtcup ${fmtMs(server.webrtcup.p50)}; offer -> webrtcup ${fmtMs(server.total.p50)} (${server.sessions} of ${sessions.length} sessions)`,
+        ] as [string, string]] : []),
         ...(options.data ? [['data channel', `echoes per session ${perSession.map((s) => s.dataReceived).join(', ')}`] as [string, string]] : []),
       ],
       histograms: [{ name: 'offerToWebrtcupMs', title: 'Offer to webrtcup', buckets: histogram(sessions.map((s) => s.offerToWebrtcupMs), 12) }],
