@@ -4,6 +4,9 @@
 // C VideoRoom) side by side on free 127.0.0.1 ports, warms both, then runs luasfu-bench against
 // each in turn, run by run, for --rounds rounds, and prints each figure per round with the
 // ratio luasfu / Janus and the ratio of the sums. Every run's --json document is kept in --out.
+// Both servers POST their jsep and webrtc events (luasfu's eventHandlers.http, Janus's sample
+// event handler) to a free port the echo runs listen on (--events-port), so the echo figures
+// also come on each server's own clock.
 // By hand only (Janus is not a dependency of luasfu; tests never run this):
 //
 //   apt-get install janus lua-json lua-ansicolors     # once, for the comparison
@@ -51,17 +54,25 @@ const FIGURES = {
   },
   echo640: {
     args: ['echo', '--sessions', '10', '--width', '640', '--height', '480', '--fps', '15', '--duration', '10'],
+    events: true,
     read: [['echo 640x480: server CPU ms per 1,000 relayed', (d) => d.serverCpuMsPer1kPackets, 1],
-      ['echo 640x480, 10 peers: offer → webrtcup p50 ms', (d) => d.offerToWebrtcupMs?.p50, 0]],
+      ['echo 640x480, 10 peers: offer → webrtcup p50 ms', (d) => d.offerToWebrtcupMs?.p50, 0],
+      ['echo 640x480, 10 peers, server clock: offer → answer event p50 ms', (d) => d.serverJoinPhasesMs?.answer?.p50, 1],
+      ['echo 640x480, 10 peers, server clock: offer → webrtcup p50 ms', (d) => d.serverJoinPhasesMs?.total?.p50, 0]],
   },
   echo320: {
     args: ['echo', '--sessions', '10', '--width', '320', '--height', '240', '--fps', '15', '--duration', '6'],
+    events: true,
     read: [['echo 320x240: server CPU ms per 1,000 relayed', (d) => d.serverCpuMsPer1kPackets, 1],
-      ['echo 320x240, 10 peers: offer → webrtcup p50 ms', (d) => d.offerToWebrtcupMs?.p50, 0]],
+      ['echo 320x240, 10 peers: offer → webrtcup p50 ms', (d) => d.offerToWebrtcupMs?.p50, 0],
+      ['echo 320x240, 10 peers, server clock: offer → answer event p50 ms', (d) => d.serverJoinPhasesMs?.answer?.p50, 1],
+      ['echo 320x240, 10 peers, server clock: offer → webrtcup p50 ms', (d) => d.serverJoinPhasesMs?.total?.p50, 0]],
   },
   echo1: {
     args: ['echo', '--sessions', '1', '--width', '320', '--height', '240', '--fps', '15', '--duration', '2'],
-    read: [['echo, 1 peer: offer → webrtcup p50 ms', (d) => d.offerToWebrtcupMs?.p50, 1]],
+    events: true,
+    read: [['echo, 1 peer: offer → webrtcup p50 ms', (d) => d.offerToWebrtcupMs?.p50, 1],
+      ['echo, 1 peer, server clock: offer → webrtcup p50 ms', (d) => d.serverJoinPhasesMs?.total?.p50, 1]],
   },
   videoroom: {
     args: ['videoroom', '--publishers', '1', '--subscribers', '20', '--duration', '10'],
@@ -130,18 +141,19 @@ function freePort(udp = false) {
 }
 
 /** Janus's configuration for the comparison, in a directory of its own. */
-function writeJanusConfig(dir, ports) {
+function writeJanusConfig(dir, ports, eventsUrl) {
   const plugins = fs.readdirSync(path.join(JANUS_LIB, 'plugins')).filter((f) => f.endsWith('.so'));
   const disabled = plugins.filter((f) => !/echotest|lua|videoroom/.test(f)).join(',');
-  const handlers = fs.readdirSync(path.join(JANUS_LIB, 'events')).filter((f) => f.endsWith('.so')).join(',');
+  const handlers = fs.readdirSync(path.join(JANUS_LIB, 'events')).filter((f) => f.endsWith('.so') && !f.includes('sampleevh')).join(',');
   const files = {
     'janus.jcfg': `general: { configs_folder = "${dir}" plugins_folder = "${JANUS_LIB}/plugins" transports_folder = "${JANUS_LIB}/transports"
   events_folder = "${JANUS_LIB}/events" loggers_folder = "${JANUS_LIB}/loggers" debug_level = 3 admin_secret = "janusoverlord" }
 nat: { ice_enforce_list = "lo" }
 plugins: { disable = "${disabled}" }
 transports: { disable = "libjanus_mqtt.so,libjanus_nanomsg.so,libjanus_pfunix.so,libjanus_rabbitmq.so" }
-events: { disable = "${handlers}" }
+events: { broadcast = true disable = "${handlers}" }
 `,
+    'janus.eventhandler.sampleevh.jcfg': `general: { enabled = true events = "jsep,webrtc" grouping = true json = "compact" backend = "${eventsUrl}" }\n`,
     'janus.transport.websockets.jcfg': `general: { ws = true ws_port = ${ports.ws} ws_ip = "127.0.0.1" }\n`,
     'janus.transport.http.jcfg': `general: { http = true port = ${ports.http} ip = "127.0.0.1" base_path = "/janus" }\nadmin: { admin_http = false }\n`,
     'janus.plugin.lua.jcfg': `general: { path = "${JANUS_LUA}" script = "${JANUS_LUA}/echotest.lua" }\n`,
@@ -262,13 +274,18 @@ async function main() {
   if (spawnSync('janus', ['--version'], { stdio: 'ignore' }).error || !fs.existsSync(`${JANUS_LUA}/echotest.lua`)) {
     fail('Janus is not installed; for the comparison: apt-get install janus lua-json lua-ansicolors');
   }
-  const [lWs, lHttp, lAdmin, lRtc, jWs, jHttp] = [await freePort(), await freePort(), await freePort(), await freePort(true), await freePort(), await freePort()];
+  const [lWs, lHttp, lAdmin, lRtc, jWs, jHttp, events] = [await freePort(), await freePort(), await freePort(), await freePort(true), await freePort(), await freePort(), await freePort()];
   const janusDir = path.join(out, 'janus-config');
   fs.mkdirSync(janusDir, { recursive: true });
-  writeJanusConfig(janusDir, { ws: jWs, http: jHttp });
+  // Both servers POST their jsep and webrtc events to where the echo runs listen (--events-port).
+  const eventsUrl = `http://127.0.0.1:${events}/`;
+  writeJanusConfig(janusDir, { ws: jWs, http: jHttp }, eventsUrl);
   const luasfuConfig = path.join(out, 'luasfu.json');
   // The bench's 50 API sessions share one address: the flood guard would close them.
-  fs.writeFileSync(luasfuConfig, JSON.stringify({ maxRequestsPerSecond: 1000000 }));
+  fs.writeFileSync(luasfuConfig, JSON.stringify({
+    maxRequestsPerSecond: 1000000,
+    eventHandlers: { enabled: true, http: { url: eventsUrl, events: ['jsep', 'webrtc'], flushMs: 50 } },
+  }));
 
   const luasfu = startServer('luasfu', CLI, ['--config', luasfuConfig, '--script', echotest, '--script', 'lua/videoroom.lua',
     '--listen-ip', '127.0.0.1', '--workers', '1', '--log-level', 'warn', '--ws-port', String(lWs), '--http-port', String(lHttp),
@@ -298,7 +315,8 @@ async function main() {
     for (const name of only) {
       docs[name] = {};
       for (const target of targets) {
-        const doc = await bench([...FIGURES[name].args, '--url', target.url, '--server-pid', String(target.pid)]);
+        const doc = await bench([...FIGURES[name].args, '--url', target.url, '--server-pid', String(target.pid),
+          ...(FIGURES[name].events ? ['--events-port', String(events)] : [])]);
         docs[name][target.key] = doc;
         // A server that stopped answering would fail every run after it: stop here instead.
         if ((!doc || doc.ok === false) && !(await answers(target.info))) {

@@ -108,6 +108,10 @@ describe('event handlers: HTTP backend through the server', function () {
     });
     await client.next((m) => m.janus === 'event' && m.transaction === 'm1');
     const peer = plane.peer(handleId);
+    // ICE connects first: its event goes out then, not with DTLS's.
+    peer.events.iceConnected?.();
+    await waitFor(() => collector.events().some((e) => e.type === 16 && e.event.ice === 'connected'), 5000, 'ice connected event');
+    expect(collector.events().some((e) => e.type === 16 && e.event.dtls === 'connected')).to.equal(false);
     peer.events.connected();
     await client.next((m) => m.janus === 'webrtcup');
     peer.events.media({ mid: '0', type: 'audio', receiving: true });

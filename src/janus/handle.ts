@@ -59,6 +59,8 @@ export class Handle {
   pcActive = false;
   /** setupMedia ran for the current PeerConnection. */
   started = false;
+  /** `ice: connected` went to the event handlers for this PeerConnection. */
+  private iceReported = false;
   private hangingUp = false;
   private cleaning: Promise<void> | null = null;
   private remoteDescriptionSet = false;
@@ -197,6 +199,7 @@ export class Handle {
   private resetMediaState(): void {
     this.pcActive = false;
     this.started = false;
+    this.iceReported = false;
     this.remoteDescriptionSet = false;
     this.pendingCandidates = [];
   }
@@ -312,16 +315,23 @@ export class Handle {
 
   private peerEvents(): PeerEvents {
     const live = (): boolean => !this.stopping;
+    /** The event handlers' `ice: connected`, once per PeerConnection. */
+    const iceConnected = (): void => {
+      if (this.iceReported) return;
+      this.iceReported = true;
+      this.events?.webrtc(this.eventIds(), { ice: 'connected' });
+    };
     return {
+      iceConnected: () => {
+        if (live() && this.pcActive && !this.started) iceConnected();
+      },
       connected: () => {
         if (!live() || !this.pcActive) return;
         void this.queue.run(async () => {
           if (!live() || !this.pcActive || this.started) return;
           this.started = true;
-          if (this.events) {
-            this.events.webrtc(this.eventIds(), { ice: 'connected' });
-            this.events.webrtc(this.eventIds(), { dtls: 'connected' });
-          }
+          iceConnected();
+          this.events?.webrtc(this.eventIds(), { dtls: 'connected' });
           await this.callPlugin('setupMedia', () => this.plugin.setupMedia(this.pluginHandle));
           this.emit({ janus: 'webrtcup', session_id: this.session.id, sender: this.id });
           this.events?.webrtc(this.eventIds(), { connection: 'webrtcup' });

@@ -332,7 +332,10 @@ export class MediasoupPeer implements Peer {
     if (transport !== this.transport) return;
     clearTimeout(this.iceTimer);
     this.iceTimer = undefined;
-    if (state === 'disconnected') {
+    if ((state === 'connected' || state === 'completed') && !this.started) {
+      // ICE-lite: the client's first nominated check; DTLS follows (the core reports each).
+      this.events.iceConnected?.();
+    } else if (state === 'disconnected') {
       this.iceTimer = setTimeout(() => {
         if (transport === this.transport && transport.iceState === 'disconnected') this.events.failed('ICE failed');
       }, this.options.iceDisconnectTimeoutMs ?? 15000);

@@ -72,6 +72,11 @@ export interface MediaSocketAddress {
 
 /** What a peer reports to the core. The core turns these into plugin calls and client events. */
 export interface PeerEvents {
+  /**
+   * ICE connected (before DTLS): the event handlers' `ice: connected`. A plane that does not
+   * report it on its own gets it emitted with `connected`.
+   */
+  iceConnected?(): void;
   /** ICE and DTLS completed (the core calls setupMedia, then sends webrtcup). */
   connected(): void;
   /** The transport failed or the DTLS peer closed. */
