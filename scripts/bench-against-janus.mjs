@@ -4,9 +4,10 @@
 // C VideoRoom) side by side on free 127.0.0.1 ports, warms both, then runs luasfu-bench against
 // each in turn, run by run, for --rounds rounds, and prints each figure per round with the
 // ratio luasfu / Janus and the ratio of the sums. Every run's --json document is kept in --out.
-// Both servers POST their jsep and webrtc events (luasfu's eventHandlers.http, Janus's sample
-// event handler) to a free port the echo runs listen on (--events-port), so the echo figures
-// also come on each server's own clock.
+// The echo figures run on a second pair of servers that POST their jsep and webrtc events
+// (luasfu's eventHandlers.http, Janus's sample event handler) to a free port the echo runs
+// listen on (--events-port), so they also come on each server's own clock; the other figures
+// run on a pair without event handlers.
 // By hand only (Janus is not a dependency of luasfu; tests never run this):
 //
 //   apt-get install janus lua-json lua-ansicolors     # once, for the comparison
@@ -151,9 +152,11 @@ function writeJanusConfig(dir, ports, eventsUrl) {
 nat: { ice_enforce_list = "lo" }
 plugins: { disable = "${disabled}" }
 transports: { disable = "libjanus_mqtt.so,libjanus_nanomsg.so,libjanus_pfunix.so,libjanus_rabbitmq.so" }
-events: { broadcast = true disable = "${handlers}" }
+events: { broadcast = ${eventsUrl ? 'true' : 'false'} disable = "${handlers}" }
 `,
-    'janus.eventhandler.sampleevh.jcfg': `general: { enabled = true events = "jsep,webrtc" grouping = true json = "compact" backend = "${eventsUrl}" }\n`,
+    'janus.eventhandler.sampleevh.jcfg': eventsUrl
+      ? `general: { enabled = true events = "jsep,webrtc" grouping = true json = "compact" backend = "${eventsUrl}" }\n`
+      : 'general: { enabled = false }\n',
     'janus.transport.websockets.jcfg': `general: { ws = true ws_port = ${ports.ws} ws_ip = "127.0.0.1" }\n`,
     'janus.transport.http.jcfg': `general: { http = true port = ${ports.http} ip = "127.0.0.1" base_path = "/janus" }\nadmin: { admin_http = false }\n`,
     'janus.plugin.lua.jcfg': `general: { path = "${JANUS_LUA}" script = "${JANUS_LUA}/echotest.lua" }\n`,
@@ -267,37 +270,36 @@ async function stopAll() {
 process.on('exit', () => signalAll('SIGKILL'));
 process.on('SIGINT', () => { void stopAll().then(() => process.exit(130)); });
 
-async function main() {
-  const { rounds, only, out, warmupJoins, echotest } = options();
-  if (!fs.existsSync(CLI) || !fs.existsSync(BENCH)) fail('dist/ is missing: run npm run build first');
-  // `janus --version` prints its version and exits 1.
-  if (spawnSync('janus', ['--version'], { stdio: 'ignore' }).error || !fs.existsSync(`${JANUS_LUA}/echotest.lua`)) {
-    fail('Janus is not installed; for the comparison: apt-get install janus lua-json lua-ansicolors');
-  }
-  const [lWs, lHttp, lAdmin, lRtc, jWs, jHttp, events] = [await freePort(), await freePort(), await freePort(), await freePort(true), await freePort(), await freePort(), await freePort()];
-  const janusDir = path.join(out, 'janus-config');
+/**
+ * Starts luasfu and Janus side by side on fresh free ports (config and logs in `dir`), waits
+ * for both, and warms both the same way. With `eventsPort`, both POST their jsep and webrtc
+ * events there (luasfu's eventHandlers.http, Janus's sample event handler).
+ */
+async function startPair(dir, { echotest, warmupJoins, eventsPort }) {
+  fs.mkdirSync(dir, { recursive: true });
+  const [lWs, lHttp, lAdmin, lRtc, jWs, jHttp] = [await freePort(), await freePort(), await freePort(), await freePort(true), await freePort(), await freePort()];
+  const eventsUrl = eventsPort === undefined ? undefined : `http://127.0.0.1:${eventsPort}/`;
+  const janusDir = path.join(dir, 'janus-config');
   fs.mkdirSync(janusDir, { recursive: true });
-  // Both servers POST their jsep and webrtc events to where the echo runs listen (--events-port).
-  const eventsUrl = `http://127.0.0.1:${events}/`;
   writeJanusConfig(janusDir, { ws: jWs, http: jHttp }, eventsUrl);
-  const luasfuConfig = path.join(out, 'luasfu.json');
-  // The bench's 50 API sessions share one address: the flood guard would close them.
+  const luasfuConfig = path.join(dir, 'luasfu.json');
   fs.writeFileSync(luasfuConfig, JSON.stringify({
+    // The bench's 50 API sessions share one address: the flood guard would close them.
     maxRequestsPerSecond: 1000000,
-    eventHandlers: { enabled: true, http: { url: eventsUrl, events: ['jsep', 'webrtc'], flushMs: 50 } },
+    ...(eventsUrl ? { eventHandlers: { enabled: true, http: { url: eventsUrl, events: ['jsep', 'webrtc'], flushMs: 50 } } } : {}),
   }));
-
+  stopping = false;
   const luasfu = startServer('luasfu', CLI, ['--config', luasfuConfig, '--script', echotest, '--script', 'lua/videoroom.lua',
     '--listen-ip', '127.0.0.1', '--workers', '1', '--log-level', 'warn', '--ws-port', String(lWs), '--http-port', String(lHttp),
-    '--admin-http-port', String(lAdmin), '--rtc-port', String(lRtc), '--metrics-port', 'off'], path.join(out, 'luasfu.log'));
-  const janus = startServer('janus', 'janus', ['-F', janusDir], path.join(out, 'janus.log'));
+    '--admin-http-port', String(lAdmin), '--rtc-port', String(lRtc), '--metrics-port', 'off'], path.join(dir, 'luasfu.log'));
+  const janus = startServer('janus', 'janus', ['-F', janusDir], path.join(dir, 'janus.log'));
   children.push(luasfu, janus);
   const targets = [
-    { key: 'luasfu', url: `ws://127.0.0.1:${lWs}`, pid: luasfu.pid, info: `http://127.0.0.1:${lHttp}/janus/info` },
-    { key: 'janus', url: `ws://127.0.0.1:${jWs}`, pid: janus.pid, info: `http://127.0.0.1:${jHttp}/janus/info` },
+    { key: 'luasfu', url: `ws://127.0.0.1:${lWs}`, pid: luasfu.pid, info: `http://127.0.0.1:${lHttp}/janus/info`, log: path.join(dir, 'luasfu.log') },
+    { key: 'janus', url: `ws://127.0.0.1:${jWs}`, pid: janus.pid, info: `http://127.0.0.1:${jHttp}/janus/info`, log: path.join(dir, 'janus.log') },
   ];
   for (const target of targets) await waitForInfo(target.key, target.info);
-  say(`luasfu pid ${luasfu.pid} on ws ${lWs}, Janus pid ${janus.pid} on ws ${jWs}; runs kept in ${out}`);
+  say(`luasfu pid ${luasfu.pid} on ws ${lWs}, Janus pid ${janus.pid} on ws ${jWs}${eventsUrl ? `, events to ${eventsUrl}` : ''}; logs in ${dir}`);
 
   // A JIT-compiled server's first few thousand joins cost up to 1.8x: warm both the same way.
   for (const target of targets) {
@@ -308,28 +310,54 @@ async function main() {
       await bench(['churn', '--url', target.url, '--connect', '--sessions', '4', '--cycles', String(warmupJoins), '--duration', '300']);
     }
   }
+  return targets;
+}
 
-  const results = [];
+/** Every round of `names` against `targets`, each run's document kept in `out`; fills `results[round][name]`. */
+async function runRounds(names, targets, { rounds, out, eventsPort }, results) {
   for (let round = 1; round <= rounds; round++) {
-    const docs = {};
-    for (const name of only) {
+    const docs = (results[round - 1] ??= {});
+    for (const name of names) {
       docs[name] = {};
       for (const target of targets) {
         const doc = await bench([...FIGURES[name].args, '--url', target.url, '--server-pid', String(target.pid),
-          ...(FIGURES[name].events ? ['--events-port', String(events)] : [])]);
+          ...(FIGURES[name].events ? ['--events-port', String(eventsPort)] : [])]);
         docs[name][target.key] = doc;
         // A server that stopped answering would fail every run after it: stop here instead.
         if ((!doc || doc.ok === false) && !(await answers(target.info))) {
-          fail(`${target.key} no longer answers ${target.info} after ${name} in round ${round}; its log: ${path.join(out, `${target.key}.log`)}`);
+          fail(`${target.key} no longer answers ${target.info} after ${name} in round ${round}; its log: ${target.log}`);
         }
         if (doc) fs.writeFileSync(path.join(out, `${name}-${round}-${target.key}.json`), JSON.stringify(doc, null, 2));
       }
       say(`round ${round}/${rounds}: ${name} done (load ${os.loadavg().map((l) => l.toFixed(1)).join(' ')})`);
     }
-    results.push(docs);
+  }
+}
+
+async function main() {
+  const { rounds, only, out, warmupJoins, echotest } = options();
+  if (!fs.existsSync(CLI) || !fs.existsSync(BENCH)) fail('dist/ is missing: run npm run build first');
+  // `janus --version` prints its version and exits 1.
+  if (spawnSync('janus', ['--version'], { stdio: 'ignore' }).error || !fs.existsSync(`${JANUS_LUA}/echotest.lua`)) {
+    fail('Janus is not installed; for the comparison: apt-get install janus lua-json lua-ansicolors');
+  }
+  // Two pairs of servers, one after the other: without event handlers for the figures that do
+  // not need them, then with them (both servers POSTing to the echo runs' --events-port).
+  const results = [];
+  const plain = only.filter((name) => !FIGURES[name].events);
+  const withEvents = only.filter((name) => FIGURES[name].events);
+  if (plain.length > 0) {
+    const targets = await startPair(path.join(out, 'servers'), { echotest, warmupJoins });
+    await runRounds(plain, targets, { rounds, out }, results);
+    await stopAll();
+  }
+  if (withEvents.length > 0) {
+    const eventsPort = await freePort();
+    const targets = await startPair(path.join(out, 'servers-with-events'), { echotest, warmupJoins, eventsPort });
+    await runRounds(withEvents, targets, { rounds, out, eventsPort }, results);
+    await stopAll();
   }
   process.stdout.write(`\n${table(results, only)}\n\n* client-bound run, (eN) N errors; runs in ${out}\n`);
-  await stopAll();
 }
 
 main().catch((error) => fail(error instanceof Error ? error.message : String(error)));
