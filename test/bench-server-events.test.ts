@@ -21,6 +21,17 @@ function joinEvents(handle: number, offerAt: number): unknown[] {
   ];
 }
 
+/** Runs `check` against a collector on a free port, closed afterwards. */
+async function withCollector(check: (url: string, collector: ServerEventCollector) => Promise<void>): Promise<void> {
+  const port = await freePort();
+  const collector = await ServerEventCollector.listen(port);
+  try {
+    await check(`http://127.0.0.1:${port}/`, collector);
+  } finally {
+    await collector.close();
+  }
+}
+
 describe('luasfu-bench server events (--events-port)', () => {
   it('splits a join into the server-side phases, in ms, from its jsep and webrtc events', () => {
     const joins = new Map<number, JoinTimes>();
@@ -41,10 +52,7 @@ describe('luasfu-bench server events (--events-port)', () => {
   });
 
   it('takes events over HTTP (one document or an array), answers bad bodies with 400, and others than POST with 405', async () => {
-    const port = await freePort();
-    const collector = await ServerEventCollector.listen(port);
-    try {
-      const url = `http://127.0.0.1:${port}/`;
+    await withCollector(async (url, collector) => {
       const [first, ...rest] = joinEvents(11, 5_000_000);
       expect((await fetch(url, { method: 'POST', body: JSON.stringify(first) })).status).to.equal(200);
       expect((await fetch(url, { method: 'POST', body: JSON.stringify(rest) })).status).to.equal(200);
@@ -52,23 +60,16 @@ describe('luasfu-bench server events (--events-port)', () => {
       expect((await fetch(url)).status).to.equal(405);
       await collector.settle([11], 2000, new AbortController().signal);
       expect(collector.phases([11, 12])).to.deep.equal([{ answer: 4, ice: 26, dtls: 1.5, webrtcup: 0.5, total: 32 }]);
-    } finally {
-      await collector.close();
-    }
+    });
   });
 
   it('refuses a body over 8 MiB with 413 and keeps serving', async () => {
-    const port = await freePort();
-    const collector = await ServerEventCollector.listen(port);
-    try {
-      const url = `http://127.0.0.1:${port}/`;
+    await withCollector(async (url, collector) => {
       const huge = await fetch(url, { method: 'POST', body: 'x'.repeat(9 * 1024 * 1024) }).then((r) => r.status, () => 'reset');
       expect([413, 'reset']).to.include(huge);
       expect((await fetch(url, { method: 'POST', body: JSON.stringify(joinEvents(13, 1)) })).status).to.equal(200);
       expect(collector.phases([13])).to.have.length(1);
-    } finally {
-      await collector.close();
-    }
+    });
   });
 
   it('says which port it could not take', async () => {
