@@ -89,6 +89,12 @@ export type ArgRule =
   /** anything (Lua: strings and numbers are used, the rest counts as none; JS: a string or undefined) */
   | 'argument';
 
+/**
+ * Rules that look at a string argument's type only, never at its text: a runtime need not
+ * decode such a string for the check (packets, event JSON, log lines).
+ */
+export const TYPE_ONLY_RULES: ReadonlySet<ArgRule> = new Set<ArgRule>(['text', 'text?', 'flag', 'argument']);
+
 export interface ArgSpec {
   readonly name: string;
   readonly rule: ArgRule;

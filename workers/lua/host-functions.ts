@@ -11,7 +11,9 @@ import { startRecording, stopRecording } from '../recording';
 import type { SessionMirror } from '../session-mirror';
 import { mediumOf } from '../../src/common/codecs';
 import type { RecordingGroup } from '../../src/common/recording-args';
-import { OpaqueValue, checkHostArgs, jsepValid, jsonDocumentKind, type ArgContext, type HostFunctionName } from '../validate';
+import {
+  HOST_FUNCTION_ARGS, OpaqueValue, TYPE_ONLY_RULES, checkHostArgs, jsepValid, jsonDocumentKind, type ArgContext, type ArgSpec, type HostFunctionName,
+} from '../validate';
 
 export interface HostEnvironment {
   readonly sessions: SessionMirror;
@@ -91,13 +93,22 @@ function ruleText(L: LuaState, idx: number): string {
   return bytes === null ? '' : decodeLuaString(bytes, RULE_TEXT_BYTES);
 }
 
-/** The first `count` arguments as the shared rules see them. */
-function argumentValues(L: LuaState, count: number): unknown[] {
+/** What a string argument under a type-only rule stands as: its text is never read. */
+const UNREAD_TEXT = '';
+
+/**
+ * The first `count` arguments as the shared rules for `specs` see them; a string under a rule
+ * that checks only its type (TYPE_ONLY_RULES) is not decoded and stands as UNREAD_TEXT.
+ */
+function argumentValues(L: LuaState, count: number, specs: readonly ArgSpec[]): unknown[] {
   const values: unknown[] = [];
   for (let i = 1; i <= count; i++) {
     const t = lua.lua_type(L, i);
     if (t === lua.LUA_TNUMBER) values.push(toNumber(L, i));
-    else if (t === lua.LUA_TSTRING) values.push(ruleText(L, i));
+    else if (t === lua.LUA_TSTRING) {
+      const rule = specs[i - 1]?.rule;
+      values.push(rule !== undefined && TYPE_ONLY_RULES.has(rule) ? UNREAD_TEXT : ruleText(L, i));
+    }
     else if (t === lua.LUA_TBOOLEAN) values.push(lua.lua_toboolean(L, i));
     else if (t === lua.LUA_TNIL || t === lua.LUA_TNONE) values.push(undefined);
     else values.push(new OpaqueValue(t === lua.LUA_TTABLE ? 'table' : t === lua.LUA_TFUNCTION ? 'function' : t === lua.LUA_TTHREAD ? 'thread' : 'userdata'));
@@ -134,12 +145,12 @@ export function registerHostFunctions(L: LuaState, env: HostEnvironment): void {
     },
   };
   /**
-   * The shared argument rules (validate.ts): the arguments as the rules saw them, or undefined
-   * after logging the refusal once, as a warning.
+   * The shared argument rules (validate.ts): the arguments as the rules saw them (strings under
+   * a type-only rule as UNREAD_TEXT), or undefined after logging the refusal once, as a warning.
    */
   const valid = (L1: LuaState, name: HostFunctionName): unknown[] | undefined => {
     caller = L1;
-    const values = argumentValues(L1, lua.lua_gettop(L1));
+    const values = argumentValues(L1, lua.lua_gettop(L1), HOST_FUNCTION_ARGS[name]);
     const invalid = checkHostArgs(name, values, context);
     if (!invalid) return values;
     log(LOG_WARN, invalid.text);
@@ -148,14 +159,6 @@ export function registerHostFunctions(L: LuaState, env: HostEnvironment): void {
   /** Arity (an error line, as janus_lua.c) then the argument rules (a warning line). */
   const accepted = (L1: LuaState, name: HostFunctionName, expected: number): unknown[] | undefined =>
     arity(L1, name, expected) ? valid(L1, name) : undefined;
-  /** janusLog's arguments are valid and its level is above the shipped one. */
-  const filtered = (L1: LuaState): boolean => {
-    if (lua.lua_type(L1, 1) !== lua.LUA_TNUMBER) return false;
-    const level = lua.lua_tonumberx(L1, 1) as number;
-    if (!Number.isInteger(level) || level > 7 || level <= env.logLevel) return false;
-    const t = lua.lua_type(L1, 2);
-    return t === lua.LUA_TSTRING || t === lua.LUA_TNUMBER;
-  };
   /** Common shape: f(id) with an alive-check. */
   const aliveOnly = (name: HostFunctionName, record: (id: number) => HostCall): LuaJsFunction => (L1) => {
     if (!accepted(L1, name, 1)) return ret(L1, -1);
@@ -176,10 +179,6 @@ export function registerHostFunctions(L: LuaState, env: HostEnvironment): void {
   const functions: Record<string, LuaJsFunction> = {
     janusLog: (L1) => {
       if (!arity(L1, 'janusLog', 2)) return 0;
-      // Below the shipped level with arguments the rules accept (an integer level 0..7 that is
-      // a number, a string or number text): nothing to check further nor to decode. Scripts
-      // log on every message (Janus's echotest.lua does), mostly at levels that are filtered.
-      if (filtered(L1)) return 0;
       if (!valid(L1, 'janusLog')) return ret(L1, -1);
       const level = Math.trunc(toNumber(L1, 1));
       if (level > env.logLevel) return 0; // filtered here: not worth shipping
