@@ -38,6 +38,22 @@ const RUN_TIMEOUT_MS = 5 * 60 * 1000;
 /** Longest a server may take to answer /janus/info after its start. */
 const START_TIMEOUT_MS = 60 * 1000;
 
+/**
+ * The 10-peer echo figure at one frame size: media CPU, and offer → webrtcup as the client
+ * and as the server (its events) saw it.
+ */
+function tenPeerEcho(width, height, duration) {
+  const size = `${width}x${height}`;
+  return {
+    args: ['echo', '--sessions', '10', '--width', String(width), '--height', String(height), '--fps', '15', '--duration', String(duration)],
+    events: true,
+    read: [[`echo ${size}: server CPU ms per 1,000 relayed`, (d) => d.serverCpuMsPer1kPackets, 1],
+      [`echo ${size}, 10 peers: offer → webrtcup p50 ms`, (d) => d.offerToWebrtcupMs?.p50, 0],
+      [`echo ${size}, 10 peers, server clock: offer → answer event p50 ms`, (d) => d.serverJoinPhasesMs?.answer?.p50, 1],
+      [`echo ${size}, 10 peers, server clock: offer → webrtcup p50 ms`, (d) => d.serverJoinPhasesMs?.total?.p50, 0]],
+  };
+}
+
 /** A figure: the bench arguments of its run and what to read from its --json document. */
 const FIGURES = {
   api: {
@@ -53,22 +69,8 @@ const FIGURES = {
     args: ['churn', '--connect', '--sessions', '1', '--cycles', '400', '--warmup', '2', '--duration', '120'],
     read: [['joins/s, 1 loop', (d) => d.cyclesPerSec, 0], ['offer → webrtcup p50 ms, 1 loop', (d) => d.offerToWebrtcupMs?.p50, 1]],
   },
-  echo640: {
-    args: ['echo', '--sessions', '10', '--width', '640', '--height', '480', '--fps', '15', '--duration', '10'],
-    events: true,
-    read: [['echo 640x480: server CPU ms per 1,000 relayed', (d) => d.serverCpuMsPer1kPackets, 1],
-      ['echo 640x480, 10 peers: offer → webrtcup p50 ms', (d) => d.offerToWebrtcupMs?.p50, 0],
-      ['echo 640x480, 10 peers, server clock: offer → answer event p50 ms', (d) => d.serverJoinPhasesMs?.answer?.p50, 1],
-      ['echo 640x480, 10 peers, server clock: offer → webrtcup p50 ms', (d) => d.serverJoinPhasesMs?.total?.p50, 0]],
-  },
-  echo320: {
-    args: ['echo', '--sessions', '10', '--width', '320', '--height', '240', '--fps', '15', '--duration', '6'],
-    events: true,
-    read: [['echo 320x240: server CPU ms per 1,000 relayed', (d) => d.serverCpuMsPer1kPackets, 1],
-      ['echo 320x240, 10 peers: offer → webrtcup p50 ms', (d) => d.offerToWebrtcupMs?.p50, 0],
-      ['echo 320x240, 10 peers, server clock: offer → answer event p50 ms', (d) => d.serverJoinPhasesMs?.answer?.p50, 1],
-      ['echo 320x240, 10 peers, server clock: offer → webrtcup p50 ms', (d) => d.serverJoinPhasesMs?.total?.p50, 0]],
-  },
+  echo640: tenPeerEcho(640, 480, 10),
+  echo320: tenPeerEcho(320, 240, 6),
   echo1: {
     args: ['echo', '--sessions', '1', '--width', '320', '--height', '240', '--fps', '15', '--duration', '2'],
     events: true,
