@@ -185,6 +185,17 @@ describe('fengari patch 060', () => {
   });
 });
 
+describe('fengari patch 070', () => {
+  it('070: pairs walks a list built by a constructor in index order, as C Lua does', () => {
+    // 60 items: two OP_SETLIST flushes (50 per flush); each index checked against its visit.
+    const items = Array.from({ length: 60 }, (_, i) => `"v${i + 1}"`).join(', ');
+    const src = `local t = { ${items} } local n, ordered = 0, 0
+      for k, v in pairs(t) do n = n + 1 if k == n and v == "v" .. n then ordered = ordered + 1 end end
+      return n, ordered, #t`;
+    expect(runLua(src, 3).results).to.deep.equal([60, 60, 60]);
+  });
+});
+
 describe('fengari patch 040', () => {
   /** The Table object behind the value at the top of L's stack (fengari's internals). */
   function topTable(L: LuaState): { dead_strong: Map<unknown, unknown>; dead_weak?: WeakMap<object, unknown> } {

@@ -37,7 +37,7 @@ declare module 'fengari' {
     lua_getfield(L: LuaState, idx: number, k: LuaString | string): number;
     lua_getglobal(L: LuaState, name: LuaString | string): number;
     lua_gethookcount(L: LuaState): number;
-    lua_getmetatable(L: LuaState, idx: number): number;
+    lua_getmetatable(L: LuaState, idx: number): boolean;
     lua_gettable(L: LuaState, idx: number): number;
     lua_gettop(L: LuaState): number;
     lua_insert(L: LuaState, idx: number): void;

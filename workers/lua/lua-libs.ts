@@ -8,6 +8,7 @@
 import { lua, lauxlib, lualib, to_luastring, type LuaState, type LuaJsFunction, type LuaHook } from 'fengari';
 import { pushJsonModule } from './lua-json';
 import { pushSdpModule } from './lua-sdp';
+import { rememberLibrary, twinAdoptingSearcher } from './janus-sdp';
 
 const INT32_MAX = 2147483647;
 const INT32_MIN = -2147483648;
@@ -258,7 +259,8 @@ function pushBuiltinLoader(L: LuaState, name: string): boolean {
 }
 
 /**
- * package.searchers = { preload, Lua files on package.path, luasfu built-ins }: the script
+ * package.searchers = { preload, Lua files on package.path (Janus's janus-sdp functions get
+ * native twins: janus-sdp.ts), luasfu built-ins }: the script
  * folder's own json.lua (say) wins over ours; fengari's JS/C loaders are dropped.
  */
 function installSearchers(L: LuaState, packagePath: string): void {
@@ -270,6 +272,7 @@ function installSearchers(L: LuaState, packagePath: string): void {
   lua.lua_rawgeti(L, -2, 1);
   lua.lua_rawseti(L, -2, 1);
   lua.lua_rawgeti(L, -2, 2);
+  lua.lua_pushjsclosure(L, twinAdoptingSearcher, 1);
   lua.lua_rawseti(L, -2, 2);
   lua.lua_pushjsfunction(L, (L1) => {
     const name = lua.lua_tojsstring(L1, 1);
@@ -340,6 +343,7 @@ export function createEnvironment(options: EnvironmentOptions): LuaState {
   installMathRandom(L);
   installType(L);
   installSearchers(L, options.packagePath);
+  rememberLibrary(L);
   lua.lua_pushjsfunction(L, (L1) => {
     const n = lua.lua_gettop(L1);
     const parts: Uint8Array[] = [];

@@ -29,13 +29,12 @@
 // at each generateAnswer, so a script may edit them; replacing a function of the module does
 // not change what the others call.
 //
-// Native work is charged to the script's instruction budget through its count hook, as many
-// units as VM instructions that take about as long (an offer, parse + answer + render: ~1,400
-// units in ~0.6 ms; lua/sdp.lua spent 7,082 instructions in ~2.8 ms), so an enormous SDP meets
-// the instruction limit and the memory watchdog (checked at each hook) instead of blocking the
-// thread.
+// Native work is charged to the script's instruction budget (instruction-budget.ts): an offer,
+// parse + answer + render, ~1,400 units in ~0.6 ms; lua/sdp.lua spent 7,082 instructions in
+// ~2.8 ms.
 
-import { lua, lauxlib, to_luastring, type LuaState, type LuaHook } from 'fengari';
+import { lua, lauxlib, to_luastring, type LuaState } from 'fengari';
+import { charge, ITEM_UNITS, LINE_UNITS } from './instruction-budget';
 
 /** The parts of fengari's C API this module uses beyond workers/lua/fengari.d.ts. */
 const api = lua as typeof lua & {
@@ -46,10 +45,6 @@ const api = lua as typeof lua & {
   lua_len(L: LuaState, idx: number): void;
   lua_replace(L: LuaState, idx: number): void;
   lua_stringtonumber(L: LuaState, s: Uint8Array): number;
-  lua_gethook(L: LuaState): LuaHook | null;
-  lua_gethookmask(L: LuaState): number;
-  lua_Debug: new () => { event: number };
-  LUA_HOOKCOUNT: number;
 };
 
 // ---- constant strings: made once per module, pushed from upvalues ------------------------
@@ -159,37 +154,6 @@ const COLON = bytesOf(':');
 const SPACE = bytesOf(' ');
 const M_EQUALS = bytesOf('m=');
 const CRLF = bytesOf('\r\n');
-
-// ---- the instruction budget ---------------------------------------------------------------
-
-/** Units charged per list item visited, per parsed line (and per 16 bytes of text). */
-const ITEM_UNITS = 3;
-const LINE_UNITS = 6;
-
-/** Units of native work done since the script's count hook last ran on their account. */
-let owed = 0;
-
-/**
- * Charges `units` of work to the running script: every hook-count units the count hook runs,
- * as after that many VM instructions (it raises the instruction or memory limit error).
- */
-function charge(L: LuaState, units: number): void {
-  owed += units;
-  const count = lua.lua_gethookcount(L);
-  if (owed < count) return;
-  const hook = api.lua_gethook(L);
-  if (hook === null || count <= 0 || (api.lua_gethookmask(L) & lua.LUA_MASKCOUNT) === 0) {
-    owed = 0;
-    return;
-  }
-  const ar = new api.lua_Debug();
-  ar.event = api.LUA_HOOKCOUNT;
-  // Settled before the calls: once the hook raises the limit error the rest is moot, and must
-  // not be billed to the script's next callback.
-  let calls = Math.floor(owed / count);
-  owed -= calls * count;
-  while (calls-- > 0) hook(L, ar);
-}
 
 // ---- reading the script's tables ------------------------------------------------------------
 

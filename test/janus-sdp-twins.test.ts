@@ -1,0 +1,231 @@
+// Janus's janus-sdp.lua (Debian's copy, from the test setup) with its parse and render run by
+// their native twins (workers/lua/janus-sdp.ts): every result compared with the Lua functions'
+// own, loaded from the same file without require, on the recorded offers and on edge cases
+// (the same strings, the same tables in the same pairs order, the same errors); the twins
+// adopted only for Janus's text; the Lua function run whenever it could behave otherwise; the
+// work charged to the instruction budget.
+
+import { expect } from 'chai';
+import { copyFileSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { lua, lauxlib, to_luastring, type LuaState } from 'fengari';
+import { createEnvironment } from '../workers/lua/lua-libs';
+import { anonymisedOffer, readSdpFixture } from './fixtures/sdp/fixtures';
+import { janusLua } from './lua-fixtures';
+
+const JANUS_SDP = janusLua('janus-sdp.lua');
+const OFFERS = ['chrome-offer', 'firefox-offer', 'wrtc-offer', 'chrome-simulcast-offer', 'firefox-simulcast-offer', 'wrtc-ssrc-simulcast-offer'];
+
+/**
+ * A script-like state: `twin` = require("janus-sdp") from `dir`, `plain` = the same file's
+ * module loaded without require (Lua functions only), the offers as globals (raw and anonymised).
+ */
+function newState(dir = join(JANUS_SDP, '..')): LuaState {
+  const L = createEnvironment({ packagePath: join(dir, '?.lua'), memoryLimitBytes: 256 * 1024 * 1024, print: () => undefined });
+  if (lauxlib.luaL_loadfilex(L, join(dir, 'janus-sdp.lua'), 't') !== lua.LUA_OK || lua.lua_pcall(L, 0, 1, 0) !== lua.LUA_OK) {
+    throw new Error(lua.lua_tojsstring(L, -1));
+  }
+  lua.lua_setglobal(L, 'plain');
+  const offers: string[] = [];
+  for (const name of OFFERS) offers.push(readSdpFixture(`${name}.sdp`), anonymisedOffer(`${name}.sdp`));
+  lua.lua_createtable(L, offers.length, 0);
+  offers.forEach((offer, i) => {
+    lua.lua_pushstring(L, offer);
+    lua.lua_rawseti(L, -2, i + 1);
+  });
+  lua.lua_setglobal(L, 'offers');
+  run(L, 'twin = require("janus-sdp")');
+  return L;
+}
+
+/** Runs a Lua chunk and returns its results as JS strings (latin1; 'nil' for nil). */
+function run(L: LuaState, code: string): string[] {
+  const source = to_luastring(code);
+  const base = lua.lua_gettop(L);
+  if (lauxlib.luaL_loadbufferx(L, source, source.length, '=test', 't') !== lua.LUA_OK || lua.lua_pcall(L, 0, lua.LUA_MULTRET, 0) !== lua.LUA_OK) {
+    const error = lua.lua_tojsstring(L, -1);
+    lua.lua_settop(L, base);
+    throw new Error(error);
+  }
+  const out: string[] = [];
+  for (let i = base + 1, top = lua.lua_gettop(L); i <= top; i++) {
+    out.push(Buffer.from(lauxlib.luaL_tolstring(L, i)).toString('latin1'));
+    lua.lua_pop(L, 1);
+  }
+  lua.lua_settop(L, base);
+  return out;
+}
+
+/** Is module[field] a native (JS) function? */
+function isNative(L: LuaState, module: string, field: string): boolean {
+  lua.lua_getglobal(L, module);
+  lua.lua_getfield(L, -1, field);
+  const native = (lua as typeof lua & { lua_iscfunction(L: LuaState, i: number): boolean }).lua_iscfunction(L, -1);
+  lua.lua_pop(L, 2);
+  return native;
+}
+
+// dump(v): a value as text, tables with their pairs in traversal order (so the order is compared
+// too); call(f, ...): "ok " .. dump of every result, or "error " .. the message.
+const HELPERS = `
+function dump(v)
+  if type(v) ~= "table" then return type(v) .. ":" .. tostring(v) end
+  local out = {}
+  for k, x in next, v do out[#out + 1] = dump(k) .. "=" .. dump(x) end
+  return "{" .. table.concat(out, ",") .. "}"
+end
+function call(f, ...)
+  local r = table.pack(pcall(f, ...))
+  if not r[1] then return "error " .. tostring(r[2]) end
+  local out = {}
+  for i = 2, r.n do out[#out + 1] = dump(r[i]) end
+  return "ok " .. table.concat(out, ";")
+end
+function same(name, ...)
+  local a, b = call(twin[name], ...), call(plain[name], ...)
+  if a ~= b then error(name .. " differs:\\ntwin:  " .. a .. "\\nplain: " .. b) end
+  return a
+end
+`;
+
+describe("Janus's janus-sdp.lua with native parse and render", function () {
+  it('adopts the twins for the text of Janus’s parse and render only', function () {
+    const L = newState();
+    expect([isNative(L, 'twin', 'parse'), isNative(L, 'twin', 'render'), isNative(L, 'twin', 'generateAnswer')]).to.deep.equal([true, true, false]);
+    expect([isNative(L, 'plain', 'parse'), isNative(L, 'plain', 'render')]).to.deep.equal([false, false]);
+
+    // A copy whose parse has one byte more keeps its Lua parse; render is still Janus's.
+    const dir = mkdtempSync(join(tmpdir(), 'luasfu-janus-sdp-'));
+    const text = readFileSync(JANUS_SDP, 'latin1');
+    expect(text).to.include('\tlocal lines = {}\n');
+    writeFileSync(join(dir, 'janus-sdp.lua'), text.replace('\tlocal lines = {}\n', '\tlocal lines = { }\n'), 'latin1');
+    const edited = newState(dir);
+    expect([isNative(edited, 'twin', 'parse'), isNative(edited, 'twin', 'render')]).to.deep.equal([false, true]);
+
+    // The file under another module name is the same code: its twins too.
+    const renamed = mkdtempSync(join(tmpdir(), 'luasfu-janus-sdp-'));
+    copyFileSync(JANUS_SDP, join(renamed, 'janus-sdp.lua'));
+    copyFileSync(JANUS_SDP, join(renamed, 'mysdp.lua'));
+    const other = newState(renamed);
+    run(other, 'mine = require("mysdp")');
+    expect([isNative(other, 'mine', 'parse'), isNative(other, 'mine', 'render')]).to.deep.equal([true, true]);
+  });
+
+  it('parses and renders the recorded offers exactly as the Lua functions do', function () {
+    const L = newState();
+    run(L, HELPERS);
+    const results = run(L, `
+      local out = {}
+      for i, offer in ipairs(offers) do
+        local parsed = same("parse", offer)
+        same("render", twin.parse(offer))
+        assert(twin.render(twin.parse(offer)) == plain.render(plain.parse(offer)))
+        out[#out + 1] = #twin.parse(offer) .. ":" .. #parsed
+      end
+      return table.concat(out, " ")`);
+    expect(results[0].split(' ')).to.have.length(OFFERS.length * 2);
+    // Every offer gives one table per line (the raw Chrome offer has over 100).
+    expect(Number(results[0].split(':')[0])).to.be.above(100);
+  });
+
+  it('parses edge cases exactly as the Lua function does', function () {
+    const L = newState();
+    run(L, HELPERS);
+    const cases = ['', '\r\n', '\n\n\r\r', 'a', 'a=', 'ab', 'a=b', 'a=b:', 'a=b:c:d', ':::', 'x=:y', 'xy:z', '\n\na=1\r\r\nb=2\n', 'a=b\0c:d', 'é=ü:\xff', 'v=0\r\no=- 1 2 IN IP4 127.0.0.1\r\nm=audio 9 UDP/TLS/RTP/SAVPF 111\r\na=rtpmap:111 opus/48000/2\r\na=sendrecv'];
+    lua.lua_createtable(L, cases.length, 0);
+    cases.forEach((c, i) => {
+      lua.lua_pushstring(L, Buffer.from(c, 'latin1'));
+      lua.lua_rawseti(L, -2, i + 1);
+    });
+    lua.lua_setglobal(L, 'cases');
+    const lines = run(L, `
+      local out = {}
+      for _, c in ipairs(cases) do out[#out + 1] = same("parse", c) end
+      out[#out + 1] = same("parse", nil)
+      out[#out + 1] = same("parse")
+      return table.unpack(out)`);
+    expect(lines).to.have.length(cases.length + 2);
+    expect(lines[8]).to.equal('ok {number:1={string:type=string:a,string:name=string:b,string:value=string:c:d}}');
+    expect(lines[4]).to.equal('ok {number:1={string:type=string:a,string:name=string:}}');
+    expect(lines.slice(-2)).to.deep.equal(['ok nil:nil', 'ok nil:nil']);
+    // Not a string: the Lua function runs, with its own error.
+    expect(run(L, 'return same("parse", 5), same("parse", {}), same("parse", true)').map((r) => r.split(':').slice(-1)[0].trim()))
+      .to.deep.equal(["attempt to index a number value (local 'text')", "attempt to call a nil value (method 'gmatch')", "attempt to index a boolean value (local 'text')"]);
+  });
+
+  it('renders any table exactly as the Lua function does, errors included', function () {
+    const L = newState();
+    run(L, HELPERS);
+    const lines = run(L, `
+      local out = {}
+      local cases = {
+        {},
+        { { type = "a", name = "x", value = "" }, { type = "a", name = "y" } },
+        { [1] = { type = "v", name = "0" }, [3] = { type = "s", name = "-" }, extra = { type = "t", name = "0 0" } },
+        { { type = "", name = "" } },
+        { { type = 1, name = 2, value = 3.5 } },
+        { { type = "a", name = "x", value = {} } },
+        { { type = "a" } },
+        { "a=b" },
+        { 5 },
+        setmetatable({}, { __pairs = function(t) return function(_, k) if not k then return 1, { type = "m", name = "audio" } end end, t, nil end }),
+        { setmetatable({}, { __index = function(_, k) return k == "type" and "a" or k == "name" and "meta" or nil end }) },
+        "not a table",
+        5,
+      }
+      for i = 1, 13 do out[#out + 1] = same("render", cases[i]) end
+      out[#out + 1] = same("render", nil)
+      return table.unpack(out)`);
+    expect(lines.slice(0, 5)).to.deep.equal([
+      'ok string:',
+      'ok string:a=x:\r\na=y\r\n',
+      'ok string:v=0\r\ns=-\r\nt=0 0\r\n',
+      'ok string:=\r\n',
+      'ok string:1=2:3.5\r\n',
+    ]);
+    expect(lines[5]).to.match(/^error .*attempt to concatenate a table value/);
+    expect(lines[6]).to.match(/^error .*attempt to concatenate a nil value/);
+    expect(lines[9]).to.equal('ok string:m=audio\r\n');
+    expect(lines[10]).to.equal('ok string:a=meta\r\n');
+    expect(lines[11]).to.match(/^error .*table expected, got string/);
+    expect(lines[13]).to.equal('ok nil:nil');
+  });
+
+  it('runs the Lua function when pairs, table.insert or a string method is not the library’s', function () {
+    const L = newState();
+    run(L, HELPERS);
+    expect(run(L, `
+      local calls = 0
+      local insert = table.insert
+      table.insert = function(t, v) calls = calls + 1; return insert(t, v) end
+      local a = dump(twin.parse("v=0\\r\\na=x:y"))
+      table.insert = insert
+      local gsub, seen = string.sub, 0
+      string.sub = function(...) seen = seen + 1; return gsub(...) end
+      local b = dump(twin.parse("v=0"))
+      string.sub = gsub
+      local p, iterated = pairs, 0
+      pairs = function(t) iterated = iterated + 1; return p(t) end
+      local c = twin.render({ { type = "v", name = "0" } })
+      pairs = p
+      return calls, seen, iterated, a == dump(plain.parse("v=0\\r\\na=x:y")), b == dump(plain.parse("v=0")), c`))
+      .to.deep.equal(['4', '2', '1', 'true', 'true', 'v=0\r\n']);
+  });
+
+  it('charges its work to the count hook, so a budget stops an enormous SDP', function () {
+    const L = newState();
+    run(L, 'big = {} for i = 1, 400000 do big[i] = { type = "a", name = "x" } end');
+    let used = 0;
+    lua.lua_sethook(L, (L1) => {
+      used += lua.lua_gethookcount(L1);
+      if (used > 1_000_000) lauxlib.luaL_error(L1, to_luastring('instruction limit exceeded'));
+    }, lua.LUA_MASKCOUNT, 10_000);
+    expect(() => run(L, 'return #twin.parse(string.rep("a=rtpmap:111 opus/48000/2\\r\\n", 2000000))')).to.throw('instruction limit exceeded');
+    used = 0;
+    expect(() => run(L, 'return #twin.render(big)')).to.throw('instruction limit exceeded');
+    used = 0;
+    expect(run(L, 'return #twin.parse(offers[1])')).to.have.length(1);
+    expect(used).to.be.below(1_000_000);
+  });
+});
