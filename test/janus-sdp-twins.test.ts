@@ -1,9 +1,10 @@
-// Janus's janus-sdp.lua (Debian's copy, from the test setup) with its parse and render run by
-// their native twins (workers/lua/janus-sdp.ts): every result compared with the Lua functions'
-// own, loaded from the same file without require, on the recorded offers and on edge cases
-// (the same strings, the same tables in the same pairs order, the same errors); the twins
-// adopted only for Janus's text; the Lua function run whenever it could behave otherwise; the
-// work charged to the instruction budget.
+// Janus's janus-sdp.lua (Debian's copy, from the test setup) with parse, render,
+// findPayloadType and generateAnswer run by their native twins (workers/lua/janus-sdp.ts):
+// every result compared with the Lua functions' own, loaded from the same file without
+// require, on the recorded offers, option sets, edited offers and edge cases (the same
+// strings, the same tables in the same pairs order, the offer's own line tables in answers,
+// the same options afterwards, the same errors); the twins adopted only for Janus's text; the
+// Lua function run whenever it could behave otherwise; the work charged to the budget.
 
 import { expect } from 'chai';
 import { copyFileSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
@@ -50,6 +51,7 @@ function run(L: LuaState, code: string): string[] {
   }
   const out: string[] = [];
   for (let i = base + 1, top = lua.lua_gettop(L); i <= top; i++) {
+    lua.lua_checkstack(L, 10);
     out.push(Buffer.from(lauxlib.luaL_tolstring(L, i)).toString('latin1'));
     lua.lua_pop(L, 1);
   }
@@ -87,13 +89,40 @@ function same(name, ...)
   if a ~= b then error(name .. " differs:\\ntwin:  " .. a .. "\\nplain: " .. b) end
   return a
 end
+-- An answer's lines as text, a line that is one of the offer's own tables as "offer#k".
+function shape(offer, answer)
+  if type(answer) ~= "table" then return dump(answer) end
+  local out = {}
+  for k, line in next, answer do
+    local found
+    for j, o in next, offer do if rawequal(o, line) then found = "offer#" .. dump(j) end end
+    out[#out + 1] = dump(k) .. "=" .. (found or dump(line))
+  end
+  return table.concat(out, ",")
+end
+-- generateAnswer by both on copies of the same offer and options: the answers' shapes, the
+-- options after the call, or the error.
+function sameAnswer(offerText, edit, options)
+  local results = {}
+  for _, m in ipairs({ twin, plain }) do
+    local offer = plain.parse(offerText)
+    if edit then edit(offer) end
+    local opts = options and options() or nil
+    local ok, answer = pcall(m.generateAnswer, offer, opts)
+    results[#results + 1] = ok and (shape(offer, answer) .. " | " .. dump(opts)) or ("error " .. tostring(answer))
+  end
+  if results[1] ~= results[2] then error("generateAnswer differs:\\ntwin:  " .. results[1] .. "\\nplain: " .. results[2]) end
+  return results[1]
+end
 `;
 
-describe("Janus's janus-sdp.lua with native parse and render", function () {
-  it('adopts the twins for the text of Janus’s parse and render only', function () {
+describe("Janus's janus-sdp.lua with native twins", function () {
+  it('adopts a twin for the text of each of Janus’s four functions only', function () {
     const L = newState();
-    expect([isNative(L, 'twin', 'parse'), isNative(L, 'twin', 'render'), isNative(L, 'twin', 'generateAnswer')]).to.deep.equal([true, true, false]);
-    expect([isNative(L, 'plain', 'parse'), isNative(L, 'plain', 'render')]).to.deep.equal([false, false]);
+    const TWINNED = ['parse', 'render', 'findPayloadType', 'generateAnswer'];
+    expect(TWINNED.map((f) => isNative(L, 'twin', f))).to.deep.equal([true, true, true, true]);
+    expect(['generateOffer', 'removeMLine', 'removePayloadType', 'findCodec'].map((f) => isNative(L, 'twin', f))).to.deep.equal([false, false, false, false]);
+    expect(TWINNED.map((f) => isNative(L, 'plain', f))).to.deep.equal([false, false, false, false]);
 
     // A copy whose parse has one byte more keeps its Lua parse; render is still Janus's.
     const dir = mkdtempSync(join(tmpdir(), 'luasfu-janus-sdp-'));
@@ -192,7 +221,93 @@ describe("Janus's janus-sdp.lua with native parse and render", function () {
     expect(lines[13]).to.equal('ok nil:nil');
   });
 
-  it('runs the Lua function when pairs, table.insert or a string method is not the library’s', function () {
+  it('finds payload types exactly as the Lua function does', function () {
+    const L = newState();
+    run(L, HELPERS);
+    expect(isNative(L, 'twin', 'findPayloadType')).to.equal(true);
+    const results = run(L, `
+      local out = {}
+      local queries = {
+        { "opus" }, { "OPUS" }, { "vp8" }, { "VP8" }, { "vp9" }, { "vp9", "0" }, { "vp9", "2" }, { "h264" },
+        { "h264", "42e01f" }, { "h264", "42E01F" }, { "h264", "640c1f" }, { "pcmu" }, { "g722" }, { "red" },
+        { "rtx" }, { "av1" }, { "" }, { "isac16" }, { "telephone-event" }, { "op.s" }, { "(" }, { "vp9", 2 }, { 5 },
+      }
+      for _, offer in ipairs(offers) do
+        local parsed = plain.parse(offer)
+        for _, q in ipairs(queries) do out[#out + 1] = same("findPayloadType", parsed, q[1], q[2]) end
+      end
+      out[#out + 1] = same("findPayloadType", nil, "opus")
+      out[#out + 1] = same("findPayloadType", plain.parse(offers[1]), nil)
+      out[#out + 1] = same("findPayloadType", {}, "opus")
+      out[#out + 1] = same("findPayloadType", { { type = "a", name = "rtpmap", value = "abc opus/48000/2" } }, "opus")
+      out[#out + 1] = same("findPayloadType", { { type = "a", name = "rtpmap", value = "0x6F opus/48000/2" } }, "opus")
+      out[#out + 1] = same("findPayloadType", { { type = "a", name = "rtpmap", value = "   " } }, "opus")
+      return table.unpack(out)`);
+    // The raw Chrome offer: opus is 111, VP8 96, VP9 profile 2 is 100 (profile 0: 98).
+    expect(results.slice(0, 7)).to.deep.equal(['ok number:111', 'ok number:111', 'ok number:96', 'ok number:96', 'ok number:98', 'ok number:98', 'ok number:100']);
+    // No sdp or codec: -1; a non-numeric first word: nil; hex: its value; no "opus": -1.
+    expect(results.slice(-6)).to.deep.equal(['ok number:-1', 'ok number:-1', 'ok number:-1', 'ok nil:nil', 'ok number:111', 'ok number:-1']);
+    // Magic characters in the codec: Lua's patterns decide (here: "op.s" finds opus, "(" fails).
+    expect(results[19]).to.equal('ok number:111');
+    expect(results[20]).to.match(/^error .*(unfinished capture|malformed pattern)/);
+  });
+
+  it('answers offers exactly as the Lua function does: lines, shared line tables and options', function () {
+    const L = newState();
+    run(L, HELPERS);
+    expect(isNative(L, 'twin', 'generateAnswer')).to.equal(true);
+    const results = run(L, `
+      local out = {}
+      local optionSets = {
+        false,
+        function() return {} end,
+        function() return { audio = true, video = true, data = true } end,
+        function() return { audioCodec = "pcmu" } end,
+        function() return { audioCodec = "g722", videoCodec = "h264" } end,
+        function() return { videoCodec = "vp9", vp9Profile = "2" } end,
+        function() return { videoCodec = "h264", h264Profile = "42e01f" } end,
+        function() return { videoCodec = "h264", h264Profile = "42E01F" } end,
+        function() return { vp9Profile = "2", h264Profile = "42e01f", disableTwcc = true } end,
+        function() return { audioCodec = "opus", videoCodec = "av1", disableTwcc = "yes" } end,
+        function() return { audioCodec = "op.s" } end,
+        function() return { audioCodec = 5 } end,
+        function() return { videoCodec = "vp9", vp9Profile = 2 } end,
+        function() return setmetatable({}, { __newindex = function(t, k, v) rawset(t, k, v) end }) end,
+      }
+      for _, offer in ipairs(offers) do
+        for _, options in ipairs(optionSets) do out[#out + 1] = sameAnswer(offer, nil, options or nil) end
+      end
+      -- Edited offers: directions, a second audio section, an unknown m-line, odd payload types.
+      local edits = {
+        function(o) for _, l in ipairs(o) do if l.name == "sendrecv" then l.name = "sendonly" end end end,
+        function(o) for _, l in ipairs(o) do if l.name == "sendrecv" then l.name = "recvonly" end end end,
+        function(o) for _, l in ipairs(o) do if l.type == "m" and l.name:find("video") then l.name = "audio 9 UDP/TLS/RTP/SAVPF 96" end end end,
+        function(o) for _, l in ipairs(o) do if l.type == "m" and l.name:find("video") then l.name = "text 9 RTP/AVP 0" end end end,
+        function(o) for _, l in ipairs(o) do if l.name == "extmap" then l.value = l.value .. "/sendonly" end end end,
+        function(o) for _, l in ipairs(o) do if l.name == "rtpmap" and l.value:find("opus") then l.value = "0x6F opus/48000/2" end end end,
+        function(o) for _, l in ipairs(o) do if l.name == "rtpmap" and l.value:find("VP8") then l.value = "abc VP8/90000" end end end,
+        function(o) o[#o + 1] = "a=sendrecv" end,
+        function(o) o.extra = { type = "a", name = "sendrecv" } end,
+        function(o) setmetatable(o, {}) end,
+        function(o) o[3].type = 3 end,
+      }
+      for _, offer in ipairs({ offers[2], offers[5] }) do
+        for _, edit in ipairs(edits) do out[#out + 1] = sameAnswer(offer, edit, function() return {} end) end
+      end
+      out[#out + 1] = same("generateAnswer", nil)
+      out[#out + 1] = same("generateAnswer", {}, {})
+      out[#out + 1] = same("generateAnswer", "v=0", {})
+      out[#out + 1] = same("generateAnswer", plain.parse(offers[2]), "options")
+      return table.unpack(out)`);
+    expect(results).to.have.length(OFFERS.length * 2 * 14 + 2 * 11 + 4);
+    // What the echotest asks for, on the anonymised Chrome offer: audio, video, data sections.
+    expect(results[14 + 2]).to.match(/string:name=string:audio 9 UDP\/TLS\/RTP\/SAVPF 111.*string:name=string:video 9 UDP\/TLS\/RTP\/SAVPF 96.*string:application/);
+    expect(results[14 + 2]).to.include('offer#number:');
+    expect(results[14 + 3]).to.include('string:audioCodec=string:pcmu');
+    expect(results[14 + 11]).to.match(/^error .*bad argument|^error .*attempt to index a number/);
+  });
+
+  it('runs the Lua function when pairs, tonumber, table.insert, a string method or a module function is replaced', function () {
     const L = newState();
     run(L, HELPERS);
     expect(run(L, `
@@ -211,6 +326,20 @@ describe("Janus's janus-sdp.lua with native parse and render", function () {
       pairs = p
       return calls, seen, iterated, a == dump(plain.parse("v=0\\r\\na=x:y")), b == dump(plain.parse("v=0")), c`))
       .to.deep.equal(['4', '2', '1', 'true', 'true', 'v=0\r\n']);
+    // generateAnswer calls the module's findPayloadType as it stands; findPayloadType the
+    // environment's tonumber.
+    expect(run(L, `
+      local offer = plain.parse(offers[2])
+      local find, asked = twin.findPayloadType, {}
+      twin.findPayloadType = function(sdp, codec, profile) asked[#asked + 1] = codec; return find(sdp, codec, profile) end
+      local answer = twin.generateAnswer(offer, {})
+      twin.findPayloadType = find
+      local tn, converted = tonumber, 0
+      tonumber = function(...) converted = converted + 1; return tn(...) end
+      local pt = twin.findPayloadType(offer, "opus")
+      tonumber = tn
+      return table.concat(asked, ","), converted, pt, #answer`))
+      .to.deep.equal(['opus,vp8,opus,vp8', '1', '111', run(L, 'return #plain.generateAnswer(plain.parse(offers[2]), {})')[0]]);
   });
 
   it('charges its work to the count hook, so a budget stops an enormous SDP', function () {
