@@ -23,6 +23,7 @@ import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { lua, to_jsstring, type LuaState, type LuaJsFunction } from 'fengari';
 import { charge, ITEM_UNITS, LINE_UNITS } from './instruction-budget';
+import { CR, LF, equalBytes, forEachLine, lower, upper } from './bytes';
 
 /** The parts of fengari's C API this module uses beyond workers/lua/fengari.d.ts. */
 const api = lua as typeof lua & {
@@ -139,16 +140,7 @@ const [TYPE, NAME, VALUE] = KEYS.map((_, i) => i + 2);
 const NEEDED_TWIN = KEYS.length + 2;
 const pushKey = (L: LuaState, upvalue: number): void => lua.lua_pushvalue(L, lua.lua_upvalueindex(upvalue));
 
-const CR = 13;
-const LF = 10;
 const COLON = 0x3a;
-const isLineEnd = (c: number): boolean => c === CR || c === LF;
-
-/** The index of byte c at or after from, or the length. */
-function indexOrLength(s: Uint8Array, c: number, from: number): number {
-  const at = s.indexOf(c, from);
-  return at < 0 ? s.length : at;
-}
 
 /**
  * parse(text): one { type = line:sub(1,1), name, value } per run of bytes between CR/LF runs,
@@ -166,16 +158,7 @@ function parse(L: LuaState): number {
   charge(L, s.length >> 4);
   lua.lua_createtable(L, 0, 0);
   let count = 0;
-  // The next CR and LF at or after the line's start, each searched once per line it ends.
-  let cr = -1;
-  let lf = -1;
-  for (let i = 0; i < s.length; ) {
-    while (i < s.length && isLineEnd(s[i])) i++;
-    if (i === s.length) break;
-    const start = i;
-    if (cr < start) cr = indexOrLength(s, CR, start);
-    if (lf < start) lf = indexOrLength(s, LF, start);
-    i = Math.min(cr, lf);
+  forEachLine(s, (start, i) => {
     charge(L, LINE_UNITS);
     const rest = Math.min(start + 2, i);
     let colon = rest;
@@ -194,7 +177,7 @@ function parse(L: LuaState): number {
       lua.lua_rawset(L, -3);
     }
     lua.lua_rawseti(L, 2, ++count);
-  }
+  });
   return 1;
 }
 
@@ -279,13 +262,8 @@ const TWCC = bytes('draft-holmer-rmcat-transport-wide-cc-extensions-01');
 const AUDIO_CODECS = ['opus', 'multiopus', 'pcmu', 'pcma', 'g722', 'isac16', 'isac32'].map(bytes);
 const VIDEO_CODECS = ['vp8', 'vp9', 'h264'].map(bytes);
 
-const equal = (a: Uint8Array, b: Uint8Array): boolean => a.length === b.length && Buffer.compare(a, b) === 0;
 /** string.find(s, needle, 1, true) ~= nil (an empty needle is found). */
 const contains = (s: Uint8Array, needle: Uint8Array): boolean => Buffer.from(s.buffer, s.byteOffset, s.length).indexOf(needle) >= 0;
-const mapBytes = (s: Uint8Array, from: number, to: number): Uint8Array => s.map((c) => (c >= from && c <= to ? c ^ 0x20 : c));
-/** Lua's string.upper / string.lower (C locale: ASCII letters only). */
-const upper = (s: Uint8Array): Uint8Array => mapBytes(s, 97, 122);
-const lower = (s: Uint8Array): Uint8Array => mapBytes(s, 65, 90);
 const concat = (a: Uint8Array, b: Uint8Array): Uint8Array => Buffer.concat([a, b]);
 /** Lua pattern magic characters: a pattern without them matches as plain text. */
 const MAGIC = new Set([...'^$*+?.([%-'].map((c) => c.charCodeAt(0)));
@@ -338,7 +316,7 @@ function readLines(L: LuaState, idx: number, scratch: number): Line[] | null {
     const value = rawText(L, line, VALUE);
     if (!type || !name || value === undefined) return null;
     let pt = NaN;
-    if (value !== null && (equal(name, W.rtpmap) || equal(name, W.fmtp) || equal(name, W.rtcpFb))) {
+    if (value !== null && (equalBytes(name, W.rtpmap) || equalBytes(name, W.fmtp) || equalBytes(name, W.rtcpFb))) {
       const word = firstWordNumber(value);
       if (word === null) return null;
       pt = word;
@@ -358,18 +336,18 @@ function payloadType(lines: Line[], codec: Uint8Array | null, profile: Uint8Arra
   let pt = -1;
   let checkProfile = false;
   for (const a of lines) {
-    if (checkProfile && equal(a.name, W.fmtp) && a.value !== null) {
+    if (checkProfile && equalBytes(a.name, W.fmtp) && a.value !== null) {
       checkProfile = false;
       const value = a.value;
-      if (equal(codec, W.vp9)) {
+      if (equalBytes(codec, W.vp9)) {
         if (contains(value, concat(W.profileId, profile as Uint8Array))) break;
         pt = -1;
-      } else if (equal(codec, W.h264)) {
+      } else if (equalBytes(codec, W.h264)) {
         const p = profile as Uint8Array;
         if (contains(value, concat(W.profileLevelId, lower(p))) || contains(value, concat(W.profileLevelId, upper(p)))) break;
         pt = -1;
       }
-    } else if (equal(a.name, W.rtpmap) && a.value !== null) {
+    } else if (equalBytes(a.name, W.rtpmap) && a.value !== null) {
       if (contains(a.value, codecLower) || contains(a.value, codecUpper)) {
         pt = a.pt;
         if (profile === null) break;
@@ -497,8 +475,8 @@ function generateAnswer(L: LuaState): number {
   const mLine = (text: string): Uint8Array => bytes(text);
   lines.forEach((a, i) => {
     charge(L, ITEM_UNITS);
-    if (medium === null && !equal(a.type, W.m) && a.value === null) appendOffered(i);
-    if (equal(a.type, W.m)) {
+    if (medium === null && !equalBytes(a.type, W.m) && a.value === null) appendOffered(i);
+    if (equalBytes(a.type, W.m)) {
       if (contains(a.name, W.audio)) {
         medium = 'audio';
         audio++;
@@ -509,7 +487,7 @@ function generateAnswer(L: LuaState): number {
         medium = 'video';
         video++;
         if (videoPt < 0) {
-          const profile = videoCodec !== null && equal(videoCodec, W.vp9) ? vp9Profile : videoCodec !== null && equal(videoCodec, W.h264) ? h264Profile : null;
+          const profile = videoCodec !== null && equalBytes(videoCodec, W.vp9) ? vp9Profile : videoCodec !== null && equalBytes(videoCodec, W.h264) ? h264Profile : null;
           videoPt = payloadType(lines, videoCodec, profile);
         }
         if (videoPt < 0) video++;
@@ -519,13 +497,13 @@ function generateAnswer(L: LuaState): number {
         data++;
         appendNew(W.m, data > 1 ? mLine('application 0 DTLS/SCTP 5000') : a.name);
       }
-    } else if (equal(a.type, W.a)) {
-      if (equal(a.name, W.sendonly)) appendNew(W.a, W.recvonly);
-      else if (equal(a.name, W.recvonly)) appendNew(W.a, W.sendonly);
+    } else if (equalBytes(a.type, W.a)) {
+      if (equalBytes(a.name, W.sendonly)) appendNew(W.a, W.recvonly);
+      else if (equalBytes(a.name, W.recvonly)) appendNew(W.a, W.sendonly);
       else if (a.value !== null) {
-        if (equal(a.name, W.rtpmap) || equal(a.name, W.fmtp) || equal(a.name, W.rtcpFb)) {
+        if (equalBytes(a.name, W.rtpmap) || equalBytes(a.name, W.fmtp) || equalBytes(a.name, W.rtcpFb)) {
           if ((medium === 'audio' && a.pt === audioPt) || (medium === 'video' && a.pt === videoPt)) appendOffered(i);
-        } else if (equal(a.name, W.extmap)) {
+        } else if (equalBytes(a.name, W.extmap)) {
           let value = a.value;
           if (contains(a.value, W.slashSendonly)) value = replaceAll(a.value, W.slashSendonly, W.slashRecvonly);
           else if (contains(a.value, W.slashRecvonly)) value = replaceAll(a.value, W.slashRecvonly, W.slashSendonly);

@@ -35,6 +35,7 @@
 
 import { lua, lauxlib, to_luastring, type LuaState } from 'fengari';
 import { charge, ITEM_UNITS, LINE_UNITS } from './instruction-budget';
+import { equalBytes, forEachLine, lower } from './bytes';
 
 /** The parts of fengari's C API this module uses beyond workers/lua/fengari.d.ts. */
 const api = lua as typeof lua & {
@@ -106,26 +107,11 @@ const STATIC_PT: Array<[Uint8Array, Uint8Array]> = [['0', 'pcmu'], ['8', 'pcma']
 
 // ---- bytes ----------------------------------------------------------------------------------
 
-const CR = 13;
-const LF = 10;
 const isSpace = (c: number): boolean => c === 32 || (c >= 9 && c <= 13);
 const isAlpha = (c: number): boolean => (c >= 97 && c <= 122) || (c >= 65 && c <= 90);
 const isDigit = (c: number): boolean => c >= 48 && c <= 57;
 const isAlnum = (c: number): boolean => isAlpha(c) || isDigit(c);
 const isHex = (c: number): boolean => isDigit(c) || (c >= 65 && c <= 70) || (c >= 97 && c <= 102);
-
-function equalBytes(a: Uint8Array, b: Uint8Array): boolean {
-  if (a.length !== b.length) return false;
-  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
-  return true;
-}
-
-/** Lua's string.lower: A-Z only. */
-function lower(s: Uint8Array): Uint8Array {
-  const out = new Uint8Array(s.length);
-  for (let i = 0; i < s.length; i++) out[i] = s[i] >= 65 && s[i] <= 90 ? s[i] | 0x20 : s[i];
-  return out;
-}
 
 /** Growable byte buffer for render. */
 class ByteWriter {
@@ -319,12 +305,6 @@ function pushSection(L: LuaState, s: Uint8Array, from: number, to: number): void
   rawField(L, -2, K.lines);
 }
 
-/** The index of byte c in s from `from`, or s.length. */
-function indexOrLength(s: Uint8Array, c: number, from: number): number {
-  const at = s.indexOf(c, from);
-  return at < 0 ? s.length : at;
-}
-
 /** parse(text): lines matching `^(%a)=(.*)$` between CR/LF runs; others are skipped. */
 function parse(L: LuaState): number {
   const s = stringAt(L, 1);
@@ -344,18 +324,8 @@ function parse(L: LuaState): number {
   lua.lua_pushvalue(L, 3); // 5: the lines being filled (session, then the current section's)
   let lineCount = 0;
   let sectionCount = 0;
-  // The next CR and LF at or after the line's start (the length when none): found by native
-  // searches, each once per line it ends.
-  let cr = -1;
-  let lf = -1;
-  for (let i = 0; i < s.length; ) {
-    while (i < s.length && (s[i] === CR || s[i] === LF)) i++;
-    if (i === s.length) break;
-    const start = i;
-    if (cr < start) cr = indexOrLength(s, CR, start);
-    if (lf < start) lf = indexOrLength(s, LF, start);
-    i = Math.min(cr, lf);
-    if (i - start < 2 || !isAlpha(s[start]) || s[start + 1] !== 0x3d) continue;
+  forEachLine(s, (start, i) => {
+    if (i - start < 2 || !isAlpha(s[start]) || s[start + 1] !== 0x3d) return;
     charge(L, LINE_UNITS);
     const type = s[start];
     if (type === 0x6d) {
@@ -366,7 +336,7 @@ function parse(L: LuaState): number {
       api.lua_replace(L, 5);
       lua.lua_pop(L, 1);
       lineCount = 0;
-      continue;
+      return;
     }
     // Keys pushed before values: rawset without moving stack slots.
     lua.lua_createtable(L, 0, 3);
@@ -392,7 +362,7 @@ function parse(L: LuaState): number {
       lua.lua_rawset(L, -3);
     }
     lua.lua_rawseti(L, 5, ++lineCount);
-  }
+  });
   lua.lua_settop(L, 2);
   return 1;
 }
