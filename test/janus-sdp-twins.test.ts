@@ -14,6 +14,7 @@ import { lua, lauxlib, to_luastring, type LuaState } from 'fengari';
 import { createEnvironment } from '../workers/lua/lua-libs';
 import { anonymisedOffer, readSdpFixture } from './fixtures/sdp/fixtures';
 import { janusLua } from './lua-fixtures';
+import { runLuaChunk } from './support/lua-chunk';
 
 const JANUS_SDP = janusLua('janus-sdp.lua');
 const OFFERS = ['chrome-offer', 'firefox-offer', 'wrtc-offer', 'chrome-simulcast-offer', 'firefox-simulcast-offer', 'wrtc-ssrc-simulcast-offer'];
@@ -40,24 +41,7 @@ function newState(dir = join(JANUS_SDP, '..')): LuaState {
   return L;
 }
 
-/** Runs a Lua chunk and returns its results as JS strings (latin1; 'nil' for nil). */
-function run(L: LuaState, code: string): string[] {
-  const source = to_luastring(code);
-  const base = lua.lua_gettop(L);
-  if (lauxlib.luaL_loadbufferx(L, source, source.length, '=test', 't') !== lua.LUA_OK || lua.lua_pcall(L, 0, lua.LUA_MULTRET, 0) !== lua.LUA_OK) {
-    const error = lua.lua_tojsstring(L, -1);
-    lua.lua_settop(L, base);
-    throw new Error(error);
-  }
-  const out: string[] = [];
-  for (let i = base + 1, top = lua.lua_gettop(L); i <= top; i++) {
-    lua.lua_checkstack(L, 10);
-    out.push(Buffer.from(lauxlib.luaL_tolstring(L, i)).toString('latin1'));
-    lua.lua_pop(L, 1);
-  }
-  lua.lua_settop(L, base);
-  return out;
-}
+const run = runLuaChunk;
 
 /** Is module[field] a native (JS) function? */
 function isNative(L: LuaState, module: string, field: string): boolean {

@@ -15,6 +15,7 @@ import { createEnvironment } from '../workers/lua/lua-libs';
 import { anonymisedOffer, readSdpFixture } from './fixtures/sdp/fixtures';
 import { ourLua } from './lua-fixtures';
 import { usePluginStarter } from './support/plugin-starter';
+import { runLuaChunk } from './support/lua-chunk';
 
 const OFFERS = ['chrome-offer', 'firefox-offer', 'wrtc-offer', 'chrome-simulcast-offer', 'firefox-simulcast-offer', 'wrtc-ssrc-simulcast-offer'];
 
@@ -29,22 +30,7 @@ function newState(packagePath = '/nonexistent/?.lua'): LuaState {
 }
 
 /** Runs a Lua chunk (with `sdp` required) and returns its results as JS strings ('nil' for nil). */
-function run(L: LuaState, code: string): string[] {
-  const source = to_luastring(`local sdp = require('sdp')\n${code}`);
-  const base = lua.lua_gettop(L);
-  if (lauxlib.luaL_loadbufferx(L, source, source.length, '=test', 't') !== lua.LUA_OK || lua.lua_pcall(L, 0, lua.LUA_MULTRET, 0) !== lua.LUA_OK) {
-    const error = lua.lua_tojsstring(L, -1);
-    lua.lua_settop(L, base);
-    throw new Error(error);
-  }
-  const out: string[] = [];
-  for (let i = base + 1, top = lua.lua_gettop(L); i <= top; i++) {
-    out.push(Buffer.from(lauxlib.luaL_tolstring(L, i)).toString('latin1'));
-    lua.lua_pop(L, 1);
-  }
-  lua.lua_settop(L, base);
-  return out;
-}
+const run = (L: LuaState, code: string): string[] => runLuaChunk(L, `local sdp = require('sdp')\n${code}`);
 
 describe('built-in sdp module', function () {
   it('answers the recorded offers byte for byte as lua/sdp.lua did (echotest and videoroom)', function () {
