@@ -17,7 +17,7 @@
 // --echotest ours: luasfu runs lua/echotest.lua (same protocol, no per-message logging or
 // JSON re-encoding) instead of Janus's script.
 //
-// Figures (--only picks some): api, join4, join1, echo640, echo320, echo1, videoroom.
+// Figures (--only picks some): api, join4, join1, echo640, echo320, echo4, echo1, videoroom.
 
 import { spawn, spawnSync } from 'node:child_process';
 import dgram from 'node:dgram';
@@ -39,18 +39,18 @@ const RUN_TIMEOUT_MS = 5 * 60 * 1000;
 const START_TIMEOUT_MS = 60 * 1000;
 
 /**
- * The 10-peer echo figure at one frame size: media CPU, and offer → webrtcup as the client
- * and as the server (its events) saw it.
+ * An echo figure with `sessions` peers joining at once, at one frame size: media CPU, and
+ * offer → webrtcup as the client and as the server (its events) saw it.
  */
-function tenPeerEcho(width, height, duration) {
+function peerEcho(sessions, width, height, duration) {
   const size = `${width}x${height}`;
   return {
-    args: ['echo', '--sessions', '10', '--width', String(width), '--height', String(height), '--fps', '15', '--duration', String(duration)],
+    args: ['echo', '--sessions', String(sessions), '--width', String(width), '--height', String(height), '--fps', '15', '--duration', String(duration)],
     events: true,
     read: [[`echo ${size}: server CPU ms per 1,000 relayed`, (d) => d.serverCpuMsPer1kPackets, 1],
-      [`echo ${size}, 10 peers: offer → webrtcup p50 ms`, (d) => d.offerToWebrtcupMs?.p50, 0],
-      [`echo ${size}, 10 peers, server clock: offer → answer event p50 ms`, (d) => d.serverJoinPhasesMs?.answer?.p50, 1],
-      [`echo ${size}, 10 peers, server clock: offer → webrtcup p50 ms`, (d) => d.serverJoinPhasesMs?.total?.p50, 0]],
+      [`echo ${size}, ${sessions} peers: offer → webrtcup p50 ms`, (d) => d.offerToWebrtcupMs?.p50, 0],
+      [`echo ${size}, ${sessions} peers, server clock: offer → answer event p50 ms`, (d) => d.serverJoinPhasesMs?.answer?.p50, 1],
+      [`echo ${size}, ${sessions} peers, server clock: offer → webrtcup p50 ms`, (d) => d.serverJoinPhasesMs?.total?.p50, 0]],
   };
 }
 
@@ -69,8 +69,10 @@ const FIGURES = {
     args: ['churn', '--connect', '--sessions', '1', '--cycles', '400', '--warmup', '2', '--duration', '120'],
     read: [['joins/s, 1 loop', (d) => d.cyclesPerSec, 0], ['offer → webrtcup p50 ms, 1 loop', (d) => d.offerToWebrtcupMs?.p50, 1]],
   },
-  echo640: tenPeerEcho(640, 480, 10),
-  echo320: tenPeerEcho(320, 240, 6),
+  echo640: peerEcho(10, 640, 480, 10),
+  echo320: peerEcho(10, 320, 240, 6),
+  // The bench's own default echo run: 4 sessions at 320x240.
+  echo4: peerEcho(4, 320, 240, 6),
   echo1: {
     args: ['echo', '--sessions', '1', '--width', '320', '--height', '240', '--fps', '15', '--duration', '2'],
     events: true,

@@ -1,6 +1,6 @@
 // Janus's janus-sdp.lua (the SDP helpers its echotest.lua and videoroom.lua require) with the
 // functions a join runs, parse, render, findPayloadType and generateAnswer, run natively.
-// Under Fengari they cost ~1.3 ms of the script thread per offer (Lua string patterns, a
+// Under Fengari they cost ~1.8 ms of the script thread per browser offer (Lua string patterns, a
 // quadratic concatenation, one table per line), most of a join's script work; natively ~0.4 ms
 // (docs/scripts.md).
 //
