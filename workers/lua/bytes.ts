@@ -1,8 +1,38 @@
 // Byte-string helpers shared by the native Lua modules (lua-sdp.ts, janus-sdp.ts): Lua strings
 // are bytes, and Lua's character rules are the C locale's (ASCII only).
 
+import { to_luastring } from 'fengari';
+
 export const CR = 13;
 export const LF = 10;
+
+export const bytesOf = (text: string): Uint8Array => to_luastring(text);
+
+/** The SDP words both SDP modules compare lines and values with, as bytes. */
+export const SDP_WORDS = {
+  a: bytesOf('a'),
+  m: bytesOf('m'),
+  rtpmap: bytesOf('rtpmap'),
+  fmtp: bytesOf('fmtp'),
+  rtcpFb: bytesOf('rtcp-fb'),
+  extmap: bytesOf('extmap'),
+  sendonly: bytesOf('sendonly'),
+  recvonly: bytesOf('recvonly'),
+  audio: bytesOf('audio'),
+  video: bytesOf('video'),
+  application: bytesOf('application'),
+  vp9: bytesOf('vp9'),
+  h264: bytesOf('h264'),
+  profileId: bytesOf('profile-id='),
+  profileLevelId: bytesOf('profile-level-id='),
+};
+
+/** Header extensions an answer keeps, as Janus's do (transport-cc aside): their URIs. */
+export const KEPT_EXTENSIONS = [
+  'urn:ietf:params:rtp-hdrext:sdes:mid',
+  'urn:ietf:params:rtp-hdrext:sdes:rtp-stream-id',
+  'urn:ietf:params:rtp-hdrext:sdes:repaired-rtp-stream-id',
+].map(bytesOf);
 
 export function equalBytes(a: Uint8Array, b: Uint8Array): boolean {
   if (a.length !== b.length) return false;

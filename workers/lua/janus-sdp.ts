@@ -23,7 +23,7 @@ import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { lua, to_jsstring, type LuaState, type LuaJsFunction } from 'fengari';
 import { charge, ITEM_UNITS, LINE_UNITS } from './instruction-budget';
-import { CR, LF, equalBytes, forEachLine, lower, upper } from './bytes';
+import { CR, KEPT_EXTENSIONS, LF, SDP_WORDS, bytesOf, equalBytes, forEachLine, lower, upper } from './bytes';
 
 /** The parts of fengari's C API this module uses beyond workers/lua/fengari.d.ts. */
 const api = lua as typeof lua & {
@@ -148,7 +148,7 @@ const COLON = 0x3a;
  */
 function parse(L: LuaState): number {
   const type = lua.lua_type(L, 1);
-  if (type === lua.LUA_TNIL || type === lua.LUA_TNONE) {
+  if (type <= lua.LUA_TNIL) {
     lua.lua_pushnil(L);
     return 1;
   }
@@ -195,7 +195,7 @@ function rawText(L: LuaState, line: number, key: number): Uint8Array | null | un
 /** render(sdp): for each line in pairs(sdp) order, type "=" name [":" value] CRLF. */
 function render(L: LuaState): number {
   const type = lua.lua_type(L, 1);
-  if (type === lua.LUA_TNIL || type === lua.LUA_TNONE) {
+  if (type <= lua.LUA_TNIL) {
     lua.lua_pushnil(L);
     return 1;
   }
@@ -247,20 +247,13 @@ interface Line {
   pt: number;
 }
 
-const bytes = (text: string): Uint8Array => Buffer.from(text, 'latin1');
-const W = {
-  a: bytes('a'), m: bytes('m'), rtpmap: bytes('rtpmap'), fmtp: bytes('fmtp'), rtcpFb: bytes('rtcp-fb'),
-  extmap: bytes('extmap'), sendonly: bytes('sendonly'), recvonly: bytes('recvonly'), vp9: bytes('vp9'), h264: bytes('h264'),
-  audio: bytes('audio'), video: bytes('video'), application: bytes('application'),
-  slashSendonly: bytes('/sendonly'), slashRecvonly: bytes('/recvonly'),
-  profileId: bytes('profile-id='), profileLevelId: bytes('profile-level-id='),
-};
-// The header extensions generateAnswer keeps (transport-cc unless options.disableTwcc is true).
-const KEPT_EXTMAPS = ['urn:ietf:params:rtp-hdrext:sdes:mid', 'urn:ietf:params:rtp-hdrext:sdes:rtp-stream-id', 'urn:ietf:params:rtp-hdrext:sdes:repaired-rtp-stream-id'].map(bytes);
-const TWCC = bytes('draft-holmer-rmcat-transport-wide-cc-extensions-01');
+const W = { ...SDP_WORDS, slashSendonly: bytesOf('/sendonly'), slashRecvonly: bytesOf('/recvonly') };
+// generateAnswer keeps KEPT_EXTENSIONS, and transport-cc (found by this part of its URI) unless
+// options.disableTwcc is true.
+const TWCC = bytesOf('draft-holmer-rmcat-transport-wide-cc-extensions-01');
 // generateAnswer's codec preferences when options name none, in its order.
-const AUDIO_CODECS = ['opus', 'multiopus', 'pcmu', 'pcma', 'g722', 'isac16', 'isac32'].map(bytes);
-const VIDEO_CODECS = ['vp8', 'vp9', 'h264'].map(bytes);
+const AUDIO_CODECS = ['opus', 'multiopus', 'pcmu', 'pcma', 'g722', 'isac16', 'isac32'].map(bytesOf);
+const VIDEO_CODECS = ['vp8', 'vp9', 'h264'].map(bytesOf);
 
 /** string.find(s, needle, 1, true) ~= nil (an empty needle is found). */
 const contains = (s: Uint8Array, needle: Uint8Array): boolean => Buffer.from(s.buffer, s.byteOffset, s.length).indexOf(needle) >= 0;
@@ -298,12 +291,12 @@ function firstWordNumber(value: Uint8Array): number | null {
 }
 
 /**
- * The lines of the table at idx in pairs order, each kept in the scratch table at `scratch`
- * (the same index) for generateAnswer to hand back; null when the Lua functions could read
- * them otherwise: a metatable, a line that is not a plain table of strings, an rtpmap, fmtp or
- * rtcp-fb value whose first word is not a decimal integer.
+ * The lines of the table at idx in pairs order, each kept (when `scratch` is given) in the
+ * table at `scratch` at the same index, for generateAnswer to hand back; null when the Lua
+ * functions could read them otherwise: a metatable, a line that is not a plain table of
+ * strings, an rtpmap, fmtp or rtcp-fb value whose first word is not a decimal integer.
  */
-function readLines(L: LuaState, idx: number, scratch: number): Line[] | null {
+function readLines(L: LuaState, idx: number, scratch?: number): Line[] | null {
   if (lua.lua_getmetatable(L, idx)) return null;
   const lines: Line[] = [];
   lua.lua_pushnil(L);
@@ -322,8 +315,11 @@ function readLines(L: LuaState, idx: number, scratch: number): Line[] | null {
       pt = word;
     }
     lines.push({ type, name, value, pt });
-    lua.lua_settop(L, line);
-    lua.lua_rawseti(L, scratch, lines.length);
+    if (scratch === undefined) lua.lua_settop(L, line - 1);
+    else {
+      lua.lua_settop(L, line);
+      lua.lua_rawseti(L, scratch, lines.length);
+    }
   }
   return lines;
 }
@@ -361,7 +357,7 @@ function payloadType(lines: Line[], codec: Uint8Array | null, profile: Uint8Arra
 /** The string at idx when it is nil (null) or a string without pattern magic; else undefined. */
 function plainOrNil(L: LuaState, idx: number): Uint8Array | null | undefined {
   const type = lua.lua_type(L, idx);
-  if (type === lua.LUA_TNIL || type === lua.LUA_TNONE) return null;
+  if (type <= lua.LUA_TNIL) return null;
   const s = type === lua.LUA_TSTRING ? (lua.lua_tolstring(L, idx) as Uint8Array) : null;
   return s !== null && isPlain(s) ? s : undefined;
 }
@@ -376,8 +372,7 @@ function findPayloadType(L: LuaState): number {
   const codec = plainOrNil(L, 2);
   const profile = plainOrNil(L, 3);
   if (lua.lua_type(L, 1) !== lua.LUA_TTABLE || !codec || profile === undefined || !libraryIntact(L, TWINS.findPayloadType)) return callLua(L, 3);
-  lua.lua_createtable(L, 0, 0);
-  const lines = readLines(L, 1, 4);
+  const lines = readLines(L, 1);
   if (lines === null) return callLua(L, 3);
   lua.lua_pushinteger(L, payloadType(lines, codec, profile));
   return 1;
@@ -413,7 +408,6 @@ function generateAnswer(L: LuaState): number {
   lua.lua_settop(L, 2);
   const hasOptions = lua.lua_type(L, 2) === lua.LUA_TTABLE;
   if (lua.lua_type(L, 1) !== lua.LUA_TTABLE || !(hasOptions || lua.lua_type(L, 2) === lua.LUA_TNIL) || (hasOptions && (lua.lua_getmetatable(L, 2) || lua.lua_rawequal(L, 1, 2)))) return callLua(L, 2);
-  lua.lua_settop(L, 2);
   // 3..10: the options (raw reads of a plain table: nothing else can see them).
   for (const option of OPTION_NAMES) {
     if (hasOptions) lua.lua_getfield(L, 2, option);
@@ -472,7 +466,6 @@ function generateAnswer(L: LuaState): number {
   let audioPt = -1;
   let videoPt = -1;
   let medium: 'audio' | 'video' | 'application' | null = null;
-  const mLine = (text: string): Uint8Array => bytes(text);
   lines.forEach((a, i) => {
     charge(L, ITEM_UNITS);
     if (medium === null && !equalBytes(a.type, W.m) && a.value === null) appendOffered(i);
@@ -482,7 +475,7 @@ function generateAnswer(L: LuaState): number {
         audio++;
         if (audioPt < 0) audioPt = payloadType(lines, audioCodec, null);
         if (audioPt < 0) audio++;
-        appendNew(W.m, audio > 1 ? mLine('audio 0 UDP/TLS/RTP/SAVPF 0') : mLine(`audio 9 UDP/TLS/RTP/SAVPF ${audioPt}`));
+        appendNew(W.m, audio > 1 ? bytesOf('audio 0 UDP/TLS/RTP/SAVPF 0') : bytesOf(`audio 9 UDP/TLS/RTP/SAVPF ${audioPt}`));
       } else if (contains(a.name, W.video)) {
         medium = 'video';
         video++;
@@ -491,11 +484,11 @@ function generateAnswer(L: LuaState): number {
           videoPt = payloadType(lines, videoCodec, profile);
         }
         if (videoPt < 0) video++;
-        appendNew(W.m, video > 1 ? mLine('video 0 UDP/TLS/RTP/SAVPF 0') : mLine(`video 9 UDP/TLS/RTP/SAVPF ${videoPt}`));
+        appendNew(W.m, video > 1 ? bytesOf('video 0 UDP/TLS/RTP/SAVPF 0') : bytesOf(`video 9 UDP/TLS/RTP/SAVPF ${videoPt}`));
       } else if (contains(a.name, W.application)) {
         medium = 'application';
         data++;
-        appendNew(W.m, data > 1 ? mLine('application 0 DTLS/SCTP 5000') : a.name);
+        appendNew(W.m, data > 1 ? bytesOf('application 0 DTLS/SCTP 5000') : a.name);
       }
     } else if (equalBytes(a.type, W.a)) {
       if (equalBytes(a.name, W.sendonly)) appendNew(W.a, W.recvonly);
@@ -507,7 +500,7 @@ function generateAnswer(L: LuaState): number {
           let value = a.value;
           if (contains(a.value, W.slashSendonly)) value = replaceAll(a.value, W.slashSendonly, W.slashRecvonly);
           else if (contains(a.value, W.slashRecvonly)) value = replaceAll(a.value, W.slashRecvonly, W.slashSendonly);
-          if (KEPT_EXTMAPS.some((uri) => contains(a.value as Uint8Array, uri)) || (!disableTwcc && contains(a.value, TWCC))) appendNew(W.a, a.name, value);
+          if (KEPT_EXTENSIONS.some((uri) => contains(a.value as Uint8Array, uri)) || (!disableTwcc && contains(a.value, TWCC))) appendNew(W.a, a.name, value);
         }
       } else appendOffered(i);
     }

@@ -35,7 +35,7 @@
 
 import { lua, lauxlib, to_luastring, type LuaState } from 'fengari';
 import { charge, ITEM_UNITS, LINE_UNITS } from './instruction-budget';
-import { equalBytes, forEachLine, lower } from './bytes';
+import { KEPT_EXTENSIONS, SDP_WORDS, bytesOf, equalBytes, forEachLine, lower } from './bytes';
 
 /** The parts of fengari's C API this module uses beyond workers/lua/fengari.d.ts. */
 const api = lua as typeof lua & {
@@ -69,37 +69,15 @@ for (const [i, word] of WORDS.entries()) (WORDS_BY_LENGTH[word.length] ??= []).p
 /** Upvalue slot of the module table itself (generateAnswer reads AUDIO_CODECS from it). */
 const MODULE_UPVALUE = WORDS.length + 1;
 
-const bytesOf = (text: string): Uint8Array => to_luastring(text);
-const B = {
-  a: bytesOf('a'),
-  rtpmap: bytesOf('rtpmap'),
-  fmtp: bytesOf('fmtp'),
-  rtcpFb: bytesOf('rtcp-fb'),
-  extmap: bytesOf('extmap'),
-  sendonly: bytesOf('sendonly'),
-  recvonly: bytesOf('recvonly'),
-  audio: bytesOf('audio'),
-  video: bytesOf('video'),
-  application: bytesOf('application'),
-  vp9: bytesOf('vp9'),
-  h264: bytesOf('h264'),
-  star: bytesOf('*'),
-  profileId: bytesOf('profile-id='),
-  profileLevelId: bytesOf('profile-level-id='),
-};
+const B = { ...SDP_WORDS, star: bytesOf('*') };
 
 // Codec preference when the caller asks for none: the first of these present in the offer
 // wins (per kind). Names are lower-case rtpmap encoding names.
 const AUDIO_CODECS = ['opus', 'multiopus', 'pcmu', 'pcma', 'g722'];
 const VIDEO_CODECS = ['vp8', 'vp9', 'h264'];
 
-// Header extensions an answer keeps (everything else is dropped, as in Janus), as bytes: the
-// URI of every offered extmap is compared.
-const KEPT_EXTENSIONS = [
-  'urn:ietf:params:rtp-hdrext:sdes:mid',
-  'urn:ietf:params:rtp-hdrext:sdes:rtp-stream-id',
-  'urn:ietf:params:rtp-hdrext:sdes:repaired-rtp-stream-id',
-].map(bytesOf);
+// Header extensions an answer keeps (KEPT_EXTENSIONS; everything else is dropped, as in Janus):
+// the URI of every offered extmap is compared.
 const TRANSPORT_CC = bytesOf('http://www.ietf.org/id/draft-holmer-rmcat-transport-wide-cc-extensions-01');
 
 // Static RTP payload types that need no rtpmap (RFC 3551): payload type, encoding name.
