@@ -7,7 +7,7 @@
 // Lua function run whenever it could behave otherwise; the work charged to the budget.
 
 import { expect } from 'chai';
-import { copyFileSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { lua, lauxlib, to_luastring, type LuaState } from 'fengari';
@@ -101,6 +101,13 @@ end
 `;
 
 describe("Janus's janus-sdp.lua with native twins", function () {
+  const tempDirs: string[] = [];
+  const tempDir = (): string => {
+    tempDirs.push(mkdtempSync(join(tmpdir(), 'luasfu-janus-sdp-')));
+    return tempDirs[tempDirs.length - 1]!;
+  };
+  after(() => tempDirs.forEach((dir) => rmSync(dir, { recursive: true, force: true })));
+
   it('adopts a twin for the text of each of Janus’s four functions only', function () {
     const L = newState();
     const TWINNED = ['parse', 'render', 'findPayloadType', 'generateAnswer'];
@@ -109,7 +116,7 @@ describe("Janus's janus-sdp.lua with native twins", function () {
     expect(TWINNED.map((f) => isNative(L, 'plain', f))).to.deep.equal([false, false, false, false]);
 
     // A copy whose parse has one byte more keeps its Lua parse; render is still Janus's.
-    const dir = mkdtempSync(join(tmpdir(), 'luasfu-janus-sdp-'));
+    const dir = tempDir();
     const text = readFileSync(JANUS_SDP, 'latin1');
     expect(text).to.include('\tlocal lines = {}\n');
     writeFileSync(join(dir, 'janus-sdp.lua'), text.replace('\tlocal lines = {}\n', '\tlocal lines = { }\n'), 'latin1');
@@ -117,7 +124,7 @@ describe("Janus's janus-sdp.lua with native twins", function () {
     expect([isNative(edited, 'twin', 'parse'), isNative(edited, 'twin', 'render')]).to.deep.equal([false, true]);
 
     // The file under another module name is the same code: its twins too.
-    const renamed = mkdtempSync(join(tmpdir(), 'luasfu-janus-sdp-'));
+    const renamed = tempDir();
     copyFileSync(JANUS_SDP, join(renamed, 'janus-sdp.lua'));
     copyFileSync(JANUS_SDP, join(renamed, 'mysdp.lua'));
     const other = newState(renamed);

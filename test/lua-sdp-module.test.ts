@@ -5,7 +5,7 @@
 // instruction budget on enormous input, and a script folder's own sdp.lua winning.
 
 import { expect } from 'chai';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { lua, lauxlib, to_luastring, type LuaState } from 'fengari';
@@ -190,8 +190,12 @@ describe('built-in sdp module', function () {
 
   it("lets a script folder's own sdp.lua win over the built-in", function () {
     const dir = mkdtempSync(join(tmpdir(), 'luasfu-sdp-'));
-    writeFileSync(join(dir, 'sdp.lua'), 'return { own = true }');
-    expect(run(newState(join(dir, '?.lua')), 'return sdp.own, sdp.parse')).to.deep.equal(['true', 'nil']);
+    try {
+      writeFileSync(join(dir, 'sdp.lua'), 'return { own = true }');
+      expect(run(newState(join(dir, '?.lua')), 'return sdp.own, sdp.parse')).to.deep.equal(['true', 'nil']);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it('charges its work to the count hook, so a budget stops an enormous SDP', function () {
