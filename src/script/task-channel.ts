@@ -16,6 +16,22 @@ const MAX_TIMER_MS = 2 ** 31 - 1;
 /** Callbacks sent to the worker in one task at most (one message each way per batch). */
 const MAX_BATCH = 64;
 
+/**
+ * A message with a JSEP ends its task: negotiating is the script's heaviest work, and a task's
+ * results come back together, so ten offers in one task would hold every answer until the
+ * tenth is done (Janus sends each one as its script pushes it).
+ */
+function endsTask(call: CallTask): boolean {
+  return 'handleMessage' in call && call.handleMessage.jsep != null;
+}
+
+/** How many of the queued callbacks the next task takes: up to MAX_BATCH, ending after a message with a JSEP. */
+export function nextTaskSize(queued: ReadonlyArray<{ call: CallTask }>): number {
+  const limit = Math.min(queued.length, MAX_BATCH);
+  for (let i = 0; i < limit; i++) if (endsTask(queued[i]!.call)) return i + 1;
+  return limit;
+}
+
 export type ChannelState = 'new' | 'loading' | 'ready' | 'restarting' | 'failed' | 'destroyed';
 
 export interface TaskChannelOptions {
@@ -243,7 +259,7 @@ export class TaskChannel {
       return;
     }
     while (this.outbox.length > 0) {
-      const jobs = this.outbox.splice(0, MAX_BATCH).filter((job) => {
+      const jobs = this.outbox.splice(0, nextTaskSize(this.outbox)).filter((job) => {
         if (!job.session?.orphaned) return true;
         this.abandon(job);
         return false;
