@@ -48,10 +48,21 @@ function peerEcho(sessions, width, height, duration) {
     args: ['echo', '--sessions', String(sessions), '--width', String(width), '--height', String(height), '--fps', '15', '--duration', String(duration)],
     events: true,
     read: [[`echo ${size}: server CPU ms per 1,000 relayed`, (d) => d.serverCpuMsPer1kPackets, 1],
-      [`echo ${size}, ${sessions} peers: offer → webrtcup p50 ms`, (d) => d.offerToWebrtcupMs?.p50, 0],
-      [`echo ${size}, ${sessions} peers, server clock: offer → answer event p50 ms`, (d) => d.serverJoinPhasesMs?.answer?.p50, 1],
-      [`echo ${size}, ${sessions} peers, server clock: offer → webrtcup p50 ms`, (d) => d.serverJoinPhasesMs?.total?.p50, 0]],
+      [`echo ${size}, ${sessions} peers: offer → webrtcup p50 ms`, (d) => d.offerToWebrtcupMs?.p50, 0, true],
+      [`echo ${size}, ${sessions} peers, server clock: offer → answer event p50 ms`, (d) => d.serverJoinPhasesMs?.answer?.p50, 1, true],
+      [`echo ${size}, ${sessions} peers, server clock: offer → webrtcup p50 ms`, (d) => d.serverJoinPhasesMs?.total?.p50, 0, true],
+      [`echo ${size}, ${sessions} peers: answer and webrtcup waiting for the client p50 ms`, (d) => waitedForClient(d), 0, true],
+      [`echo ${size}, ${sessions} peers: client event loop busy while joining`, (d) => d.clientDuringJoins?.eventLoopUtilization, 2]],
   };
+}
+
+/**
+ * How long the answer and webrtcup took from the server's event to the bench's handler (p50s
+ * summed): on one machine that is the time they waited for the bench's busy event loop.
+ */
+function waitedForClient(doc) {
+  const c = doc.crossingsMs;
+  return c?.answerOut ? c.answerOut.p50 + c.webrtcupOut.p50 : undefined;
 }
 
 /** A figure: the bench arguments of its run and what to read from its --json document. */
@@ -76,8 +87,9 @@ const FIGURES = {
   echo1: {
     args: ['echo', '--sessions', '1', '--width', '320', '--height', '240', '--fps', '15', '--duration', '2'],
     events: true,
-    read: [['echo, 1 peer: offer → webrtcup p50 ms', (d) => d.offerToWebrtcupMs?.p50, 1],
-      ['echo, 1 peer, server clock: offer → webrtcup p50 ms', (d) => d.serverJoinPhasesMs?.total?.p50, 1]],
+    read: [['echo, 1 peer: offer → webrtcup p50 ms', (d) => d.offerToWebrtcupMs?.p50, 1, true],
+      ['echo, 1 peer, server clock: offer → webrtcup p50 ms', (d) => d.serverJoinPhasesMs?.total?.p50, 1, true],
+      ['echo, 1 peer: answer and webrtcup waiting for the client p50 ms', (d) => waitedForClient(d), 1, true]],
   },
   videoroom: {
     args: ['videoroom', '--publishers', '1', '--subscribers', '20', '--duration', '10'],
@@ -220,12 +232,15 @@ function bench(args) {
   });
 }
 
-/** The figure's value with its marks: * client-bound, (eN) N errors. */
-function cell(doc, read, digits) {
+/**
+ * The figure's value with its marks: * client-bound run, † a join latency measured while the
+ * bench's event loop had no slack (echo: joinsClientBound), (eN) N errors.
+ */
+function cell(doc, read, digits, joinLatency) {
   if (!doc) return { value: null, text: 'failed' };
   const value = Number(read(doc));
   if (!Number.isFinite(value)) return { value: null, text: 'n/a' };
-  const marks = `${doc.client?.bottleneck ? '*' : ''}${doc.errors?.total ? ` (e${doc.errors.total})` : ''}`;
+  const marks = `${doc.client?.bottleneck ? '*' : ''}${joinLatency && doc.joinsClientBound ? '†' : ''}${doc.errors?.total ? ` (e${doc.errors.total})` : ''}`;
   return { value, text: `${value.toFixed(digits)}${marks}` };
 }
 
@@ -236,8 +251,8 @@ function cell(doc, read, digits) {
 function table(results, only) {
   const lines = ['| figure | luasfu | Janus 1.1.2 | luasfu / Janus per round; on the sums |', '|---|---|---|---|'];
   for (const name of only) {
-    for (const [label, read, digits] of FIGURES[name].read) {
-      const pairs = results.map((round) => [cell(round[name]?.luasfu, read, digits), cell(round[name]?.janus, read, digits)]);
+    for (const [label, read, digits, joinLatency = false] of FIGURES[name].read) {
+      const pairs = results.map((round) => [cell(round[name]?.luasfu, read, digits, joinLatency), cell(round[name]?.janus, read, digits, joinLatency)]);
       const both = pairs.filter(([a, j]) => a.value !== null && j.value !== null && j.value !== 0);
       const sumA = both.reduce((s, [a]) => s + a.value, 0);
       const sumJ = both.reduce((s, [, j]) => s + j.value, 0);
@@ -361,7 +376,7 @@ async function main() {
     await runRounds(withEvents, targets, { rounds, out, eventsPort }, results);
     await stopAll();
   }
-  process.stdout.write(`\n${table(results, only)}\n\n* client-bound run, (eN) N errors; runs in ${out}\n`);
+  process.stdout.write(`\n${table(results, only)}\n\n* client-bound run, † join latency with the bench's event loop saturated while joining, (eN) N errors; runs in ${out}\n`);
 }
 
 main().catch((error) => fail(error instanceof Error ? error.message : String(error)));

@@ -128,6 +128,20 @@ describe('luasfu-bench scenarios against luasfu', function () {
     expect(server.answer!.min).to.be.above(0);
     expect(server.total!.max).to.be.at.most((result.offerToWebrtcupMs as JsonObject).max as number);
     expect(run.stderr).to.match(/server clock \(p50\) +offer event -> answer event [\d.]+ ms, .*\(2 of 2 sessions\)/);
+    // Crossings between the processes, on the machine's one wall clock: never backwards (1 ms
+    // of slack for the clocks' rounding), and inside what the client measured.
+    const crossings = result.crossingsMs as Record<string, JsonObject> & { sessions: number };
+    expect(crossings.sessions).to.equal(2);
+    for (const crossing of ['offerIn', 'answerOut', 'webrtcupOut']) {
+      expect(crossings[crossing]!.min, crossing).to.be.at.least(-1);
+      expect(crossings[crossing]!.max, crossing).to.be.below((result.offerToWebrtcupMs as JsonObject).max as number);
+    }
+    // The bench's own event loop while the sessions joined, and the client-bound mark from it.
+    const client = result.clientDuringJoins as JsonObject;
+    expect(client.eventLoopUtilization).to.be.within(0, 1);
+    expect(client.delayMaxMs).to.be.at.least(client.delayP50Ms as number);
+    expect(result.joinsClientBound).to.equal((client.eventLoopUtilization as number) > 0.9);
+    expect(run.stderr).to.match(/client while joining +event loop busy \d+%, timer late p50 [\d.]+ ms/);
   });
 
   it('videoroom (1.x API, the default): every subscriber decodes a frame, packets delivered vs expected', async () => {

@@ -7,12 +7,15 @@
 // media scenarios fail with a one-line reason when it is not installed.
 
 import type { JsonObject } from '../../src/plugin/json';
-import { countingSink, patternVideo, toneAudio, type GeneratedSource } from './generated-media';
+import { SharedSources, type SharedTrack, countingSink } from './generated-media';
 import { loadOptional } from './optional-module';
 import type { DataChannel, Description, PeerConnection, Sink, Track, Wrtc } from './wrtc-types';
 
 const wrtc = (): Wrtc => loadOptional<Wrtc>('@roamhq/wrtc', (reason) =>
   `this scenario needs real WebRTC peers from @roamhq/wrtc, which did not load (${reason}): npm install @roamhq/wrtc`);
+
+let sources: SharedSources | undefined;
+const sharedSources = (lib: Wrtc): SharedSources => (sources ??= new SharedSources(lib));
 
 export interface PeerMedia {
   audio: boolean;
@@ -71,7 +74,7 @@ export class MediaPeer {
   connectedAt: number | undefined;
   private channel: DataChannel | undefined;
   private readonly timers: NodeJS.Timeout[] = [];
-  private readonly tracks: Track[] = [];
+  private readonly tracks: SharedTrack[] = [];
   private readonly sinks: Sink[] = [];
   private readonly channels: DataChannel[] = [];
   private closed = false;
@@ -81,8 +84,8 @@ export class MediaPeer {
     const lib = wrtc();
     this.pc = new lib.RTCPeerConnection({ iceServers: [] });
     if (send) {
-      if (send.audio) this.send(toneAudio(lib));
-      if (send.video) this.send(patternVideo(lib, send.width, send.height, 1000 / send.fps));
+      if (send.audio) this.send(sharedSources(lib).audio());
+      if (send.video) this.send(sharedSources(lib).video(send.width, send.height, 1000 / send.fps));
       if (send.data) {
         this.channel = this.pc.createDataChannel('JanusDataChannel');
         this.listen(this.channel);
@@ -158,16 +161,15 @@ export class MediaPeer {
     this.closed = true;
     for (const timer of this.timers) clearInterval(timer);
     for (const sink of this.sinks) sink.stop();
-    for (const track of this.tracks) track.stop();
+    for (const track of this.tracks) track.release();
     for (const channel of this.channels) channel.close();
     this.pc.close();
   }
 
-  /** Sends a generated source on a sendrecv transceiver of its own. */
-  private send(source: GeneratedSource): void {
-    this.tracks.push(source.track);
-    this.timers.push(source.timer);
-    this.pc.addTransceiver(source.track, { direction: 'sendrecv' });
+  /** Sends a track of a generated source on a sendrecv transceiver of its own. */
+  private send(shared: SharedTrack): void {
+    this.tracks.push(shared);
+    this.pc.addTransceiver(shared.track, { direction: 'sendrecv' });
   }
 
   private sink(lib: Wrtc, track: Track): void {

@@ -95,6 +95,11 @@ export class ServerEventCollector {
     });
   }
 
+  /** A handle's event timestamps so far (µs on the server's wall clock), if any arrived. */
+  times(handle: number): Readonly<JoinTimes> | undefined {
+    return this.joins.get(handle);
+  }
+
   /** The phases of these handles, for those whose events all arrived. */
   phases(handles: readonly number[]): ServerJoinPhases[] {
     return handles.map((h) => this.joins.get(h)).flatMap((t) => {

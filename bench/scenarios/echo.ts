@@ -4,15 +4,19 @@
 // peer's offer, trickled candidates). Once every session is up, media runs for --duration
 // seconds; per session we count what came back (RTP packets, decoded frames, audio chunks,
 // data messages). Packets relayed = RTP packets the peers received back in that window
-// (each one crossed the server); offer->answer and offer->webrtcup per session.
+// (each one crossed the server); offer->answer and offer->webrtcup per session. Without
+// --ramp the offers go out together once every peer has made its own; the bench's event loop
+// is watched while the sessions join, and join latencies taken while it had no slack are
+// marked client-bound. With --events-port, each join also comes on the server's clock and
+// with the time each message took to cross between the two processes.
 
-import { performance } from 'node:perf_hooks';
+import { monitorEventLoopDelay, performance } from 'node:perf_hooks';
 import type { JsonObject } from '../../src/plugin/json';
 import { isJsonObject } from '../../src/plugin/json';
 import { BenchFailure, JanusReplyError, errorCode, oneLine } from '../lib/errors';
 import { MediaPeer, type PeerCounters, addCounters, subtractCounters, zeroCounters } from '../lib/peer';
 import { type Counters, type RunContext, type Scenario, type ScenarioOutcome, cpuPer } from '../lib/run';
-import type { ServerJoinPhases } from '../lib/server-events';
+import type { JoinTimes, ServerJoinPhases } from '../lib/server-events';
 import { Tally, histogram, rate, summarize } from '../lib/stats';
 import { HandleWatch, type OpenSession, fmtMs, fmtRate, openSession } from './common';
 
@@ -40,6 +44,30 @@ interface JoinPhases {
   toWebrtcup: number;
 }
 
+/**
+ * What crossing between the two processes took, per session (ms, both on the machine's wall
+ * clock): the server's event minus the client's moment or the reverse. Large values with short
+ * server phases mean a process's event loop held the message, not the network.
+ */
+interface Crossings {
+  /** The client sent the offer -> the server's offer event (the server parses it first). */
+  offerIn: number;
+  /** The server's answer event -> the client had the answer. */
+  answerOut: number;
+  /** The server's webrtcup event -> the client had webrtcup. */
+  webrtcupOut: number;
+}
+
+function crossingsOf(s: EchoSession, t: Readonly<JoinTimes> | undefined): Crossings | undefined {
+  if (t?.offer === undefined || t.answer === undefined || t.up === undefined) return undefined;
+  const wall = (at: number): number => performance.timeOrigin + at;
+  return {
+    offerIn: t.offer / 1000 - wall(s.sentAt),
+    answerOut: wall(s.sentAt + s.offerToAnswerMs) - t.answer / 1000,
+    webrtcupOut: wall(s.upAt) - t.up / 1000,
+  };
+}
+
 function phasesOf(s: EchoSession): JoinPhases | undefined {
   const { iceConnectedAt, connectedAt } = s.peer;
   if (iceConnectedAt === undefined || connectedAt === undefined) return undefined;
@@ -50,6 +78,63 @@ function phasesOf(s: EchoSession): JoinPhases | undefined {
     dtls: connectedAt - iceConnectedAt,
     toWebrtcup: s.upAt - connectedAt,
   };
+}
+
+/** The bench's own event loop from the first offer to the last session up. */
+interface ClientDuringJoins {
+  /** Busy share of the event loop (1 = no slack: every message waited for the loop). */
+  eventLoopUtilization: number;
+  /** How late a 1 ms timer fired, p50 / p99 / max (ms). */
+  delayP50Ms: number;
+  delayP99Ms: number;
+  delayMaxMs: number;
+}
+
+/**
+ * Join latencies are marked client-bound when the bench's event loop had no slack while the
+ * sessions joined: each answer and webrtcup then waited in its queue, on either server.
+ */
+const JOINS_CLIENT_BOUND_ELU = 0.9;
+
+function watchClientDuringJoins(): { end(): ClientDuringJoins } {
+  const delay = monitorEventLoopDelay({ resolution: 1 });
+  delay.enable();
+  const elu = performance.eventLoopUtilization();
+  return {
+    end() {
+      delay.disable();
+      const ms = (ns: number): number => Number((ns / 1e6).toFixed(2));
+      return {
+        eventLoopUtilization: Number(performance.eventLoopUtilization(elu).utilization.toFixed(3)),
+        delayP50Ms: ms(delay.percentile(50)),
+        delayP99Ms: ms(delay.percentile(99)),
+        delayMaxMs: ms(delay.max),
+      };
+    },
+  };
+}
+
+/**
+ * "All at once" (no --ramp) means the offers: each session first opens its handle and creates
+ * its peer and offer, and the offers go out together once every session is that far (or has
+ * failed), so no join's latency includes the bench making the other peers' offers.
+ */
+class OfferGate {
+  private left: number;
+  private open!: () => void;
+  readonly opened = new Promise<void>((resolve) => {
+    this.open = resolve;
+  });
+
+  constructor(count: number) {
+    this.left = count;
+    if (count <= 0) this.open();
+  }
+
+  /** A session is ready to send its offer, or will never send one. */
+  arrive(): void {
+    if (--this.left === 0) this.open();
+  }
 }
 
 /** How long after the media window the server's last events may take to arrive (handlers batch them). */
@@ -70,12 +155,18 @@ export class EchoScenario implements Scenario {
     const sessions: EchoSession[] = [];
     const leftovers: Array<{ close(): Promise<void> | void }> = [];
     try {
+      const gate = options.ramp > 0 ? undefined : new OfferGate(options.sessions);
+      let joinWatch = gate ? undefined : watchClientDuringJoins();
+      void gate?.opened.then(() => {
+        joinWatch = watchClientDuringJoins();
+      });
       const results = await context.ramp(options.sessions, async (index) => {
-        const session = await this.start(context, index, leftovers);
+        const session = await this.start(context, index, leftovers, gate);
         sessions.push(session);
         this.sessionsUp++;
         return session;
       });
+      const duringJoins = (joinWatch ?? watchClientDuringJoins()).end();
       for (const r of results) if (r.status === 'rejected') this.errors.add(errorCode(r.reason), oneLine(r.reason));
       if (sessions.length === 0) throw new BenchFailure(`no echo session came up: ${this.errors.first ?? oneLine(context.signal.reason)}`);
       sessions.sort((a, b) => a.index - b.index);
@@ -96,7 +187,9 @@ export class EchoScenario implements Scenario {
       const used = cpu.end();
       const handles = sessions.map((s) => s.handleId);
       await context.events?.settle(handles, SERVER_EVENTS_WAIT_MS, context.signal);
-      return this.outcome(context, sessions, start, stop, seconds, results.length, used, context.events?.phases(handles));
+      const events = context.events;
+      const crossings = events && sessions.flatMap((s) => crossingsOf(s, events.times(s.handleId)) ?? []);
+      return this.outcome(context, sessions, start, stop, seconds, results.length, used, { server: events?.phases(handles), crossings, client: duringJoins });
     } finally {
       await Promise.all([
         ...sessions.map(async (s) => {
@@ -109,9 +202,25 @@ export class EchoScenario implements Scenario {
     }
   }
 
-  private async start(context: RunContext, index: number, leftovers: Array<{ close(): Promise<void> | void }>): Promise<EchoSession> {
+  private async start(
+    context: RunContext, index: number, leftovers: Array<{ close(): Promise<void> | void }>, gate: OfferGate | undefined,
+  ): Promise<EchoSession> {
     const { options } = context;
-    const { connection, handleId } = await openSession(context);
+    let waiting = gate !== undefined;
+    const ready = async (): Promise<void> => {
+      if (!waiting) return;
+      waiting = false;
+      gate!.arrive();
+      await gate!.opened;
+    };
+    let opened: OpenSession;
+    try {
+      opened = await openSession(context);
+    } catch (error) {
+      void ready();
+      throw error;
+    }
+    const { connection, handleId } = opened;
     const watch = new HandleWatch(connection, handleId);
     let peer: MediaPeer | undefined;
     try {
@@ -120,6 +229,7 @@ export class EchoScenario implements Scenario {
         (candidate) => connection.trickle(handleId, candidate),
       );
       const offer = await peer.offer();
+      await ready();
       const sentAt = performance.now();
       const reply = await connection.message(handleId, { audio: options.audio, video: options.video, data: options.data }, { ...offer });
       const offerToAnswerMs = performance.now() - sentAt;
@@ -132,6 +242,7 @@ export class EchoScenario implements Scenario {
       const upAt = await watch.wait('webrtcup', Math.max(options.timeoutMs, 10_000), context.signal);
       return { index, connection, handleId, peer, watch, offerToAnswerMs, offerToWebrtcupMs: upAt - sentAt, sentAt, appliedAt, upAt };
     } catch (error) {
+      void ready();
       watch.close();
       const failedPeer = peer;
       leftovers.push({ close: () => failedPeer?.close() }, { close: () => connection.close([handleId]) });
@@ -141,9 +252,12 @@ export class EchoScenario implements Scenario {
 
   private outcome(
     context: RunContext, sessions: EchoSession[], start: PeerCounters[], stop: PeerCounters[], seconds: number, attempted: number,
-    used: { serverCpuMs: number | null; clientCpuMs: number }, serverJoins: ServerJoinPhases[] | undefined,
+    used: { serverCpuMs: number | null; clientCpuMs: number },
+    joins: { server: ServerJoinPhases[] | undefined; crossings: Crossings[] | undefined; client: ClientDuringJoins },
   ): ScenarioOutcome {
     const { options } = context;
+    const { server: serverJoins, crossings, client: duringJoins } = joins;
+    const joinsClientBound = duringJoins.eventLoopUtilization > JOINS_CLIENT_BOUND_ELU;
     const perSession: JsonObject[] = sessions.map((s, i) => {
       const d = subtractCounters(stop[i]!, start[i]!);
       return {
@@ -173,6 +287,12 @@ export class EchoScenario implements Scenario {
       dtls: summarize(serverJoins.map((p) => p.dtls)),
       webrtcup: summarize(serverJoins.map((p) => p.webrtcup)),
       total: summarize(serverJoins.map((p) => p.total)),
+    };
+    const crossed = crossings && {
+      sessions: crossings.length,
+      offerIn: summarize(crossings.map((c) => c.offerIn)),
+      answerOut: summarize(crossings.map((c) => c.answerOut)),
+      webrtcupOut: summarize(crossings.map((c) => c.webrtcupOut)),
     };
     const total = sumOf(stop, start);
     this.relayed = total.packetsReceived;
@@ -204,6 +324,8 @@ export class EchoScenario implements Scenario {
         clientCpuMsPer1kPackets: cpuPer(used.clientCpuMs, total.packetsReceived, 1000),
         offerToAnswerMs: { ...answer },
         offerToWebrtcupMs: { ...webrtcup },
+        clientDuringJoins: { ...duringJoins },
+        joinsClientBound,
         joinPhasesMs: {
           applyAnswer: { ...joinPhasesMs.applyAnswer },
           ice: { ...joinPhasesMs.ice },
@@ -213,6 +335,9 @@ export class EchoScenario implements Scenario {
         serverJoinPhasesMs: server
           ? { sessions: server.sessions, answer: { ...server.answer }, ice: { ...server.ice }, dtls: { ...server.dtls }, webrtcup: { ...server.webrtcup }, total: { ...server.total } }
           : 'not measured (give --events-port)',
+        crossingsMs: crossed
+          ? { sessions: crossed.sessions, offerIn: { ...crossed.offerIn }, answerOut: { ...crossed.answerOut }, webrtcupOut: { ...crossed.webrtcupOut } }
+          : 'not measured (give --events-port)',
         perSession,
       },
       rows: [
@@ -221,12 +346,19 @@ export class EchoScenario implements Scenario {
         ['server CPU / 1,000 pkts', serverCpuMsPer1kPackets === null ? 'not measured' : `${serverCpuMsPer1kPackets} ms`],
         ['frames decoded', `${total.framesDecoded} (per session ${perSession.map((s) => s.framesDecoded).join(', ')})`],
         ['offer -> answer', `p50 ${fmtMs(answer.p50)}, max ${fmtMs(answer.max)}`],
-        ['offer -> webrtcup', `p50 ${fmtMs(webrtcup.p50)}, p90 ${fmtMs(webrtcup.p90)}, max ${fmtMs(webrtcup.max)}`],
+        ['offer -> webrtcup', `p50 ${fmtMs(webrtcup.p50)}, p90 ${fmtMs(webrtcup.p90)}, max ${fmtMs(webrtcup.max)}${joinsClientBound ? ' (client-bound)' : ''}`],
+        ['  client while joining', `event loop busy ${(duringJoins.eventLoopUtilization * 100).toFixed(0)}%, timer late p50 ${fmtMs(duringJoins.delayP50Ms)}, ` +
+          `p99 ${fmtMs(duringJoins.delayP99Ms)}, max ${fmtMs(duringJoins.delayMaxMs)}${joinsClientBound ? ': the join latencies are the client\'s, not the server\'s' : ''}`],
         ['  after the answer (p50)', `client applies it ${fmtMs(joinPhasesMs.applyAnswer.p50)}, then ICE ${fmtMs(joinPhasesMs.ice.p50)}, DTLS ${fmtMs(joinPhasesMs.dtls.p50)}, then webrtcup ${fmtMs(joinPhasesMs.toWebrtcup.p50)}`],
         ...(server ? [[
           '  server clock (p50)',
           `offer event -> answer event ${fmtMs(server.answer.p50)}, -> ICE connected ${fmtMs(server.ice.p50)}, -> DTLS ${fmtMs(server.dtls.p50)}, ` +
             `-> webrtcup ${fmtMs(server.webrtcup.p50)}; offer -> webrtcup ${fmtMs(server.total.p50)} (${server.sessions} of ${sessions.length} sessions)`,
+        ] as [string, string]] : []),
+        ...(crossed ? [[
+          '  crossings (p50, p90)',
+          `client offer -> server event ${fmtMs(crossed.offerIn.p50)}, ${fmtMs(crossed.offerIn.p90)}; server answer -> client ${fmtMs(crossed.answerOut.p50)}, ` +
+            `${fmtMs(crossed.answerOut.p90)}; server webrtcup -> client ${fmtMs(crossed.webrtcupOut.p50)}, ${fmtMs(crossed.webrtcupOut.p90)}`,
         ] as [string, string]] : []),
         ...(options.data ? [['data channel', `echoes per session ${perSession.map((s) => s.dataReceived).join(', ')}`] as [string, string]] : []),
       ],
