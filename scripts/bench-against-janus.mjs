@@ -22,6 +22,7 @@
 import { spawn, spawnSync } from 'node:child_process';
 import dgram from 'node:dgram';
 import fs from 'node:fs';
+import http from 'node:http';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
@@ -332,15 +333,52 @@ async function startPair(dir, { echotest, warmupJoins, eventsPort }) {
   return targets;
 }
 
+/**
+ * Takes the servers' event POSTs on `port` whenever no echo run does (warm-up, the runs
+ * between): refused, luasfu would queue thousands of warm-up events and deliver them into
+ * the first measured run, loading both itself and the bench that parses them.
+ */
+class EventSink {
+  constructor(port) {
+    this.port = port;
+    this.server = undefined;
+  }
+
+  async open() {
+    const server = http.createServer((req, res) => {
+      req.resume();
+      req.on('end', () => res.end());
+    });
+    await new Promise((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(this.port, '127.0.0.1', resolve);
+    });
+    this.server = server;
+  }
+
+  async close() {
+    const server = this.server;
+    this.server = undefined;
+    if (!server) return;
+    await new Promise((resolve) => {
+      server.close(() => resolve());
+      server.closeAllConnections();
+    });
+  }
+}
+
 /** Every round of `names` against `targets`, each run's document kept in `out`; fills `results[round][name]`. */
-async function runRounds(names, targets, { rounds, out, eventsPort }, results) {
+async function runRounds(names, targets, { rounds, out, eventsPort, sink }, results) {
   for (let round = 1; round <= rounds; round++) {
     const docs = (results[round - 1] ??= {});
     for (const name of names) {
       docs[name] = {};
       for (const target of targets) {
+        // The run's own collector takes the port; the sink has it again between runs.
+        if (FIGURES[name].events) await sink.close();
         const doc = await bench([...FIGURES[name].args, '--url', target.url, '--server-pid', String(target.pid),
           ...(FIGURES[name].events ? ['--events-port', String(eventsPort)] : [])]);
+        if (FIGURES[name].events) await sink.open();
         docs[name][target.key] = doc;
         // A server that stopped answering would fail every run after it: stop here instead.
         if ((!doc || doc.ok === false) && !(await answers(target.info))) {
@@ -372,8 +410,11 @@ async function main() {
   }
   if (withEvents.length > 0) {
     const eventsPort = await freePort();
+    const sink = new EventSink(eventsPort);
+    await sink.open();
     const targets = await startPair(path.join(out, 'servers-with-events'), { echotest, warmupJoins, eventsPort });
-    await runRounds(withEvents, targets, { rounds, out, eventsPort }, results);
+    await runRounds(withEvents, targets, { rounds, out, eventsPort, sink }, results);
+    await sink.close();
     await stopAll();
   }
   process.stdout.write(`\n${table(results, only)}\n\n* client-bound run, † join latency with the bench's event loop saturated while joining, (eN) N errors; runs in ${out}\n`);
