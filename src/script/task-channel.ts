@@ -1,5 +1,5 @@
 // The task channel between a script plugin and its worker thread: callbacks queued in one
-// event-loop turn travel as one task; results (and their host calls) are applied in the order
+// event-loop turn travel as one task (a message with a JSEP ends one); results (and their host calls) are applied in the order
 // the callbacks were submitted, across three queues (waiting for the script to load, the
 // outbox of the current turn, replies not yet applied). Pokes are served in the same task;
 // their host calls are applied after the reply goes out (setImmediate), so clients see the ack
