@@ -76,6 +76,8 @@ export class MediasoupPeer implements Peer {
     slots: Map<MediaKind, ReceiveSlot | undefined>;
   };
   private readonly producers = new Map<string, Producer>();
+  /** The worker requests of the last negotiation, while they are in flight (settles, never rejects). */
+  private negotiating: Promise<void> | undefined;
   private dtlsConnecting = false;
   private started = false;
   private closed = false;
@@ -112,7 +114,7 @@ export class MediasoupPeer implements Peer {
     if (jsep.type === 'answer') {
       const local = this.pendingOffer!;
       this.pendingOffer = undefined;
-      await this.applyNegotiation(negotiate({ client, local: local.parsed, clientIsOfferer: false }), local.sdp);
+      await this.startNegotiation(negotiate({ client, local: local.parsed, clientIsOfferer: false }), local.sdp);
     }
     return forScript;
   }
@@ -146,7 +148,14 @@ export class MediasoupPeer implements Peer {
     if (jsep.type === 'offer') {
       this.pendingOffer = { sdp: merged.sdp, parsed: merged.parsed };
     } else {
-      await this.applyNegotiation(negotiate({ client: client!, local: merged.parsed, clientIsOfferer: true }), merged.sdp);
+      // The answer does not wait for the worker's replies (Janus sends it once merged): the
+      // requests are written before it leaves, so the worker has taken them before anything the
+      // client sends after reading it, and `connected` waits for them.
+      this.startNegotiation(negotiate({ client: client!, local: merged.parsed, clientIsOfferer: true }), merged.sdp).catch((error: unknown) => {
+        if (transport !== this.transport || this.closed) return;
+        this.logger.warn('negotiation failed after the answer', { error: error as Error });
+        this.events.failed('Media setup failed');
+      });
     }
     const full: FullJsep = { type: jsep.type, sdp: merged.sdp };
     if (jsep.e2ee) full.e2ee = true;
@@ -320,9 +329,15 @@ export class MediasoupPeer implements Peer {
     this.logger.debug('dtls state', { state });
     if (state === 'connected' && !this.started) {
       this.started = true;
-      this.events.connected();
-      this.changes.emit('change', 'connected' satisfies PeerChange);
-      if (transport.sctpState === 'connected') this.data?.onSctpConnected();
+      const announce = (): void => {
+        if (transport !== this.transport || !this.started) return;
+        this.events.connected();
+        this.changes.emit('change', 'connected' satisfies PeerChange);
+        if (transport.sctpState === 'connected') this.data?.onSctpConnected();
+      };
+      // setupMedia and the relay find the negotiation's Producers in place.
+      if (this.negotiating) void this.negotiating.then(announce);
+      else announce();
     } else if (state === 'failed' || state === 'closed') {
       this.events.failed('DTLS alert');
     }
@@ -350,6 +365,21 @@ export class MediasoupPeer implements Peer {
     if (this.transport !== transport || transport.closed) {
       throw new InvalidStateError('PeerConnection was closed during negotiation');
     }
+  }
+
+  /**
+   * Applies a completed offer/answer after the previous one's requests, at once when none is in
+   * flight: its requests are then written before this returns.
+   */
+  private startNegotiation(negotiation: Negotiation, local: string): Promise<void> {
+    const previous = this.negotiating;
+    const run = previous ? previous.then(() => this.applyNegotiation(negotiation, local)) : this.applyNegotiation(negotiation, local);
+    const settled = run.then(() => undefined, () => undefined);
+    this.negotiating = settled;
+    void settled.then(() => {
+      if (this.negotiating === settled) this.negotiating = undefined;
+    });
+    return run;
   }
 
   /** After each completed offer/answer: DTLS, Producers, data channels. */

@@ -56,7 +56,9 @@ export type HangupReason =
   | 'Admin API'
   | 'DTLS timeout'
   /** The media process carrying the PeerConnection died (luasfu only; it is replaced). */
-  | 'Media worker died';
+  | 'Media worker died'
+  /** The media process refused what an answer already sent had negotiated (luasfu only). */
+  | 'Media setup failed';
 
 /** One media socket, for the startup log line. */
 export interface MediaSocketAddress {
