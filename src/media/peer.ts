@@ -79,6 +79,8 @@ export class MediasoupPeer implements Peer {
   /** The worker requests of the last negotiation, while they are in flight (settles, never rejects). */
   private negotiating: Promise<void> | undefined;
   private dtlsConnecting = false;
+  /** DTLS is up; `started` follows once the negotiation's requests are answered too. */
+  private dtlsConnected = false;
   private started = false;
   private closed = false;
   private iceTimer?: NodeJS.Timeout;
@@ -313,7 +315,8 @@ export class MediasoupPeer implements Peer {
     transport.on('dtlsstatechange', (state) => this.onDtlsState(transport, state));
     transport.on('icestatechange', (state) => this.onIceState(transport, state));
     transport.on('sctpstatechange', (state) => {
-      if (state === 'connected') this.data?.onSctpConnected();
+      // Before `connected` is announced, the announcement itself takes this up.
+      if (state === 'connected' && this.started) this.data?.onSctpConnected();
     });
     // The worker process died (the engine replaces it): this PeerConnection is gone.
     transport.on('routerclose', () => {
@@ -327,10 +330,11 @@ export class MediasoupPeer implements Peer {
   private onDtlsState(transport: WebRtcTransport, state: string): void {
     if (transport !== this.transport) return;
     this.logger.debug('dtls state', { state });
-    if (state === 'connected' && !this.started) {
-      this.started = true;
+    if (state === 'connected' && !this.dtlsConnected) {
+      this.dtlsConnected = true;
       const announce = (): void => {
-        if (transport !== this.transport || !this.started) return;
+        if (transport !== this.transport || !this.dtlsConnected) return;
+        this.started = true;
         this.events.connected();
         this.changes.emit('change', 'connected' satisfies PeerChange);
         if (transport.sctpState === 'connected') this.data?.onSctpConnected();
@@ -501,6 +505,7 @@ export class MediasoupPeer implements Peer {
     this.negotiation = undefined;
     this.localSsrcs = {};
     this.dtlsConnecting = false;
+    this.dtlsConnected = false;
     this.started = false;
   }
 }
