@@ -69,10 +69,12 @@ describe('media errors on the wire (mediasoup media plane)', function () {
     return reply.janus === 'error' ? reply.error : reply.janus;
   }
 
-  it('465 for an SDP that is not SDP, or lacks ICE credentials', async () => {
+  it('465 for an SDP that is not SDP, lacks ICE credentials, or has a fingerprint hash we cannot check', async () => {
     expect(await sendJsep({ type: 'offer', sdp: 'garbage' })).to.deep.equal({ code: 465, reason: 'JSEP error: invalid SDP (no v= line)' });
     const noIce = readSdpFixture('chrome-offer.sdp').replace(/a=ice-(ufrag|pwd):[^\r]*\r\n/g, '');
     expect(await sendJsep({ type: 'offer', sdp: noIce })).to.deep.equal({ code: 465, reason: 'JSEP error: invalid SDP (missing ICE credentials)' });
+    const md5 = readSdpFixture('chrome-offer.sdp').replace(/a=fingerprint:sha-256 /g, 'a=fingerprint:md5 ');
+    expect(await sendJsep({ type: 'offer', sdp: md5 })).to.deep.equal({ code: 465, reason: 'JSEP error: invalid SDP (unsupported DTLS fingerprint hash)' });
   });
 
   it('469 for an answer when nothing was offered; a good offer goes through', async () => {

@@ -191,6 +191,11 @@ describe('the jsep a script receives (clientJsepForScript)', () => {
     expect(() => clientJsepForScript({ type: 'offer', sdp: noIce })).to.throw(InvalidSdpError, 'missing ICE credentials');
     const noFp = readSdpFixture('chrome-offer.sdp').replace(/a=fingerprint:[^\r]*\r\n/g, '');
     expect(() => clientJsepForScript({ type: 'offer', sdp: noFp })).to.throw(InvalidSdpError, 'missing DTLS fingerprint');
+    // A hash the media plane cannot check the certificate with fails the offer, not the call later.
+    const md5 = readSdpFixture('chrome-offer.sdp').replace(/a=fingerprint:sha-256 /g, 'a=fingerprint:md5 ');
+    expect(() => clientJsepForScript({ type: 'offer', sdp: md5 })).to.throw(InvalidSdpError, 'unsupported DTLS fingerprint hash');
+    const sha512 = readSdpFixture('chrome-offer.sdp').replace(/a=fingerprint:sha-256 /g, 'a=fingerprint:SHA-512 ');
+    expect(clientJsepForScript({ type: 'offer', sdp: sha512 }).client.fingerprint.algorithm).to.equal('sha-512');
   });
 });
 

@@ -109,6 +109,12 @@ function invalid(reason: string): InvalidSdpError {
   return new InvalidSdpError(reason);
 }
 
+/**
+ * The DTLS fingerprint hashes mediasoup checks a certificate with (Janus takes sha-256 and
+ * sha-1 and fails the SDP otherwise, 465): any other would pass the offer and fail later.
+ */
+const DTLS_HASHES: ReadonlySet<string> = new Set(['sha-1', 'sha-224', 'sha-256', 'sha-384', 'sha-512']);
+
 function parseFingerprint(value: string | undefined): Fingerprint | undefined {
   if (!value) return undefined;
   const [algorithm, fp] = value.trim().split(/\s+/);
@@ -271,6 +277,7 @@ export function extractClientSdp(input: string | Sdp, options: ExtractOptions = 
   const setup = first.setup ?? parseSetup(sessionAttrs.first('setup'));
   if (!iceUfrag || !icePwd) throw invalid('missing ICE credentials');
   if (!fingerprint) throw invalid('missing DTLS fingerprint');
+  if (!DTLS_HASHES.has(fingerprint.algorithm)) throw invalid('unsupported DTLS fingerprint hash');
   const group = sessionAttrs.all('group').find((g) => /^BUNDLE\b/i.test(g.trim()));
   const out: ClientSdp = {
     iceUfrag,
