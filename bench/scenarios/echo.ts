@@ -131,9 +131,19 @@ class OfferGate {
     if (count <= 0) this.open();
   }
 
-  /** A session is ready to send its offer, or will never send one. */
-  arrive(): void {
-    if (--this.left === 0) this.open();
+  /**
+   * One session's place at the gate: calling it says the session is ready to send its offer,
+   * or will never send one (counted once however often it is called), and waits for the rest.
+   */
+  ticket(): () => Promise<void> {
+    let arrived = false;
+    return () => {
+      if (!arrived) {
+        arrived = true;
+        if (--this.left === 0) this.open();
+      }
+      return this.opened;
+    };
   }
 }
 
@@ -206,13 +216,7 @@ export class EchoScenario implements Scenario {
     context: RunContext, index: number, leftovers: Array<{ close(): Promise<void> | void }>, gate: OfferGate | undefined,
   ): Promise<EchoSession> {
     const { options } = context;
-    let waiting = gate !== undefined;
-    const ready = async (): Promise<void> => {
-      if (!waiting) return;
-      waiting = false;
-      gate!.arrive();
-      await gate!.opened;
-    };
+    const ready = gate?.ticket() ?? (() => Promise.resolve());
     let opened: OpenSession;
     try {
       opened = await openSession(context);

@@ -404,7 +404,7 @@ export class MediasoupPeer implements Peer {
         transport.connect({
           dtlsParameters: {
             role: weAreClient ? 'server' : 'client',
-            fingerprints: [{ algorithm: client.fingerprint.algorithm as 'sha-256', value: client.fingerprint.value }],
+            fingerprints: [client.fingerprint],
           },
         }),
       );

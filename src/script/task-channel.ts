@@ -1,11 +1,12 @@
 // The task channel between a script plugin and its worker thread: callbacks queued in one
-// event-loop turn travel as one task (a message with a JSEP ends one); results (and their host calls) are applied in the order
-// the callbacks were submitted, across three queues (waiting for the script to load, the
-// outbox of the current turn, replies not yet applied). Pokes are served in the same task;
-// their host calls are applied after the reply goes out (setImmediate), so clients see the ack
-// before the event. Timers live here and submit a task when they fire. A worker that hangs,
-// dies, runs out of memory or turns out to be a replacement is terminated and the script
-// loaded again; what that means for the sessions is the owner's business (ScriptOwner).
+// event-loop turn travel as one task (a message with a JSEP ends one); results (and their host
+// calls) are applied in the order the callbacks were submitted, across three queues (waiting
+// for the script to load, the outbox of the current turn, replies not yet applied). Pokes are
+// served in the same task; their host calls are applied after the reply goes out
+// (setImmediate), so clients see the ack before the event. Timers live here and submit a task
+// when they fire. A worker that hangs, dies, runs out of memory or turns out to be a
+// replacement is terminated and the script loaded again; what that means for the sessions is
+// the owner's business (ScriptOwner).
 
 import type { Logger } from '../log';
 import { Status, type CallTask, type HostCall, type LoadTask, type Reply, type Result } from '../common/bridge';
