@@ -12,7 +12,10 @@
 //
 //   apt-get install janus lua-json lua-ansicolors     # once, for the comparison
 //   npm run build && node scripts/bench-against-janus.mjs [--rounds 3] [--only api,join4,...]
-//       [--out DIR] [--warmup-joins 3000] [--echotest janus|ours]
+//       [--out DIR] [--warmup-joins 3000] [--echotest janus|ours] [--pin]
+//
+// --pin: the servers (and their media processes) run on the first half of the CPUs and the
+// bench on the other half (taskset), so the load generator cannot take the server's CPU time.
 //
 // --echotest ours: luasfu runs lua/echotest.lua (same protocol, no per-message logging or
 // JSON re-encoding) instead of Janus's script.
@@ -116,6 +119,7 @@ function options() {
       out: { type: 'string' },
       'warmup-joins': { type: 'string', default: '3000' },
       echotest: { type: 'string', default: 'janus' },
+      pin: { type: 'boolean', default: false },
       help: { type: 'boolean', short: 'h' },
     },
   });
@@ -134,7 +138,22 @@ function options() {
   const echotest = values.echotest === 'janus' ? `${JANUS_LUA}/echotest.lua` : 'lua/echotest.lua';
   const out = values.out ?? fs.mkdtempSync(path.join(os.tmpdir(), 'luasfu-vs-janus-'));
   fs.mkdirSync(out, { recursive: true });
+  if (values.pin) {
+    const cpus = os.availableParallelism();
+    if (cpus < 2) fail('--pin needs at least 2 CPUs');
+    if (spawnSync('taskset', ['-V'], { stdio: 'ignore' }).error) fail('--pin needs taskset (util-linux)');
+    const half = Math.floor(cpus / 2);
+    pinning = { servers: `0-${half - 1}`, bench: `${half}-${cpus - 1}` };
+  }
   return { rounds, only, out, warmupJoins, echotest };
+}
+
+/** --pin: the CPU lists of the servers and of the bench (taskset -c). */
+let pinning;
+
+/** `command args` as spawned, on `cpus` when pinning. */
+function pinned(cpus, command, args) {
+  return cpus === undefined ? [command, args] : ['taskset', ['-c', cpus, command, ...args]];
 }
 
 /** A TCP (or UDP) port on 127.0.0.1 that was free a moment ago. */
@@ -186,7 +205,8 @@ events: { broadcast = ${eventsUrl ? 'true' : 'false'} disable = "${handlers}" }
 /** Starts a server process in its own process group; its output goes to `log`. */
 function startServer(name, command, args, log) {
   const out = fs.openSync(log, 'w');
-  const child = spawn(command, args, { cwd: ROOT, stdio: ['ignore', out, out], detached: true });
+  // taskset execs the server: the pid is the server's.
+  const child = spawn(...pinned(pinning?.servers, command, args), { cwd: ROOT, stdio: ['ignore', out, out], detached: true });
   fs.closeSync(out);
   child.on('exit', (code, signal) => {
     if (!stopping) fail(`${name} exited (${signal ?? code}) during the comparison; see ${log}`);
@@ -215,7 +235,7 @@ async function waitForInfo(name, url) {
 /** One luasfu-bench run; resolves with its --json document (null when the run failed). */
 function bench(args) {
   return new Promise((resolve) => {
-    const child = spawn(process.execPath, [BENCH, ...args, '--json'], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(...pinned(pinning?.bench, process.execPath, [BENCH, ...args, '--json']), { stdio: ['ignore', 'pipe', 'pipe'] });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (chunk) => { stdout += chunk; });
@@ -319,7 +339,7 @@ async function startPair(dir, { echotest, warmupJoins, eventsPort }) {
     { key: 'janus', url: `ws://127.0.0.1:${jWs}`, pid: janus.pid, info: `http://127.0.0.1:${jHttp}/janus/info`, log: path.join(dir, 'janus.log') },
   ];
   for (const target of targets) await waitForInfo(target.key, target.info);
-  say(`luasfu pid ${luasfu.pid} on ws ${lWs}, Janus pid ${janus.pid} on ws ${jWs}${eventsUrl ? `, events to ${eventsUrl}` : ''}; logs in ${dir}`);
+  say(`luasfu pid ${luasfu.pid} on ws ${lWs}, Janus pid ${janus.pid} on ws ${jWs}${eventsUrl ? `, events to ${eventsUrl}` : ''}${pinning ? `; servers on CPUs ${pinning.servers}, bench on ${pinning.bench}` : ''}; logs in ${dir}`);
 
   // A JIT-compiled server's first few thousand joins cost up to 1.8x: warm both the same way.
   for (const target of targets) {

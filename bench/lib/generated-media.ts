@@ -32,11 +32,12 @@ function feedPattern(source: VideoSource, width: number, height: number, interva
   }, intervalMs);
 }
 
-/** Feeds `source` a 440 Hz tone, mono 48 kHz, in 10 ms chunks. */
-function feedTone(source: AudioSource): NodeJS.Timeout {
+/** Feeds `source` a 440 Hz tone, mono 48 kHz, in 10 ms chunks; none while `paused()` says so. */
+function feedTone(source: AudioSource, paused: () => boolean = () => false): NodeJS.Timeout {
   const samples = new Int16Array(480);
   let phase = 0;
   return setInterval(() => {
+    if (paused()) return;
     for (let i = 0; i < samples.length; i++) samples[i] = Math.round(8000 * Math.sin((phase++ * 2 * Math.PI * 440) / 48000));
     source.onData({ samples, sampleRate: 48000, channelCount: 1 });
   }, 10);
@@ -65,24 +66,39 @@ export interface SharedTrack {
  * microphone would be: each source is fed once per frame or chunk on this thread however many
  * peers send it, and every peer gets a track of its own (its own encoder). Fed per peer, ten
  * 640x480 peers kept the bench's event loop busy generating while their sessions joined.
+ * hold() stops the feeding until its release: a frame handed to libwebrtc while the peers'
+ * encoders are being set up blocked the event loop for 17-80 ms (RTCVideoSource.onFrame).
  */
 export class SharedSources {
   private readonly feeds = new Map<string, { source: VideoSource | AudioSource; timer: NodeJS.Timeout; users: number }>();
+  private holds = 0;
+  private readonly held = (): boolean => this.holds > 0;
 
   constructor(private readonly lib: Wrtc) {}
 
   video(width: number, height: number, intervalMs: number): SharedTrack {
     return this.acquire(`video ${width}x${height} ${intervalMs}`, () => {
       const source = new this.lib.nonstandard.RTCVideoSource();
-      return { source, timer: feedPattern(source, width, height, intervalMs, () => false) };
+      return { source, timer: feedPattern(source, width, height, intervalMs, this.held) };
     });
   }
 
   audio(): SharedTrack {
     return this.acquire('audio', () => {
       const source = new this.lib.nonstandard.RTCAudioSource();
-      return { source, timer: feedTone(source) };
+      return { source, timer: feedTone(source, this.held) };
     });
+  }
+
+  /** No frames or chunks from any source until the returned release is called (once counts). */
+  hold(): () => void {
+    this.holds++;
+    let released = false;
+    return () => {
+      if (released) return;
+      released = true;
+      this.holds--;
+    };
   }
 
   private acquire(key: string, start: () => { source: VideoSource | AudioSource; timer: NodeJS.Timeout }): SharedTrack {

@@ -17,6 +17,11 @@ const wrtc = (): Wrtc => loadOptional<Wrtc>('@roamhq/wrtc', (reason) =>
 let sources: SharedSources | undefined;
 const sharedSources = (lib: Wrtc): SharedSources => (sources ??= new SharedSources(lib));
 
+/** Holds the generated camera and microphone of every MediaPeer until the release (SharedSources.hold). */
+export function holdGeneratedMedia(): () => void {
+  return sharedSources(wrtc()).hold();
+}
+
 export interface PeerMedia {
   audio: boolean;
   video: boolean;

@@ -5,16 +5,16 @@
 // seconds; per session we count what came back (RTP packets, decoded frames, audio chunks,
 // data messages). Packets relayed = RTP packets the peers received back in that window
 // (each one crossed the server); offer->answer and offer->webrtcup per session. Without
-// --ramp the offers go out together once every peer has made its own; the bench's event loop
-// is watched while the sessions join, and join latencies taken while it had no slack are
-// marked client-bound. With --events-port, each join also comes on the server's clock and
+// --ramp the offers go out together once every peer has made its own, and the generated media
+// starts once every session is up; the bench's event loop is watched while the sessions join,
+// and join latencies taken while it had no slack are marked client-bound. With --events-port, each join also comes on the server's clock and
 // with the time each message took to cross between the two processes.
 
 import { monitorEventLoopDelay, performance } from 'node:perf_hooks';
 import type { JsonObject } from '../../src/plugin/json';
 import { isJsonObject } from '../../src/plugin/json';
 import { BenchFailure, JanusReplyError, errorCode, oneLine } from '../lib/errors';
-import { MediaPeer, type PeerCounters, addCounters, subtractCounters, zeroCounters } from '../lib/peer';
+import { MediaPeer, type PeerCounters, addCounters, holdGeneratedMedia, subtractCounters, zeroCounters } from '../lib/peer';
 import { type Counters, type RunContext, type Scenario, type ScenarioOutcome, cpuPer } from '../lib/run';
 import type { JoinTimes, ServerJoinPhases } from '../lib/server-events';
 import { Tally, histogram, rate, summarize } from '../lib/stats';
@@ -164,6 +164,10 @@ export class EchoScenario implements Scenario {
     const { options } = context;
     const sessions: EchoSession[] = [];
     const leftovers: Array<{ close(): Promise<void> | void }> = [];
+    // Joining all at once, the camera and microphone start once every session is up (a frame
+    // handed over while the peers' encoders were set up blocked the bench for up to 80 ms,
+    // holding the other joins' messages on either server). Ramped joins keep them running.
+    const releaseMedia = options.ramp > 0 ? undefined : holdGeneratedMedia();
     try {
       const gate = options.ramp > 0 ? undefined : new OfferGate(options.sessions);
       let joinWatch = gate ? undefined : watchClientDuringJoins();
@@ -177,6 +181,7 @@ export class EchoScenario implements Scenario {
         return session;
       });
       const duringJoins = (joinWatch ?? watchClientDuringJoins()).end();
+      releaseMedia?.();
       for (const r of results) if (r.status === 'rejected') this.errors.add(errorCode(r.reason), oneLine(r.reason));
       if (sessions.length === 0) throw new BenchFailure(`no echo session came up: ${this.errors.first ?? oneLine(context.signal.reason)}`);
       sessions.sort((a, b) => a.index - b.index);
@@ -201,6 +206,7 @@ export class EchoScenario implements Scenario {
       const crossings = events && sessions.flatMap((s) => crossingsOf(s, events.times(s.handleId)) ?? []);
       return this.outcome(context, sessions, start, stop, seconds, results.length, used, { server: events?.phases(handles), crossings, client: duringJoins });
     } finally {
+      releaseMedia?.();
       await Promise.all([
         ...sessions.map(async (s) => {
           s.watch.close();
