@@ -20,8 +20,8 @@ export interface ScriptPoolOptions {
   name: string;
 }
 
-/** The script thread's young generation (V8 default: 3 x 16 MiB semispaces on 64-bit). */
-const YOUNG_GENERATION_MB = 12;
+/** The script thread's young generation (3 semispaces' worth; V8's default on 64-bit). */
+const YOUNG_GENERATION_MB = 48;
 
 /** dist/src/script/pool.js -> dist/workers/script-worker.js */
 export const WORKER_FILE = join(__dirname, '..', '..', 'workers', 'script-worker.js');
@@ -50,9 +50,9 @@ export class ScriptPool {
       atomics: 'disabled',
       // Never refuse a task: a refusal would look like a dead worker and restart the script.
       maxQueue: Infinity,
-      // 12 MiB young generation: server CPU per message measured the same as with 96 MiB
-      // (bench:messages, 2026-12-02: 98-101 vs 96 µs), while the churn plateau of the
-      // process tree drops (bench/README.md "Memory").
+      // 48 MiB young generation (16 MiB semispaces, V8's default): ten offers at once caught a
+      // 1-5 ms scavenge of Fengari's garbage with 12 MiB; 48 answered them in 0.66x the time
+      // with the same churn plateau (bench/README.md "Eighteenth session").
       resourceLimits: { maxOldGenerationSizeMb: options.maxHeapMb, maxYoungGenerationSizeMb: YOUNG_GENERATION_MB },
     });
     // A dying thread also surfaces as the port closing; this keeps the emitter from throwing.
