@@ -6,8 +6,8 @@
 // ratio luasfu / Janus and the ratio of the sums. Every run's --json document is kept in --out.
 // The echo figures run on a second pair of servers that POST their jsep and webrtc events
 // (luasfu's eventHandlers.http, Janus's sample event handler) to a free port the echo runs
-// listen on (--events-port), so they also come on each server's own clock; the other figures
-// run on a pair without event handlers.
+// listen on (--events-port), so they also come on each server's own clock, warmed with three
+// 10-peer echo runs besides the joins; the other figures run on a pair without event handlers.
 // By hand only (Janus is not a dependency of luasfu; tests never run this):
 //
 //   apt-get install janus lua-json lua-ansicolors     # once, for the comparison
@@ -39,6 +39,8 @@ const JANUS_LIB = '/usr/lib/x86_64-linux-gnu/janus';
 const JANUS_LUA = '/usr/share/janus/lua';
 /** Longest a single bench run may take before the comparison gives up. */
 const RUN_TIMEOUT_MS = 5 * 60 * 1000;
+/** 10-peer echo runs that warm the servers the echo figures run on. */
+const ECHO_WARMUPS = 3;
 /** Longest a server may take to answer /janus/info after its start. */
 const START_TIMEOUT_MS = 60 * 1000;
 
@@ -56,7 +58,9 @@ function peerEcho(sessions, width, height, duration) {
       [`echo ${size}, ${sessions} peers, server clock: offer → answer event p50 ms`, (d) => d.serverJoinPhasesMs?.answer?.p50, 1, true],
       [`echo ${size}, ${sessions} peers, server clock: offer → webrtcup p50 ms`, (d) => d.serverJoinPhasesMs?.total?.p50, 0, true],
       [`echo ${size}, ${sessions} peers: answer and webrtcup waiting for the client p50 ms`, (d) => waitedForClient(d), 0, true],
-      [`echo ${size}, ${sessions} peers: client event loop busy while joining`, (d) => d.clientDuringJoins?.eventLoopUtilization, 2]],
+      [`echo ${size}, ${sessions} peers: client event loop busy while joining`, (d) => d.clientDuringJoins?.eventLoopUtilization, 2],
+      [`echo ${size}, ${sessions} peers: server CPU ms while joining`, (d) => d.cpuDuringJoins?.serverCpuMs, 1],
+      [`echo ${size}, ${sessions} peers: bench CPU ms while joining`, (d) => d.cpuDuringJoins?.clientCpuMs, 1]],
   };
 }
 
@@ -312,10 +316,10 @@ process.on('SIGINT', () => { void stopAll().then(() => process.exit(130)); });
 
 /**
  * Starts luasfu and Janus side by side on fresh free ports (config and logs in `dir`), waits
- * for both, and warms both the same way. With `eventsPort`, both POST their jsep and webrtc
+ * for both, and warms both the same way (joins, then `echoWarmups` 10-peer echo runs). With `eventsPort`, both POST their jsep and webrtc
  * events there (luasfu's eventHandlers.http, Janus's sample event handler).
  */
-async function startPair(dir, { echotest, warmupJoins, eventsPort }) {
+async function startPair(dir, { echotest, warmupJoins, eventsPort, echoWarmups = 0 }) {
   fs.mkdirSync(dir, { recursive: true });
   const [lWs, lHttp, lAdmin, lRtc, jWs, jHttp] = [await freePort(), await freePort(), await freePort(), await freePort(true), await freePort(), await freePort()];
   const eventsUrl = eventsPort === undefined ? undefined : `http://127.0.0.1:${eventsPort}/`;
@@ -349,6 +353,10 @@ async function startPair(dir, { echotest, warmupJoins, eventsPort }) {
       await bench(['churn', '--url', target.url, '--sessions', '4', '--cycles', String(warmupJoins), '--duration', '300']);
       await bench(['churn', '--url', target.url, '--connect', '--sessions', '4', '--cycles', String(warmupJoins), '--duration', '300']);
     }
+    // The echo flow with libwebrtc peers takes paths the churn does not (trickle, media, the
+    // event handlers' documents): luasfu's first such run deoptimised 42 functions and cost its
+    // server 2x the CPU of the runs after it.
+    if (echoWarmups > 0) for (let i = 0; i < echoWarmups; i++) await bench(['echo', '--url', target.url, '--sessions', '10', '--duration', '1', '--warmup', '0']);
   }
   return targets;
 }
@@ -432,7 +440,7 @@ async function main() {
     const eventsPort = await freePort();
     const sink = new EventSink(eventsPort);
     await sink.open();
-    const targets = await startPair(path.join(out, 'servers-with-events'), { echotest, warmupJoins, eventsPort });
+    const targets = await startPair(path.join(out, 'servers-with-events'), { echotest, warmupJoins, eventsPort, echoWarmups: ECHO_WARMUPS });
     await runRounds(withEvents, targets, { rounds, out, eventsPort, sink }, results);
     await sink.close();
     await stopAll();

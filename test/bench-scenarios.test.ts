@@ -5,7 +5,7 @@
 
 import { expect } from 'chai';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { availableParallelism, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { chromium } from 'playwright-core';
 import type { JsonObject } from '../src/plugin/json';
@@ -142,6 +142,14 @@ describe('luasfu-bench scenarios against luasfu', function () {
     expect(client.delayMaxMs).to.be.at.least(client.delayP50Ms as number);
     expect(result.joinsClientBound).to.equal((client.eventLoopUtilization as number) > 0.9);
     expect(run.stderr).to.match(/client while joining +event loop busy \d+%, timer late p50 [\d.]+ ms/);
+    // CPU in the same window: the server's threads ran (they answered two offers), no more than
+    // every core for the whole window; the bench likewise.
+    const cpu = result.cpuDuringJoins as JsonObject;
+    const most = (cpu.windowMs as number) * availableParallelism();
+    expect(cpu.windowMs).to.be.above(0);
+    expect(cpu.serverCpuMs).to.be.a('number').and.above(0).and.at.most(most);
+    expect(cpu.clientCpuMs).to.be.a('number').and.above(0).and.at.most(most);
+    expect(run.stderr).to.match(/CPU while joining +[\d.]+ ms: server [\d.]+ ms, bench [\d.]+ ms/);
   });
 
   it('videoroom (1.x API, the default): every subscriber decodes a frame, packets delivered vs expected', async () => {

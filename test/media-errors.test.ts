@@ -1,14 +1,19 @@
 // The media plane's named errors become Janus errors in one place (toJanusError), and the
-// client sees the same codes and reasons as before: unit, then over the core with mediasoup.
+// client sees the same codes and reasons as before: unit, then over the core with mediasoup;
+// and a refusal after the answer left hangs the PeerConnection up.
 
 import { expect } from 'chai';
 import type { TransportConnection } from '../src/janus/connection';
 import { JanusCore } from '../src/janus/core';
 import { JanusErrorCode, toJanusError } from '../src/janus/errors';
+import { silentLogger } from '../src/log';
 import type { MediasoupMediaPlane } from '../src/media/plane';
 import type { JsonObject } from '../src/plugin/json';
 import { InvalidSdpError, InvalidStateError, UnexpectedAnswerError } from '../src/plugin/media-errors';
+import type { PluginHandle } from '../src/plugin/plugin';
+import { createLuaPlugin } from '../src/script/lua-plugin';
 import { readSdpFixture } from './fixtures/sdp/fixtures';
+import { ourScript, scriptConfig } from './lua-fixtures';
 import { captureLogger } from './support/log-capture';
 import { startMediasoup } from './support/media-server';
 import { TEST_PLUGIN_PACKAGE, TestPlugin } from './support/test-plugin';
@@ -45,10 +50,20 @@ describe('media errors on the wire (mediasoup media plane)', function () {
     sessionOver: () => undefined,
   };
 
+  const hungUp: number[] = [];
+
   before(async () => {
     plane = await startMediasoup(1);
     core = new JanusCore({ logger: captureLogger().logger, mediaPlane: plane });
     await core.addPlugin(new TestPlugin());
+    // Our echotest.lua, for a real answer; hangupMedia recorded.
+    const echo = createLuaPlugin(scriptConfig(ourScript('echotest.lua')), silentLogger());
+    const hangupMedia = echo.hangupMedia.bind(echo);
+    echo.hangupMedia = async (handle: PluginHandle) => {
+      hungUp.push(handle.id);
+      await hangupMedia(handle);
+    };
+    await core.addPlugin(echo);
   });
 
   after(async () => {
@@ -81,5 +96,45 @@ describe('media errors on the wire (mediasoup media plane)', function () {
     const sdp = readSdpFixture('chrome-offer.sdp');
     expect(await sendJsep({ type: 'answer', sdp })).to.deep.equal({ code: 469, reason: 'Unexpected ANSWER (did we offer?)' });
     expect(await sendJsep({ type: 'offer', sdp })).to.equal('success');
+  });
+
+  it('an answer already sent whose DTLS set-up mediasoup refuses: hangup "Media setup failed", and the script\'s hangupMedia', async () => {
+    const sent: JsonObject[] = [];
+    const watched: TransportConnection = { ...connection, id: 'watched', send: (message) => sent.push(message) };
+    const created = await core.handleRequest(watched, { janus: 'create', transaction: 'c' });
+    const session = (created.data as JsonObject).id as number;
+    const attached = await core.handleRequest(watched, { janus: 'attach', session_id: session, plugin: 'janus.plugin.echolua', transaction: 'a' });
+    const handle = (attached.data as JsonObject).id as number;
+    // The next transport the engine's router makes refuses the client's DTLS parameters.
+    const acquire = plane.engine.acquire.bind(plane.engine);
+    plane.engine.acquire = async () => {
+      plane.engine.acquire = acquire;
+      const lease = await acquire();
+      const create = lease.router.createWebRtcTransport.bind(lease.router);
+      lease.router.createWebRtcTransport = async (options) => {
+        lease.router.createWebRtcTransport = create;
+        const transport = await create(options);
+        transport.connect = () => Promise.reject(new Error('DTLS parameters refused (test)'));
+        return transport;
+      };
+      return lease;
+    };
+    const reply = await core.handleRequest(watched, {
+      janus: 'message', session_id: session, handle_id: handle, body: { audio: true, video: true }, jsep: { type: 'offer', sdp: readSdpFixture('chrome-offer.sdp') }, transaction: 'm',
+    });
+    expect(reply.janus).to.equal('ack');
+    for (let tries = 0; !sent.some((m) => m.janus === 'hangup'); tries++) {
+      if (tries === 200) throw new Error('no hangup within 2 s');
+      await new Promise((resolve) => setTimeout(resolve, 10));
+    }
+    const answer = sent.findIndex((m) => m.janus === 'event' && (m.jsep as JsonObject | undefined)?.type === 'answer');
+    const hangup = sent.findIndex((m) => m.janus === 'hangup');
+    expect(answer, 'the answer went out first').to.be.within(0, hangup - 1);
+    expect([sent[hangup]!.sender, sent[hangup]!.reason]).to.deep.equal([handle, 'Media setup failed']);
+    for (let tries = 0; !hungUp.includes(handle); tries++) {
+      if (tries === 200) throw new Error('no hangupMedia within 2 s');
+      await new Promise((resolve) => setTimeout(resolve, 10));
+    }
+    await core.handleRequest(watched, { janus: 'destroy', session_id: session, transaction: 'd' });
   });
 });

@@ -65,6 +65,31 @@ export function childrenOf(pid: number): number[] {
   return [...found];
 }
 
+/**
+ * Nanoseconds every thread of `pid` and its descendants has run so far (the first field of
+ * /proc/<pid>/task/<tid>/schedstat): precise where the stat ticks (10 ms) are too coarse for a
+ * window of a few tens of ms. Threads that ended before the call are not in it.
+ */
+export function treeRunNs(pid: number): number {
+  let total = 0;
+  for (const p of processTree(pid)) {
+    let tasks: string[];
+    try {
+      tasks = readdirSync(`/proc/${p}/task`);
+    } catch {
+      continue;
+    }
+    for (const tid of tasks) {
+      try {
+        total += Number(readFileSync(`/proc/${p}/task/${tid}/schedstat`, 'utf8').split(' ')[0]);
+      } catch {
+        // thread gone
+      }
+    }
+  }
+  return total;
+}
+
 /** `pid` and all its descendants (bounded depth, in case of a loop through reused pids). */
 export function processTree(pid: number): number[] {
   const tree: number[] = [];

@@ -15,6 +15,7 @@ import type { JsonObject } from '../../src/plugin/json';
 import { isJsonObject } from '../../src/plugin/json';
 import { BenchFailure, JanusReplyError, errorCode, oneLine } from '../lib/errors';
 import { MediaPeer, type PeerCounters, addCounters, holdGeneratedMedia, subtractCounters, zeroCounters } from '../lib/peer';
+import { treeRunNs } from '../lib/proc';
 import { type Counters, type RunContext, type Scenario, type ScenarioOutcome, cpuPer } from '../lib/run';
 import type { JoinTimes, ServerJoinPhases } from '../lib/server-events';
 import { Tally, histogram, rate, summarize } from '../lib/stats';
@@ -90,25 +91,46 @@ interface ClientDuringJoins {
   delayMaxMs: number;
 }
 
+/** CPU the server's process tree and the bench used from the first offer to the last session up. */
+interface CpuDuringJoins {
+  windowMs: number;
+  /** Every thread of the server and its children (schedstat, ns precision); null without --server-pid. */
+  serverCpuMs: number | null;
+  /** The bench process, libwebrtc's threads included. */
+  clientCpuMs: number;
+}
+
 /**
  * Join latencies are marked client-bound when the bench's event loop had no slack while the
  * sessions joined: each answer and webrtcup then waited in its queue, on either server.
  */
 const JOINS_CLIENT_BOUND_ELU = 0.9;
 
-function watchClientDuringJoins(): { end(): ClientDuringJoins } {
+function watchDuringJoins(serverPid: number | undefined): { end(): { client: ClientDuringJoins; cpu: CpuDuringJoins } } {
   const delay = monitorEventLoopDelay({ resolution: 1 });
   delay.enable();
   const elu = performance.eventLoopUtilization();
+  const t0 = performance.now();
+  const client = process.cpuUsage();
+  const server = serverPid === undefined ? undefined : treeRunNs(serverPid);
   return {
     end() {
+      const serverNs = server === undefined || serverPid === undefined ? undefined : treeRunNs(serverPid) - server;
+      const used = process.cpuUsage(client);
       delay.disable();
       const ms = (ns: number): number => Number((ns / 1e6).toFixed(2));
       return {
-        eventLoopUtilization: Number(performance.eventLoopUtilization(elu).utilization.toFixed(3)),
-        delayP50Ms: ms(delay.percentile(50)),
-        delayP99Ms: ms(delay.percentile(99)),
-        delayMaxMs: ms(delay.max),
+        client: {
+          eventLoopUtilization: Number(performance.eventLoopUtilization(elu).utilization.toFixed(3)),
+          delayP50Ms: ms(delay.percentile(50)),
+          delayP99Ms: ms(delay.percentile(99)),
+          delayMaxMs: ms(delay.max),
+        },
+        cpu: {
+          windowMs: Number((performance.now() - t0).toFixed(2)),
+          serverCpuMs: serverNs === undefined ? null : ms(serverNs),
+          clientCpuMs: Number(((used.user + used.system) / 1000).toFixed(2)),
+        },
       };
     },
   };
@@ -170,9 +192,10 @@ export class EchoScenario implements Scenario {
     const releaseMedia = options.ramp > 0 ? undefined : holdGeneratedMedia();
     try {
       const gate = options.ramp > 0 ? undefined : new OfferGate(options.sessions);
-      let joinWatch = gate ? undefined : watchClientDuringJoins();
+      const serverPid = context.server?.pid;
+      let joinWatch = gate ? undefined : watchDuringJoins(serverPid);
       void gate?.opened.then(() => {
-        joinWatch = watchClientDuringJoins();
+        joinWatch = watchDuringJoins(serverPid);
       });
       const results = await context.ramp(options.sessions, async (index) => {
         const session = await this.start(context, index, leftovers, gate);
@@ -180,7 +203,7 @@ export class EchoScenario implements Scenario {
         this.sessionsUp++;
         return session;
       });
-      const duringJoins = (joinWatch ?? watchClientDuringJoins()).end();
+      const duringJoins = (joinWatch ?? watchDuringJoins(serverPid)).end();
       releaseMedia?.();
       for (const r of results) if (r.status === 'rejected') this.errors.add(errorCode(r.reason), oneLine(r.reason));
       if (sessions.length === 0) throw new BenchFailure(`no echo session came up: ${this.errors.first ?? oneLine(context.signal.reason)}`);
@@ -204,7 +227,7 @@ export class EchoScenario implements Scenario {
       await context.events?.settle(handles, SERVER_EVENTS_WAIT_MS, context.signal);
       const events = context.events;
       const crossings = events && sessions.flatMap((s) => crossingsOf(s, events.times(s.handleId)) ?? []);
-      return this.outcome(context, sessions, start, stop, seconds, results.length, used, { server: events?.phases(handles), crossings, client: duringJoins });
+      return this.outcome(context, sessions, start, stop, seconds, results.length, used, { server: events?.phases(handles), crossings, client: duringJoins.client, cpu: duringJoins.cpu });
     } finally {
       releaseMedia?.();
       await Promise.all([
@@ -263,10 +286,10 @@ export class EchoScenario implements Scenario {
   private outcome(
     context: RunContext, sessions: EchoSession[], start: PeerCounters[], stop: PeerCounters[], seconds: number, attempted: number,
     used: { serverCpuMs: number | null; clientCpuMs: number },
-    joins: { server: ServerJoinPhases[] | undefined; crossings: Crossings[] | undefined; client: ClientDuringJoins },
+    joins: { server: ServerJoinPhases[] | undefined; crossings: Crossings[] | undefined; client: ClientDuringJoins; cpu: CpuDuringJoins },
   ): ScenarioOutcome {
     const { options } = context;
-    const { server: serverJoins, crossings, client: duringJoins } = joins;
+    const { server: serverJoins, crossings, client: duringJoins, cpu: joinCpu } = joins;
     const joinsClientBound = duringJoins.eventLoopUtilization > JOINS_CLIENT_BOUND_ELU;
     const perSession: JsonObject[] = sessions.map((s, i) => {
       const d = subtractCounters(stop[i]!, start[i]!);
@@ -335,6 +358,7 @@ export class EchoScenario implements Scenario {
         offerToAnswerMs: { ...answer },
         offerToWebrtcupMs: { ...webrtcup },
         clientDuringJoins: { ...duringJoins },
+        cpuDuringJoins: { ...joinCpu, serverCpuMs: joinCpu.serverCpuMs ?? 'not measured' },
         joinsClientBound,
         joinPhasesMs: {
           applyAnswer: { ...joinPhasesMs.applyAnswer },
@@ -359,6 +383,7 @@ export class EchoScenario implements Scenario {
         ['offer -> webrtcup', `p50 ${fmtMs(webrtcup.p50)}, p90 ${fmtMs(webrtcup.p90)}, max ${fmtMs(webrtcup.max)}${joinsClientBound ? ' (client-bound)' : ''}`],
         ['  client while joining', `event loop busy ${(duringJoins.eventLoopUtilization * 100).toFixed(0)}%, timer late p50 ${fmtMs(duringJoins.delayP50Ms)}, ` +
           `p99 ${fmtMs(duringJoins.delayP99Ms)}, max ${fmtMs(duringJoins.delayMaxMs)}${joinsClientBound ? ': the join latencies are the client\'s, not the server\'s' : ''}`],
+        ['  CPU while joining', `${fmtMs(joinCpu.windowMs)}: server ${joinCpu.serverCpuMs === null ? 'not measured' : fmtMs(joinCpu.serverCpuMs)}, bench ${fmtMs(joinCpu.clientCpuMs)}`],
         ['  after the answer (p50)', `client applies it ${fmtMs(joinPhasesMs.applyAnswer.p50)}, then ICE ${fmtMs(joinPhasesMs.ice.p50)}, DTLS ${fmtMs(joinPhasesMs.dtls.p50)}, then webrtcup ${fmtMs(joinPhasesMs.toWebrtcup.p50)}`],
         ...(server ? [[
           '  server clock (p50)',
