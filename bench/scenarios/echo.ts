@@ -6,8 +6,9 @@
 // data messages). Packets relayed = RTP packets the peers received back in that window
 // (each one crossed the server); offer->answer and offer->webrtcup per session. Without
 // --ramp the offers go out together once every peer has made its own, and the generated media
-// starts once every session is up; the bench's event loop is watched while the sessions join,
-// and join latencies taken while it had no slack are marked client-bound. With --events-port, each join also comes on the server's clock and
+// starts once every session is up; the bench's event loop and the CPU of both processes are
+// watched while the sessions join, and join latencies taken while the loop had no slack are
+// marked client-bound. With --events-port, each join also comes on the server's clock and
 // with the time each message took to cross between the two processes.
 
 import { monitorEventLoopDelay, performance } from 'node:perf_hooks';
