@@ -316,8 +316,9 @@ process.on('SIGINT', () => { void stopAll().then(() => process.exit(130)); });
 
 /**
  * Starts luasfu and Janus side by side on fresh free ports (config and logs in `dir`), waits
- * for both, and warms both the same way (joins, then `echoWarmups` 10-peer echo runs). With `eventsPort`, both POST their jsep and webrtc
- * events there (luasfu's eventHandlers.http, Janus's sample event handler).
+ * for both, and warms both the same way (joins, then `echoWarmups` 10-peer echo runs). With
+ * `eventsPort`, both POST their jsep and webrtc events there (luasfu's eventHandlers.http,
+ * Janus's sample event handler).
  */
 async function startPair(dir, { echotest, warmupJoins, eventsPort, echoWarmups = 0 }) {
   fs.mkdirSync(dir, { recursive: true });
@@ -356,7 +357,7 @@ async function startPair(dir, { echotest, warmupJoins, eventsPort, echoWarmups =
     // The echo flow with libwebrtc peers takes paths the churn does not (trickle, media, the
     // event handlers' documents): luasfu's first such run deoptimised 42 functions and cost its
     // server 2x the CPU of the runs after it.
-    if (echoWarmups > 0) for (let i = 0; i < echoWarmups; i++) await bench(['echo', '--url', target.url, '--sessions', '10', '--duration', '1', '--warmup', '0']);
+    for (let i = 0; i < echoWarmups; i++) await bench(['echo', '--url', target.url, '--sessions', '10', '--duration', '1', '--warmup', '0']);
   }
   return targets;
 }

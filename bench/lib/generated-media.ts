@@ -3,6 +3,7 @@
 // something to code), the audio a 440 Hz tone in 10 ms chunks, as a camera and a microphone
 // would hand them over.
 
+import { once } from '../../src/common/once';
 import type { Sink, Track, Wrtc } from './wrtc-types';
 
 /** A generated source: its track, and the timer feeding it (stop both when done). */
@@ -93,12 +94,9 @@ export class SharedSources {
   /** No frames or chunks from any source until the returned release is called (once counts). */
   hold(): () => void {
     this.holds++;
-    let released = false;
-    return () => {
-      if (released) return;
-      released = true;
+    return once(() => {
       this.holds--;
-    };
+    });
   }
 
   private acquire(key: string, start: () => { source: VideoSource | AudioSource; timer: NodeJS.Timeout }): SharedTrack {
@@ -110,17 +108,14 @@ export class SharedSources {
     feed.users++;
     const used = feed;
     const track = used.source.createTrack();
-    let released = false;
     return {
       track,
-      release: () => {
-        if (released) return;
-        released = true;
+      release: once(() => {
         track.stop();
         if (--used.users > 0) return;
         clearInterval(used.timer);
         this.feeds.delete(key);
-      },
+      }),
     };
   }
 }

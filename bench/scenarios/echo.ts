@@ -14,6 +14,7 @@
 import { monitorEventLoopDelay, performance } from 'node:perf_hooks';
 import type { JsonObject } from '../../src/plugin/json';
 import { isJsonObject } from '../../src/plugin/json';
+import { once } from '../../src/common/once';
 import { BenchFailure, JanusReplyError, errorCode, oneLine } from '../lib/errors';
 import { MediaPeer, type PeerCounters, addCounters, holdGeneratedMedia, subtractCounters, zeroCounters } from '../lib/peer';
 import { treeRunNs } from '../lib/proc';
@@ -113,10 +114,10 @@ function watchDuringJoins(serverPid: number | undefined): { end(): { client: Cli
   const elu = performance.eventLoopUtilization();
   const t0 = performance.now();
   const client = process.cpuUsage();
-  const server = serverPid === undefined ? undefined : treeRunNs(serverPid);
+  const server = serverPid === undefined ? undefined : { pid: serverPid, ranNs: treeRunNs(serverPid) };
   return {
     end() {
-      const serverNs = server === undefined || serverPid === undefined ? undefined : treeRunNs(serverPid) - server;
+      const serverNs = server && treeRunNs(server.pid) - server.ranNs;
       const used = process.cpuUsage(client);
       delay.disable();
       const ms = (ns: number): number => Number((ns / 1e6).toFixed(2));
@@ -159,12 +160,11 @@ class OfferGate {
    * or will never send one (counted once however often it is called), and waits for the rest.
    */
   ticket(): () => Promise<void> {
-    let arrived = false;
+    const arrive = once(() => {
+      if (--this.left === 0) this.open();
+    });
     return () => {
-      if (!arrived) {
-        arrived = true;
-        if (--this.left === 0) this.open();
-      }
+      arrive();
       return this.opened;
     };
   }

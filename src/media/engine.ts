@@ -17,6 +17,7 @@ import type { Logger } from '../log';
 import { ROUTER_MEDIA_CODECS } from './codecs';
 import type { MediaSocketAddress } from '../plugin/media-plane';
 import { NamedError } from '../common/named-error';
+import { once } from '../common/once';
 import { assertMediasoupEdits } from './mediasoup-edits';
 
 export interface EngineOptions {
@@ -251,17 +252,13 @@ export class MediaEngine extends EventEmitter<EngineEvents> {
     let best = this.slots[0]!;
     for (const slot of this.slots) if (slot.load < best.load) best = slot;
     best.load++;
-    let released = false;
     const slot = best;
     return {
       router: slot.router,
       webRtcServer: slot.webRtcServer,
-      release: () => {
-        if (!released) {
-          released = true;
-          slot.load--;
-        }
-      },
+      release: once(() => {
+        slot.load--;
+      }),
     };
   }
 

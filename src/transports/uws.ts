@@ -3,6 +3,7 @@
 
 import * as uws from 'uWebSockets.js';
 import type { JsonValue } from '../plugin/json';
+import { once } from '../common/once';
 
 /** A bound listener: its real port, and how to close it (with every open connection). */
 export interface Listener {
@@ -41,15 +42,7 @@ export class ListenError extends Error {
 
 /** A Listener on `port` whose close() runs `close` once, however often it is called. */
 export function boundListener(port: number, close: () => void): Listener {
-  let closed = false;
-  return {
-    port,
-    close: () => {
-      if (closed) return;
-      closed = true;
-      close();
-    },
-  };
+  return { port, close: once(close) };
 }
 
 /**
