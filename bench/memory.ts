@@ -4,8 +4,9 @@
 //
 // Starts `node <flags> dist/src/cli.js` (default: the flags of its shebang, as `luasfu` runs) on 127.0.0.1 (free ports, echotest.lua, default worker
 // count), waits 5 s, reads the idle RSS (and PSS) of the tree from /proc, reads it again 30 s
-// after the start (settled: V8's memory reducer shrinks both isolates' heaps once the process
-// has been idle ~8 s, the figure an idle server keeps), then runs the cycles
+// after the start (settled: with node's default flags V8's memory reducer shrinks both
+// isolates' heaps once the process has been idle ~8 s; luasfu's own flags turn it off), then
+// runs the cycles
 // in `lanes` parallel loops, each cycle on a connection of its own: create, attach, a libwebrtc peer's offer, answer,
 // webrtcup, hangup, detach, destroy. RSS every 100 cycles; at the end the least-squares slope
 // of the samples of the second half, in MiB per 100 cycles. Linux only.
@@ -76,7 +77,7 @@ function treeMemory(pid: number): TreeMemory {
   return { node, workers: workersRss, total: node + workersRss, pss };
 }
 
-/** When the settled idle figure is read: V8's memory reducer starts ~8 s after the last GC. */
+/** When the settled idle figure is read: V8's memory reducer, when on, starts ~8 s after the last GC. */
 const IDLE_SETTLED_MS = 30_000;
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 const f1 = (x: number): string => x.toFixed(1);

@@ -1,4 +1,4 @@
-#!/usr/bin/env -S node --max-semi-space-size=8 --heap-growing-percent=50 --single-threaded-gc
+#!/usr/bin/env -S node --max-semi-space-size=8 --heap-growing-percent=50 --single-threaded-gc --no-memory-reducer
 // The luasfu command: parse flags and config, start, stop cleanly on SIGINT/SIGTERM.
 // V8 flags (in the shebang, `npm start` and deploy/), measured in bench/README.md "Memory": 8 MiB
 // semispaces instead of 16 (2 MiB cost 1.4x the CPU per join, in V8's GC helpers) and old
@@ -6,6 +6,10 @@
 // --single-threaded-gc: V8's parallel and concurrent GC helper threads only contend with the
 // main and script threads for the cores; without them server CPU per API message is 0.93x
 // and per connected join 0.95x, with the same p99 and plateau (bench/README.md).
+// --no-memory-reducer: the reducer's idle GCs let the maps of objects no session holds at that
+// moment die, which throws away the optimized code of the whole join path; the next joins ran
+// deoptimized and recompiled (10 offers at once after 10 s idle: 0.79x the server's CPU without
+// it). The cost: an idle server keeps its working heap (~30 MiB), the plateau is unchanged.
 
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
