@@ -53,7 +53,7 @@ function peerEcho(sessions, width, height, duration) {
   return {
     args: ['echo', '--sessions', String(sessions), '--width', String(width), '--height', String(height), '--fps', '15', '--duration', String(duration)],
     events: true,
-    read: [[`echo ${size}: server CPU ms per 1,000 relayed`, (d) => d.serverCpuMsPer1kPackets, 1],
+    read: [[`echo ${size}, ${sessions} peers: server CPU ms per 1,000 relayed`, (d) => d.serverCpuMsPer1kPackets, 1],
       [`echo ${size}, ${sessions} peers: offer → webrtcup p50 ms`, (d) => d.offerToWebrtcupMs?.p50, 0, true],
       [`echo ${size}, ${sessions} peers, server clock: offer → answer event p50 ms`, (d) => d.serverJoinPhasesMs?.answer?.p50, 1, true],
       [`echo ${size}, ${sessions} peers, server clock: offer → webrtcup p50 ms`, (d) => d.serverJoinPhasesMs?.total?.p50, 0, true],
