@@ -1,6 +1,6 @@
 #!/usr/bin/env -S node --max-semi-space-size=8 --heap-growing-percent=50 --single-threaded-gc --no-memory-reducer
 // The luasfu command: parse flags and config, start, stop cleanly on SIGINT/SIGTERM.
-// V8 flags (in the shebang, `npm start` and deploy/), measured in bench/README.md "Memory": 8 MiB
+// V8 flags (in the shebang, which `npm start` runs, and deploy/), measured in bench/README.md "Memory": 8 MiB
 // semispaces instead of 16 (2 MiB cost 1.4x the CPU per join, in V8's GC helpers) and old
 // generations that grow by 1.5x instead of up to 4x; the churn plateau stays under 140 MiB.
 // --single-threaded-gc: V8's parallel and concurrent GC helper threads only contend with the

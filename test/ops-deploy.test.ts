@@ -79,6 +79,12 @@ describe('ops: deployment kit', function () {
     }
   });
 
+  it('npm start runs the luasfu command itself, so with its shebang\'s node flags', () => {
+    const start = (JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { scripts: Record<string, string> }).scripts['start'];
+    expect(start?.split(' ')[0]).to.equal('dist/src/cli.js');
+    expect(shebangFlags()).to.include('--no-memory-reducer');
+  });
+
   it('the systemd unit passes systemd-analyze verify, with a low exposure score', function () {
     if (spawnSync('systemd-analyze', ['--version']).error) this.skip();
     let unit = UNIT;
