@@ -1,9 +1,13 @@
 // The HTTP event handler backend, like Janus's janus.eventhandler.sampleevh: events of the
 // configured types are queued (bounded: the oldest are dropped with a warning), batched and
-// POSTed as JSON (an array per batch when grouping, else one object per POST) with Node's
-// fetch; failures are retried with backoff, then the batch is dropped with a warning. It never
-// blocks or throws into the server; stop() flushes what is queued.
+// POSTed as JSON (an array per batch when grouping, else one object per POST) over one
+// keep-alive connection (node:http/https: fetch cost 0.88x the server's CPU while ten peers
+// joined, mostly in its Request/stream objects and their garbage); failures are retried with
+// backoff, then the batch is dropped with a warning. It never blocks or throws into the
+// server; stop() flushes what is queued.
 
+import { Agent as HttpAgent, request as httpRequest } from 'node:http';
+import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
 import type { HttpEventsConfig } from '../config';
 import type { Logger } from '../log';
 import { type EventBackend, type JanusEvent, eventTypeMask } from './event-bus';
@@ -31,6 +35,9 @@ export class HttpEventBackend implements EventBackend {
   private readonly maxQueue: number;
   private readonly config: HttpEventsConfig;
   private readonly log: Logger;
+  private readonly target: URL;
+  /** One connection, kept open between POSTs (they go one at a time). */
+  private readonly agent: HttpAgent;
   private queue: JanusEvent[] = [];
   private timer: NodeJS.Timeout | null = null;
   private pumping: Promise<void> | null = null;
@@ -45,6 +52,9 @@ export class HttpEventBackend implements EventBackend {
     this.mask = eventTypeMask(options.config.events);
     this.maxQueue = options.maxQueue ?? DEFAULT_MAX_QUEUE;
     this.log = options.logger.child({ component: 'events-http', url: options.config.url });
+    this.target = new URL(options.config.url);
+    const Agent = this.target.protocol === 'https:' ? HttpsAgent : HttpAgent;
+    this.agent = new Agent({ keepAlive: true, maxSockets: 1 });
   }
 
   handle(event: JanusEvent): void {
@@ -117,16 +127,9 @@ export class HttpEventBackend implements EventBackend {
     let lastError = '';
     for (let attempt = 0; ; attempt++) {
       try {
-        const response = await fetch(this.config.url, {
-          method: 'POST',
-          headers: { ...this.config.headers, 'Content-Type': 'application/json' },
-          body,
-          signal: AbortSignal.timeout(this.config.timeoutMs),
-        });
-        // Drain the body so the connection can be reused.
-        await response.arrayBuffer().catch(() => undefined);
-        if (response.ok) return true;
-        lastError = `HTTP ${response.status}`;
+        const status = await this.send(body);
+        if (status >= 200 && status < 300) return true;
+        lastError = `HTTP ${status}`;
       } catch (error) {
         lastError = (error as Error).message;
       }
@@ -137,6 +140,34 @@ export class HttpEventBackend implements EventBackend {
     }
     this.log.debug('event POST failed', { error: lastError });
     return false;
+  }
+
+  /** One POST; resolves with the status once the answer's body is read (the connection is reused). */
+  private send(body: string): Promise<number> {
+    return new Promise((resolve, reject) => {
+      const request = (this.target.protocol === 'https:' ? httpsRequest : httpRequest)(this.target, {
+        method: 'POST',
+        agent: this.agent,
+        headers: { ...this.config.headers, 'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(body) },
+      }, (response) => {
+        response.on('error', fail);
+        response.on('end', () => {
+          clearTimeout(deadline);
+          resolve(response.statusCode ?? 0);
+        });
+        response.resume();
+      });
+      // The whole exchange, as fetch's AbortSignal.timeout bounded it: a collector that accepts
+      // and never answers costs timeoutMs, not a hung pump.
+      const deadline = setTimeout(() => request.destroy(new Error(`no answer within ${this.config.timeoutMs} ms`)), this.config.timeoutMs);
+      deadline.unref();
+      function fail(error: Error): void {
+        clearTimeout(deadline);
+        reject(error);
+      }
+      request.on('error', fail);
+      request.end(body);
+    });
   }
 
   /** Sends what is queued (at most one retry per batch), then stops taking events. */
@@ -150,6 +181,7 @@ export class HttpEventBackend implements EventBackend {
       if (!this.pumping) this.startPump();
       await this.pumping;
     }
+    this.agent.destroy();
   }
 
   /** Events waiting to be sent. */
