@@ -1,10 +1,10 @@
 // The HTTP event handler backend, like Janus's janus.eventhandler.sampleevh: events of the
 // configured types are queued (bounded: the oldest are dropped with a warning), batched and
 // POSTed as JSON (an array per batch when grouping, else one object per POST) over one
-// keep-alive connection (node:http/https: fetch cost 0.88x the server's CPU while ten peers
-// joined, mostly in its Request/stream objects and their garbage); failures are retried with
-// backoff, then the batch is dropped with a warning. It never blocks or throws into the
-// server; stop() flushes what is queued.
+// keep-alive connection with node:http/https (fetch took ~2.5x the CPU per POST, in its
+// Request and stream objects and their garbage: bench/README.md "Nineteenth session");
+// failures are retried with backoff, then the batch is dropped with a warning. It never
+// blocks or throws into the server; stop() flushes what is queued.
 
 import { Agent as HttpAgent, request as httpRequest } from 'node:http';
 import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
@@ -36,6 +36,7 @@ export class HttpEventBackend implements EventBackend {
   private readonly config: HttpEventsConfig;
   private readonly log: Logger;
   private readonly target: URL;
+  private readonly request: typeof httpRequest;
   /** One connection, kept open between POSTs (they go one at a time). */
   private readonly agent: HttpAgent;
   private queue: JanusEvent[] = [];
@@ -53,8 +54,9 @@ export class HttpEventBackend implements EventBackend {
     this.maxQueue = options.maxQueue ?? DEFAULT_MAX_QUEUE;
     this.log = options.logger.child({ component: 'events-http', url: options.config.url });
     this.target = new URL(options.config.url);
-    const Agent = this.target.protocol === 'https:' ? HttpsAgent : HttpAgent;
-    this.agent = new Agent({ keepAlive: true, maxSockets: 1 });
+    const secure = this.target.protocol === 'https:';
+    this.request = secure ? httpsRequest : httpRequest;
+    this.agent = new (secure ? HttpsAgent : HttpAgent)({ keepAlive: true, maxSockets: 1 });
   }
 
   handle(event: JanusEvent): void {
@@ -145,7 +147,7 @@ export class HttpEventBackend implements EventBackend {
   /** One POST; resolves with the status once the answer's body is read (the connection is reused). */
   private send(body: string): Promise<number> {
     return new Promise((resolve, reject) => {
-      const request = (this.target.protocol === 'https:' ? httpsRequest : httpRequest)(this.target, {
+      const request = this.request(this.target, {
         method: 'POST',
         agent: this.agent,
         headers: { ...this.config.headers, 'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(body) },
