@@ -40,24 +40,35 @@ export function rssBytes(pid: number): number | undefined {
   }
 }
 
+/**
+ * The text of /proc/<pid>/task/<tid>/<file> for each thread of `pid` that still has it (threads
+ * that end meanwhile are skipped); undefined when the process is gone.
+ */
+function threadFiles(pid: number, file: string): string[] | undefined {
+  let tasks: string[];
+  try {
+    tasks = readdirSync(`/proc/${pid}/task`);
+  } catch {
+    return undefined;
+  }
+  const texts: string[] = [];
+  for (const tid of tasks) {
+    try {
+      texts.push(readFileSync(`/proc/${pid}/task/${tid}/${file}`, 'utf8'));
+    } catch {
+      // thread gone, or no such file on this kernel
+    }
+  }
+  return texts;
+}
+
 /** Direct children: /proc/<pid>/task/<tid>/children, else a scan of /proc/<n>/stat by parent. */
 export function childrenOf(pid: number): number[] {
+  const texts = threadFiles(pid, 'children');
+  if (texts === undefined) return [];
   const found = new Set<number>();
-  let childrenFiles = false;
-  try {
-    for (const task of readdirSync(`/proc/${pid}/task`)) {
-      try {
-        const text = readFileSync(`/proc/${pid}/task/${task}/children`, 'utf8');
-        childrenFiles = true;
-        for (const child of text.trim().split(/\s+/)) if (child) found.add(Number(child));
-      } catch {
-        // thread gone, or no children file on this kernel
-      }
-    }
-  } catch {
-    return [];
-  }
-  if (!childrenFiles) {
+  for (const text of texts) for (const child of text.trim().split(/\s+/)) if (child) found.add(Number(child));
+  if (texts.length === 0) {
     for (const entry of readdirSync('/proc')) {
       if (/^\d+$/.test(entry) && readStat(Number(entry))?.ppid === pid) found.add(Number(entry));
     }
@@ -73,19 +84,7 @@ export function childrenOf(pid: number): number[] {
 export function treeRunNs(pid: number): number {
   let total = 0;
   for (const p of processTree(pid)) {
-    let tasks: string[];
-    try {
-      tasks = readdirSync(`/proc/${p}/task`);
-    } catch {
-      continue;
-    }
-    for (const tid of tasks) {
-      try {
-        total += Number(readFileSync(`/proc/${p}/task/${tid}/schedstat`, 'utf8').split(' ')[0]);
-      } catch {
-        // thread gone
-      }
-    }
+    for (const schedstat of threadFiles(p, 'schedstat') ?? []) total += Number(schedstat.split(' ')[0]);
   }
   return total;
 }
