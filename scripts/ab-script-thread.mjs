@@ -66,7 +66,8 @@ function sideFrom(checkout, require) {
     memoryLimitBytes: 512 * 1024 * 1024, maxResumeRounds: 16,
   } }).results[0];
   if (loaded.status !== 0) throw new Error(`${checkout}: ${loaded.error}`);
-  const ids = Array.from({ length: SESSIONS }, (_, i) => 1000 + 7 * i);
+  // Ten-digit ids, as the host draws them (random uint32): a script formats them on every call.
+  const ids = Array.from({ length: SESSIONS }, (_, i) => 2_000_000_000 + 104_729 * i);
   run({ calls: ids.map((session) => ({ session, createSession: {} })) });
   let k = 0;
   const task = () => {

@@ -185,6 +185,39 @@ describe('fengari patch 060', () => {
   });
 });
 
+describe('fengari patch 080', () => {
+  /** The text Lua gives each value (`tostring` and `..`), read back as a JS string. */
+  function luaTexts(values: string): string[] {
+    const L = lauxlib.luaL_newstate();
+    lualib.luaL_openlibs(L);
+    const code = to_luastring(`local out = {} for i, v in ipairs({ ${values} }) do out[#out + 1] = tostring(v) .. "|" .. v end return table.concat(out, ",")`);
+    expect(lauxlib.luaL_loadbufferx(L, code, code.length, 'test', 't')).to.equal(lua.LUA_OK);
+    expect(lua.lua_pcall(L, 0, 1, 0)).to.equal(lua.LUA_OK);
+    return lua.lua_tojsstring(L, -1).split(',');
+  }
+
+  it('080: integral floats become text without toPrecision, and every number reads as before', () => {
+    // Stock fengari formats every float through Number.prototype.toPrecision (Bignum work);
+    // the patch formats integral floats below 1e14 from their digits.
+    const toPrecision = Object.getOwnPropertyDescriptor(Number.prototype, 'toPrecision')!;
+    Object.defineProperty(Number.prototype, 'toPrecision', { ...toPrecision, value: () => { throw new Error('toPrecision called'); } });
+    let ids: string[];
+    try {
+      ids = luaTexts('3735928559.0, 1.0, -0.0, -42.0, 99999999999999.0, 4294967295.0');
+    } finally {
+      Object.defineProperty(Number.prototype, 'toPrecision', toPrecision);
+    }
+    expect(ids).to.deep.equal(['3735928559.0|3735928559.0', '1.0|1.0', '0.0|0.0', '-42.0|-42.0',
+      '99999999999999.0|99999999999999.0', '4294967295.0|4294967295.0']);
+    // The other floats as stock fengari prints them (String(Number(n.toPrecision(14))), then
+    // ".0" when that looks like an integer), and integers (32-bit in fengari) as they are.
+    expect(luaTexts('1e14, 123456789012345.0, 2^53, 0.1, 1/3, -1.5e-7, 1e300, 7, -2147483648')).to.deep.equal([
+      '100000000000000.0|100000000000000.0', '123456789012350.0|123456789012350.0',
+      '9007199254741000.0|9007199254741000.0', '0.1|0.1', '0.33333333333333|0.33333333333333',
+      '-1.5e-7|-1.5e-7', '1e+300|1e+300', '7|7', '-2147483648.0|-2147483648.0']);
+  });
+});
+
 describe('fengari patch 070', () => {
   it('070: pairs walks a list built by a constructor in index order, as C Lua does', () => {
     // 60 items: two OP_SETLIST flushes (50 per flush); each index checked against its visit.
