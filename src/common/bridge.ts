@@ -77,17 +77,19 @@ export type CallMessage = { session?: number } & { [K in Callback]?: CallArgumen
 /** One Call as the host builds it: the session and exactly one callback with its arguments. */
 export type CallTask = { session?: number } & { [K in Callback]: { [P in K]: CallArguments[K] } }[Callback];
 
+// The most frequent callbacks first: callbackOf looks for the one set in this order.
 const CALLBACKS: { readonly [K in Callback]: true } = {
-  destroy: true, resumeScheduler: true, createSession: true, destroySession: true, querySession: true,
-  handleMessage: true, handleAdminMessage: true, setupMedia: true, hangupMedia: true, incomingRtp: true,
-  incomingRtcp: true, incomingTextData: true, incomingBinaryData: true, dataReady: true, slowLink: true,
-  substreamChanged: true, temporalLayerChanged: true, timer: true,
+  handleMessage: true, incomingRtp: true, incomingRtcp: true, incomingTextData: true, incomingBinaryData: true,
+  resumeScheduler: true, timer: true, createSession: true, destroySession: true, setupMedia: true, hangupMedia: true,
+  querySession: true, handleAdminMessage: true, dataReady: true, slowLink: true, substreamChanged: true,
+  temporalLayerChanged: true, destroy: true,
 };
 const CALLBACK_NAMES = Object.keys(CALLBACKS) as Callback[];
 
 /** Which callback a Call carries (undefined: none, e.g. from a newer host). */
 export function callbackOf(call: CallMessage): Callback | undefined {
-  return CALLBACK_NAMES.find((name) => call[name] !== null && call[name] !== undefined);
+  for (const name of CALLBACK_NAMES) if (call[name] != null) return name;
+  return undefined;
 }
 
 export interface Task {

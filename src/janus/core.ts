@@ -367,7 +367,8 @@ export class JanusCore {
     return session;
   }
 
-  private async dispatch(connection: TransportConnection, raw: unknown, context: RequestContext): Promise<JsonObject> {
+  /** A request's reply: at once, or once the plugin answers (attach, message). Throws JanusError. */
+  private dispatch(connection: TransportConnection, raw: unknown, context: RequestContext): JsonObject | Promise<JsonObject> {
     const { request, ids, transaction, verbText, verb } = checkRequest(raw, REQUEST_RULES, context);
 
     if (ids.sessionId === 0 && ids.handleId === 0) {

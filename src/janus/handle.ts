@@ -113,26 +113,30 @@ export class Handle {
    * JSEP go to the plugin. Throws JanusError for JSEP problems (465/469/471).
    */
   message(transaction: string, body: JsonObject, jsep: ClientJsep | undefined): Promise<PluginResult> {
-    return this.queue.run(async () => {
+    return this.queue.run(() => {
       if (this.stopping) throw janusError(JanusErrorCode.PLUGIN_MESSAGE, 'No plugin to handle this message');
-      let pluginJsep: PluginJsep | undefined;
-      if (jsep) {
-        if (this.cleaning && !(await settlesWithin(this.cleaning, CLEANING_WAIT_MS))) {
-          throw janusError(JanusErrorCode.WEBRTC_STATE, 'Still cleaning a previous session');
-        }
-        try {
-          pluginJsep = await this.peer.setRemoteDescription(jsep);
-        } catch (error) {
-          throw toJanusError(error) ?? janusError(JanusErrorCode.JSEP_INVALID_SDP, (error as Error).message || 'Invalid SDP');
-        }
-        this.pcActive = true;
-        this.hangingUp = false;
-        this.remoteDescriptionSet = true;
-        this.flushCandidates();
-        this.events?.jsep(this.eventIds(), 'remote', jsep);
-      }
-      return this.plugin.handleMessage(this.pluginHandle, transaction, body, pluginJsep);
+      if (!jsep) return this.plugin.handleMessage(this.pluginHandle, transaction, body, undefined);
+      return this.takeRemoteDescription(jsep).then((pluginJsep) => this.plugin.handleMessage(this.pluginHandle, transaction, body, pluginJsep));
     });
+  }
+
+  /** The client's JSEP goes to the peer (once a previous hangup's cleanup is done); what the plugin gets. */
+  private async takeRemoteDescription(jsep: ClientJsep): Promise<PluginJsep> {
+    if (this.cleaning && !(await settlesWithin(this.cleaning, CLEANING_WAIT_MS))) {
+      throw janusError(JanusErrorCode.WEBRTC_STATE, 'Still cleaning a previous session');
+    }
+    let pluginJsep: PluginJsep;
+    try {
+      pluginJsep = await this.peer.setRemoteDescription(jsep);
+    } catch (error) {
+      throw toJanusError(error) ?? janusError(JanusErrorCode.JSEP_INVALID_SDP, (error as Error).message || 'Invalid SDP');
+    }
+    this.pcActive = true;
+    this.hangingUp = false;
+    this.remoteDescriptionSet = true;
+    this.flushCandidates();
+    this.events?.jsep(this.eventIds(), 'remote', jsep);
+    return pluginJsep;
   }
 
   /** trickle: candidates before the remote SDP are queued (bounded), later ones go to the peer. */

@@ -58,7 +58,11 @@ function observeRequest(observe: RequestObserver | undefined, request: unknown, 
   }
 }
 
-export type Dispatcher = (connection: TransportConnection, request: unknown, context: RequestContext) => Promise<JsonObject>;
+/**
+ * Answers one request: the reply itself when it is known at once (ping, keepalive, trickle...),
+ * a promise when the answer waits for a plugin. May throw (a JanusError becomes the error reply).
+ */
+export type Dispatcher = (connection: TransportConnection, request: unknown, context: RequestContext) => JsonObject | Promise<JsonObject>;
 
 function deliver(connection: TransportConnection, reply: ReplySink | undefined, response: JsonObject, log: Logger): void {
   try {
@@ -68,8 +72,19 @@ function deliver(connection: TransportConnection, reply: ReplySink | undefined, 
   }
 }
 
-/** Runs one request through `dispatch`; never throws. The reply is delivered and returned. */
-export async function runRequest(
+/** The error reply for what a dispatch threw (a JanusError keeps its code; anything else is 'Unknown error'). */
+function failureReply(error: unknown, context: RequestContext, connection: TransportConnection, log: Logger): JsonObject {
+  if (error instanceof JanusError) return errorReply(context.sessionId, context.transaction, error.code, error.reason);
+  log.error('request failed', { error: error as Error, transport: connection.id });
+  return errorReply(context.sessionId, context.transaction, JanusErrorCode.UNKNOWN, 'Unknown error');
+}
+
+/**
+ * Runs one request through `dispatch`; never throws. The reply is delivered and returned. A
+ * reply known at once is delivered before this returns (no promise hop per layer: most
+ * requests are answered synchronously, and a plugin's answer only waits for the plugin).
+ */
+export function runRequest(
   dispatch: Dispatcher,
   connection: TransportConnection,
   request: unknown,
@@ -78,20 +93,21 @@ export async function runRequest(
   observe?: RequestObserver,
 ): Promise<JsonObject> {
   const context: RequestContext = { sessionId: 0, transaction: undefined };
-  let response: JsonObject;
+  const finish = (response: JsonObject): JsonObject => {
+    deliver(connection, reply, response, log);
+    observeRequest(observe, request, response, log);
+    return response;
+  };
+  let outcome: JsonObject | Promise<JsonObject>;
   try {
-    response = await dispatch(connection, request, context);
+    outcome = dispatch(connection, request, context);
   } catch (error) {
-    if (error instanceof JanusError) {
-      response = errorReply(context.sessionId, context.transaction, error.code, error.reason);
-    } else {
-      log.error('request failed', { error: error as Error, transport: connection.id });
-      response = errorReply(context.sessionId, context.transaction, JanusErrorCode.UNKNOWN, 'Unknown error');
-    }
+    outcome = failureReply(error, context, connection, log);
   }
-  deliver(connection, reply, response, log);
-  observeRequest(observe, request, response, log);
-  return response;
+  if (outcome instanceof Promise) {
+    return outcome.then(finish, (error: unknown) => finish(failureReply(error, context, connection, log)));
+  }
+  return Promise.resolve(finish(outcome));
 }
 
 /**
@@ -116,6 +132,11 @@ export function runText(
     deliver(connection, reply, response, log);
     observeRequest(observe, undefined, response, log);
     return Promise.resolve([response]);
+  }
+  // One document per frame is the common case: its reply, without Promise.all's bookkeeping.
+  if (documents.length === 1) {
+    const document = documents[0]!;
+    return run(document.ok ? document.value : null).then((response) => [response]);
   }
   return Promise.all(documents.map((document) => run(document.ok ? document.value : null)));
 }

@@ -106,7 +106,9 @@ function writeString(out: ByteWriter, s: Uint8Array): void {
     out.ascii(ESCAPES[c] ?? `\\u${c.toString(16).padStart(4, '0')}`);
     start = i + 1;
   }
-  if (start < s.length) out.bytes(s.subarray(start));
+  // Most strings need no escape: their bytes as they are, without a view of them.
+  if (start === 0) out.bytes(s);
+  else if (start < s.length) out.bytes(s.subarray(start));
   out.byte(0x22);
 }
 
