@@ -218,6 +218,39 @@ describe('fengari patch 080', () => {
   });
 });
 
+describe('fengari patch 090', () => {
+  it('090: slots a lowered top leaves keep their TValues (nil) for the next growth, and values stay right', () => {
+    const L = lauxlib.luaL_newstate();
+    lualib.luaL_openlibs(L);
+    const stack = (L as unknown as { stack: unknown[] }).stack;
+    for (let i = 1; i <= 5; i++) lua.lua_pushinteger(L, i);
+    const pushed = stack.slice(1, 6);
+    lua.lua_settop(L, 0);
+    // Stock fengari stores undefined in the slots; the patch nils their TValues in place.
+    const samePushed = (): boolean => stack.slice(1, 6).every((v, i) => v === pushed[i]);
+    expect(samePushed()).to.equal(true);
+    expect(pushed.every((v) => (v as { type: number }).type === lua.LUA_TNIL)).to.equal(true);
+    lua.lua_settop(L, 5);
+    expect(samePushed()).to.equal(true);
+    for (let i = 1; i <= 5; i++) expect(lua.lua_type(L, i)).to.equal(lua.LUA_TNIL);
+    lua.lua_settop(L, 0);
+    // A host function that pops what it pushed, called between uses of locals and upvalues.
+    lua.lua_pushjsfunction(L, (S: LuaState) => {
+      for (let i = 0; i < 8; i++) lua.lua_pushinteger(S, 100 + i);
+      lua.lua_settop(S, 0);
+      return 0;
+    });
+    lua.lua_setglobal(L, 'junk');
+    const src = `local function f(n) local acc = {} for i = 1, n do local v = i * 3 acc[#acc + 1] = function() return v end junk() end
+        local a, b, c, d, e, g, h = 1, 2, 3, 4, 5, 6, 7 junk() return a + b + c + d + e + g + h, acc[1]() + acc[n]() end
+      local s1, s2 = f(4) local t1, t2 = f(6) return s1, s2, t1, t2`;
+    const code = to_luastring(src);
+    expect(lauxlib.luaL_loadbufferx(L, code, code.length, 'test', 't')).to.equal(lua.LUA_OK);
+    expect(lua.lua_pcall(L, 0, 4, 0)).to.equal(lua.LUA_OK);
+    expect([1, 2, 3, 4].map((i) => lua.lua_tointegerx(L, i))).to.deep.equal([28, 15, 28, 21]);
+  });
+});
+
 describe('fengari patch 070', () => {
   it('070: pairs walks a list built by a constructor in index order, as C Lua does', () => {
     // 60 items: two OP_SETLIST flushes (50 per flush); each index checked against its visit.
