@@ -185,8 +185,8 @@ export class Handle {
     void this.queue.run(async () => {
       await nextTurn();
       await this.callPlugin('hangupMedia', () => this.plugin.hangupMedia(this.pluginHandle));
-      this.emit({ janus: 'hangup', session_id: this.session.id, sender: this.id, reason });
       this.events?.webrtc(this.eventIds(), { connection: 'hangup', reason });
+      this.emit({ janus: 'hangup', session_id: this.session.id, sender: this.id, reason });
       this.hangingUp = false;
     });
   }
@@ -337,8 +337,10 @@ export class Handle {
           iceConnected();
           this.events?.webrtc(this.eventIds(), { dtls: 'connected' });
           await this.callPlugin('setupMedia', () => this.plugin.setupMedia(this.pluginHandle));
-          this.emit({ janus: 'webrtcup', session_id: this.session.id, sender: this.id });
+          // Event handlers first, as with the answer's jsep event: the event's timestamp is
+          // then never later than the moment the client is told.
           this.events?.webrtc(this.eventIds(), { connection: 'webrtcup' });
+          this.emit({ janus: 'webrtcup', session_id: this.session.id, sender: this.id });
         });
       },
       failed: (reason) => {
