@@ -115,8 +115,8 @@ export class Handle {
   message(transaction: string, body: JsonObject, jsep: ClientJsep | undefined): Promise<PluginResult> {
     return this.queue.run(() => {
       if (this.stopping) throw janusError(JanusErrorCode.PLUGIN_MESSAGE, 'No plugin to handle this message');
-      if (!jsep) return this.plugin.handleMessage(this.pluginHandle, transaction, body, undefined);
-      return this.takeRemoteDescription(jsep).then((pluginJsep) => this.plugin.handleMessage(this.pluginHandle, transaction, body, pluginJsep));
+      const toPlugin = (pluginJsep: PluginJsep | undefined): Promise<PluginResult> => this.plugin.handleMessage(this.pluginHandle, transaction, body, pluginJsep);
+      return jsep ? this.takeRemoteDescription(jsep).then(toPlugin) : toPlugin(undefined);
     });
   }
 

@@ -8,7 +8,7 @@ import type { JsonObject } from '../plugin/json';
 import { isJsonObject } from '../plugin/json';
 import type { ReplySink, TransportConnection } from './connection';
 import { JanusError, JanusErrorCode } from './errors';
-import { decodeUtf8, parseJsonDocuments } from './json-documents';
+import { type ParsedDocument, decodeUtf8, parseJsonDocuments } from './json-documents';
 import { type FieldRule, type RequestIds, errorReply, janusError, requestIds, validateFields } from './protocol';
 
 /** Filled in by a dispatcher as it validates: what an error reply may echo. */
@@ -133,10 +133,8 @@ export function runText(
     observeRequest(observe, undefined, response, log);
     return Promise.resolve([response]);
   }
+  const runDocument = (document: ParsedDocument): Promise<JsonObject> => run(document.ok ? document.value : null);
   // One document per frame is the common case: its reply, without Promise.all's bookkeeping.
-  if (documents.length === 1) {
-    const document = documents[0]!;
-    return run(document.ok ? document.value : null).then((response) => [response]);
-  }
-  return Promise.all(documents.map((document) => run(document.ok ? document.value : null)));
+  if (documents.length === 1) return runDocument(documents[0]!).then((response) => [response]);
+  return Promise.all(documents.map(runDocument));
 }
